@@ -1,0 +1,97 @@
+/* adscope/ctx.h — the context: allocation, byte accounting, scopes, RNG.
+ *
+ * Every tensor belongs to one context.  All memory a context hands out goes
+ * through one allocator hook (Lua's lua_Alloc convention), and the context
+ * counts the bytes it holds, split by what they are for:
+ *
+ *   AD_MEM_VALUES    element data of primal tensors
+ *   AD_MEM_TANGENTS  element data of derivatives: forward-mode tangents and
+ *                    reverse-mode adjoints / accumulated .grad
+ *   AD_MEM_TAPE      the records of the reverse-mode tape
+ *   AD_MEM_META      tensor and storage headers (bookkeeping)
+ *
+ * The counts are exact (a tensor of 12 doubles adds exactly 96 bytes to
+ * AD_MEM_VALUES), and they are what the benchmark harness reports as memory.
+ *
+ * Scopes make tensor ownership painless in functions that build many
+ * temporaries:
+ *
+ *     ad_scope s = ad_scope_begin(ctx);
+ *     ad_tensor *y = ad_sum(ad_mul(ad_sin(x), x), AD_ALL, false);
+ *     y = ad_scope_end(ctx, s, y);   // temporaries released, y kept
+ *
+ * While a scope is open, every tensor created is registered in it and
+ * released when the scope ends, unless it is the one kept.  Freeing such a
+ * tensor earlier with ad_tensor_free() is allowed (it is then not released
+ * twice).  With no scope open, the caller owns what it creates.
+ */
+#ifndef ADSCOPE_CTX_H
+#define ADSCOPE_CTX_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ad_mem_cat {
+    AD_MEM_VALUES = 0,
+    AD_MEM_TANGENTS = 1,
+    AD_MEM_TAPE = 2,
+    AD_MEM_META = 3,
+    AD_MEM_NCAT = 4
+} ad_mem_cat;
+
+typedef struct ad_mem_stats {
+    int64_t live[AD_MEM_NCAT]; /* bytes held now, per category */
+    int64_t peak[AD_MEM_NCAT]; /* highest value of live[c] since the last reset */
+    int64_t live_total;        /* sum of live[] */
+    int64_t peak_total;        /* highest live_total since the last reset */
+    int64_t nalloc;            /* allocator calls that allocated */
+    int64_t nfree;             /* allocator calls that freed */
+    int64_t tensors;           /* tensor handles alive */
+    int64_t bytes_allocated;   /* cumulative bytes requested since the last reset */
+} ad_mem_stats;
+
+/* The allocator hook: ptr == NULL allocates nsize bytes; nsize == 0 frees
+ * ptr (osize bytes); returns NULL on failure.  Same contract as lua_Alloc. */
+typedef void *(*ad_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
+
+typedef struct ad_ctx_options {
+    ad_alloc_fn alloc;   /* NULL: the C library's malloc/free */
+    void *alloc_ud;      /* passed to alloc */
+    uint64_t seed;       /* seed of the context's random number generator */
+} ad_ctx_options;
+
+/* A new context with default options (seed 0).  NULL if out of memory.
+ * Free with ad_ctx_free(), which also frees every tensor still alive in it. */
+AD_API ad_ctx *ad_ctx_new(void);
+AD_API ad_ctx *ad_ctx_new_with(const ad_ctx_options *opts);
+AD_API void ad_ctx_free(ad_ctx *ctx); /* accepts NULL */
+
+/* Memory statistics.  ad_ctx_reset_peak() sets every peak to the current
+ * live value and zeroes the cumulative counters. */
+AD_API void ad_ctx_mem_stats(const ad_ctx *ctx, ad_mem_stats *out);
+AD_API void ad_ctx_reset_peak(ad_ctx *ctx);
+AD_API const char *ad_mem_cat_name(ad_mem_cat cat); /* "values", ... */
+
+/* Random numbers (GSL's MT19937): the same seed gives the same tensors on
+ * every machine. */
+AD_API void ad_ctx_seed(ad_ctx *ctx, uint64_t seed);
+
+/* Scopes, see above.  A scope is a mark on the context's scope stack; scopes
+ * nest and must be ended in reverse order of beginning. */
+typedef struct ad_scope {
+    int64_t mark;
+    int depth;
+} ad_scope;
+AD_API ad_scope ad_scope_begin(ad_ctx *ctx);
+/* Ends scope s: releases the tensors created in it, except keep.  Returns a
+ * new reference to keep (NULL if keep is NULL), owned like a tensor just
+ * created: by the enclosing scope if one is open, else by the caller. */
+AD_API ad_tensor *ad_scope_end(ad_ctx *ctx, ad_scope s, ad_tensor *keep);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,42 @@
+/* adscope/forward.h — forward mode: tensors carrying tangents (dual numbers).
+ *
+ *     ad_fwd_begin(ctx, 1);                 // one tangent direction
+ *     ad_set_tangent(x, v);                 // ẋ = v
+ *     ad_tensor *y = f(x);                  // every op applies its JVP rule
+ *     ad_tensor *jv = ad_get_tangent(y);    // ẏ = J v
+ *     ad_fwd_end(ctx);
+ *
+ * With width k > 1 (vector mode) a tensor of shape S carries k tangents as
+ * one tensor of shape [k, S]: one evaluation of f gives k directional
+ * derivatives.  Nothing is kept beyond the tensors themselves, so memory
+ * stays flat however long the computation runs.  Tangents are counted in
+ * AD_MEM_TANGENTS.
+ */
+#ifndef ADSCOPE_FORWARD_H
+#define ADSCOPE_FORWARD_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Start forward mode with k tangent directions per tensor (1 <= k). */
+AD_API int ad_fwd_begin(ad_ctx *ctx, int k);
+/* Stop: tangents already attached stay until their tensors go. */
+AD_API void ad_fwd_end(ad_ctx *ctx);
+/* Current width (0 when forward mode is off). */
+AD_API int ad_fwd_width(const ad_ctx *ctx);
+
+/* Attach a tangent to x: shape S (width 1 only) or [k, S].  Copies it.
+ * NULL removes the tangent. */
+AD_API int ad_set_tangent(ad_tensor *x, ad_tensor *tangent);
+/* The tangent of t as a new tensor: shape S for width 1, [k, S] otherwise;
+ * a tensor of zeros if t carries none (its derivative is zero). */
+AD_API ad_tensor *ad_get_tangent(ad_tensor *t);
+AD_API bool ad_has_tangent(const ad_tensor *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,281 @@
+/* src/ctx.c — the context: the allocator hook, exact byte accounting,
+ * recycling pools, scopes and the random number generator.
+ *
+ * Accounting is by category (ctx.h).  "Live" counts what tensors and tape
+ * records hold now; blocks parked in the recycling pools are not live (they
+ * are the allocator's business, like malloc's free lists), so a benchmark's
+ * peak is exactly what the computation needed. */
+#include <gsl/gsl_errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "tape.h"
+
+static void *default_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    (void)ud;
+    (void)osize;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, nsize);
+}
+
+void ad_mem_account(ad_ctx *ctx, int cat, int64_t delta)
+{
+    ad_mem_stats *m = &ctx->mem;
+    m->live[cat] += delta;
+    m->live_total += delta;
+    if (m->live[cat] > m->peak[cat]) m->peak[cat] = m->live[cat];
+    if (m->live_total > m->peak_total) m->peak_total = m->live_total;
+    if (delta > 0) m->bytes_allocated += delta;
+}
+
+void *ad_mem_alloc(ad_ctx *ctx, size_t n, int cat)
+{
+    void *p = ctx->alloc(ctx->alloc_ud, NULL, 0, n);
+    if (!p) {
+        ad_error(ctx, AD_ENOMEM, "out of memory allocating %zu bytes", n);
+        return NULL;
+    }
+    ctx->mem.nalloc++;
+    ad_mem_account(ctx, cat, (int64_t)n);
+    return p;
+}
+
+void ad_mem_free(ad_ctx *ctx, void *p, size_t n, int cat)
+{
+    if (!p) return;
+    ctx->alloc(ctx->alloc_ud, p, n, 0);
+    ctx->mem.nfree++;
+    ad_mem_account(ctx, cat, -(int64_t)n);
+}
+
+void *ad_mem_realloc(ad_ctx *ctx, void *p, size_t on, size_t nn, int cat)
+{
+    void *q = ctx->alloc(ctx->alloc_ud, p, on, nn);
+    if (!q) {
+        ad_error(ctx, AD_ENOMEM, "out of memory allocating %zu bytes", nn);
+        return NULL;
+    }
+    if (!p) ctx->mem.nalloc++;
+    ad_mem_account(ctx, cat, (int64_t)nn - (int64_t)on);
+    return q;
+}
+
+void ad_mem_recategorize(ad_ctx *ctx, int64_t n, int from, int to)
+{
+    if (from == to || n == 0) return;
+    ctx->mem.bytes_allocated -= n > 0 ? n : 0; /* a move, not an allocation */
+    ad_mem_account(ctx, from, -n);
+    ad_mem_account(ctx, to, n);
+}
+
+/* ---- recycling pool of small storage blocks ------------------------------- */
+
+size_t ad_pool_block_size(int c) { return AD_STORAGE_HDR + ((size_t)8 << c); }
+
+void *ad_pool_get(ad_ctx *ctx, int c)
+{
+    void *b = ctx->pool[c];
+    if (b) {
+        ctx->pool[c] = *(void **)b;
+        return b;
+    }
+    b = ctx->alloc(ctx->alloc_ud, NULL, 0, ad_pool_block_size(c));
+    if (!b) {
+        ad_error(ctx, AD_ENOMEM, "out of memory allocating %zu bytes", ad_pool_block_size(c));
+        return NULL;
+    }
+    ctx->mem.nalloc++;
+    return b;
+}
+
+void ad_pool_put(ad_ctx *ctx, int c, void *b)
+{
+    *(void **)b = ctx->pool[c];
+    ctx->pool[c] = b;
+}
+
+/* ---- context ------------------------------------------------------------- */
+
+ad_ctx *ad_ctx_new(void)
+{
+    ad_ctx_options o = {0};
+    return ad_ctx_new_with(&o);
+}
+
+ad_ctx *ad_ctx_new_with(const ad_ctx_options *opts)
+{
+    ad_alloc_fn fn = (opts && opts->alloc) ? opts->alloc : default_alloc;
+    void *ud = opts ? opts->alloc_ud : NULL;
+    ad_ctx *ctx = fn(ud, NULL, 0, sizeof *ctx);
+    if (!ctx) return NULL;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->alloc = fn;
+    ctx->alloc_ud = ud;
+    ctx->cat = AD_MEM_VALUES;
+    ctx->live.prev = ctx->live.next = &ctx->live;
+    ctx->grad_enabled = true;
+    /* GSL's default handler aborts; adscope reports errors instead. */
+    gsl_set_error_handler_off();
+    ctx->rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!ctx->rng) {
+        fn(ud, ctx, sizeof *ctx, 0);
+        return NULL;
+    }
+    gsl_rng_set(ctx->rng, (unsigned long)(opts ? opts->seed : 0));
+    ctx->tape = ad_tape_new(ctx);
+    if (!ctx->tape) {
+        gsl_rng_free(ctx->rng);
+        fn(ud, ctx, sizeof *ctx, 0);
+        return NULL;
+    }
+    return ctx;
+}
+
+void ad_ctx_free(ad_ctx *ctx)
+{
+    if (!ctx) return;
+    /* Records hold tensors and tensors hold records: break the links
+     * first, then free every handle still alive whatever its count. */
+    ad_tape_free(ctx->tape);
+    ctx->tape = NULL;
+    for (ad_tensor *t = ctx->live.next; t != &ctx->live; t = t->next) {
+        t->grad_fn = NULL;
+        t->tangent = NULL;
+        t->grad = NULL;
+    }
+    while (ctx->live.next != &ctx->live) {
+        ad_tensor *t = ctx->live.next;
+        t->refs = 1;
+        t->scope_slot = -1;
+        t->scope_refs = 0;
+        ad_decref(t);
+    }
+    while (ctx->free_handles) {
+        ad_tensor *h = ctx->free_handles;
+        ctx->free_handles = h->next;
+        ctx->alloc(ctx->alloc_ud, h, sizeof *h, 0);
+    }
+    for (int c = 0; c < AD_POOL_CLASSES; c++) {
+        while (ctx->pool[c]) {
+            void *b = ctx->pool[c];
+            ctx->pool[c] = *(void **)b;
+            ctx->alloc(ctx->alloc_ud, b, ad_pool_block_size(c), 0);
+        }
+    }
+    if (ctx->scope_stack)
+        ctx->alloc(ctx->alloc_ud, ctx->scope_stack, (size_t)ctx->scope_cap * sizeof(ad_tensor *), 0);
+    gsl_rng_free(ctx->rng);
+    ctx->alloc(ctx->alloc_ud, ctx, sizeof *ctx, 0);
+}
+
+void ad_ctx_mem_stats(const ad_ctx *ctx, ad_mem_stats *out)
+{
+    if (!ctx || !out) return;
+    *out = ctx->mem;
+}
+
+void ad_ctx_reset_peak(ad_ctx *ctx)
+{
+    if (!ctx) return;
+    ad_mem_stats *m = &ctx->mem;
+    for (int c = 0; c < AD_MEM_NCAT; c++) m->peak[c] = m->live[c];
+    m->peak_total = m->live_total;
+    m->nalloc = m->nfree = 0;
+    m->bytes_allocated = 0;
+}
+
+const char *ad_mem_cat_name(ad_mem_cat cat)
+{
+    static const char *names[AD_MEM_NCAT] = {"values", "tangents", "tape", "meta"};
+    return (cat >= 0 && cat < AD_MEM_NCAT) ? names[cat] : "?";
+}
+
+void ad_ctx_seed(ad_ctx *ctx, uint64_t seed)
+{
+    if (ctx) gsl_rng_set(ctx->rng, (unsigned long)seed);
+}
+
+gsl_rng *ad_ctx_rng(ad_ctx *ctx) { return ctx->rng; }
+
+/* ---- scopes --------------------------------------------------------------- */
+
+ad_scope ad_scope_begin(ad_ctx *ctx)
+{
+    ad_scope s = {0, 0};
+    if (!ctx) return s;
+    ctx->scope_depth++;
+    s.mark = ctx->scope_len;
+    s.depth = ctx->scope_depth;
+    return s;
+}
+
+int ad_scope_push(ad_ctx *ctx, ad_tensor *t)
+{
+    if (ctx->scope_len == ctx->scope_cap) {
+        int64_t ncap = ctx->scope_cap ? 2 * ctx->scope_cap : 256;
+        ad_tensor **s = ad_mem_realloc(ctx, ctx->scope_stack, (size_t)ctx->scope_cap * sizeof *s,
+                                       (size_t)ncap * sizeof *s, AD_MEM_META);
+        if (!s) return AD_ENOMEM;
+        ctx->scope_stack = s;
+        ctx->scope_cap = ncap;
+    }
+    t->scope_slot = (int32_t)ctx->scope_len;
+    t->scope_refs++;
+    ctx->scope_stack[ctx->scope_len++] = t;
+    return AD_OK;
+}
+
+void ad_scope_forget(ad_ctx *ctx, ad_tensor *t)
+{
+    ctx->scope_stack[t->scope_slot] = NULL;
+    t->scope_slot = -1;
+    if (--t->scope_refs > 0) {
+        /* Rare: the same tensor kept out of nested scopes.  Find the next
+         * slot down that still holds it. */
+        for (int64_t i = ctx->scope_len - 1; i >= 0; i--)
+            if (ctx->scope_stack[i] == t) {
+                t->scope_slot = (int32_t)i;
+                break;
+            }
+    }
+}
+
+ad_tensor *ad_scope_end(ad_ctx *ctx, ad_scope s, ad_tensor *keep)
+{
+    if (!ctx) return NULL;
+    if (s.depth != ctx->scope_depth || s.depth <= 0 || s.mark > ctx->scope_len) {
+        ad_error(ctx, AD_ESTATE, "scope_end: scopes must end in reverse order of beginning "
+                                 "(ending depth %d while depth %d is open)", s.depth, ctx->scope_depth);
+        return NULL;
+    }
+    /* keep survives: take our own reference before releasing the scope. */
+    if (keep) ad_incref(keep);
+    for (int64_t i = ctx->scope_len - 1; i >= s.mark; i--) {
+        ad_tensor *t = ctx->scope_stack[i];
+        if (!t) continue;
+        ad_scope_forget(ctx, t);
+        ad_decref(t);
+    }
+    ctx->scope_len = s.mark;
+    ctx->scope_depth--;
+    /* The returned reference is owned like a fresh tensor. */
+    if (keep && ctx->scope_depth > 0 && ad_scope_push(ctx, keep) != AD_OK) {
+        ad_decref(keep);
+        return NULL;
+    }
+    return keep;
+}
+
+ad_tensor *ad_scope_end_owned(ad_ctx *ctx, ad_scope s, ad_tensor *keep)
+{
+    ad_tensor *r = ad_scope_end(ctx, s, keep);
+    if (r && r->scope_refs > 0 && r->scope_slot >= 0 && ctx->scope_stack[r->scope_slot] == r &&
+        r->scope_slot == ctx->scope_len - 1)
+        ad_scope_forget(ctx, r); /* the slot just pushed by ad_scope_end */
+    return r;
+}

@@ -1,0 +1,203 @@
+/* src/internal.h — the layout of the context, storage and tensor handles.
+ *
+ * Not installed.  Everything here is shared by the core (src/) and the
+ * differentiation modes (modes/); user code sees only opaque handles.
+ *
+ * Ownership model:
+ *   ad_storage  refcounted by the tensor handles that view it; owns its
+ *               element data unless `external` (ad_wrap).
+ *   ad_tensor   refcounted handle.  References are held by the caller (or a
+ *               scope), by tape records that saved the tensor, by a primal
+ *               that holds it as its tangent or grad.  A handle owns one
+ *               storage reference, its tangent and its grad, and one
+ *               reference on its grad_fn record.
+ */
+#ifndef ADSCOPE_INTERNAL_H
+#define ADSCOPE_INTERNAL_H
+
+#include <gsl/gsl_rng.h>
+#include <stdarg.h>
+
+#include "adscope.h"
+
+/* ---- storage ----------------------------------------------------------- */
+
+typedef struct ad_storage {
+    double *data;       /* element 0 of the allocation */
+    int64_t nbytes;     /* bytes of element data accounted in `cat` */
+    size_t block;       /* bytes of the whole allocation (0: external data) */
+    int32_t refs;       /* tensor handles using this storage */
+    uint32_t version;   /* in-place writes seen (saved tensors check it) */
+    uint8_t cat;        /* ad_mem_cat of the element data */
+    uint8_t external;   /* data belongs to the caller (ad_wrap) */
+} ad_storage;
+
+/* ---- tensor handle ----------------------------------------------------- */
+
+enum {
+    AD_T_CONTIG = 1u << 0,        /* row-major without gaps */
+    AD_T_REQUIRES_GRAD = 1u << 1, /* leaf marked, or result of a recorded op */
+    AD_T_RETAIN_GRAD = 1u << 2,   /* non-leaf keeps its .grad */
+    AD_T_VIEW = 1u << 3,          /* shares storage with a base tensor */
+    AD_T_RELEASED = 1u << 4       /* its record was released by a backward */
+};
+
+struct ad_node;
+
+struct ad_tensor {
+    ad_ctx *ctx;
+    ad_storage *st;
+    double *data;            /* st->data + offset */
+    int64_t offset;          /* in elements */
+    int64_t numel;
+    int32_t refs;
+    int32_t ndim;
+    uint32_t flags;
+    int32_t scope_slot;      /* latest slot on the scope stack holding it, or -1 */
+    int32_t scope_refs;      /* references held by scope slots */
+    ad_tensor *tangent;      /* forward mode: shape [k, shape...], or NULL */
+    struct ad_node *grad_fn; /* reverse mode: the record that produced it */
+    ad_tensor *grad;         /* reverse mode: accumulated gradient */
+    ad_tensor *prev, *next;  /* the context's list of live handles */
+    int64_t shape[AD_MAX_DIMS];
+    int64_t stride[AD_MAX_DIMS];
+};
+
+/* ---- context ----------------------------------------------------------- */
+
+#define AD_ERRMSG_MAX 1024
+#define AD_POOL_CLASSES 8 /* small storage blocks: 1,2,4,...,128 doubles */
+
+typedef struct ad_tape ad_tape; /* src/tape.h */
+
+struct ad_ctx {
+    ad_alloc_fn alloc;
+    void *alloc_ud;
+    ad_mem_stats mem;
+    uint8_t cat;              /* category for newly allocated element data */
+
+    int err;
+    char errmsg[AD_ERRMSG_MAX];
+
+    gsl_rng *rng;
+
+    ad_tensor *free_handles;  /* recycled tensor headers */
+    int64_t nfree_handles;
+    void *pool[AD_POOL_CLASSES]; /* recycled small storage blocks */
+    ad_tensor live;           /* sentinel of the list of live handles */
+
+    ad_tensor **scope_stack;
+    int64_t scope_len, scope_cap;
+    int scope_depth;
+
+    /* deferred releases: dropping one reference can free a long chain of
+     * tensors and records; they are released in a loop, never by recursion */
+    ad_tensor *reap;
+    bool reaping;
+
+    /* reverse mode */
+    bool grad_enabled;
+    ad_tape *tape;
+
+    /* forward mode */
+    int fwd_k;                /* tangent width; 0 = off */
+    int fwd_suspended;        /* >0 inside JVP rules: no tangent propagation */
+};
+
+/* ---- errors (src/error.c) ---------------------------------------------- */
+
+/* Records status and a printf-style message in ctx (if ctx) and calls the
+ * handler.  Returns status, so `return ad_error(...)` reads naturally. */
+int ad_error(const ad_ctx *ctx, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Same, returning NULL for functions that return a tensor. */
+#define AD_FAIL(ctx, status, ...) (ad_error((ctx), (status), __VA_ARGS__), (ad_tensor *)NULL)
+
+/* ---- allocation (src/ctx.c) ------------------------------------------- */
+
+/* Raw accounted allocation of n bytes in category cat. */
+void *ad_mem_alloc(ad_ctx *ctx, size_t n, int cat);
+void ad_mem_free(ad_ctx *ctx, void *p, size_t n, int cat);
+void *ad_mem_realloc(ad_ctx *ctx, void *p, size_t on, size_t nn, int cat);
+/* Moves n accounted bytes from one category to another. */
+void ad_mem_recategorize(ad_ctx *ctx, int64_t n, int from, int to);
+/* Adds delta bytes to the live count of cat (peaks follow). */
+void ad_mem_account(ad_ctx *ctx, int cat, int64_t delta);
+
+/* Small storage blocks are recycled by size class: class c holds 2^c
+ * doubles after a header of AD_STORAGE_HDR bytes (64: keeps data aligned
+ * for vector loads). */
+#define AD_STORAGE_HDR 64
+size_t ad_pool_block_size(int c);
+void *ad_pool_get(ad_ctx *ctx, int c); /* NULL + AD_ENOMEM on failure */
+void ad_pool_put(ad_ctx *ctx, int c, void *block);
+
+/* ---- storage and handles (src/tensor.c) -------------------------------- */
+
+/* A storage of numel doubles in ctx->cat (uninitialised). */
+ad_storage *ad_storage_new(ad_ctx *ctx, int64_t numel);
+void ad_storage_decref(ad_ctx *ctx, ad_storage *st);
+
+/* A handle over st (takes a new storage reference) with the given layout.
+ * Registers it in the open scope.  NULL on allocation failure. */
+ad_tensor *ad_handle_new(ad_ctx *ctx, ad_storage *st, int ndim, const int64_t *shape,
+                         const int64_t *stride, int64_t offset);
+/* A new contiguous tensor of shape (ndim, shape) with fresh storage. */
+ad_tensor *ad_new(ad_ctx *ctx, int ndim, const int64_t *shape);
+/* Same shape as t, contiguous, fresh storage, uninitialised. */
+ad_tensor *ad_new_like(const ad_tensor *t);
+/* Internal references (tape, tangent, grad): never touch scope ownership. */
+static inline void ad_incref(ad_tensor *t) { t->refs++; }
+void ad_decref(ad_tensor *t);
+/* Runs the deferred-release loop (tensor.c); tape.c calls it after queueing
+ * records. */
+void ad_reap(ad_ctx *ctx);
+/* A handle sharing t's storage and layout, without grad_fn, grad or
+ * tangent unless with_tangent (then it shares t's tangent). */
+ad_tensor *ad_alias(ad_tensor *t, bool with_tangent);
+/* Recompute AD_T_CONTIG and numel after changing a layout. */
+void ad_layout_update(ad_tensor *t);
+/* Bump the version of t's storage (an in-place write happened). */
+static inline void ad_bump_version(ad_tensor *t) { t->st->version++; }
+
+/* Element count of a shape with overflow and negativity checks (records
+ * AD_ESIZE and returns -1 on failure).  `what` names the caller. */
+int64_t ad_shape_numel(ad_ctx *ctx, const char *what, int ndim, const int64_t *shape);
+/* Normalise an axis into [0, ndim); records AD_EAXIS and returns -1. */
+int ad_norm_axis(ad_ctx *ctx, const char *what, int axis, int ndim);
+/* Turns an ad_axes into a bitmask over ndim axes (AD_ALL: every axis). */
+int ad_axes_mask(ad_ctx *ctx, const char *what, ad_axes axes, int ndim, uint32_t *mask);
+/* "[2,3]" of a tensor or a raw shape, into a caller buffer of size >= 160. */
+const char *ad_fmt_shape(char *buf, size_t n, int ndim, const int64_t *shape);
+#define AD_SHAPEBUF 256
+
+/* Reference to an NULL check: every public op starts with it. */
+#define AD_CHECK_T(t, what)                                                          \
+    do {                                                                             \
+        if (!(t)) return NULL;                                                       \
+    } while (0)
+
+/* ---- scopes (src/ctx.c) --------------------------------------------------- */
+/* Registers one reference of t in the innermost open scope. */
+int ad_scope_push(ad_ctx *ctx, ad_tensor *t);
+/* ad_scope_end for internal callers: the kept reference is returned to
+ * the caller directly, never registered in an enclosing scope. */
+ad_tensor *ad_scope_end_owned(ad_ctx *ctx, ad_scope s, ad_tensor *keep);
+void ad_scope_forget(ad_ctx *ctx, ad_tensor *t);
+/* Takes t out of scope ownership: the reference the scope held becomes
+ * the caller's (used for references kept internally, e.g. by the tape). */
+static inline void ad_unscope(ad_tensor *t)
+{
+    if (t && t->scope_refs > 0) ad_scope_forget(t->ctx, t);
+}
+/* Clears the latest scope slot holding t (its reference now belongs to
+ * whoever called; the caller drops it). */
+void ad_scope_forget(ad_ctx *ctx, ad_tensor *t);
+
+/* ---- RNG ---------------------------------------------------------------- */
+gsl_rng *ad_ctx_rng(ad_ctx *ctx);
+
+#endif

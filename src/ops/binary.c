@@ -1,0 +1,171 @@
+/* src/ops/binary.c — broadcasting binary ops and where(): value, JVP and
+ * VJP side by side.  Tangents arrive lifted to the output's rank (op.h), so
+ * ȧ·b broadcasts; gradients are summed back to each input's shape. */
+#include <math.h>
+
+#include "ew.h"
+#include "op.h"
+
+static ad_tensor *binary(int opid, const char *what, ad_ew_kind kind, ad_tensor *a, ad_tensor *b)
+{
+    AD_ARG(a);
+    AD_ARG(b);
+    ad_tensor *in[2] = {a, b};
+    return ad_op_record(opid, ad_ew_apply(what, kind, a, b), 2, in, NULL, 0);
+}
+
+/* y = a + b;   ẏ = ȧ + ḃ;   ā += ȳ,  b̄ += ȳ   (summed over broadcast axes) */
+ad_tensor *ad_add(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_add, "add", AD_EW_ADD, a, b); }
+ad_tensor *ad_op_add_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    (void)c;
+    return ad_op_add_opt(t[0], t[1]);
+}
+int ad_op_add_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
+{
+    if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, g);
+    if (c->need[1]) gin[1] = ad_op_sum_to_input(c, 1, g);
+    return AD_OK;
+}
+
+/* y = a - b;   ẏ = ȧ - ḃ;   ā += ȳ,  b̄ += -ȳ */
+ad_tensor *ad_sub(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_sub, "sub", AD_EW_SUB, a, b); }
+ad_tensor *ad_op_sub_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    (void)c;
+    if (!t[1]) return ad_tensor_ref(t[0]);
+    return t[0] ? ad_sub(t[0], t[1]) : ad_neg(t[1]);
+}
+int ad_op_sub_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
+{
+    if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, g);
+    if (c->need[1]) gin[1] = ad_op_sum_to_input(c, 1, ad_neg(g));
+    return AD_OK;
+}
+
+/* y = a·b;   ẏ = ȧ·b + a·ḃ;   ā += ȳ·b,  b̄ += ȳ·a */
+ad_tensor *ad_mul(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_mul, "mul", AD_EW_MUL, a, b); }
+ad_tensor *ad_op_mul_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    ad_tensor *r = t[0] ? ad_mul(t[0], c->in[1]) : NULL;
+    ad_tensor *q = t[1] ? ad_mul(c->in[0], t[1]) : NULL;
+    return ad_op_add_opt(r, q);
+}
+int ad_op_mul_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
+{
+    if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, ad_mul(g, c->in[1]));
+    if (c->need[1]) gin[1] = ad_op_sum_to_input(c, 1, ad_mul(g, c->in[0]));
+    return AD_OK;
+}
+
+/* y = a/b;   ẏ = ȧ/b - a·ḃ/b²;   ā += ȳ/b,  b̄ += -ȳ·a/b² */
+ad_tensor *ad_div(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_div, "div", AD_EW_DIV, a, b); }
+ad_tensor *ad_op_div_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    ad_tensor *r = t[0] ? ad_div(t[0], c->in[1]) : NULL;
+    ad_tensor *q = t[1] ? ad_neg(ad_div(ad_mul(t[1], c->in[0]), ad_square(c->in[1]))) : NULL;
+    return ad_op_add_opt(r, q);
+}
+int ad_op_div_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
+{
+    if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, ad_div(g, c->in[1]));
+    if (c->need[1])
+        gin[1] = ad_op_sum_to_input(c, 1, ad_neg(ad_div(ad_mul(g, c->in[0]), ad_square(c->in[1]))));
+    return AD_OK;
+}
+
+/* y = a^b;   ẏ = b·a^(b-1)·ȧ + y·log(a)·ḃ
+ * ā += ȳ·b·a^(b-1),  b̄ += ȳ·y·log(a)   where a = 0 contributes 0 to b̄
+ * (the limit of y·log a when b > 0, as PyTorch does). */
+ad_tensor *ad_pow(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_pow, "pow", AD_EW_POW, a, b); }
+static ad_tensor *pow_da(const ad_call *c) { return ad_mul(c->in[1], ad_pow(c->in[0], ad_sub_s(c->in[1], 1))); }
+static ad_tensor *pow_db(const ad_call *c)
+{
+    ad_tensor *a = c->in[0];
+    return ad_where(ad_eq_s(a, 0), ad_scalar(a->ctx, 0), ad_mul(c->out, ad_log(a)));
+}
+ad_tensor *ad_op_pow_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    ad_tensor *r = t[0] ? ad_mul(t[0], pow_da(c)) : NULL;
+    ad_tensor *q = t[1] ? ad_mul(t[1], pow_db(c)) : NULL;
+    return ad_op_add_opt(r, q);
+}
+int ad_op_pow_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
+{
+    if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, ad_mul(g, pow_da(c)));
+    if (c->need[1]) gin[1] = ad_op_sum_to_input(c, 1, ad_mul(g, pow_db(c)));
+    return AD_OK;
+}
+
+/* y = max(a, b);   the derivative goes to the larger operand; at a tie each
+ * gets half (a symmetric subgradient, as PyTorch's maximum).
+ * w = [a > b] + ½[a = b];   ẏ = w·ȧ + (1-w)·ḃ;   ā += w·ȳ,  b̄ += (1-w)·ȳ */
+static ad_tensor *tie_weight(ad_tensor *a, ad_tensor *b, bool max)
+{
+    ad_tensor *win = max ? ad_gt(a, b) : ad_lt(a, b);
+    return ad_add(win, ad_mul_s(ad_eq(a, b), 0.5));
+}
+static ad_tensor *extremum_jvp(const ad_call *c, ad_tensor *const *t, bool max)
+{
+    ad_tensor *w = tie_weight(c->in[0], c->in[1], max);
+    ad_tensor *r = t[0] ? ad_mul(t[0], w) : NULL;
+    ad_tensor *q = t[1] ? ad_mul(t[1], ad_rsub_s(1, w)) : NULL;
+    return ad_op_add_opt(r, q);
+}
+static int extremum_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin, bool max)
+{
+    ad_tensor *w = tie_weight(c->in[0], c->in[1], max);
+    if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, ad_mul(g, w));
+    if (c->need[1]) gin[1] = ad_op_sum_to_input(c, 1, ad_mul(g, ad_rsub_s(1, w)));
+    return AD_OK;
+}
+ad_tensor *ad_maximum(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_maximum, "maximum", AD_EW_MAX, a, b); }
+ad_tensor *ad_op_maximum_jvp(const ad_call *c, ad_tensor *const *t) { return extremum_jvp(c, t, true); }
+int ad_op_maximum_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin) { return extremum_vjp(c, g, gin, true); }
+ad_tensor *ad_minimum(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_minimum, "minimum", AD_EW_MIN, a, b); }
+ad_tensor *ad_op_minimum_jvp(const ad_call *c, ad_tensor *const *t) { return extremum_jvp(c, t, false); }
+int ad_op_minimum_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin) { return extremum_vjp(c, g, gin, false); }
+
+/* ---- where ----------------------------------------------------------------- */
+
+static void k_where(int64_t n, double *const *p, const int64_t *s, void *ud)
+{
+    (void)ud;
+    double *y = p[0];
+    const double *c = p[1], *a = p[2], *b = p[3];
+    for (int64_t i = 0; i < n; i++) y[i * s[0]] = c[i * s[1]] != 0 ? a[i * s[2]] : b[i * s[3]];
+}
+
+/* y = c ? a : b;   ẏ = c ? ȧ : ḃ;   ā += c ? ȳ : 0,  b̄ += c ? 0 : ȳ   (c: none) */
+ad_tensor *ad_where(ad_tensor *cond, ad_tensor *a, ad_tensor *b)
+{
+    AD_ARG(cond);
+    AD_ARG(a);
+    AD_ARG(b);
+    ad_ctx *ctx = a->ctx;
+    int n1, n2;
+    int64_t s1[AD_MAX_DIMS], s2[AD_MAX_DIMS];
+    if (ad_ew_broadcast(ctx, "where", a->ndim, a->shape, b->ndim, b->shape, &n1, s1) != AD_OK) return NULL;
+    if (ad_ew_broadcast(ctx, "where", cond->ndim, cond->shape, n1, s1, &n2, s2) != AD_OK) return NULL;
+    ad_tensor *y = ad_new(ctx, n2, s2);
+    if (!y) return NULL;
+    ad_tensor *ops[4] = {y, cond, a, b};
+    ad_iter it;
+    ad_iter_init(&it, n2, s2, 4, ops);
+    ad_iter_run(&it, k_where, NULL);
+    ad_tensor *in[3] = {cond, a, b};
+    return ad_op_record(AD_OP_where, y, 3, in, NULL, 0);
+}
+ad_tensor *ad_op_where_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    if (!t[1] && !t[2]) return NULL;
+    ad_tensor *zero = ad_scalar(c->ctx, 0);
+    return ad_where(c->in[0], t[1] ? t[1] : zero, t[2] ? t[2] : zero);
+}
+int ad_op_where_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
+{
+    ad_tensor *zero = ad_scalar(c->ctx, 0);
+    if (c->need[1]) gin[1] = ad_op_sum_to_input(c, 1, ad_where(c->in[0], g, zero));
+    if (c->need[2]) gin[2] = ad_op_sum_to_input(c, 2, ad_where(c->in[0], zero, g));
+    return AD_OK;
+}

@@ -1,0 +1,180 @@
+/* src/ops/ew.c — raw elementwise binary kernels (see ew.h).
+ *
+ * One kernel per operation, specialised at run level for the common
+ * layouts (all unit stride; one operand a broadcast scalar) so the
+ * compiler can vectorise them; everything else takes the strided loop. */
+#include <math.h>
+#include <string.h>
+
+#include "ew.h"
+
+#define EW_KERNEL(name, EXPR)                                                              \
+    static void k_##name(int64_t n, double *const *p, const int64_t *s, void *ud)          \
+    {                                                                                      \
+        (void)ud;                                                                          \
+        double *y = p[0];                                                                  \
+        const double *a = p[1], *b = p[2];                                                 \
+        if (s[0] == 1 && s[1] == 1 && s[2] == 1) {                                         \
+            for (int64_t i = 0; i < n; i++) {                                              \
+                double u = a[i], v = b[i];                                                 \
+                y[i] = (EXPR);                                                             \
+            }                                                                              \
+        } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {                                  \
+            const double v = *b;                                                           \
+            for (int64_t i = 0; i < n; i++) {                                              \
+                double u = a[i];                                                           \
+                y[i] = (EXPR);                                                             \
+            }                                                                              \
+        } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {                                  \
+            const double u = *a;                                                           \
+            for (int64_t i = 0; i < n; i++) {                                              \
+                double v = b[i];                                                           \
+                y[i] = (EXPR);                                                             \
+            }                                                                              \
+        } else {                                                                           \
+            for (int64_t i = 0; i < n; i++) {                                              \
+                double u = a[i * s[1]], v = b[i * s[2]];                                   \
+                y[i * s[0]] = (EXPR);                                                      \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+static double max2(double u, double v) { return (u > v || u != u) ? u : v; } /* NaN wins */
+static double min2(double u, double v) { return (u < v || u != u) ? u : v; }
+
+EW_KERNEL(add, u + v)
+EW_KERNEL(sub, u - v)
+EW_KERNEL(mul, u * v)
+EW_KERNEL(div, u / v)
+EW_KERNEL(pow, pow(u, v))
+EW_KERNEL(max, max2(u, v))
+EW_KERNEL(min, min2(u, v))
+EW_KERNEL(eq, (double)(u == v))
+EW_KERNEL(ne, (double)(u != v))
+EW_KERNEL(lt, (double)(u < v))
+EW_KERNEL(le, (double)(u <= v))
+EW_KERNEL(gt, (double)(u > v))
+EW_KERNEL(ge, (double)(u >= v))
+EW_KERNEL(rsub, v - u)
+EW_KERNEL(rdiv, v / u)
+EW_KERNEL(rpow, pow(v, u))
+
+static const ad_iter_fn kernels[AD_EW_COUNT] = {
+    [AD_EW_ADD] = k_add, [AD_EW_SUB] = k_sub, [AD_EW_MUL] = k_mul, [AD_EW_DIV] = k_div,
+    [AD_EW_POW] = k_pow, [AD_EW_MAX] = k_max, [AD_EW_MIN] = k_min, [AD_EW_EQ] = k_eq,
+    [AD_EW_NE] = k_ne,   [AD_EW_LT] = k_lt,   [AD_EW_LE] = k_le,   [AD_EW_GT] = k_gt,
+    [AD_EW_GE] = k_ge,   [AD_EW_RSUB] = k_rsub, [AD_EW_RDIV] = k_rdiv, [AD_EW_RPOW] = k_rpow,
+};
+
+int ad_ew_broadcast(ad_ctx *ctx, const char *what, int na, const int64_t *sa, int nb, const int64_t *sb,
+                    int *nout, int64_t *out)
+{
+    int n = na > nb ? na : nb;
+    for (int i = 0; i < n; i++) {
+        int ia = na - n + i, ib = nb - n + i;
+        int64_t da = ia >= 0 ? sa[ia] : 1, db = ib >= 0 ? sb[ib] : 1;
+        if (da != db && da != 1 && db != 1) {
+            char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
+            return ad_error(ctx, AD_ESHAPE, "%s: shapes %s and %s cannot broadcast", what,
+                            ad_fmt_shape(b1, sizeof b1, na, sa), ad_fmt_shape(b2, sizeof b2, nb, sb));
+        }
+        out[i] = da == 1 ? db : da;
+    }
+    *nout = n;
+    return AD_OK;
+}
+
+int ad_broadcast_shapes(ad_ctx *ctx, const ad_shape *a, const ad_shape *b, ad_shape *out)
+{
+    if (!a || !b || !out) return ad_error(ctx, AD_EINVAL, "broadcast_shapes: NULL argument");
+    return ad_ew_broadcast(ctx, "broadcast", a->ndim, a->dim, b->ndim, b->dim, &out->ndim, out->dim);
+}
+
+/* Strides of t aligned at the right of an ndim-axis iteration. */
+static void aligned_strides(const ad_tensor *t, int ndim, int64_t *st)
+{
+    int off = ndim - t->ndim;
+    for (int d = 0; d < ndim; d++) st[d] = (d < off || t->shape[d - off] == 1) ? 0 : t->stride[d - off];
+}
+
+static void run(ad_ew_kind kind, ad_tensor *out, ad_tensor *a, ad_tensor *b, const double *s)
+{
+    int nd = out->ndim;
+    int64_t so[AD_MAX_DIMS], sa[AD_MAX_DIMS], sb[AD_MAX_DIMS];
+    aligned_strides(out, nd, so);
+    aligned_strides(a, nd, sa);
+    if (b) aligned_strides(b, nd, sb);
+    else memset(sb, 0, sizeof sb);
+    double *base[3] = {out->data, a->data, b ? b->data : (double *)s};
+    const int64_t *st[3] = {so, sa, sb};
+    ad_iter it;
+    ad_iter_init_raw(&it, nd, out->shape, 3, base, st);
+    ad_iter_run(&it, kernels[kind], NULL);
+}
+
+ad_tensor *ad_ew_apply(const char *what, ad_ew_kind kind, ad_tensor *a, ad_tensor *b)
+{
+    int nd;
+    int64_t shape[AD_MAX_DIMS];
+    if (ad_ew_broadcast(a->ctx, what, a->ndim, a->shape, b->ndim, b->shape, &nd, shape) != AD_OK) return NULL;
+    ad_tensor *y = ad_new(a->ctx, nd, shape);
+    if (y) run(kind, y, a, b, NULL);
+    return y;
+}
+
+ad_tensor *ad_ew_apply_s(ad_ew_kind kind, ad_tensor *a, double s)
+{
+    ad_tensor *y = ad_new_like(a);
+    if (y) run(kind, y, a, NULL, &s);
+    return y;
+}
+
+/* Same storage but not exactly the same elements in the same order: the
+ * kernel could read an element it has already overwritten. */
+static bool hazard(const ad_tensor *out, const ad_tensor *x)
+{
+    if (!x || x->st != out->st) return false;
+    if (x->offset != out->offset || x->ndim != out->ndim) return true;
+    for (int i = 0; i < x->ndim; i++)
+        if (x->shape[i] != out->shape[i] || (x->shape[i] > 1 && x->stride[i] != out->stride[i])) return true;
+    return false;
+}
+
+int ad_ew_into(const char *what, ad_ew_kind kind, ad_tensor *out, ad_tensor *a, ad_tensor *b, double s)
+{
+    ad_ctx *ctx = out->ctx;
+    int nd = a->ndim;
+    int64_t shape[AD_MAX_DIMS];
+    memcpy(shape, a->shape, sizeof(int64_t) * (size_t)a->ndim);
+    if (b && ad_ew_broadcast(ctx, what, a->ndim, a->shape, b->ndim, b->shape, &nd, shape) != AD_OK)
+        return AD_ESHAPE;
+    /* the result must fit out exactly (out never changes shape) */
+    bool fits = nd <= out->ndim;
+    for (int i = 0; fits && i < nd; i++)
+        if (shape[nd - 1 - i] != out->shape[out->ndim - 1 - i] && shape[nd - 1 - i] != 1) fits = false;
+    if (!fits) {
+        char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
+        return ad_error(ctx, AD_ESHAPE, "%s: result of shape %s cannot be written into a tensor of shape %s",
+                        what, ad_fmt_shape(b1, sizeof b1, nd, shape),
+                        ad_fmt_shape(b2, sizeof b2, out->ndim, out->shape));
+    }
+    ad_tensor *ta = NULL, *tb = NULL;
+    if (hazard(out, a)) {
+        if (!(ta = ad_new_like(a))) return ctx->err;
+        ad_copy_raw(ta, a);
+        a = ta;
+    }
+    if (hazard(out, b)) {
+        if (!(tb = ad_new_like(b))) {
+            ad_tensor_free(ta);
+            return ctx->err;
+        }
+        ad_copy_raw(tb, b);
+        b = tb;
+    }
+    run(kind, out, a, b, &s);
+    ad_tensor_free(ta);
+    ad_tensor_free(tb);
+    ad_bump_version(out);
+    return AD_OK;
+}

@@ -1,0 +1,271 @@
+/* src/ops/record.c — the engine every differentiable op goes through once
+ * it has computed its value: forward-mode tangent propagation (JVP rules)
+ * and reverse-mode recording (tape records), plus the in-place protocol.
+ *
+ * The fast path (no tangent on any input, nothing requiring grad) costs a
+ * loop over the inputs and two flag tests. */
+#include <string.h>
+
+#include "../iter.h"
+#include "op.h"
+
+#define AD_OP(id, gname, nin, save, flags) \
+    [AD_OP_##id] = {#id, gname, nin, save, flags, ad_op_##id##_jvp, ad_op_##id##_vjp},
+const ad_opdef ad_ops[AD_OP_COUNT] = {
+#include "ops.def"
+};
+#undef AD_OP
+
+bool ad_op_tracked(int nin, ad_tensor *const *in)
+{
+    for (int i = 0; i < nin; i++) {
+        const ad_tensor *t = in[i];
+        if (t->tangent && t->ctx->fwd_suspended == 0) return true;
+        if ((t->flags & AD_T_REQUIRES_GRAD) && t->ctx->grad_enabled) return true;
+    }
+    return false;
+}
+
+ad_shape ad_op_tan_shape(int k, int ndim, const int64_t *shape)
+{
+    ad_shape s;
+    s.ndim = ndim + 1;
+    s.dim[0] = k;
+    for (int i = 0; i < ndim; i++) s.dim[i + 1] = shape[i];
+    return s;
+}
+
+/* A view of tangent t ([k, S]) with ones inserted after the batch axis so
+ * that it has rank ndim + 1 (broadcasting then aligns it with the output). */
+ad_tensor *ad_op_lift(ad_tensor *t, int ndim)
+{
+    int pad = ndim + 1 - t->ndim;
+    if (pad <= 0) return ad_tensor_ref(t);
+    int64_t shape[AD_MAX_DIMS], stride[AD_MAX_DIMS];
+    shape[0] = t->shape[0];
+    stride[0] = t->stride[0];
+    for (int i = 0; i < pad; i++) {
+        shape[1 + i] = 1;
+        stride[1 + i] = 0;
+    }
+    for (int i = 1; i < t->ndim; i++) {
+        shape[pad + i] = t->shape[i];
+        stride[pad + i] = t->stride[i];
+    }
+    ad_tensor *v = ad_handle_new(t->ctx, t->st, ndim + 1, shape, stride, t->offset);
+    if (v) v->flags |= AD_T_VIEW;
+    return v;
+}
+
+static bool shape_eq(int na, const int64_t *a, int nb, const int64_t *b)
+{
+    if (na != nb) return false;
+    for (int i = 0; i < na; i++)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
+/* Computes out's tangent with the op's JVP rule. */
+static int attach_tangent(const ad_opdef *op, ad_tensor *out, int nin, ad_tensor *const *in,
+                          const void *attr)
+{
+    ad_ctx *ctx = out->ctx;
+    int k = 0;
+    for (int i = 0; i < nin && !k; i++)
+        if (in[i]->tangent) k = (int)in[i]->tangent->shape[0];
+    if (out->ndim + 1 > AD_MAX_DIMS)
+        return ad_error(ctx, AD_ESHAPE, "%s: a result with %d axes cannot carry a tangent (at most %d)",
+                        op->name, out->ndim, AD_MAX_DIMS - 1);
+
+    ad_scope s = ad_scope_begin(ctx);
+    bool prev_grad = ctx->grad_enabled;
+    uint8_t prev_cat = ctx->cat;
+    ctx->grad_enabled = false;
+    ctx->fwd_suspended++;
+    ctx->cat = AD_MEM_TANGENTS;
+
+    ad_tensor *tin_buf[8], **tin = tin_buf;
+    ad_tensor *r = NULL;
+    bool zero = false;
+    if (nin > 8) {
+        tin = ad_mem_alloc(ctx, (size_t)nin * sizeof *tin, AD_MEM_META);
+        if (!tin) goto done;
+    }
+    for (int i = 0; i < nin; i++) {
+        ad_tensor *t = in[i]->tangent;
+        tin[i] = (t && (op->flags & AD_OPF_BROADCAST)) ? ad_op_lift(t, out->ndim) : t;
+    }
+    ad_call c = {.ctx = ctx, .op = op, .nin = nin, .in = in, .out = out, .attr = attr,
+                 .edges = NULL, .out_ndim = out->ndim, .out_shape = out->shape, .need = NULL, .k = k};
+    /* A rule returning NULL without an error means "the tangent is zero"
+     * (e.g. only a non-differentiable input carries one). */
+    int err_before = ctx->err;
+    ctx->err = AD_OK;
+    r = op->jvp(&c, tin);
+    if (!r && ctx->err == AD_OK) zero = true;
+    if (ctx->err == AD_OK) ctx->err = err_before;
+    if (r && !(r->ndim == out->ndim + 1 && r->shape[0] == k &&
+               shape_eq(r->ndim - 1, r->shape + 1, out->ndim, out->shape))) {
+        /* e.g. add with a tangent on one broadcast operand only */
+        r = ad_expand(r, ad_op_tan_shape(k, out->ndim, out->shape));
+    }
+    if (tin != tin_buf) ad_mem_free(ctx, tin, (size_t)nin * sizeof *tin, AD_MEM_META);
+done:
+    ctx->grad_enabled = prev_grad;
+    ctx->fwd_suspended--;
+    ctx->cat = prev_cat;
+    r = ad_scope_end_owned(ctx, s, r);
+    if (!r && zero) {
+        if (out->tangent) ad_decref(out->tangent);
+        out->tangent = NULL;
+        return AD_OK;
+    }
+    if (!r) {
+        if (ctx->err == AD_OK) ad_error(ctx, AD_ESTATE, "%s: JVP rule failed", op->name);
+        return ctx->err;
+    }
+    if (out->tangent) ad_decref(out->tangent);
+    out->tangent = r;
+    return AD_OK;
+}
+
+ad_tensor *ad_op_record(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+                        size_t attr_size)
+{
+    if (!out) return NULL;
+    ad_ctx *ctx = out->ctx;
+    bool tan = false, grad = false;
+    for (int i = 0; i < nin; i++) {
+        if (in[i]->tangent) tan = true;
+        if (in[i]->flags & AD_T_REQUIRES_GRAD) grad = true;
+    }
+    tan = tan && ctx->fwd_suspended == 0;
+    grad = grad && ctx->grad_enabled;
+    if (!tan && !grad) return out;
+
+    const ad_opdef *op = &ad_ops[opid];
+    if (tan && attach_tangent(op, out, nin, in, attr) != AD_OK) goto fail;
+    if (grad) {
+        ad_tensor *saved_buf[8], **saved = saved_buf;
+        if (nin > 8) {
+            saved = ad_mem_alloc(ctx, (size_t)nin * sizeof *saved, AD_MEM_META);
+            if (!saved) goto fail;
+        }
+        for (int i = 0; i < nin; i++) saved[i] = (i < 16 && (op->save & AD_SAVE_IN(i))) ? in[i] : NULL;
+        ad_node *n = ad_tape_push(ctx, op, nin, in, saved, out, (op->save & AD_SAVE_OUT) != 0, attr, attr_size);
+        if (saved != saved_buf) ad_mem_free(ctx, saved, (size_t)nin * sizeof *saved, AD_MEM_META);
+        if (!n) goto fail;
+    }
+    return out;
+fail:
+    ad_tensor_free(out);
+    return NULL;
+}
+
+/* ---- in place ------------------------------------------------------------ */
+
+int ad_op_check_inplace(ad_tensor *target, const char *what)
+{
+    ad_ctx *ctx = target->ctx;
+    if (!ctx->grad_enabled || !(target->flags & AD_T_REQUIRES_GRAD)) return AD_OK;
+    if (!target->grad_fn)
+        return ad_error(ctx, AD_EGRAD,
+                        "%s: a leaf tensor that requires grad cannot be modified in place "
+                        "(modify ad_detach(x), or turn grad mode off with ad_set_grad_enabled)", what);
+    if (target->flags & AD_T_VIEW)
+        return ad_error(ctx, AD_ENOTSUP,
+                        "%s: in-place write to a view of a tensor that requires grad; "
+                        "assign through ad_setitem on the base tensor instead", what);
+    return AD_OK;
+}
+
+/* The record of `result` may have saved `target` itself (x.mul_(y) saves x
+ * for y's gradient): that value is about to be overwritten, so the record
+ * gets a private copy of the old value instead (PyTorch's original_self). */
+static int snapshot_saved(ad_node *n, ad_tensor *target)
+{
+    for (int i = 0; i < n->nin; i++) {
+        ad_tensor *s = n->edges[i].saved;
+        if (!s || s->st != target->st) continue;
+        ad_ctx *ctx = target->ctx;
+        ad_tensor *copy = ad_new_like(s);
+        if (!copy) return ctx->err;
+        ad_copy_raw(copy, s);
+        ad_unscope(copy);
+        /* the copy stands in for s: same graph position, same tangent */
+        if (s->tangent) {
+            ad_incref(s->tangent);
+            copy->tangent = s->tangent;
+        }
+        if (s->grad_fn) {
+            ad_node_incref(s->grad_fn);
+            copy->grad_fn = s->grad_fn;
+        }
+        copy->flags |= s->flags & AD_T_REQUIRES_GRAD;
+        n->edges[i].saved = copy;
+        n->edges[i].version = copy->st->version;
+        ad_decref(s);
+    }
+    return AD_OK;
+}
+
+int ad_op_commit_inplace(ad_tensor *target, ad_tensor *result, const char *what)
+{
+    if (!result) return target->ctx->err ? target->ctx->err : AD_ESTATE;
+    ad_ctx *ctx = target->ctx;
+    int rc = ad_op_check_inplace(target, what);
+    if (rc == AD_OK && result->grad_fn) rc = snapshot_saved(result->grad_fn, target);
+    if (rc != AD_OK) {
+        ad_tensor_free(result);
+        return rc;
+    }
+    ad_copy_raw(target, result);
+    ad_bump_version(target);
+
+    if (target->tangent) ad_decref(target->tangent);
+    target->tangent = result->tangent;
+    result->tangent = NULL;
+
+    if (target->grad_fn) {
+        if (target->grad_fn->out == target) target->grad_fn->out = NULL;
+        ad_node_decref(ctx, target->grad_fn);
+    }
+    target->grad_fn = result->grad_fn;
+    result->grad_fn = NULL;
+    target->flags &= ~(uint32_t)(AD_T_REQUIRES_GRAD | AD_T_RELEASED);
+    if (target->grad_fn) {
+        target->grad_fn->out = target;
+        target->flags |= AD_T_REQUIRES_GRAD;
+    }
+    ad_tensor_free(result);
+    return AD_OK;
+}
+
+/* ---- helpers for rules ------------------------------------------------------ */
+
+ad_tensor *ad_op_add_opt(ad_tensor *a, ad_tensor *b)
+{
+    if (!a) return ad_tensor_ref(b);
+    if (!b) return ad_tensor_ref(a);
+    return ad_add(a, b);
+}
+
+ad_shape ad_op_in_shape(const ad_call *c, int i)
+{
+    ad_shape s;
+    memset(&s, 0, sizeof s);
+    if (c->edges) {
+        s.ndim = c->edges[i].ndim;
+        memcpy(s.dim, c->edges[i].shape, (size_t)s.ndim * sizeof(int64_t));
+    } else {
+        s = ad_shape_of(c->in[i]);
+    }
+    return s;
+}
+
+ad_tensor *ad_op_sum_to_input(const ad_call *c, int i, ad_tensor *g)
+{
+    ad_shape s = ad_op_in_shape(c, i);
+    if (g && shape_eq(g->ndim, g->shape, s.ndim, s.dim)) return ad_tensor_ref(g);
+    return ad_sum_to(g, s);
+}

@@ -1,0 +1,291 @@
+/* src/ops/unary.c — unary elementwise ops: value kernel, JVP and VJP side
+ * by side (see op.h).  Notation: y = f(x), ẋ tangent, ȳ adjoint. */
+#include <math.h>
+
+#include "../iter.h"
+#include "op.h"
+
+/* Kernel of one run: y[i] = EXPR(v) with v = x[i]. */
+#define UNARY_KERNEL(name, EXPR)                                                      \
+    static void k_##name(int64_t n, double *const *p, const int64_t *s, void *ud)     \
+    {                                                                                 \
+        (void)ud;                                                                     \
+        double *y = p[0];                                                             \
+        const double *x = p[1];                                                       \
+        if (s[0] == 1 && s[1] == 1) {                                                 \
+            for (int64_t i = 0; i < n; i++) {                                         \
+                double v = x[i];                                                      \
+                y[i] = (EXPR);                                                        \
+            }                                                                         \
+        } else {                                                                      \
+            for (int64_t i = 0; i < n; i++) {                                         \
+                double v = x[i * s[1]];                                               \
+                y[i * s[0]] = (EXPR);                                                 \
+            }                                                                         \
+        }                                                                             \
+    }
+
+static double sigmoid1(double v)
+{
+    /* stable on both sides: never exp of a large positive number */
+    if (v >= 0) return 1.0 / (1.0 + exp(-v));
+    double e = exp(v);
+    return e / (1.0 + e);
+}
+
+static double sign1(double v) { return v > 0 ? 1.0 : v < 0 ? -1.0 : v; /* keeps NaN, ±0 */ }
+
+UNARY_KERNEL(neg, -v)
+UNARY_KERNEL(exp, exp(v))
+UNARY_KERNEL(log, log(v))
+UNARY_KERNEL(sin, sin(v))
+UNARY_KERNEL(cos, cos(v))
+UNARY_KERNEL(tan, tan(v))
+UNARY_KERNEL(tanh, tanh(v))
+UNARY_KERNEL(sigmoid, sigmoid1(v))
+UNARY_KERNEL(relu, v > 0 ? v : (v == v ? 0.0 : v))
+UNARY_KERNEL(abs, fabs(v))
+UNARY_KERNEL(sqrt, sqrt(v))
+UNARY_KERNEL(square, v * v)
+UNARY_KERNEL(sign, sign1(v))
+UNARY_KERNEL(log1p, log1p(v))
+UNARY_KERNEL(expm1, expm1(v))
+
+/* y = kernel(x) into a fresh contiguous tensor (not recorded). */
+static ad_tensor *apply(ad_iter_fn k, ad_tensor *x)
+{
+    ad_tensor *y = ad_new_like(x);
+    if (!y) return NULL;
+    ad_iter it;
+    ad_tensor *ops[2] = {y, x};
+    ad_iter_init(&it, x->ndim, x->shape, 2, ops);
+    ad_iter_run(&it, k, NULL);
+    return y;
+}
+
+static ad_tensor *unary(int opid, ad_iter_fn k, ad_tensor *x)
+{
+    AD_ARG(x);
+    return ad_op_record(opid, apply(k, x), 1, &x, NULL, 0);
+}
+
+/* y = -x;   ẏ = -ẋ;   x̄ += -ȳ */
+ad_tensor *ad_neg(ad_tensor *x) { return unary(AD_OP_neg, k_neg, x); }
+ad_tensor *ad_op_neg_jvp(const ad_call *c, ad_tensor *const *t) { (void)c; return ad_neg(t[0]); }
+int ad_op_neg_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    (void)c;
+    gx[0] = ad_neg(g);
+    return AD_OK;
+}
+
+/* y = exp x;   ẏ = y·ẋ;   x̄ += y·ȳ */
+ad_tensor *ad_exp(ad_tensor *x) { return unary(AD_OP_exp, k_exp, x); }
+ad_tensor *ad_op_exp_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], c->out); }
+int ad_op_exp_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_mul(g, c->out);
+    return AD_OK;
+}
+
+/* y = log x;   ẏ = ẋ/x;   x̄ += ȳ/x */
+ad_tensor *ad_log(ad_tensor *x) { return unary(AD_OP_log, k_log, x); }
+ad_tensor *ad_op_log_jvp(const ad_call *c, ad_tensor *const *t) { return ad_div(t[0], c->in[0]); }
+int ad_op_log_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_div(g, c->in[0]);
+    return AD_OK;
+}
+
+/* y = sin x;   ẏ = cos(x)·ẋ;   x̄ += cos(x)·ȳ */
+ad_tensor *ad_sin(ad_tensor *x) { return unary(AD_OP_sin, k_sin, x); }
+ad_tensor *ad_op_sin_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], ad_cos(c->in[0])); }
+int ad_op_sin_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_mul(g, ad_cos(c->in[0]));
+    return AD_OK;
+}
+
+/* y = cos x;   ẏ = -sin(x)·ẋ;   x̄ += -sin(x)·ȳ */
+ad_tensor *ad_cos(ad_tensor *x) { return unary(AD_OP_cos, k_cos, x); }
+ad_tensor *ad_op_cos_jvp(const ad_call *c, ad_tensor *const *t) { return ad_neg(ad_mul(t[0], ad_sin(c->in[0]))); }
+int ad_op_cos_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_neg(ad_mul(g, ad_sin(c->in[0])));
+    return AD_OK;
+}
+
+/* y = tan x;   ẏ = (1 + y²)·ẋ;   x̄ += (1 + y²)·ȳ */
+ad_tensor *ad_tan(ad_tensor *x) { return unary(AD_OP_tan, k_tan, x); }
+ad_tensor *ad_op_tan_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], ad_add_s(ad_square(c->out), 1)); }
+int ad_op_tan_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_mul(g, ad_add_s(ad_square(c->out), 1));
+    return AD_OK;
+}
+
+/* y = tanh x;   ẏ = (1 - y²)·ẋ;   x̄ += (1 - y²)·ȳ   (fused: tanh_bw) */
+ad_tensor *ad_tanh(ad_tensor *x) { return unary(AD_OP_tanh, k_tanh, x); }
+ad_tensor *ad_op_tanh_jvp(const ad_call *c, ad_tensor *const *t) { return ad_tanh_bw(t[0], c->out); }
+int ad_op_tanh_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_tanh_bw(g, c->out);
+    return AD_OK;
+}
+
+/* y = σ(x) = 1/(1+e^-x);   ẏ = y(1-y)·ẋ;   x̄ += y(1-y)·ȳ   (fused: sigmoid_bw) */
+ad_tensor *ad_sigmoid(ad_tensor *x) { return unary(AD_OP_sigmoid, k_sigmoid, x); }
+ad_tensor *ad_op_sigmoid_jvp(const ad_call *c, ad_tensor *const *t) { return ad_sigmoid_bw(t[0], c->out); }
+int ad_op_sigmoid_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_sigmoid_bw(g, c->out);
+    return AD_OK;
+}
+
+/* y = max(x, 0);   ẏ = [y > 0]·ẋ;   x̄ += [y > 0]·ȳ
+ * At x = 0 the subgradient 0 is used (PyTorch's convention). */
+ad_tensor *ad_relu(ad_tensor *x) { return unary(AD_OP_relu, k_relu, x); }
+ad_tensor *ad_op_relu_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mask(t[0], c->out); }
+int ad_op_relu_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_mask(g, c->out);
+    return AD_OK;
+}
+
+/* y = |x|;   ẏ = sign(x)·ẋ;   x̄ += sign(x)·ȳ   (subgradient 0 at x = 0) */
+ad_tensor *ad_abs(ad_tensor *x) { return unary(AD_OP_abs, k_abs, x); }
+ad_tensor *ad_op_abs_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], ad_sign(c->in[0])); }
+int ad_op_abs_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_mul(g, ad_sign(c->in[0]));
+    return AD_OK;
+}
+
+/* y = √x;   ẏ = ẋ/(2y);   x̄ += ȳ/(2y) */
+ad_tensor *ad_sqrt(ad_tensor *x) { return unary(AD_OP_sqrt, k_sqrt, x); }
+ad_tensor *ad_op_sqrt_jvp(const ad_call *c, ad_tensor *const *t) { return ad_div(t[0], ad_mul_s(c->out, 2)); }
+int ad_op_sqrt_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_div(g, ad_mul_s(c->out, 2));
+    return AD_OK;
+}
+
+/* y = x²;   ẏ = 2x·ẋ;   x̄ += 2x·ȳ */
+ad_tensor *ad_square(ad_tensor *x) { return unary(AD_OP_square, k_square, x); }
+ad_tensor *ad_op_square_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], ad_mul_s(c->in[0], 2)); }
+int ad_op_square_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_mul(g, ad_mul_s(c->in[0], 2));
+    return AD_OK;
+}
+
+/* y = log(1 + x);   ẏ = ẋ/(1 + x);   x̄ += ȳ/(1 + x) */
+ad_tensor *ad_log1p(ad_tensor *x) { return unary(AD_OP_log1p, k_log1p, x); }
+ad_tensor *ad_op_log1p_jvp(const ad_call *c, ad_tensor *const *t) { return ad_div(t[0], ad_add_s(c->in[0], 1)); }
+int ad_op_log1p_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_div(g, ad_add_s(c->in[0], 1));
+    return AD_OK;
+}
+
+/* y = e^x - 1;   ẏ = (y + 1)·ẋ;   x̄ += (y + 1)·ȳ */
+ad_tensor *ad_expm1(ad_tensor *x) { return unary(AD_OP_expm1, k_expm1, x); }
+ad_tensor *ad_op_expm1_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], ad_add_s(c->out, 1)); }
+int ad_op_expm1_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_mul(g, ad_add_s(c->out, 1));
+    return AD_OK;
+}
+
+/* sign(x): piecewise constant, so its derivative is 0 everywhere it exists;
+ * the result is a constant (never recorded, no tangent). */
+ad_tensor *ad_sign(ad_tensor *x)
+{
+    AD_ARG(x);
+    return apply(k_sign, x);
+}
+
+/* ---- fused derivative kernels ----------------------------------------------
+ * They make the backward passes of tanh, sigmoid and relu one sweep over
+ * memory instead of three, and they are ops like any other, so second
+ * derivatives (forward over reverse) flow through them. */
+
+#define BINARY_RUN(name, EXPR)                                                          \
+    static void k_##name(int64_t n, double *const *p, const int64_t *s, void *ud)       \
+    {                                                                                   \
+        (void)ud;                                                                       \
+        double *y = p[0];                                                               \
+        const double *a = p[1], *b = p[2];                                              \
+        if (s[0] == 1 && s[1] == 1 && s[2] == 1) {                                      \
+            for (int64_t i = 0; i < n; i++) {                                           \
+                double u = a[i], v = b[i];                                              \
+                y[i] = (EXPR);                                                          \
+            }                                                                           \
+        } else {                                                                        \
+            for (int64_t i = 0; i < n; i++) {                                           \
+                double u = a[i * s[1]], v = b[i * s[2]];                                \
+                y[i * s[0]] = (EXPR);                                                   \
+            }                                                                           \
+        }                                                                               \
+    }
+
+BINARY_RUN(tanh_bw, u * (1.0 - v * v))
+BINARY_RUN(sigmoid_bw, u * v * (1.0 - v))
+BINARY_RUN(mask, v > 0 ? u : 0.0)
+
+static ad_tensor *fused(int opid, ad_iter_fn k, ad_tensor *a, ad_tensor *b)
+{
+    AD_ARG(a);
+    AD_ARG(b);
+    ad_shape s;
+    ad_shape sa = ad_shape_of(a), sb = ad_shape_of(b);
+    if (ad_broadcast_shapes(a->ctx, &sa, &sb, &s) != AD_OK) return NULL;
+    ad_tensor *y = ad_new(a->ctx, s.ndim, s.dim);
+    if (!y) return NULL;
+    ad_iter it;
+    ad_tensor *ops[3] = {y, a, b};
+    ad_iter_init(&it, s.ndim, s.dim, 3, ops);
+    ad_iter_run(&it, k, NULL);
+    ad_tensor *in[2] = {a, b};
+    return ad_op_record(opid, y, 2, in, NULL, 0);
+}
+
+/* z = g·(1 - y²);   ż = ġ(1 - y²) - 2gy·ẏ;   ḡ += z̄(1 - y²),  ȳ += -2gy·z̄ */
+ad_tensor *ad_tanh_bw(ad_tensor *g, ad_tensor *y) { return fused(AD_OP_tanh_bw, k_tanh_bw, g, y); }
+ad_tensor *ad_op_tanh_bw_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    ad_tensor *r = t[0] ? ad_tanh_bw(t[0], c->in[1]) : NULL;
+    ad_tensor *q = t[1] ? ad_mul(t[1], ad_mul_s(ad_mul(c->in[0], c->in[1]), -2)) : NULL;
+    return ad_op_add_opt(r, q);
+}
+int ad_op_tanh_bw_vjp(const ad_call *c, ad_tensor *z, ad_tensor **gin)
+{
+    if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, ad_tanh_bw(z, c->in[1]));
+    if (c->need[1]) gin[1] = ad_op_sum_to_input(c, 1, ad_mul(z, ad_mul_s(ad_mul(c->in[0], c->in[1]), -2)));
+    return AD_OK;
+}
+
+/* z = g·y(1-y);   ż = ġ·y(1-y) + g(1-2y)·ẏ;   ḡ += z̄·y(1-y),  ȳ += g(1-2y)·z̄ */
+ad_tensor *ad_sigmoid_bw(ad_tensor *g, ad_tensor *y) { return fused(AD_OP_sigmoid_bw, k_sigmoid_bw, g, y); }
+ad_tensor *ad_op_sigmoid_bw_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    ad_tensor *r = t[0] ? ad_sigmoid_bw(t[0], c->in[1]) : NULL;
+    ad_tensor *q = t[1] ? ad_mul(t[1], ad_mul(c->in[0], ad_rsub_s(1, ad_mul_s(c->in[1], 2)))) : NULL;
+    return ad_op_add_opt(r, q);
+}
+int ad_op_sigmoid_bw_vjp(const ad_call *c, ad_tensor *z, ad_tensor **gin)
+{
+    if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, ad_sigmoid_bw(z, c->in[1]));
+    if (c->need[1])
+        gin[1] = ad_op_sum_to_input(c, 1, ad_mul(z, ad_mul(c->in[0], ad_rsub_s(1, ad_mul_s(c->in[1], 2)))));
+    return AD_OK;
+}
+
+/* z = a·[b > 0];   ż = ȧ·[b > 0];   ā += z̄·[b > 0]   (b: no derivative) */
+ad_tensor *ad_mask(ad_tensor *a, ad_tensor *b) { return fused(AD_OP_mask, k_mask, a, b); }
+ad_tensor *ad_op_mask_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mask(t[0], c->in[1]); }
+int ad_op_mask_vjp(const ad_call *c, ad_tensor *z, ad_tensor **gin)
+{
+    if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, ad_mask(z, c->in[1]));
+    return AD_OK;
+}

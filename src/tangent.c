@@ -1,0 +1,102 @@
+/* src/tangent.c — forward mode's API: the tangent width and the tangents
+ * attached to tensors.  Propagation happens in ops/record.c, through each
+ * op's JVP rule; the driver that seeds passes is modes/forward.c. */
+#include <string.h>
+
+#include "iter.h"
+
+#define AD_MAX_WIDTH 65536
+
+int ad_fwd_begin(ad_ctx *ctx, int k)
+{
+    if (!ctx) return AD_EINVAL;
+    if (k < 1 || k > AD_MAX_WIDTH)
+        return ad_error(ctx, AD_EINVAL, "fwd_begin: tangent width %d is out of range (1..%d)", k, AD_MAX_WIDTH);
+    ctx->fwd_k = k;
+    return AD_OK;
+}
+
+void ad_fwd_end(ad_ctx *ctx)
+{
+    if (ctx) ctx->fwd_k = 0;
+}
+
+int ad_fwd_width(const ad_ctx *ctx) { return ctx ? ctx->fwd_k : 0; }
+
+bool ad_has_tangent(const ad_tensor *t) { return t && t->tangent; }
+
+int ad_set_tangent(ad_tensor *x, ad_tensor *tan)
+{
+    if (!x) return AD_EINVAL;
+    ad_ctx *ctx = x->ctx;
+    if (!tan) {
+        if (x->tangent) ad_decref(x->tangent);
+        x->tangent = NULL;
+        return AD_OK;
+    }
+    int k = ctx->fwd_k;
+    if (k == 0) return ad_error(ctx, AD_ESTATE, "set_tangent: forward mode is off (call ad_fwd_begin first)");
+    if (x->ndim + 1 > AD_MAX_DIMS)
+        return ad_error(ctx, AD_ESHAPE, "set_tangent: a tensor with %d axes cannot carry a tangent (at most %d)",
+                        x->ndim, AD_MAX_DIMS - 1);
+    bool plain = tan->ndim == x->ndim, batched = tan->ndim == x->ndim + 1 && tan->shape[0] == k;
+    for (int i = 0; i < x->ndim; i++) {
+        if (plain && tan->shape[i] != x->shape[i]) plain = false;
+        if (batched && tan->shape[i + 1] != x->shape[i]) batched = false;
+    }
+    if (!(plain && k == 1) && !batched) {
+        char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
+        return ad_error(ctx, AD_ESHAPE,
+                        "set_tangent: a tangent of shape %s does not fit a tensor of shape %s with width %d "
+                        "(expected the tensor's shape, or [%d, ...shape])",
+                        ad_fmt_shape(b1, sizeof b1, tan->ndim, tan->shape),
+                        ad_fmt_shape(b2, sizeof b2, x->ndim, x->shape), k, k);
+    }
+    uint8_t prev = ctx->cat;
+    ctx->cat = AD_MEM_TANGENTS;
+    int64_t shape[AD_MAX_DIMS];
+    shape[0] = k;
+    memcpy(shape + 1, x->shape, (size_t)x->ndim * sizeof *shape);
+    ad_tensor *t = ad_new(ctx, x->ndim + 1, shape);
+    ctx->cat = prev;
+    if (!t) return ctx->err;
+    ad_unscope(t);
+    /* copy row-major: a plain tangent is the single batch row */
+    ad_tensor *src = tan;
+    ad_tensor *view = NULL;
+    if (plain) {
+        view = ad_handle_new(ctx, tan->st, x->ndim + 1, shape, (int64_t[AD_MAX_DIMS]){0}, tan->offset);
+        if (!view) {
+            ad_decref(t);
+            return ctx->err;
+        }
+        ad_unscope(view);
+        memcpy(view->stride + 1, tan->stride, (size_t)tan->ndim * sizeof(int64_t));
+        ad_layout_update(view);
+        src = view;
+    }
+    ad_copy_raw(t, src);
+    if (view) ad_decref(view);
+    if (x->tangent) ad_decref(x->tangent);
+    x->tangent = t;
+    return AD_OK;
+}
+
+ad_tensor *ad_get_tangent(ad_tensor *t)
+{
+    if (!t) return NULL;
+    ad_ctx *ctx = t->ctx;
+    int k = t->tangent ? (int)t->tangent->shape[0] : (ctx->fwd_k ? ctx->fwd_k : 1);
+    if (!t->tangent) {
+        int64_t shape[AD_MAX_DIMS];
+        if (k == 1) return ad_zeros(ctx, ad_shape_of(t));
+        shape[0] = k;
+        memcpy(shape + 1, t->shape, (size_t)t->ndim * sizeof *shape);
+        ad_shape s = {.ndim = t->ndim + 1};
+        memcpy(s.dim, shape, (size_t)s.ndim * sizeof *shape);
+        return ad_zeros(ctx, s);
+    }
+    ad_tensor *tan = t->tangent;
+    if (k == 1) return ad_reshape(tan, ad_shape_of(t));
+    return ad_alias(tan, false);
+}

@@ -1,0 +1,226 @@
+/* src/tape.c — the tape's arena and the lifetime of its records
+ * (ad_tape_*, ad_node_*).  See tape.h for the model.
+ *
+ * Records are bump-allocated in chunks, so recording an op costs no malloc
+ * once the first chunk exists.  A record's size depends on its arity and
+ * on the ranks of its tensors; everything it needs is in one block:
+ *   [ad_node][ad_edge x nin][input shapes][output shape][attr] */
+#include <string.h>
+
+#include "ops/op.h"
+#include "tape.h"
+
+#define CHUNK_BYTES ((size_t)64 * 1024)
+
+typedef struct ad_tape_chunk {
+    struct ad_tape_chunk *prev;
+    size_t cap;  /* bytes of data[] */
+    size_t used;
+    max_align_t data[];
+} ad_tape_chunk;
+
+static size_t align8(size_t n) { return (n + 7u) & ~(size_t)7u; }
+
+ad_tape *ad_tape_new(ad_ctx *ctx)
+{
+    ad_tape *t = ctx->alloc(ctx->alloc_ud, NULL, 0, sizeof *t);
+    if (!t) return NULL;
+    memset(t, 0, sizeof *t);
+    t->ctx = ctx;
+    return t;
+}
+
+static void chunk_free(ad_ctx *ctx, ad_tape_chunk *c)
+{
+    ctx->alloc(ctx->alloc_ud, c, sizeof *c + c->cap, 0);
+    ctx->mem.nfree++;
+}
+
+void ad_tape_free(ad_tape *tape)
+{
+    if (!tape) return;
+    ad_ctx *ctx = tape->ctx;
+    ad_tape_chunk *c = tape->chunk;
+    while (c) {
+        ad_tape_chunk *p = c->prev;
+        chunk_free(ctx, c);
+        c = p;
+    }
+    ad_mem_account(ctx, AD_MEM_TAPE, -tape->bytes);
+    ctx->alloc(ctx->alloc_ud, tape, sizeof *tape, 0);
+}
+
+static void *arena_alloc(ad_tape *tape, size_t size)
+{
+    ad_ctx *ctx = tape->ctx;
+    ad_tape_chunk *c = tape->chunk;
+    if (!c || c->cap - c->used < size) {
+        size_t cap = size > CHUNK_BYTES ? size : CHUNK_BYTES;
+        ad_tape_chunk *n = ctx->alloc(ctx->alloc_ud, NULL, 0, sizeof *n + cap);
+        if (!n) {
+            ad_error(ctx, AD_ENOMEM, "out of memory growing the tape by %zu bytes", cap);
+            return NULL;
+        }
+        ctx->mem.nalloc++;
+        n->prev = c;
+        n->cap = cap;
+        n->used = 0;
+        tape->chunk = c = n;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += size;
+    return p;
+}
+
+/* Give back the space of dead records on top of the tape. */
+static void pop_dead(ad_tape *tape)
+{
+    ad_ctx *ctx = tape->ctx;
+    if (tape->hold > 0) return;
+    while (tape->top && (tape->top->flags & AD_N_DEAD)) {
+        ad_node *n = tape->top;
+        ad_tape_chunk *c = tape->chunk;
+        c->used -= n->size;
+        tape->top = n->prev;
+        if (c->used == 0 && c->prev) {
+            tape->chunk = c->prev;
+            chunk_free(ctx, c);
+        }
+    }
+}
+
+ad_node *ad_tape_push(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const *edge_src,
+                      ad_tensor *const *saved, ad_tensor *out, bool save_out, const void *attr,
+                      size_t attr_size)
+{
+    ad_tape *tape = ctx->tape;
+    size_t shapes = (size_t)out->ndim;
+    for (int i = 0; i < nin; i++) shapes += (size_t)edge_src[i]->ndim;
+    size_t size = align8(sizeof(ad_node)) + (size_t)nin * sizeof(ad_edge) + shapes * sizeof(int64_t) +
+                  align8(attr_size);
+    if (size > UINT32_MAX) {
+        ad_error(ctx, AD_ELIMIT, "%s: tape record of %zu bytes is too large", op->name, size);
+        return NULL;
+    }
+    ad_tensor *alias = NULL;
+    if (save_out) {
+        alias = ad_alias(out, true);
+        if (!alias) return NULL;
+        ad_unscope(alias);
+    }
+    char *p = arena_alloc(tape, size);
+    if (!p) {
+        if (alias) ad_decref(alias);
+        return NULL;
+    }
+    ad_node *n = (ad_node *)p;
+    p += align8(sizeof(ad_node));
+    n->edges = (ad_edge *)p;
+    p += (size_t)nin * sizeof(ad_edge);
+    int64_t *sh = (int64_t *)p;
+
+    n->prev = tape->top;
+    n->op = op;
+    n->out = out;
+    n->saved_out = alias;
+    n->saved_out_version = alias ? alias->st->version : 0;
+    n->size = (uint32_t)size;
+    n->gout = NULL;
+    n->reap_next = NULL;
+    n->seq = tape->next_seq++;
+    n->refs = 1; /* out->grad_fn */
+    n->nin = (uint16_t)nin;
+    n->flags = 0;
+    n->out_ndim = (int8_t)out->ndim;
+    for (int i = 0; i < nin; i++) {
+        ad_tensor *src = edge_src[i];
+        ad_edge *e = &n->edges[i];
+        e->node = NULL;
+        e->leaf = NULL;
+        if (src->flags & AD_T_REQUIRES_GRAD) {
+            if (src->grad_fn) {
+                e->node = src->grad_fn;
+                ad_node_incref(e->node);
+            } else {
+                e->leaf = src;
+                ad_incref(src);
+            }
+        }
+        e->saved = saved[i];
+        if (e->saved) ad_incref(e->saved);
+        e->version = e->saved ? e->saved->st->version : 0;
+        e->ndim = src->ndim;
+        memcpy(sh, src->shape, (size_t)src->ndim * sizeof *sh);
+        e->shape = sh;
+        sh += src->ndim;
+    }
+    memcpy(sh, out->shape, (size_t)out->ndim * sizeof *sh);
+    n->out_shape = sh;
+    sh += out->ndim;
+    n->attr_size = (uint32_t)attr_size;
+    n->attr = attr_size ? (void *)sh : NULL;
+    if (attr_size) memcpy(sh, attr, attr_size);
+
+    tape->top = n;
+    tape->recorded++;
+    tape->live++;
+    tape->bytes += (int64_t)size;
+    ad_mem_account(ctx, AD_MEM_TAPE, (int64_t)size);
+
+    if (out->grad_fn) ad_node_decref(ctx, out->grad_fn);
+    out->grad_fn = n;
+    out->flags |= AD_T_REQUIRES_GRAD;
+    out->flags &= ~(uint32_t)AD_T_RELEASED;
+    return n;
+}
+
+void ad_node_release(ad_ctx *ctx, ad_node *n)
+{
+    if (n->flags & AD_N_RELEASED) return;
+    n->flags |= AD_N_RELEASED;
+    if (n->out) n->out->flags |= AD_T_RELEASED;
+    for (int i = 0; i < n->nin; i++) {
+        ad_edge *e = &n->edges[i];
+        ad_tensor *saved = e->saved, *leaf = e->leaf;
+        ad_node *node = e->node;
+        e->saved = NULL;
+        e->leaf = NULL;
+        e->node = NULL;
+        if (saved) ad_decref(saved);
+        if (leaf) ad_decref(leaf);
+        if (node) ad_node_decref(ctx, node);
+    }
+    ad_tensor *so = n->saved_out, *g = n->gout;
+    n->saved_out = NULL;
+    n->gout = NULL;
+    if (so) ad_decref(so);
+    if (g) ad_decref(g);
+}
+
+void ad_node_decref(ad_ctx *ctx, ad_node *n)
+{
+    if (--n->refs > 0) return;
+    ad_tape *tape = ctx->tape;
+    if (!tape) return; /* context teardown */
+    n->reap_next = tape->reap;
+    tape->reap = n;
+    ad_reap(ctx);
+}
+
+void ad_node_reap(ad_ctx *ctx, ad_node *n)
+{
+    ad_tape *tape = ctx->tape;
+    n->out = NULL;
+    ad_node_release(ctx, n);
+    n->flags |= AD_N_DEAD;
+    tape->live--;
+    tape->bytes -= n->size;
+    ad_mem_account(ctx, AD_MEM_TAPE, -(int64_t)n->size);
+    pop_dead(tape);
+}
+
+void ad_tape_hold(ad_ctx *ctx, int delta)
+{
+    ctx->tape->hold += delta;
+    if (ctx->tape->hold == 0) pop_dead(ctx->tape);
+}

@@ -1,0 +1,95 @@
+/* src/tape.h — the reverse-mode tape: records appended by recorded ops.
+ *
+ * Records live in an arena owned by the context's tape, in the order they
+ * were made (a Wengert list).  Each record holds what its op's VJP needs
+ * (saved inputs with their versions, an alias of the output), the shapes of
+ * its inputs and output, the op's parameters, and one edge per input to the
+ * record that produced that input (or to the leaf that accumulates grad).
+ *
+ * Lifetime: a record is referenced by its output handle (grad_fn) and by
+ * the edges of later records.  When no reference is left it dies: its saved
+ * tensors are dropped at once and its bytes leave AD_MEM_TAPE; the arena
+ * space is reused when the records above it are gone too.  Backward
+ * (modes/reverse.c) sweeps the arena from newest to oldest.
+ */
+#ifndef ADSCOPE_TAPE_H
+#define ADSCOPE_TAPE_H
+
+#include "internal.h"
+
+struct ad_opdef;
+
+typedef struct ad_edge {
+    struct ad_node *node; /* record that produced the input (strong ref), or NULL */
+    ad_tensor *leaf;      /* the input when it is a leaf requiring grad (strong ref) */
+    ad_tensor *saved;     /* the input, when the VJP needs its value (strong ref) */
+    uint32_t version;     /* storage version of `saved` when it was saved */
+    int32_t ndim;         /* shape of the input */
+    const int64_t *shape; /* in the record's trailing area */
+} ad_edge;
+
+enum {
+    AD_N_RELEASED = 1u << 0, /* saved tensors dropped (by backward or death) */
+    AD_N_DEAD = 1u << 1,     /* no references left; space awaits reuse */
+    AD_N_VISITED = 1u << 2   /* scratch flag of the backward sweep */
+};
+
+typedef struct ad_node {
+    struct ad_node *prev;        /* the record made before this one */
+    const struct ad_opdef *op;
+    ad_tensor *out;              /* weak: the output handle while it lives */
+    ad_tensor *saved_out;        /* alias of the output, if the VJP needs it */
+    uint32_t saved_out_version;
+    uint32_t size;               /* bytes of this record in AD_MEM_TAPE */
+    ad_tensor *gout;             /* adjoint being accumulated by backward */
+    struct ad_node *reap_next;   /* deferred-release list */
+    uint64_t seq;                /* position on the tape, increasing */
+    int32_t refs;
+    uint16_t nin;
+    uint8_t flags;
+    int8_t out_ndim;
+    const int64_t *out_shape;
+    ad_edge *edges;              /* [nin] */
+    const void *attr;            /* op parameters (attr_size bytes) */
+    uint32_t attr_size;
+} ad_node;
+
+struct ad_tape_chunk;
+
+struct ad_tape {
+    ad_ctx *ctx;
+    struct ad_tape_chunk *chunk; /* chunk holding the newest record */
+    ad_node *top;                /* newest record, NULL when empty */
+    uint64_t next_seq;
+    int64_t recorded;            /* records appended since the counter reset */
+    int64_t live;                /* records not dead */
+    int64_t bytes;               /* sum of sizes of live records */
+    ad_node *reap;               /* records waiting to be released */
+    int hold;                    /* >0: a sweep walks the list; keep dead space */
+};
+
+ad_tape *ad_tape_new(ad_ctx *ctx);
+void ad_tape_free(ad_tape *tape);
+
+/* Appends a record for op with nin inputs and output `out`.  `edge_src[i]`
+ * is the tensor whose graph position input i continues (usually the input
+ * itself); `saved[i]` is the value the VJP will see for input i (NULL if the
+ * op does not need it); `save_out` asks for an alias of out.  Sets
+ * out->grad_fn and marks out as requiring grad.  Returns NULL on failure. */
+ad_node *ad_tape_push(ad_ctx *ctx, const struct ad_opdef *op, int nin, ad_tensor *const *edge_src,
+                      ad_tensor *const *saved, ad_tensor *out, bool save_out, const void *attr,
+                      size_t attr_size);
+
+static inline void ad_node_incref(ad_node *n) { n->refs++; }
+/* Drops a reference; a record left without references dies (deferred
+ * through the context's release loop, never recursively). */
+void ad_node_decref(ad_ctx *ctx, ad_node *n);
+/* Drops the saved tensors and edges of a record (backward without retain). */
+void ad_node_release(ad_ctx *ctx, ad_node *n);
+/* While a backward sweep walks the records, dead records must keep their
+ * place in the list: hold(+1) before, hold(-1) after (which reclaims). */
+void ad_tape_hold(ad_ctx *ctx, int delta);
+/* Called by the release loop in tensor.c. */
+void ad_node_reap(ad_ctx *ctx, ad_node *n);
+
+#endif

@@ -1,0 +1,406 @@
+/* src/tensor.c — storage and tensor handles: creation, refcounting, layout,
+ * properties and element access (ad_tensor_*, ad_storage_*). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "tape.h"
+
+/* ---- storage ---------------------------------------------------------------- */
+
+static int size_class(int64_t numel)
+{
+    int c = 0;
+    while (c < AD_POOL_CLASSES && ((int64_t)1 << c) < numel) c++;
+    return c; /* == AD_POOL_CLASSES: too big for the pool */
+}
+
+ad_storage *ad_storage_new(ad_ctx *ctx, int64_t numel)
+{
+    if (numel < 0 || numel > (int64_t)((SIZE_MAX - AD_STORAGE_HDR) / sizeof(double))) {
+        ad_error(ctx, AD_ESIZE, "storage of %lld elements is too large", (long long)numel);
+        return NULL;
+    }
+    int c = size_class(numel);
+    size_t block;
+    void *mem;
+    if (c < AD_POOL_CLASSES) {
+        block = ad_pool_block_size(c);
+        mem = ad_pool_get(ctx, c);
+    } else {
+        block = AD_STORAGE_HDR + (size_t)numel * sizeof(double);
+        mem = ctx->alloc(ctx->alloc_ud, NULL, 0, block);
+        if (mem) ctx->mem.nalloc++;
+        else ad_error(ctx, AD_ENOMEM, "out of memory allocating %lld doubles", (long long)numel);
+    }
+    if (!mem) return NULL;
+    ad_storage *st = mem;
+    st->data = (double *)((char *)mem + AD_STORAGE_HDR);
+    st->nbytes = numel * (int64_t)sizeof(double);
+    st->block = block;
+    st->refs = 0;
+    st->version = 0;
+    st->cat = ctx->cat;
+    st->external = 0;
+    ad_mem_account(ctx, st->cat, st->nbytes);
+    ad_mem_account(ctx, AD_MEM_META, (int64_t)block - st->nbytes);
+    return st;
+}
+
+void ad_storage_decref(ad_ctx *ctx, ad_storage *st)
+{
+    if (--st->refs > 0) return;
+    if (st->external) {
+        ad_mem_free(ctx, st, sizeof *st, AD_MEM_META);
+        return;
+    }
+    ad_mem_account(ctx, st->cat, -st->nbytes);
+    ad_mem_account(ctx, AD_MEM_META, -((int64_t)st->block - st->nbytes));
+    int c = size_class(st->nbytes / (int64_t)sizeof(double));
+    if (c < AD_POOL_CLASSES && st->block == ad_pool_block_size(c)) {
+        ad_pool_put(ctx, c, st);
+    } else {
+        ctx->alloc(ctx->alloc_ud, st, st->block, 0);
+        ctx->mem.nfree++;
+    }
+}
+
+/* ---- handles ------------------------------------------------------------------ */
+
+void ad_layout_update(ad_tensor *t)
+{
+    int64_t n = 1, expect = 1;
+    bool contig = true;
+    for (int i = t->ndim - 1; i >= 0; i--) {
+        n *= t->shape[i];
+        if (t->shape[i] != 1 && t->stride[i] != expect) contig = false;
+        expect *= t->shape[i];
+    }
+    t->numel = n;
+    if (contig || n == 0) t->flags |= AD_T_CONTIG;
+    else t->flags &= ~(uint32_t)AD_T_CONTIG;
+    t->data = t->st->data + t->offset;
+}
+
+ad_tensor *ad_handle_new(ad_ctx *ctx, ad_storage *st, int ndim, const int64_t *shape,
+                         const int64_t *stride, int64_t offset)
+{
+    ad_tensor *t = ctx->free_handles;
+    if (t) {
+        ctx->free_handles = t->next;
+        ctx->nfree_handles--;
+    } else {
+        t = ctx->alloc(ctx->alloc_ud, NULL, 0, sizeof *t);
+        if (!t) {
+            ad_error(ctx, AD_ENOMEM, "out of memory allocating a tensor handle");
+            return NULL;
+        }
+        ctx->mem.nalloc++;
+    }
+    ad_mem_account(ctx, AD_MEM_META, (int64_t)sizeof *t);
+    t->ctx = ctx;
+    t->st = st;
+    st->refs++;
+    t->offset = offset;
+    t->refs = 1;
+    t->ndim = ndim;
+    t->flags = 0;
+    t->scope_slot = -1;
+    t->scope_refs = 0;
+    t->tangent = NULL;
+    t->grad_fn = NULL;
+    t->grad = NULL;
+    if (ndim > 0) {
+        memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+        memcpy(t->stride, stride, (size_t)ndim * sizeof *stride);
+    }
+    ad_layout_update(t);
+    /* link into the live list */
+    t->next = ctx->live.next;
+    t->prev = &ctx->live;
+    ctx->live.next->prev = t;
+    ctx->live.next = t;
+    ctx->mem.tensors++;
+    if (ctx->scope_depth > 0 && ad_scope_push(ctx, t) != AD_OK) {
+        ad_decref(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void contiguous_strides(int ndim, const int64_t *shape, int64_t *stride)
+{
+    int64_t s = 1;
+    for (int i = ndim - 1; i >= 0; i--) {
+        stride[i] = s;
+        s *= shape[i] > 0 ? shape[i] : 1;
+    }
+}
+
+ad_tensor *ad_new(ad_ctx *ctx, int ndim, const int64_t *shape)
+{
+    if (ndim < 0 || ndim > AD_MAX_DIMS) {
+        ad_error(ctx, AD_ESIZE, "tensors have at most %d axes (asked for %d)", AD_MAX_DIMS, ndim);
+        return NULL;
+    }
+    int64_t n = ad_shape_numel(ctx, "new tensor", ndim, shape);
+    if (n < 0) return NULL;
+    ad_storage *st = ad_storage_new(ctx, n);
+    if (!st) return NULL;
+    int64_t stride[AD_MAX_DIMS];
+    contiguous_strides(ndim, shape, stride);
+    ad_tensor *t = ad_handle_new(ctx, st, ndim, shape, stride, 0);
+    if (!t) {
+        st->refs = 1;
+        ad_storage_decref(ctx, st);
+    }
+    return t;
+}
+
+ad_tensor *ad_new_like(const ad_tensor *t) { return ad_new(t->ctx, t->ndim, t->shape); }
+
+ad_tensor *ad_alias(ad_tensor *t, bool with_tangent)
+{
+    ad_tensor *a = ad_handle_new(t->ctx, t->st, t->ndim, t->shape, t->stride, t->offset);
+    if (!a) return NULL;
+    a->flags |= t->flags & AD_T_VIEW;
+    if (with_tangent && t->tangent) {
+        ad_incref(t->tangent);
+        a->tangent = t->tangent;
+    }
+    return a;
+}
+
+/* Actually release one handle: its links, then its own memory.  Anything
+ * this drops to zero is queued, not released recursively. */
+static void destroy(ad_ctx *ctx, ad_tensor *t)
+{
+    if (t->grad_fn) {
+        if (t->grad_fn->out == t) t->grad_fn->out = NULL;
+        ad_node_decref(ctx, t->grad_fn);
+        t->grad_fn = NULL;
+    }
+    if (t->tangent) ad_decref(t->tangent);
+    if (t->grad) ad_decref(t->grad);
+    ad_storage_decref(ctx, t->st);
+    ad_mem_account(ctx, AD_MEM_META, -(int64_t)sizeof *t);
+    ctx->mem.tensors--;
+    if (ctx->nfree_handles < 4096) {
+        t->next = ctx->free_handles;
+        ctx->free_handles = t;
+        ctx->nfree_handles++;
+    } else {
+        ctx->alloc(ctx->alloc_ud, t, sizeof *t, 0);
+        ctx->mem.nfree++;
+    }
+}
+
+void ad_reap(ad_ctx *ctx)
+{
+    if (ctx->reaping) return;
+    ctx->reaping = true;
+    for (;;) {
+        if (ctx->reap) {
+            ad_tensor *t = ctx->reap;
+            ctx->reap = t->next;
+            destroy(ctx, t);
+        } else if (ctx->tape && ctx->tape->reap) {
+            ad_node *n = ctx->tape->reap;
+            ctx->tape->reap = n->reap_next;
+            ad_node_reap(ctx, n);
+        } else {
+            break;
+        }
+    }
+    ctx->reaping = false;
+}
+
+void ad_decref(ad_tensor *t)
+{
+    if (--t->refs > 0) return;
+    ad_ctx *ctx = t->ctx;
+    /* unlink from the live list and queue */
+    t->prev->next = t->next;
+    t->next->prev = t->prev;
+    t->next = ctx->reap;
+    ctx->reap = t;
+    ad_reap(ctx);
+}
+
+void ad_tensor_free(ad_tensor *t)
+{
+    if (!t) return;
+    if (t->scope_refs > 0) ad_scope_forget(t->ctx, t);
+    ad_decref(t);
+}
+
+ad_tensor *ad_tensor_ref(ad_tensor *t)
+{
+    if (!t) return NULL;
+    ad_incref(t);
+    /* like any reference handed out, it belongs to the open scope if any */
+    if (t->ctx->scope_depth > 0 && ad_scope_push(t->ctx, t) != AD_OK) {
+        ad_decref(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* ---- shapes and axes ----------------------------------------------------------- */
+
+const char *ad_fmt_shape(char *buf, size_t n, int ndim, const int64_t *shape)
+{
+    size_t k = 0;
+    k += (size_t)snprintf(buf + k, n - k, "[");
+    for (int i = 0; i < ndim && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, i ? ",%lld" : "%lld", (long long)shape[i]);
+    if (k < n) snprintf(buf + k, n - k, "]");
+    return buf;
+}
+
+int ad_shape_str(const ad_shape *s, char *buf, size_t n)
+{
+    char tmp[AD_SHAPEBUF];
+    if (!s || s->ndim < 0 || s->ndim > AD_MAX_DIMS) return snprintf(buf, n, "[?]");
+    ad_fmt_shape(tmp, sizeof tmp, s->ndim, s->dim);
+    return snprintf(buf, n, "%s", tmp);
+}
+
+int64_t ad_shape_numel(ad_ctx *ctx, const char *what, int ndim, const int64_t *shape)
+{
+    int64_t n = 1;
+    char buf[AD_SHAPEBUF];
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0) {
+            ad_error(ctx, AD_ESIZE, "%s: negative size %lld in shape %s", what, (long long)shape[i],
+                     ad_fmt_shape(buf, sizeof buf, ndim, shape));
+            return -1;
+        }
+        if (shape[i] > 0 && n > (INT64_MAX / 8) / shape[i]) {
+            ad_error(ctx, AD_ESIZE, "%s: shape %s has too many elements", what,
+                     ad_fmt_shape(buf, sizeof buf, ndim, shape));
+            return -1;
+        }
+        n *= shape[i];
+    }
+    return n;
+}
+
+int ad_norm_axis(ad_ctx *ctx, const char *what, int axis, int ndim)
+{
+    int a = axis < 0 ? axis + ndim : axis;
+    if (a < 0 || a >= ndim) {
+        if (ndim == 0)
+            ad_error(ctx, AD_EAXIS, "%s: axis %d is out of range for a 0-d tensor", what, axis);
+        else
+            ad_error(ctx, AD_EAXIS, "%s: axis %d is out of range for a tensor with %d axes (valid: %d..%d)",
+                     what, axis, ndim, -ndim, ndim - 1);
+        return -1;
+    }
+    return a;
+}
+
+int ad_axes_mask(ad_ctx *ctx, const char *what, ad_axes axes, int ndim, uint32_t *mask)
+{
+    uint32_t m = 0;
+    if (axes.n < 0) {
+        *mask = ndim ? (uint32_t)((1u << ndim) - 1) : 0;
+        return AD_OK;
+    }
+    if (axes.n > AD_MAX_DIMS) return ad_error(ctx, AD_EAXIS, "%s: %d axes given", what, axes.n);
+    for (int i = 0; i < axes.n; i++) {
+        int a = ad_norm_axis(ctx, what, axes.axis[i], ndim);
+        if (a < 0) return AD_EAXIS;
+        if (m & (1u << a)) return ad_error(ctx, AD_EAXIS, "%s: axis %d appears twice", what, axes.axis[i]);
+        m |= 1u << a;
+    }
+    *mask = m;
+    return AD_OK;
+}
+
+/* ---- properties ------------------------------------------------------------------ */
+
+ad_ctx *ad_tensor_ctx(const ad_tensor *t) { return t ? t->ctx : NULL; }
+int ad_ndim(const ad_tensor *t) { return t ? t->ndim : -1; }
+int64_t ad_numel(const ad_tensor *t) { return t ? t->numel : -1; }
+int64_t ad_offset(const ad_tensor *t) { return t ? t->offset : -1; }
+bool ad_is_contiguous(const ad_tensor *t) { return t && (t->flags & AD_T_CONTIG); }
+double *ad_data(ad_tensor *t) { return t ? t->data : NULL; }
+const void *ad_storage_id(const ad_tensor *t) { return t ? (const void *)t->st : NULL; }
+uint32_t ad_version(const ad_tensor *t) { return t ? t->st->version : 0; }
+
+int64_t ad_dim(const ad_tensor *t, int axis)
+{
+    if (!t) return -1;
+    int a = axis < 0 ? axis + t->ndim : axis;
+    return (a < 0 || a >= t->ndim) ? -1 : t->shape[a];
+}
+
+int64_t ad_stride(const ad_tensor *t, int axis)
+{
+    if (!t) return 0;
+    int a = axis < 0 ? axis + t->ndim : axis;
+    return (a < 0 || a >= t->ndim) ? 0 : t->stride[a];
+}
+
+ad_shape ad_shape_of(const ad_tensor *t)
+{
+    ad_shape s;
+    memset(&s, 0, sizeof s);
+    if (!t) return s;
+    s.ndim = t->ndim;
+    memcpy(s.dim, t->shape, (size_t)t->ndim * sizeof t->shape[0]);
+    return s;
+}
+
+/* ---- element access -------------------------------------------------------------- */
+
+static int elem_offset(const ad_tensor *t, const char *what, int n, const int64_t *idx, int64_t *off)
+{
+    char buf[AD_SHAPEBUF];
+    if (n != t->ndim)
+        return ad_error(t->ctx, AD_EINDEX, "%s: %d indices given for a tensor of shape %s", what, n,
+                        ad_fmt_shape(buf, sizeof buf, t->ndim, t->shape));
+    int64_t o = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t k = idx[i] < 0 ? idx[i] + t->shape[i] : idx[i];
+        if (k < 0 || k >= t->shape[i])
+            return ad_error(t->ctx, AD_EINDEX, "%s: index %lld is out of range for axis %d of size %lld",
+                            what, (long long)idx[i], i, (long long)t->shape[i]);
+        o += k * t->stride[i];
+    }
+    *off = o;
+    return AD_OK;
+}
+
+double ad_getv(const ad_tensor *t, int n, const int64_t *idx)
+{
+    int64_t o;
+    if (!t || elem_offset(t, "get", n, idx, &o) != AD_OK) return NAN;
+    return t->data[o];
+}
+
+int ad_setv(ad_tensor *t, int n, const int64_t *idx, double value)
+{
+    int64_t o;
+    if (!t) return AD_EINVAL;
+    int rc = elem_offset(t, "set", n, idx, &o);
+    if (rc != AD_OK) return rc;
+    /* A scalar write is a slice assignment of one element. */
+    ad_index ix[AD_MAX_DIMS];
+    for (int i = 0; i < n; i++) ix[i] = AD_I(idx[i]);
+    return ad_setitem_scalar(t, n, ix, value);
+}
+
+double ad_item(const ad_tensor *t)
+{
+    if (!t) return NAN;
+    if (t->numel != 1) {
+        char buf[AD_SHAPEBUF];
+        ad_error(t->ctx, AD_ESHAPE, "item: a tensor with %lld elements (shape %s) cannot be converted to a number",
+                 (long long)t->numel, ad_fmt_shape(buf, sizeof buf, t->ndim, t->shape));
+        return NAN;
+    }
+    return t->data[0];
+}

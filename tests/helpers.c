@@ -1,0 +1,237 @@
+/* tests/helpers.c — shared test utilities (see helpers.h). */
+#include "helpers.h"
+
+#include <stdio.h>
+#include <string.h>
+
+ad_ctx *ctx;
+static ad_scope g_scope;
+
+void th_setup(void)
+{
+    ad_ctx_options o = {.seed = 20261122};
+    ctx = ad_ctx_new_with(&o);
+    cr_assert_not_null(ctx);
+    g_scope = ad_scope_begin(ctx);
+}
+
+void th_teardown(void)
+{
+    ad_scope_end(ctx, g_scope, NULL);
+    ad_mem_stats m;
+    ad_ctx_mem_stats(ctx, &m);
+    ad_tape_stats ts;
+    ad_tape_stats_get(ctx, &ts);
+    ad_ctx_free(ctx);
+    cr_expect_eq(m.tensors, 0, "%lld tensor handles leaked", (long long)m.tensors);
+    cr_expect_eq(m.live[AD_MEM_VALUES], 0, "%lld value bytes leaked", (long long)m.live[AD_MEM_VALUES]);
+    cr_expect_eq(m.live[AD_MEM_TANGENTS], 0, "%lld tangent bytes leaked", (long long)m.live[AD_MEM_TANGENTS]);
+    cr_expect_eq(m.live[AD_MEM_TAPE], 0, "%lld tape bytes leaked (%lld records)", (long long)m.live[AD_MEM_TAPE],
+                 (long long)ts.live);
+}
+
+const double *th_values(ad_tensor *t)
+{
+    static double buf[4096];
+    cr_assert_not_null(t, "tensor is NULL: %s", ad_errmsg(ctx));
+    cr_assert_leq(ad_numel(t), 4096);
+    cr_assert_eq(ad_to_array(t, buf, 4096), AD_OK);
+    return buf;
+}
+
+const char *th_shape(ad_tensor *t)
+{
+    static char buf[256];
+    ad_shape s = ad_shape_of(t);
+    ad_shape_str(&s, buf, sizeof buf);
+    return buf;
+}
+
+void th_expect_impl(ad_tensor *t, ad_shape shape, const double *vals, double atol, double rtol, const char *file,
+                    int line)
+{
+    cr_assert_not_null(t, "%s:%d: tensor is NULL: %s", file, line, ad_errmsg(ctx));
+    char want[256];
+    ad_shape_str(&shape, want, sizeof want);
+    cr_assert_str_eq(th_shape(t), want, "%s:%d: shape %s, expected %s", file, line, th_shape(t), want);
+    const double *v = th_values(t);
+    for (int64_t i = 0; i < ad_numel(t); i++) {
+        bool ok = (isnan(vals[i]) && isnan(v[i])) || v[i] == vals[i] ||
+                  fabs(v[i] - vals[i]) <= atol + rtol * fabs(vals[i]);
+        cr_assert(ok, "%s:%d: element %lld is %.17g, expected %.17g", file, line, (long long)i, v[i], vals[i]);
+    }
+}
+
+ad_tensor *th_vals(ad_shape shape, double offset, double scale)
+{
+    ad_tensor *t = ad_empty(ctx, shape);
+    cr_assert_not_null(t);
+    double *d = ad_data(t);
+    for (int64_t i = 0; i < ad_numel(t); i++) d[i] = offset + scale * sin(1.7 * (double)i + 0.3);
+    return t;
+}
+
+/* ---- rule checks -------------------------------------------------------------- */
+
+#define MAXIN 8
+
+static ad_tensor *eval(th_fn f, void *ud, int nin, ad_tensor *const *x)
+{
+    (void)nin;
+    ad_tensor *y = f(x, ud);
+    cr_assert_not_null(y, "evaluating the function failed: %s", ad_errmsg(ctx));
+    return y;
+}
+
+/* f(x + h·dir) with dir on input `which` only (which < 0: all inputs). */
+static ad_tensor *eval_shifted(th_fn f, void *ud, int nin, ad_tensor *const *x, ad_tensor *const *dir, int which,
+                               double h)
+{
+    ad_tensor *xs[MAXIN];
+    for (int i = 0; i < nin; i++)
+        xs[i] = (which < 0 || which == i) ? ad_add(x[i], ad_mul_s(dir[i], h)) : x[i];
+    return eval(f, ud, nin, xs);
+}
+
+/* Plain loops, so that checking an op never depends on the reductions. */
+static double dotv(ad_tensor *a, ad_tensor *b)
+{
+    static double x[4096], y[4096];
+    cr_assert_not_null(a, "%s", ad_errmsg(ctx));
+    cr_assert_not_null(b, "%s", ad_errmsg(ctx));
+    cr_assert_eq(ad_numel(a), ad_numel(b));
+    cr_assert_eq(ad_to_array(a, x, 4096), AD_OK);
+    cr_assert_eq(ad_to_array(b, y, 4096), AD_OK);
+    double s = 0;
+    for (int64_t i = 0; i < ad_numel(a); i++) s += x[i] * y[i];
+    return s;
+}
+
+static double maxabs(ad_tensor *t)
+{
+    const double *v = th_values(t);
+    double m = 0;
+    for (int64_t i = 0; i < ad_numel(t); i++)
+        if (fabs(v[i]) > m) m = fabs(v[i]);
+    return m;
+}
+
+static void compare(const char *what, const char *fname, const char *file, int line, int input, ad_tensor *got,
+                    ad_tensor *want, double tol)
+{
+    cr_assert_not_null(got, "%s:%d %s: %s: result is NULL: %s", file, line, fname, what, ad_errmsg(ctx));
+    cr_assert_str_eq(th_shape(got), th_shape(want), "%s:%d %s: %s: shape %s, expected %s", file, line, fname, what,
+                     th_shape(got), th_shape(want));
+    double scale = 1.0 + maxabs(want);
+    static double g[4096], w[4096];
+    cr_assert_eq(ad_to_array(got, g, 4096), AD_OK);
+    cr_assert_eq(ad_to_array(want, w, 4096), AD_OK);
+    for (int64_t j = 0; j < ad_numel(got); j++)
+        cr_assert(fabs(g[j] - w[j]) <= tol * scale,
+                  "%s:%d %s: %s mismatch at input %d, element %lld: got %.12g, expected %.12g (tol %g)", file, line,
+                  fname, what, input, (long long)j, g[j], w[j], tol * scale);
+}
+
+void th_check_rules_impl(th_fn f, void *ud, int nin, ad_tensor *const *in, double tol, bool second_order,
+                         const char *fname, const char *file, int line)
+{
+    cr_assert(nin > 0 && nin <= MAXIN);
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *x[MAXIN], *v[MAXIN];
+    double xmax = 1;
+    for (int i = 0; i < nin; i++) {
+        x[i] = ad_clone(ad_detach(in[i]));
+        v[i] = ad_randn(ctx, ad_shape_of(in[i]));
+        cr_assert_not_null(x[i]);
+        if (maxabs(x[i]) > xmax) xmax = maxabs(x[i]);
+    }
+    const double h = 1e-6 * xmax;
+    ad_tensor *y0 = eval(f, ud, nin, x);
+    ad_tensor *u = ad_randn(ctx, ad_shape_of(y0));
+
+    /* JVP vs central difference along v */
+    ad_tensor *fd_jv = ad_div_s(ad_sub(eval_shifted(f, ud, nin, x, v, -1, h), eval_shifted(f, ud, nin, x, v, -1, -h)),
+                                2 * h);
+    cr_assert_eq(ad_fwd_begin(ctx, 1), AD_OK);
+    ad_tensor *xt[MAXIN];
+    for (int i = 0; i < nin; i++) {
+        xt[i] = ad_clone(x[i]);
+        cr_assert_eq(ad_set_tangent(xt[i], v[i]), AD_OK, "%s", ad_errmsg(ctx));
+    }
+    ad_tensor *yt = eval(f, ud, nin, xt);
+    ad_tensor *jv = ad_get_tangent(yt);
+    ad_fwd_end(ctx);
+    compare("JVP", fname, file, line, -1, jv, fd_jv, tol);
+
+    /* VJP vs central differences of <u, f>, element by element */
+    ad_tensor *xr[MAXIN];
+    for (int i = 0; i < nin; i++) {
+        xr[i] = ad_clone(x[i]);
+        ad_requires_grad_(xr[i], true);
+    }
+    ad_tensor *yr = eval(f, ud, nin, xr);
+    double inner_jv = dotv(u, jv);
+    double inner_vjp = 0;
+    if (ad_requires_grad(yr)) {
+        cr_assert_eq(ad_backward(yr, u, 0), AD_OK, "%s:%d %s: backward failed: %s", file, line, fname,
+                     ad_errmsg(ctx));
+    }
+    for (int i = 0; i < nin; i++) {
+        ad_tensor *g = ad_grad(xr[i]) ? ad_grad(xr[i]) : ad_zeros(ctx, ad_shape_of(x[i]));
+        ad_tensor *fd = ad_zeros(ctx, ad_shape_of(x[i]));
+        int64_t n = ad_numel(x[i]);
+        cr_assert_leq(n, 4096);
+        for (int64_t j = 0; j < n; j++) {
+            ad_scope sj = ad_scope_begin(ctx);
+            ad_tensor *e = ad_zeros(ctx, ad_shape_of(x[i]));
+            ad_data(e)[j] = 1;
+            ad_tensor *dirs[MAXIN];
+            for (int k = 0; k < nin; k++) dirs[k] = e;
+            double fp = dotv(u, eval_shifted(f, ud, nin, x, dirs, i, h));
+            double fm = dotv(u, eval_shifted(f, ud, nin, x, dirs, i, -h));
+            ad_data(fd)[j] = (fp - fm) / (2 * h);
+            ad_scope_end(ctx, sj, NULL);
+        }
+        compare("VJP", fname, file, line, i, g, fd, tol);
+        inner_vjp += dotv(g, v[i]);
+    }
+    /* the transpose identity needs no step size: it holds to rounding */
+    cr_assert(fabs(inner_jv - inner_vjp) <= 1e-9 * (1 + fabs(inner_jv)),
+              "%s:%d %s: <u, J v> = %.15g but <J^T u, v> = %.15g", file, line, fname, inner_jv, inner_vjp);
+
+    if (second_order) {
+        /* HVP of <u, f>: forward over reverse vs differences of gradients */
+        cr_assert_eq(ad_fwd_begin(ctx, 1), AD_OK);
+        ad_tensor *xh[MAXIN];
+        for (int i = 0; i < nin; i++) {
+            xh[i] = ad_clone(x[i]);
+            ad_requires_grad_(xh[i], true);
+            ad_set_tangent(xh[i], v[i]);
+        }
+        ad_tensor *yh = eval(f, ud, nin, xh);
+        bool ok = !ad_requires_grad(yh) || ad_backward(yh, u, 0) == AD_OK;
+        cr_assert(ok, "%s:%d %s: HVP backward failed: %s", file, line, fname, ad_errmsg(ctx));
+        ad_fwd_end(ctx);
+        ad_tensor *gp[MAXIN], *gm[MAXIN];
+        for (int sign = 0; sign < 2; sign++) {
+            ad_tensor *xs[MAXIN];
+            for (int i = 0; i < nin; i++) {
+                xs[i] = ad_clone(ad_detach(ad_add(x[i], ad_mul_s(v[i], sign ? -h : h))));
+                ad_requires_grad_(xs[i], true);
+            }
+            ad_tensor *ys = eval(f, ud, nin, xs);
+            if (ad_requires_grad(ys)) cr_assert_eq(ad_backward(ys, u, 0), AD_OK, "%s", ad_errmsg(ctx));
+            for (int i = 0; i < nin; i++) {
+                ad_tensor *g = ad_grad(xs[i]) ? ad_grad(xs[i]) : ad_zeros(ctx, ad_shape_of(x[i]));
+                if (sign) gm[i] = ad_tensor_ref(g);
+                else gp[i] = ad_tensor_ref(g);
+            }
+        }
+        for (int i = 0; i < nin; i++) {
+            ad_tensor *hv = ad_grad(xh[i]) ? ad_get_tangent(ad_grad(xh[i])) : ad_zeros(ctx, ad_shape_of(x[i]));
+            ad_tensor *fd = ad_div_s(ad_sub(gp[i], gm[i]), 2 * h);
+            compare("HVP", fname, file, line, i, hv, fd, tol);
+        }
+    }
+    ad_scope_end(ctx, s, NULL);
+}

@@ -1,0 +1,55 @@
+/* tests/helpers.h — shared by every test executable.
+ *
+ *   TH_CTX_FIXTURE            a context per test (ctx), checked for leaks at
+ *                             the end: every tensor freed, 0 live bytes
+ *   th_expect(t, shape, vals) element-by-element comparison with a message
+ *   th_check_rules(...)       an op's JVP and VJP against central
+ *                             differences, and HVP (forward over reverse)
+ *                             against differences of gradients
+ */
+#ifndef ADSCOPE_TEST_HELPERS_H
+#define ADSCOPE_TEST_HELPERS_H
+
+#include <adscope.h>
+#include <criterion/criterion.h>
+#include <math.h>
+
+extern ad_ctx *ctx;
+void th_setup(void);
+void th_teardown(void);   /* asserts no tensor and no byte is left */
+
+/* Use as: TestSuite(name, .init = th_setup, .fini = th_teardown); */
+
+/* Values of t in row-major order into a static buffer (up to 4096). */
+const double *th_values(ad_tensor *t);
+/* Shape of t as "[2,3]" (static buffer). */
+const char *th_shape(ad_tensor *t);
+
+/* Asserts t has exactly `shape` and values within atol + rtol·|expected|. */
+void th_expect_impl(ad_tensor *t, ad_shape shape, const double *vals, double atol, double rtol, const char *file,
+                    int line);
+#define th_expect(t, shape, vals, atol, rtol) th_expect_impl((t), (shape), (vals), (atol), (rtol), __FILE__, __LINE__)
+#define TH_V(...) ((const double[]){__VA_ARGS__})
+
+/* A function of several tensors, as the op tests see it. */
+typedef ad_tensor *(*th_fn)(ad_tensor *const *in, void *ud);
+
+/* Checks the derivative rules behind f at the given inputs (copied, not
+ * modified):
+ *   JVP  (forward mode, random tangents)   vs central differences
+ *   VJP  (reverse mode, random cotangent)  vs central differences, every
+ *        input element, and vs the JVP through <u, J v> = <J^T u, v>
+ *   HVP  (forward over reverse) of <u, f> vs differences of VJPs, when
+ *        second_order is true
+ * Differences use h = 1e-6·max(1,|x|); tol is relative to the scale of the
+ * derivative.  Fails the current test with a message naming the check,
+ * the input and the element. */
+void th_check_rules_impl(th_fn f, void *ud, int nin, ad_tensor *const *in, double tol, bool second_order,
+                         const char *what, const char *file, int line);
+#define th_check_rules(f, ud, nin, in, tol, second_order) \
+    th_check_rules_impl((f), (ud), (nin), (in), (tol), (second_order), #f, __FILE__, __LINE__)
+
+/* Deterministic "high-entropy" test values: x_i = offset + scale·sin(1.7i + 0.3). */
+ad_tensor *th_vals(ad_shape shape, double offset, double scale);
+
+#endif
