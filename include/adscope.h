@@ -39,5 +39,7 @@
 #include "adscope/print.h"
 #include "adscope/autograd.h"
 #include "adscope/forward.h"
+#include "adscope/backend.h"
+#include "adscope/drivers.h"
 
 #endif

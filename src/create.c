@@ -80,6 +80,7 @@ ad_tensor *ad_linspace(ad_ctx *ctx, double start, double stop, int64_t n)
     int64_t half = n / 2;
     for (int64_t i = 0; i < n; i++)
         t->data[i] = i < half ? start + step * (double)i : stop - step * (double)(n - 1 - i);
+    if (n == 1) t->data[0] = start;
     return t;
 }
 

@@ -245,16 +245,14 @@ void ad_scope_forget(ad_ctx *ctx, ad_tensor *t)
     }
 }
 
-ad_tensor *ad_scope_end(ad_ctx *ctx, ad_scope s, ad_tensor *keep)
+int ad_scope_end_n(ad_ctx *ctx, ad_scope s, int n, ad_tensor **keep)
 {
-    if (!ctx) return NULL;
-    if (s.depth != ctx->scope_depth || s.depth <= 0 || s.mark > ctx->scope_len) {
-        ad_error(ctx, AD_ESTATE, "scope_end: scopes must end in reverse order of beginning "
-                                 "(ending depth %d while depth %d is open)", s.depth, ctx->scope_depth);
-        return NULL;
-    }
-    /* keep survives: take our own reference before releasing the scope. */
-    if (keep) ad_incref(keep);
+    if (!ctx) return AD_EINVAL;
+    if (s.depth != ctx->scope_depth || s.depth <= 0 || s.mark > ctx->scope_len)
+        return ad_error(ctx, AD_ESTATE, "scope_end: scopes must end in reverse order of beginning "
+                                        "(ending depth %d while depth %d is open)", s.depth, ctx->scope_depth);
+    for (int i = 0; i < n; i++)
+        if (keep[i]) ad_incref(keep[i]);
     for (int64_t i = ctx->scope_len - 1; i >= s.mark; i--) {
         ad_tensor *t = ctx->scope_stack[i];
         if (!t) continue;
@@ -263,12 +261,21 @@ ad_tensor *ad_scope_end(ad_ctx *ctx, ad_scope s, ad_tensor *keep)
     }
     ctx->scope_len = s.mark;
     ctx->scope_depth--;
-    /* The returned reference is owned like a fresh tensor. */
-    if (keep && ctx->scope_depth > 0 && ad_scope_push(ctx, keep) != AD_OK) {
-        ad_decref(keep);
-        return NULL;
+    int rc = AD_OK;
+    for (int i = 0; i < n; i++) {
+        if (!keep[i] || ctx->scope_depth == 0) continue;
+        if (ad_scope_push(ctx, keep[i]) != AD_OK) {
+            ad_decref(keep[i]);
+            keep[i] = NULL;
+            rc = AD_ENOMEM;
+        }
     }
-    return keep;
+    return rc;
+}
+
+ad_tensor *ad_scope_end(ad_ctx *ctx, ad_scope s, ad_tensor *keep)
+{
+    return ad_scope_end_n(ctx, s, 1, &keep) == AD_OK ? keep : NULL;
 }
 
 ad_tensor *ad_scope_end_owned(ad_ctx *ctx, ad_scope s, ad_tensor *keep)

@@ -98,16 +98,23 @@ ad_tensor *ad_handle_new(ad_ctx *ctx, ad_storage *st, int ndim, const int64_t *s
         }
         ctx->mem.nalloc++;
     }
-    ad_mem_account(ctx, AD_MEM_META, (int64_t)sizeof *t);
     t->ctx = ctx;
+    t->scope_slot = -1;
+    t->scope_refs = 0;
+    /* register in the open scope first: the only step that can fail */
+    if (ctx->scope_depth > 0 && ad_scope_push(ctx, t) != AD_OK) {
+        t->next = ctx->free_handles;
+        ctx->free_handles = t;
+        ctx->nfree_handles++;
+        return NULL;
+    }
+    ad_mem_account(ctx, AD_MEM_META, (int64_t)sizeof *t);
     t->st = st;
     st->refs++;
     t->offset = offset;
     t->refs = 1;
     t->ndim = ndim;
     t->flags = 0;
-    t->scope_slot = -1;
-    t->scope_refs = 0;
     t->tangent = NULL;
     t->grad_fn = NULL;
     t->grad = NULL;
@@ -122,10 +129,6 @@ ad_tensor *ad_handle_new(ad_ctx *ctx, ad_storage *st, int ndim, const int64_t *s
     ctx->live.next->prev = t;
     ctx->live.next = t;
     ctx->mem.tensors++;
-    if (ctx->scope_depth > 0 && ad_scope_push(ctx, t) != AD_OK) {
-        ad_decref(t);
-        return NULL;
-    }
     return t;
 }
 

@@ -90,6 +90,9 @@ AD_API ad_scope ad_scope_begin(ad_ctx *ctx);
  * new reference to keep (NULL if keep is NULL), owned like a tensor just
  * created: by the enclosing scope if one is open, else by the caller. */
 AD_API ad_tensor *ad_scope_end(ad_ctx *ctx, ad_scope s, ad_tensor *keep);
+/* Same, keeping n tensors: keep[i] is replaced by its new reference (NULL
+ * entries stay NULL).  Returns AD_OK or a negative status. */
+AD_API int ad_scope_end_n(ad_ctx *ctx, ad_scope s, int n, ad_tensor **keep);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,281 @@
+/* modes/backward.c — the backward sweep (ad_backward).
+ *
+ * The tape is a list of records in the order they were made.  Backward
+ * seeds the adjoint of the output's record and walks the list from there
+ * towards older records, once.  A record holding an adjoint applies its VJP
+ * rule and adds each input's share into the adjoint of the record that
+ * produced that input, or into the .grad of a leaf.  Records without an
+ * adjoint are skipped; the walk stops when no adjoint is pending.
+ *
+ * Adjoints are accumulated in place when the accumulator is exclusively
+ * ours, out of place otherwise (a VJP may return its incoming adjoint
+ * itself, e.g. for add; such shared buffers are never written).  With
+ * AD_CREATE_GRAPH the sweep is itself recorded, so gradients carry a graph. */
+#include <string.h>
+
+#include "ops/ew.h"
+#include "ops/op.h"
+#include "tape.h"
+
+/* Buffers we may add into in place: one handle, one storage, plain layout,
+ * no derivative information of their own. */
+static bool exclusive(const ad_tensor *t)
+{
+    return t->refs == 1 && t->st->refs == 1 && !t->st->external && (t->flags & AD_T_CONTIG) &&
+           !(t->flags & AD_T_VIEW) && !t->grad_fn && !t->tangent && t->scope_refs == 0;
+}
+
+/* *acc += g, consuming our reference to g. */
+static int accumulate(ad_ctx *ctx, ad_tensor **acc, ad_tensor *g, bool create_graph)
+{
+    if (!*acc) {
+        *acc = g;
+        return AD_OK;
+    }
+    if (!create_graph && exclusive(*acc) && !g->tangent) {
+        int rc = ad_ew_into("backward", AD_EW_ADD, *acc, *acc, g, 0);
+        ad_decref(g);
+        return rc;
+    }
+    ad_tensor *sum = ad_add(*acc, g);
+    ad_decref(g);
+    if (!sum) return ctx->err;
+    ad_unscope(sum);
+    ad_decref(*acc);
+    *acc = sum;
+    return AD_OK;
+}
+
+/* Leaf .grad accumulation follows PyTorch: the first gradient is stored
+ * (copied when shared), later ones are added in place. */
+static int accumulate_leaf(ad_ctx *ctx, ad_tensor *leaf, ad_tensor *g, bool create_graph)
+{
+    if (!leaf->grad) {
+        if (!create_graph && !exclusive(g) && !g->tangent) {
+            ad_tensor *c = ad_new_like(g);
+            if (!c) {
+                ad_decref(g);
+                return ctx->err;
+            }
+            ad_unscope(c);
+            ad_copy_raw(c, g);
+            ad_decref(g);
+            g = c;
+        }
+        leaf->grad = g;
+        return AD_OK;
+    }
+    if (!create_graph && !g->tangent && !leaf->grad->tangent && !leaf->grad->grad_fn) {
+        int rc = ad_ew_into("backward", AD_EW_ADD, leaf->grad, leaf->grad, g, 0);
+        ad_decref(g);
+        return rc;
+    }
+    return accumulate(ctx, &leaf->grad, g, create_graph);
+}
+
+static int check_versions(ad_ctx *ctx, const ad_node *n)
+{
+    char buf[AD_SHAPEBUF];
+    for (int i = 0; i < n->nin; i++) {
+        const ad_edge *e = &n->edges[i];
+        if (e->saved && e->saved->st->version != e->version)
+            return ad_error(ctx, AD_EVERSION,
+                            "backward: input %d of %s (shape %s), saved for the gradient, was modified in place "
+                            "afterwards (version %u when saved, now %u); clone it before modifying it",
+                            i, n->op->grad_fn_name, ad_fmt_shape(buf, sizeof buf, e->ndim, e->shape), e->version,
+                            e->saved->st->version);
+    }
+    if (n->saved_out && n->saved_out->st->version != n->saved_out_version)
+        return ad_error(ctx, AD_EVERSION,
+                        "backward: the output of %s (shape %s), saved for the gradient, was modified in place "
+                        "afterwards (version %u when saved, now %u); clone it before modifying it",
+                        n->op->grad_fn_name, ad_fmt_shape(buf, sizeof buf, n->out_ndim, n->out_shape),
+                        n->saved_out_version, n->saved_out->st->version);
+    return AD_OK;
+}
+
+static bool shape_is(const ad_tensor *t, int ndim, const int64_t *shape)
+{
+    if (t->ndim != ndim) return false;
+    for (int i = 0; i < ndim; i++)
+        if (t->shape[i] != shape[i]) return false;
+    return true;
+}
+
+/* Take a tensor made inside scope s out of it: its reference becomes ours. */
+static void take(ad_ctx *ctx, ad_scope s, ad_tensor *t)
+{
+    if (t->scope_refs > 0 && t->scope_slot >= s.mark && ctx->scope_stack[t->scope_slot] == t)
+        ad_scope_forget(ctx, t);
+    else
+        ad_incref(t); /* not registered here: keep our own reference */
+}
+
+/* Applies n's VJP and sends the shares on.  Consumes n->gout. */
+static int step(ad_ctx *ctx, ad_node *n, bool create_graph, int64_t *pending)
+{
+    int nin = n->nin;
+    int rc = check_versions(ctx, n);
+    if (rc != AD_OK) return rc;
+
+    ad_tensor *in_buf[8], *gin_buf[8], **in = in_buf, **gin = gin_buf;
+    bool need_buf[8], *need = need_buf;
+    if (nin > 8) {
+        size_t bytes = (size_t)nin * (2 * sizeof(ad_tensor *) + sizeof(bool));
+        char *mem = ad_mem_alloc(ctx, bytes, AD_MEM_META);
+        if (!mem) return ctx->err;
+        in = (ad_tensor **)mem;
+        gin = in + nin;
+        need = (bool *)(gin + nin);
+    }
+    for (int i = 0; i < nin; i++) {
+        in[i] = n->edges[i].saved;
+        gin[i] = NULL;
+        need[i] = n->edges[i].node || n->edges[i].leaf;
+    }
+    ad_call c = {.ctx = ctx, .op = n->op, .nin = nin, .in = in, .out = n->saved_out, .attr = n->attr,
+                 .edges = n->edges, .out_ndim = n->out_ndim, .out_shape = n->out_shape, .need = need, .k = 0};
+    ad_tensor *g = n->gout;
+    n->gout = NULL;
+
+    ad_scope s = ad_scope_begin(ctx);
+    int err_before = ctx->err; /* errors are sticky: see only this rule's */
+    ctx->err = AD_OK;
+    rc = n->op->vjp(&c, g, gin);
+    if (rc == AD_OK && ctx->err != AD_OK) rc = ctx->err;
+    if (ctx->err == AD_OK) ctx->err = err_before;
+    for (int i = 0; i < nin; i++) {
+        if (!need[i] || !gin[i]) continue;
+        take(ctx, s, gin[i]);
+    }
+    ad_scope_end(ctx, s, NULL);
+
+    /* retain_grad(): the output's adjoint is complete here */
+    if (rc == AD_OK && n->out && (n->out->flags & AD_T_RETAIN_GRAD)) {
+        ad_incref(g);
+        rc = accumulate_leaf(ctx, n->out, g, create_graph);
+    }
+    ad_decref(g);
+
+    for (int i = 0; i < nin; i++) {
+        ad_tensor *gi = gin[i];
+        if (!gi) continue;
+        ad_edge *e = &n->edges[i];
+        if (rc != AD_OK || !need[i]) {
+            ad_decref(gi);
+            continue;
+        }
+        if (!shape_is(gi, e->ndim, e->shape)) {
+            char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
+            rc = ad_error(ctx, AD_ESTATE, "backward: the VJP of %s returned shape %s for input %d of shape %s",
+                          n->op->grad_fn_name, ad_fmt_shape(b1, sizeof b1, gi->ndim, gi->shape), i,
+                          ad_fmt_shape(b2, sizeof b2, e->ndim, e->shape));
+            ad_decref(gi);
+            continue;
+        }
+        if (e->node) {
+            if (!e->node->gout) {
+                ad_node_incref(e->node); /* keeps it alive until its turn */
+                (*pending)++;
+            }
+            rc = accumulate(ctx, &e->node->gout, gi, create_graph);
+        } else {
+            rc = accumulate_leaf(ctx, e->leaf, gi, create_graph);
+        }
+    }
+    if (in != in_buf) ad_mem_free(ctx, in, (size_t)nin * (2 * sizeof(ad_tensor *) + sizeof(bool)), AD_MEM_META);
+    return rc;
+}
+
+int ad_backward(ad_tensor *out, ad_tensor *seed, unsigned flags)
+{
+    if (!out) return AD_EINVAL;
+    ad_ctx *ctx = out->ctx;
+    char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
+    bool create_graph = (flags & AD_CREATE_GRAPH) != 0;
+    bool retain = (flags & AD_RETAIN_GRAPH) != 0 || create_graph;
+
+    if (!(out->flags & AD_T_REQUIRES_GRAD)) {
+        if (out->flags & AD_T_RELEASED)
+            return ad_error(ctx, AD_EGRAD,
+                            "backward: trying to backward through the tape a second time: its records were "
+                            "released by the first backward (pass AD_RETAIN_GRAPH to keep them)");
+        return ad_error(ctx, AD_EGRAD,
+                        "backward: element 0 of tensors does not require grad and does not have a grad_fn "
+                        "(no input of this result requires grad: call ad_requires_grad_ on the inputs first)");
+    }
+    ad_node *root = out->grad_fn;
+    if (root && (root->flags & AD_N_RELEASED))
+        return ad_error(ctx, AD_EGRAD,
+                        "backward: trying to backward through the tape a second time: its records were released "
+                        "by the first backward (pass AD_RETAIN_GRAPH to keep them)");
+    if (seed) {
+        if (!shape_is(seed, out->ndim, out->shape))
+            return ad_error(ctx, AD_ESHAPE, "backward: seed of shape %s does not match the output's shape %s",
+                            ad_fmt_shape(b1, sizeof b1, seed->ndim, seed->shape),
+                            ad_fmt_shape(b2, sizeof b2, out->ndim, out->shape));
+    } else if (out->numel != 1) {
+        return ad_error(ctx, AD_EGRAD,
+                        "backward: grad can be implicitly created only for scalar outputs (this output has "
+                        "shape %s: pass a seed tensor of that shape)",
+                        ad_fmt_shape(b1, sizeof b1, out->ndim, out->shape));
+    }
+
+    bool prev_grad = ctx->grad_enabled;
+    uint8_t prev_cat = ctx->cat;
+    ctx->grad_enabled = create_graph;
+    ctx->cat = AD_MEM_TANGENTS;
+
+    ad_tensor *g;
+    if (seed) {
+        ad_incref(seed);
+        g = seed;
+    } else {
+        g = ad_ones(ctx, ad_shape_of(out));
+        if (!g) goto fail_early;
+        ad_unscope(g);
+    }
+
+    int rc = AD_OK;
+    if (!root) { /* out is itself a leaf */
+        rc = accumulate_leaf(ctx, out, g, create_graph);
+        ctx->grad_enabled = prev_grad;
+        ctx->cat = prev_cat;
+        return rc;
+    }
+
+    int64_t pending = 1;
+    ad_node_incref(root);
+    root->gout = g;
+    ad_tape_hold(ctx, +1);
+    ad_node *n = root;
+    while (n && pending > 0) {
+        ad_node *prev = n->prev;
+        if (n->gout) {
+            pending--;
+            if (rc == AD_OK && (n->flags & AD_N_RELEASED))
+                rc = ad_error(ctx, AD_EGRAD,
+                              "backward: reached %s, whose saved values were released by an earlier backward "
+                              "(pass AD_RETAIN_GRAPH to keep them)",
+                              n->op->grad_fn_name);
+            if (rc == AD_OK) {
+                rc = step(ctx, n, create_graph, &pending);
+            } else { /* after an error: just drop what is pending */
+                ad_decref(n->gout);
+                n->gout = NULL;
+            }
+            if (!retain) ad_node_release(ctx, n);
+            ad_node_decref(ctx, n); /* the reference taken when its adjoint arrived */
+        }
+        n = prev;
+    }
+    ad_tape_hold(ctx, -1);
+    ctx->grad_enabled = prev_grad;
+    ctx->cat = prev_cat;
+    return rc;
+
+fail_early:
+    ctx->grad_enabled = prev_grad;
+    ctx->cat = prev_cat;
+    return ctx->err;
+}

@@ -1,0 +1,91 @@
+/* modes/forward.c — the "forward" and "forward-vector" backends: dual
+ * numbers.  One evaluation of f with k tangents attached to the inputs
+ * gives f(x) and J·V for k directions; each op applies its JVP rule
+ * (src/ops/record.c).  Nothing is recorded, so memory does not grow with
+ * the length of the computation: only the tangents of live tensors exist.
+ *
+ * "forward" always uses one direction per pass (n passes for a gradient);
+ * "forward-vector" carries k directions per pass (ceil(n/k) passes), k from
+ * ad_options.width (default 8). */
+#include <string.h>
+
+#include "modes.h"
+
+#define DEFAULT_WIDTH 8
+
+static int fwd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *const *V, const ad_options *o,
+                   ad_eval *e, ad_stats *st)
+{
+    (void)b;
+    (void)o;
+    ad_ctx *ctx = p->ctx;
+    int rc = ad_problem_check(p, "forward");
+    if (rc != AD_OK) return rc;
+    int prev_k = ctx->fwd_k;
+    bool prev_grad = ad_set_grad_enabled(ctx, false); /* dual numbers need no tape */
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *x[AD_MAX_INPUTS], *keep[2] = {NULL, NULL};
+    rc = ad_fresh_inputs(p, x);
+    if (rc == AD_OK) rc = ad_fwd_begin(ctx, k);
+    for (int i = 0; rc == AD_OK && i < p->nin; i++)
+        if (ad_wrt(p, i) && V[i]) rc = ad_set_tangent(x[i], V[i]);
+    ad_tensor *y = rc == AD_OK ? ad_call_f(p, x, st) : NULL;
+    if (y) {
+        /* the value without its tangent, and the tangent as [k, y.shape] */
+        keep[0] = ad_detach(y);
+        if (y->tangent) {
+            keep[1] = ad_alias(y->tangent, false);
+        } else {
+            ad_shape ts = {.ndim = y->ndim + 1};
+            ts.dim[0] = k;
+            memcpy(ts.dim + 1, y->shape, (size_t)y->ndim * sizeof(int64_t));
+            uint8_t prev_cat = ctx->cat;
+            ctx->cat = AD_MEM_TANGENTS;
+            keep[1] = ad_zeros(ctx, ts); /* y does not depend on the directions */
+            ctx->cat = prev_cat;
+        }
+        if (!keep[0] || !keep[1]) rc = ctx->err;
+    } else if (rc == AD_OK) {
+        rc = ctx->err;
+    }
+    ctx->fwd_k = prev_k;
+    ad_set_grad_enabled(ctx, prev_grad);
+    if (rc != AD_OK) keep[0] = keep[1] = NULL;
+    int rc2 = ad_scope_end_n(ctx, s, 2, keep);
+    if (rc == AD_OK) rc = rc2;
+    e->y = keep[0];
+    e->jv = keep[1];
+    e->jv_err = NULL;
+    return rc;
+}
+
+static int width_one(const ad_backend *b, const ad_options *o)
+{
+    (void)b;
+    (void)o;
+    return 1;
+}
+
+static int width_k(const ad_backend *b, const ad_options *o)
+{
+    (void)b;
+    return (o && o->width > 0) ? o->width : DEFAULT_WIDTH;
+}
+
+const ad_backend ad_backend_forward = {
+    .name = "forward",
+    .description = "dual-number forward accumulation, one tangent per pass (n passes for a gradient)",
+    .caps = AD_CAP_EXACT | AD_CAP_RULES,
+    .jvp = fwd_jvp,
+    .vjp = NULL,
+    .preferred_width = width_one,
+};
+
+const ad_backend ad_backend_forward_vector = {
+    .name = "forward-vector",
+    .description = "forward accumulation carrying k tangents per pass (ceil(n/k) passes; k = --width, default 8)",
+    .caps = AD_CAP_EXACT | AD_CAP_RULES,
+    .jvp = fwd_jvp,
+    .vjp = NULL,
+    .preferred_width = width_k,
+};

@@ -1,0 +1,46 @@
+/* modes/modes.h — what the backends and drivers share (not installed). */
+#ifndef ADSCOPE_MODES_H
+#define ADSCOPE_MODES_H
+
+#include "../src/internal.h"
+#include "adscope/drivers.h"
+
+#define AD_MAX_INPUTS 64
+
+/* The built-in backend descriptors (one per file). */
+extern const ad_backend ad_backend_forward, ad_backend_forward_vector, ad_backend_reverse;
+extern const ad_backend ad_backend_central, ad_backend_forward_diff, ad_backend_five_point;
+extern const ad_backend ad_backend_gsl_deriv;
+
+/* Whether input i of p is differentiated. */
+static inline bool ad_wrt(const ad_problem *p, int i) { return !p->wrt || p->wrt[i]; }
+
+/* Checks p (function, context, inputs, sizes); records the error. */
+int ad_problem_check(const ad_problem *p, const char *what);
+
+/* Calls f under a scope and checks its result: a new reference, or NULL
+ * with the error recorded ("f returned NULL: <why>").  Counts a pass. */
+ad_tensor *ad_call_f(const ad_problem *p, ad_tensor *const *in, ad_stats *st);
+
+/* Inputs as the function will see them: detached aliases of p->in, so
+ * nothing the backend attaches (tangents, requires_grad) touches the
+ * caller's tensors.  Registered in the open scope. */
+int ad_fresh_inputs(const ad_problem *p, ad_tensor **x);
+
+/* A view of row r of a [k, ...] tensor (shape without the first axis). */
+ad_tensor *ad_row(ad_tensor *t, int64_t r);
+
+/* Driver bookkeeping: what was live and counted when a call started. */
+typedef struct ad_snapshot {
+    ad_mem_stats mem;
+    int64_t recorded;
+    double t0;
+} ad_snapshot;
+void ad_snapshot_begin(ad_ctx *ctx, ad_snapshot *s);
+/* Fills st's peaks, ops recorded and time (passes/sweeps are counted by
+ * the primitives), and restores the context's peak counters so that the
+ * caller's own measurements still hold. */
+void ad_snapshot_end(ad_ctx *ctx, const ad_snapshot *s, ad_stats *st);
+double ad_now(void);
+
+#endif

@@ -1,0 +1,325 @@
+/* tests/test_elementwise.c — unary, binary, scalar, comparison and where
+ * ops: values, broadcasting, derivative rules in every mode, in-place forms
+ * under autograd. */
+#include <string.h>
+
+#include "helpers.h"
+
+TestSuite(elementwise, .init = th_setup, .fini = th_teardown);
+
+/* ---- values ------------------------------------------------------------------ */
+
+Test(elementwise, operators_on_same_shape, .description = "x + y, x - y, x * y, x / y, x ** y")
+{
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(4), TH_V(1, 2, 4, 8));
+    ad_tensor *y = ad_full(ctx, AD_SHAPE(4), 2);
+    th_expect(ad_add(x, y), AD_SHAPE(4), TH_V(3, 4, 6, 10), 0, 0);
+    th_expect(ad_sub(x, y), AD_SHAPE(4), TH_V(-1, 0, 2, 6), 0, 0);
+    th_expect(ad_mul(x, y), AD_SHAPE(4), TH_V(2, 4, 8, 16), 0, 0);
+    th_expect(ad_div(x, y), AD_SHAPE(4), TH_V(0.5, 1, 2, 4), 0, 0);
+    th_expect(ad_pow(x, y), AD_SHAPE(4), TH_V(1, 4, 16, 64), 0, 0);
+    th_expect(ad_exp(x), AD_SHAPE(4), TH_V(exp(1), exp(2), exp(4), exp(8)), 0, 0);
+}
+
+Test(elementwise, unary_values_match_libm)
+{
+    double v[] = {-2.385, -0.5, 0.0, 0.3, 1.7};
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(5), v);
+    const double *r;
+    r = th_values(ad_sin(x));
+    for (int i = 0; i < 5; i++) cr_expect_eq(r[i], sin(v[i]));
+    r = th_values(ad_cos(x));
+    for (int i = 0; i < 5; i++) cr_expect_eq(r[i], cos(v[i]));
+    r = th_values(ad_tanh(x));
+    for (int i = 0; i < 5; i++) cr_expect_eq(r[i], tanh(v[i]));
+    r = th_values(ad_abs(x));
+    for (int i = 0; i < 5; i++) cr_expect_eq(r[i], fabs(v[i]));
+    r = th_values(ad_relu(x));
+    for (int i = 0; i < 5; i++) cr_expect_eq(r[i], v[i] > 0 ? v[i] : 0);
+    r = th_values(ad_square(x));
+    for (int i = 0; i < 5; i++) cr_expect_eq(r[i], v[i] * v[i]);
+    r = th_values(ad_neg(x));
+    for (int i = 0; i < 5; i++) cr_expect_eq(r[i], -v[i]);
+    r = th_values(ad_sigmoid(x));
+    for (int i = 0; i < 5; i++) cr_expect(fabs(r[i] - 1 / (1 + exp(-v[i]))) < 1e-16);
+    th_expect(ad_sign(x), AD_SHAPE(5), TH_V(-1, -1, 0, 1, 1), 0, 0);
+    ad_tensor *pos = ad_from_array(ctx, AD_SHAPE(3), TH_V(0.25, 2.385, 9));
+    th_expect(ad_sqrt(pos), AD_SHAPE(3), TH_V(0.5, sqrt(2.385), 3), 0, 0);
+    th_expect(ad_log(pos), AD_SHAPE(3), TH_V(log(0.25), log(2.385), log(9)), 0, 0);
+    th_expect(ad_log1p(pos), AD_SHAPE(3), TH_V(log1p(0.25), log1p(2.385), log1p(9)), 0, 0);
+    th_expect(ad_expm1(pos), AD_SHAPE(3), TH_V(expm1(0.25), expm1(2.385), expm1(9)), 0, 0);
+    th_expect(ad_tan(pos), AD_SHAPE(3), TH_V(tan(0.25), tan(2.385), tan(9)), 0, 0);
+}
+
+Test(elementwise, sigmoid_is_stable_at_extremes)
+{
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(3), TH_V(-800, 0, 800));
+    th_expect(ad_sigmoid(x), AD_SHAPE(3), TH_V(0, 0.5, 1), 0, 0);
+}
+
+Test(elementwise, broadcasting_3x1_plus_1x2, .description = "a (3x1) + b (1x2) gives 3x2, as in D2L")
+{
+    ad_tensor *a = ad_reshape(ad_arange_n(ctx, 3), AD_SHAPE(3, 1));
+    ad_tensor *b = ad_reshape(ad_arange_n(ctx, 2), AD_SHAPE(1, 2));
+    th_expect(ad_add(a, b), AD_SHAPE(3, 2), TH_V(0, 1, 1, 2, 2, 3), 0, 0);
+    /* p = arange(1,3).view(1,2); q = arange(1,4).view(3,1); p + q */
+    ad_tensor *p = ad_reshape(ad_arange(ctx, 1, 3, 1), AD_SHAPE(1, 2));
+    ad_tensor *q = ad_reshape(ad_arange(ctx, 1, 4, 1), AD_SHAPE(3, 1));
+    th_expect(ad_add(p, q), AD_SHAPE(3, 2), TH_V(2, 3, 3, 4, 4, 5), 0, 0);
+}
+
+Test(elementwise, broadcasting_rules_and_errors)
+{
+    ad_tensor *A = ad_ones(ctx, AD_SHAPE(2, 3, 4));
+    ad_tensor *P = ad_mul(A, ad_arange_n(ctx, 4));
+    cr_expect_str_eq(th_shape(P), "[2,3,4]");
+    th_expect(ad_sum_to(P, AD_SHAPE(4)), AD_SHAPE(4), TH_V(0, 6, 12, 18), 0, 0);
+    cr_expect_null(ad_add(A, ad_ones(ctx, AD_SHAPE(3, 1, 2))));
+    cr_expect_str_eq(ad_errmsg(ctx), "add: shapes [2,3,4] and [3,1,2] cannot broadcast");
+    cr_expect_null(ad_mul(ad_ones(ctx, AD_SHAPE(2, 3)), ad_ones(ctx, AD_SHAPE(4))));
+    cr_expect_str_eq(ad_errmsg(ctx), "mul: shapes [2,3] and [4] cannot broadcast");
+    cr_expect_null(ad_where(ad_ones(ctx, AD_SHAPE(5)), A, A));
+    cr_expect(strstr(ad_errmsg(ctx), "where: shapes [5] and [2,3,4] cannot broadcast"), "%s", ad_errmsg(ctx));
+    /* a 0-d tensor broadcasts to anything */
+    th_expect(ad_add(ad_scalar(ctx, 2), ad_ones(ctx, AD_SHAPE(2))), AD_SHAPE(2), TH_V(3, 3), 0, 0);
+    /* empty axes broadcast too */
+    cr_expect_eq(ad_numel(ad_add(ad_ones(ctx, AD_SHAPE(0, 3)), ad_ones(ctx, AD_SHAPE(3)))), 0);
+}
+
+Test(elementwise, scalar_forms)
+{
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(3), TH_V(1, 2, 4));
+    th_expect(ad_add_s(x, 0.5), AD_SHAPE(3), TH_V(1.5, 2.5, 4.5), 0, 0);
+    th_expect(ad_sub_s(x, 1), AD_SHAPE(3), TH_V(0, 1, 3), 0, 0);
+    th_expect(ad_rsub_s(1, x), AD_SHAPE(3), TH_V(0, -1, -3), 0, 0);
+    th_expect(ad_mul_s(x, 3), AD_SHAPE(3), TH_V(3, 6, 12), 0, 0);
+    th_expect(ad_div_s(x, 3), AD_SHAPE(3), TH_V(1.0 / 3, 2.0 / 3, 4.0 / 3), 0, 0);
+    th_expect(ad_rdiv_s(1, x), AD_SHAPE(3), TH_V(1, 0.5, 0.25), 0, 0);
+    th_expect(ad_pow_s(x, 3), AD_SHAPE(3), TH_V(1, 8, 64), 0, 0);
+    th_expect(ad_rpow_s(2, x), AD_SHAPE(3), TH_V(2, 4, 16), 0, 0);
+    th_expect(ad_maximum_s(x, 2), AD_SHAPE(3), TH_V(2, 2, 4), 0, 0);
+    th_expect(ad_minimum_s(x, 2), AD_SHAPE(3), TH_V(1, 2, 2), 0, 0);
+}
+
+Test(elementwise, comparisons_and_where_give_constants)
+{
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(4), TH_V(1, 2, 3, 4));
+    ad_tensor *y = ad_from_array(ctx, AD_SHAPE(4), TH_V(4, 2, 1, 4));
+    th_expect(ad_eq(x, y), AD_SHAPE(4), TH_V(0, 1, 0, 1), 0, 0);
+    th_expect(ad_ne(x, y), AD_SHAPE(4), TH_V(1, 0, 1, 0), 0, 0);
+    th_expect(ad_lt(x, y), AD_SHAPE(4), TH_V(1, 0, 0, 0), 0, 0);
+    th_expect(ad_le(x, y), AD_SHAPE(4), TH_V(1, 1, 0, 1), 0, 0);
+    th_expect(ad_gt(x, y), AD_SHAPE(4), TH_V(0, 0, 1, 0), 0, 0);
+    th_expect(ad_ge(x, y), AD_SHAPE(4), TH_V(0, 1, 1, 1), 0, 0);
+    th_expect(ad_gt_s(x, 2), AD_SHAPE(4), TH_V(0, 0, 1, 1), 0, 0);
+    th_expect(ad_where(ad_gt(x, y), x, y), AD_SHAPE(4), TH_V(4, 2, 3, 4), 0, 0);
+    th_expect(ad_maximum(x, y), AD_SHAPE(4), TH_V(4, 2, 3, 4), 0, 0);
+    th_expect(ad_minimum(x, y), AD_SHAPE(4), TH_V(1, 2, 1, 4), 0, 0);
+    ad_requires_grad_(x, true);
+    cr_expect_not(ad_requires_grad(ad_gt(x, y)), "comparisons are constants");
+    cr_expect_null(ad_grad_fn_name(ad_eq_s(x, 2)));
+}
+
+Test(elementwise, nan_propagates)
+{
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(3), TH_V(NAN, 1, 2));
+    ad_tensor *y = ad_from_array(ctx, AD_SHAPE(3), TH_V(0, NAN, 1));
+    th_expect(ad_maximum(x, y), AD_SHAPE(3), TH_V(NAN, NAN, 2), 0, 0);
+    th_expect(ad_minimum(x, y), AD_SHAPE(3), TH_V(NAN, NAN, 1), 0, 0);
+    th_expect(ad_relu(x), AD_SHAPE(3), TH_V(NAN, 1, 2), 0, 0);
+}
+
+/* ---- derivative rules ------------------------------------------------------------ */
+
+#define UNARY_FN(name) \
+    static ad_tensor *f_##name(ad_tensor *const *in, void *ud) { (void)ud; return ad_##name(in[0]); }
+UNARY_FN(neg)
+UNARY_FN(exp)
+UNARY_FN(log)
+UNARY_FN(sin)
+UNARY_FN(cos)
+UNARY_FN(tan)
+UNARY_FN(tanh)
+UNARY_FN(sigmoid)
+UNARY_FN(relu)
+UNARY_FN(abs)
+UNARY_FN(sqrt)
+UNARY_FN(square)
+UNARY_FN(log1p)
+UNARY_FN(expm1)
+
+Test(elementwise, rules_of_unary_ops, .description = "JVP, VJP and HVP of every unary op vs differences")
+{
+    /* values in every op's domain, away from the kinks of relu/abs at 0 */
+    ad_tensor *x[1] = {th_vals(AD_SHAPE(2, 3), 1.2, 0.7)};
+    ad_tensor *xs[1] = {th_vals(AD_SHAPE(2, 3), 0.1, 1.1)}; /* both signs */
+    th_check_rules(f_neg, NULL, 1, xs, 1e-6, true);
+    th_check_rules(f_exp, NULL, 1, xs, 1e-6, true);
+    th_check_rules(f_log, NULL, 1, x, 1e-6, true);
+    th_check_rules(f_sin, NULL, 1, xs, 1e-6, true);
+    th_check_rules(f_cos, NULL, 1, xs, 1e-6, true);
+    th_check_rules(f_tan, NULL, 1, xs, 1e-6, true);
+    th_check_rules(f_tanh, NULL, 1, xs, 1e-6, true);
+    th_check_rules(f_sigmoid, NULL, 1, xs, 1e-6, true);
+    th_check_rules(f_relu, NULL, 1, xs, 1e-6, true);
+    th_check_rules(f_abs, NULL, 1, xs, 1e-6, true);
+    th_check_rules(f_sqrt, NULL, 1, x, 1e-6, true);
+    th_check_rules(f_square, NULL, 1, xs, 1e-6, true);
+    th_check_rules(f_log1p, NULL, 1, x, 1e-6, true);
+    th_check_rules(f_expm1, NULL, 1, xs, 1e-6, true);
+}
+
+#define BINARY_FN(name) \
+    static ad_tensor *f_##name(ad_tensor *const *in, void *ud) { (void)ud; return ad_##name(in[0], in[1]); }
+BINARY_FN(add)
+BINARY_FN(sub)
+BINARY_FN(mul)
+BINARY_FN(div)
+BINARY_FN(pow)
+BINARY_FN(maximum)
+BINARY_FN(minimum)
+
+Test(elementwise, rules_of_binary_ops_with_broadcasting, .description = "[2,3] op [3], [3,1] op [1,2], [] op [2]")
+{
+    ad_tensor *a[2] = {th_vals(AD_SHAPE(2, 3), 1.5, 0.6), th_vals(AD_SHAPE(3), 0.8, 0.5)};
+    ad_tensor *b[2] = {th_vals(AD_SHAPE(3, 1), 1.1, 0.4), th_vals(AD_SHAPE(1, 2), 2.0, 0.3)};
+    ad_tensor *c[2] = {ad_scalar(ctx, 1.3), th_vals(AD_SHAPE(2), 0.7, 0.2)};
+    th_fn fns[] = {f_add, f_sub, f_mul, f_div, f_pow, f_maximum, f_minimum};
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        th_check_rules(fns[i], NULL, 2, a, 1e-6, true);
+        th_check_rules(fns[i], NULL, 2, b, 1e-6, true);
+        th_check_rules(fns[i], NULL, 2, c, 1e-6, true);
+    }
+}
+
+static ad_tensor *f_scalars(ad_tensor *const *in, void *ud)
+{
+    (void)ud;
+    ad_tensor *x = in[0];
+    /* every scalar form in one expression */
+    ad_tensor *t = ad_add(ad_mul_s(ad_add_s(x, 0.5), 1.5), ad_div_s(ad_rsub_s(2, x), 3));
+    t = ad_add(t, ad_mul(ad_rdiv_s(1.5, x), ad_pow_s(x, 2.5)));
+    t = ad_add(t, ad_add(ad_rpow_s(1.7, x), ad_pow_s(x, 0)));
+    return ad_add(t, ad_add(ad_maximum_s(x, 1.0), ad_minimum_s(x, 1.2)));
+}
+
+Test(elementwise, rules_of_scalar_forms)
+{
+    ad_tensor *x[1] = {th_vals(AD_SHAPE(5), 1.5, 0.8)};
+    th_check_rules(f_scalars, NULL, 1, x, 1e-6, true);
+}
+
+static ad_tensor *f_where(ad_tensor *const *in, void *ud)
+{
+    ad_tensor *cond = ud;
+    return ad_where(cond, ad_sin(in[0]), ad_mul(in[0], in[1]));
+}
+
+Test(elementwise, rules_of_where)
+{
+    ad_tensor *cond = ad_from_array(ctx, AD_SHAPE(3), TH_V(1, 0, 1));
+    ad_tensor *in[2] = {th_vals(AD_SHAPE(2, 3), 0.4, 0.9), th_vals(AD_SHAPE(2, 1), 1.1, 0.3)};
+    th_check_rules(f_where, cond, 2, in, 1e-6, true);
+}
+
+Test(elementwise, subgradients_at_kinks, .description = "relu'(0) = 0, |x|'(0) = 0, max ties split evenly")
+{
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(3), TH_V(-1, 0, 2));
+    ad_requires_grad_(x, true);
+    ad_tensor *y = ad_sum_to(ad_add(ad_relu(x), ad_abs(x)), AD_SCALAR);
+    cr_assert_eq(ad_backward(y, NULL, 0), AD_OK, "%s", ad_errmsg(ctx));
+    th_expect(ad_grad(x), AD_SHAPE(3), TH_V(-1, 0, 2), 0, 0);
+
+    ad_tensor *a = ad_from_array(ctx, AD_SHAPE(2), TH_V(1, 3));
+    ad_tensor *b = ad_from_array(ctx, AD_SHAPE(2), TH_V(1, 2));
+    ad_requires_grad_(a, true);
+    ad_requires_grad_(b, true);
+    cr_assert_eq(ad_backward(ad_sum_to(ad_maximum(a, b), AD_SCALAR), NULL, 0), AD_OK);
+    th_expect(ad_grad(a), AD_SHAPE(2), TH_V(0.5, 1), 0, 0);
+    th_expect(ad_grad(b), AD_SHAPE(2), TH_V(0.5, 0), 0, 0);
+}
+
+Test(elementwise, pow_at_zero_base)
+{
+    /* d/db 0^b = 0 for b > 0 (the limit of y·log a), not NaN */
+    ad_tensor *a = ad_from_array(ctx, AD_SHAPE(2), TH_V(0, 2));
+    ad_tensor *b = ad_from_array(ctx, AD_SHAPE(2), TH_V(2, 3));
+    ad_requires_grad_(a, true);
+    ad_requires_grad_(b, true);
+    cr_assert_eq(ad_backward(ad_sum_to(ad_pow(a, b), AD_SCALAR), NULL, 0), AD_OK);
+    th_expect(ad_grad(a), AD_SHAPE(2), TH_V(0, 12), 0, 1e-15);
+    th_expect(ad_grad(b), AD_SHAPE(2), TH_V(0, 8 * log(2)), 0, 1e-15);
+}
+
+/* ---- in place under autograd and forward mode ------------------------------------------ */
+
+Test(elementwise, inplace_on_leaf_requiring_grad_is_refused)
+{
+    ad_tensor *x = ad_ones(ctx, AD_SHAPE(3));
+    ad_requires_grad_(x, true);
+    cr_expect_eq(ad_add_s_(x, 1), AD_EGRAD);
+    cr_expect(strstr(ad_errmsg(ctx), "leaf tensor that requires grad"), "%s", ad_errmsg(ctx));
+    th_expect(x, AD_SHAPE(3), TH_V(1, 1, 1), 0, 0);
+    bool prev = ad_set_grad_enabled(ctx, false);
+    cr_expect_eq(ad_add_s_(x, 1), AD_OK, "allowed with grad mode off (an optimiser step)");
+    ad_set_grad_enabled(ctx, prev);
+    th_expect(x, AD_SHAPE(3), TH_V(2, 2, 2), 0, 0);
+}
+
+Test(elementwise, inplace_on_a_recorded_result_is_differentiated,
+     .description = "y = x * 2; y *= x; y.sum().backward() gives 4x")
+{
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(3), TH_V(1, 2, 3));
+    ad_requires_grad_(x, true);
+    ad_tensor *y = ad_mul_s(x, 2);
+    cr_assert_eq(ad_mul_(y, x), AD_OK, "%s", ad_errmsg(ctx));
+    th_expect(y, AD_SHAPE(3), TH_V(2, 8, 18), 0, 0);
+    cr_expect_str_eq(ad_grad_fn_name(y), "MulBackward0");
+    cr_assert_eq(ad_backward(ad_sum_to(y, AD_SCALAR), NULL, 0), AD_OK, "%s", ad_errmsg(ctx));
+    th_expect(ad_grad(x), AD_SHAPE(3), TH_V(4, 8, 12), 0, 0);
+}
+
+Test(elementwise, modifying_a_saved_tensor_is_caught_at_backward)
+{
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(3), TH_V(1, 2, 3));
+    ad_requires_grad_(x, true);
+    ad_tensor *y = ad_mul_s(x, 1);  /* a non-leaf */
+    ad_tensor *z = ad_mul(y, y);    /* saves y */
+    cr_assert_eq(ad_add_s_(y, 1), AD_OK);
+    cr_expect_eq(ad_backward(ad_sum_to(z, AD_SCALAR), NULL, 0), AD_EVERSION);
+    cr_expect(strstr(ad_errmsg(ctx), "MulBackward0"), "%s", ad_errmsg(ctx));
+    cr_expect(strstr(ad_errmsg(ctx), "modified in place"), "%s", ad_errmsg(ctx));
+    cr_expect(strstr(ad_errmsg(ctx), "version 0 when saved, now 1"), "%s", ad_errmsg(ctx));
+}
+
+Test(elementwise, exp_output_modified_in_place_is_caught)
+{
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(2), TH_V(0.5, 1.5));
+    ad_requires_grad_(x, true);
+    ad_tensor *y = ad_exp(x); /* saves its output */
+    cr_assert_eq(ad_mul_s_(y, 2), AD_OK);
+    cr_expect_eq(ad_backward(ad_sum_to(y, AD_SCALAR), NULL, 0), AD_EVERSION);
+    cr_expect(strstr(ad_errmsg(ctx), "the output of ExpBackward0"), "%s", ad_errmsg(ctx));
+}
+
+Test(elementwise, inplace_carries_tangents)
+{
+    cr_assert_eq(ad_fwd_begin(ctx, 1), AD_OK);
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(2), TH_V(1, 2));
+    ad_set_tangent(x, ad_ones(ctx, AD_SHAPE(2)));
+    ad_tensor *y = ad_mul_s(x, 3);
+    cr_assert_eq(ad_mul_(y, x), AD_OK); /* y = 3x² */
+    th_expect(ad_get_tangent(y), AD_SHAPE(2), TH_V(6, 12), 0, 0);
+    ad_fwd_end(ctx);
+}
+
+Test(elementwise, into_writes_the_result_and_its_graph)
+{
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(2), TH_V(1, 2));
+    ad_requires_grad_(x, true);
+    ad_tensor *out = ad_zeros(ctx, AD_SHAPE(2, 2));
+    cr_assert_eq(ad_mul_into(out, x, x), AD_OK, "%s", ad_errmsg(ctx)); /* broadcast into out */
+    th_expect(out, AD_SHAPE(2, 2), TH_V(1, 4, 1, 4), 0, 0);
+    cr_assert_eq(ad_backward(ad_sum_to(out, AD_SCALAR), NULL, 0), AD_OK, "%s", ad_errmsg(ctx));
+    th_expect(ad_grad(x), AD_SHAPE(2), TH_V(4, 8), 0, 0);
+}
