@@ -36,14 +36,14 @@ int ad_error(const ad_ctx *cctx, int status, const char *fmt, ...)
     /* The context is logically const for callers that only read tensors;
      * recording the last error is bookkeeping, like errno. */
     ad_ctx *ctx = (ad_ctx *)cctx;
-    if (ctx) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
-        va_end(ap);
-        ctx->err = status;
-    }
-    if (g_handler) g_handler(ctx, status, ctx ? ctx->errmsg : fmt);
+    char local[AD_ERRMSG_MAX]; /* without a context the handler still gets the message */
+    char *msg = ctx ? ctx->errmsg : local;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, AD_ERRMSG_MAX, fmt, ap);
+    va_end(ap);
+    if (ctx) ctx->err = status;
+    if (g_handler) g_handler(ctx, status, msg);
     return status;
 }
 

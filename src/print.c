@@ -375,10 +375,3 @@ int ad_fprint(FILE *f, const ad_tensor *t, const ad_print_options *opts)
 }
 
 int ad_print(const ad_tensor *t) { return ad_fprint(stdout, t, NULL); }
-
-/* TEMPORARY, remove together with src/ops/stubs.c.  In the static library
- * stubs.c.o precedes print.c.o, so the linker resolves ad_snprint & co. to
- * the weak placeholders and never pulls this object in; a test that refers
- * to this symbol forces it in, and its strong definitions then win. */
-int ad_print_linked_(void);
-int ad_print_linked_(void) { return 1; }

@@ -94,6 +94,10 @@ ad_node *ad_tape_push(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const
                       size_t attr_size)
 {
     ad_tape *tape = ctx->tape;
+    if (nin > UINT16_MAX) {
+        ad_error(ctx, AD_ELIMIT, "%s: %d inputs cannot be recorded (at most %d)", op->name, nin, UINT16_MAX);
+        return NULL;
+    }
     size_t shapes = (size_t)out->ndim;
     for (int i = 0; i < nin; i++) shapes += (size_t)edge_src[i]->ndim;
     size_t size = align8(sizeof(ad_node)) + (size_t)nin * sizeof(ad_edge) + shapes * sizeof(int64_t) +
@@ -178,6 +182,10 @@ void ad_node_release(ad_ctx *ctx, ad_node *n)
 {
     if (n->flags & AD_N_RELEASED) return;
     n->flags |= AD_N_RELEASED;
+    /* a released record keeps only its shell (for the "backward a second
+     * time" error): it no longer counts as tape memory */
+    ctx->tape->bytes -= n->size;
+    ad_mem_account(ctx, AD_MEM_TAPE, -(int64_t)n->size);
     if (n->out) n->out->flags |= AD_T_RELEASED;
     for (int i = 0; i < n->nin; i++) {
         ad_edge *e = &n->edges[i];
@@ -214,8 +222,6 @@ void ad_node_reap(ad_ctx *ctx, ad_node *n)
     ad_node_release(ctx, n);
     n->flags |= AD_N_DEAD;
     tape->live--;
-    tape->bytes -= n->size;
-    ad_mem_account(ctx, AD_MEM_TAPE, -(int64_t)n->size);
     pop_dead(tape);
 }
 

@@ -63,7 +63,7 @@ struct ad_tape {
     uint64_t next_seq;
     int64_t recorded;            /* records appended since the counter reset */
     int64_t live;                /* records not dead */
-    int64_t bytes;               /* sum of sizes of live records */
+    int64_t bytes;               /* sum of sizes of records not released */
     ad_node *reap;               /* records waiting to be released */
     int hold;                    /* >0: a sweep walks the list; keep dead space */
 };

@@ -61,8 +61,9 @@ typedef struct ad_axes {
  *   AD_I(i)          an integer index (removes the axis; negative from end)
  *   AD_S(a, b)       the slice a:b        AD_SS(a, b, step)  a:b:step
  *   AD_FULL          the slice :          AD_NEWAXIS         None
+ *   AD_ELLIPSIS      ... (as many full slices as needed)
  * AD_END stands for an omitted bound (X[2:] is AD_S(2, AD_END)). */
-typedef enum { AD_IDX_INT, AD_IDX_SLICE, AD_IDX_NEWAXIS } ad_index_kind;
+typedef enum { AD_IDX_INT, AD_IDX_SLICE, AD_IDX_NEWAXIS, AD_IDX_ELLIPSIS } ad_index_kind;
 typedef struct ad_index {
     ad_index_kind kind;
     int64_t start, stop, step;
@@ -74,6 +75,7 @@ typedef struct ad_index {
 #define AD_SS(a, b, s) ((ad_index){.kind = AD_IDX_SLICE, .start = (a), .stop = (b), .step = (s)})
 #define AD_FULL AD_SS(AD_END, AD_END, 1)
 #define AD_NEWAXIS ((ad_index){.kind = AD_IDX_NEWAXIS, .start = 0, .stop = 0, .step = 0})
+#define AD_ELLIPSIS ((ad_index){.kind = AD_IDX_ELLIPSIS, .start = 0, .stop = 0, .step = 0})
 #define AD_NARGS_IDX_(...) ((int)(sizeof((ad_index[]){__VA_ARGS__}) / sizeof(ad_index)))
 
 #ifdef __cplusplus
