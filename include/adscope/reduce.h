@@ -6,9 +6,14 @@
  *   ad_sum(A, AD_AXES(0, 2), false)  -> shape [3]
  *   ad_sum(A, AD_AXES(1), true)      -> shape [2,1,4]
  *   ad_sum(A, AD_ALL, false)         -> a 0-d tensor
- * Sums are computed with pairwise summation (error O(log n · eps)).
- * max/min pass the gradient to the extreme elements, split evenly among
- * ties (a symmetric subgradient).
+ * An empty axis list ((ad_axes){.n = 0}) reduces nothing,
+ * as NumPy's axis=().  Sums are pairwise within contiguous runs and
+ * compensated across runs (error O(log n · eps), whatever the layout).
+ * Empty reductions: sum 0, prod 1, mean/var NaN, logsumexp -inf; max, min
+ * and argmax of an empty axis are AD_ESHAPE errors.  NaN propagates through
+ * max/min (and is what argmax/argmin find first).  max/min pass the
+ * gradient to the extreme elements, split evenly among ties (a symmetric
+ * subgradient); prod and cumprod are exact to first order with zeros.
  */
 #ifndef ADSCOPE_REDUCE_H
 #define ADSCOPE_REDUCE_H
@@ -25,7 +30,9 @@ AD_API ad_tensor *ad_prod(ad_tensor *x, ad_axes axes, bool keepdims);
 AD_API ad_tensor *ad_max(ad_tensor *x, ad_axes axes, bool keepdims);
 AD_API ad_tensor *ad_min(ad_tensor *x, ad_axes axes, bool keepdims);
 /* Variance and standard deviation with `correction` degrees of freedom
- * removed from the divisor (1: unbiased, torch's default; 0: population). */
+ * removed from the divisor (1: unbiased, torch's default; 0: population).
+ * The divisor is max(N - correction, 0); a negative or non-finite
+ * correction is AD_EINVAL.  Two passes: large offsets do not cancel. */
 AD_API ad_tensor *ad_var(ad_tensor *x, ad_axes axes, double correction, bool keepdims);
 AD_API ad_tensor *ad_std(ad_tensor *x, ad_axes axes, double correction, bool keepdims);
 /* log(sum(exp(x))) computed stably (shifted by the max). */

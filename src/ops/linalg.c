@@ -116,8 +116,8 @@ static ad_tensor *dot_impl(const char *what, ad_tensor *x, ad_tensor *y)
     ad_tensor *out = ad_new(ctx, 0, NULL);
     if (!out) return NULL;
     ad_tensor *xc = NULL, *yc = NULL;
-    const double *px, *py;
-    int ix, iy;
+    const double *px = NULL, *py = NULL; /* set by blas_vec (always succeeds on a copy) */
+    int ix = 1, iy = 1;
     if (!blas_vec(x, &px, &ix)) {
         if (!(xc = raw_copy(x))) goto fail;
         blas_vec(xc, &px, &ix);
@@ -174,10 +174,10 @@ static ad_tensor *mv_impl(const char *what, ad_tensor *A, ad_tensor *x)
     ad_tensor *Ac = NULL, *xc = NULL;
     if (m > 0 && n == 0) zero_fill(y);
     if (m > 0 && n > 0) {
-        enum CBLAS_TRANSPOSE tr;
-        int ld;
-        const double *px;
-        int ix;
+        enum CBLAS_TRANSPOSE tr = CblasNoTrans; /* set by blas_mat / blas_vec */
+        int ld = 1;
+        const double *px = NULL;
+        int ix = 1;
         ad_tensor *Au = A;
         if (!blas_mat(m, n, A->stride[0], A->stride[1], &tr, &ld)) {
             if (!(Ac = raw_copy(A))) goto fail;

@@ -1,6 +1,6 @@
 /* src/ops/view.c — copies and views: clone, contiguous, view/reshape,
  * flatten, squeeze/unsqueeze, permute/transpose/T, expand/broadcast_to and
- * its reverse sum_to.  Views share storage with their input; their rules
+ * its reverse sum_to (a sum and a reshape).  Views share storage with their input; their rules
  * apply the same re-indexing to tangents (shifted past the batch axis) and
  * the inverse re-indexing to adjoints. */
 #include <string.h>
@@ -382,31 +382,10 @@ int ad_op_expand_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
     return AD_OK;
 }
 
-/* out += x summed over the axes where out has stride 0 (iteration over x's
- * shape with out broadcast).  Not recorded. */
-static void k_acc(int64_t n, double *const *p, const int64_t *s, void *ud)
-{
-    (void)ud;
-    double *o = p[0];
-    const double *x = p[1];
-    if (s[0] == 0) {
-        /* reducing along the run: pairwise blocks keep rounding error low */
-        double acc = 0, blk = 0;
-        int64_t i = 0;
-        while (i < n) {
-            blk = 0;
-            int64_t e = i + 128 < n ? i + 128 : n;
-            for (; i < e; i++) blk += x[i * s[1]];
-            acc += blk;
-        }
-        *o += acc;
-    } else {
-        for (int64_t i = 0; i < n; i++) o[i * s[0]] += x[i * s[1]];
-    }
-}
-
-/* y = x summed down to shape (shape must broadcast to x's shape);
- * ẏ = sum_to(ẋ, [k, shape]);   x̄ += expand(ȳ, x.shape) */
+/* y = x summed down to shape (shape must broadcast to x's shape): the
+ * reverse of expand, used by every rule that undoes broadcasting.  It is a
+ * sum over the stretched axes (with ad_sum's accurate pairwise kernels)
+ * followed by a reshape, so it needs no rules of its own. */
 ad_tensor *ad_sum_to(ad_tensor *x, ad_shape s)
 {
     AD_ARG(x);
@@ -419,37 +398,11 @@ ad_tensor *ad_sum_to(ad_tensor *x, ad_shape s)
     if (!ok)
         return AD_FAIL(ctx, AD_ESHAPE, "sum_to: shape %s cannot be summed to %s",
                        ad_fmt_shape(b1, sizeof b1, x->ndim, x->shape), ad_fmt_shape(b2, sizeof b2, s.ndim, s.dim));
-    ad_tensor *y = ad_zeros(ctx, s);
-    if (!y) return NULL;
-    /* iterate over x's shape; y aligned right with stride 0 where reduced */
-    int64_t sy[AD_MAX_DIMS];
-    for (int d = 0; d < x->ndim; d++) {
-        int j = d - off;
-        sy[d] = (j < 0 || s.dim[j] == 1) ? 0 : y->stride[j];
-    }
-    double *base[2] = {y->data, x->data};
-    const int64_t *st[2] = {sy, x->stride};
-    ad_iter it;
-    ad_iter_init_raw(&it, x->ndim, x->shape, 2, base, st);
-    ad_iter_run(&it, k_acc, NULL);
-    shape_attr at = to_attr(s.ndim, s.dim);
-    return ad_op_record(AD_OP_sum_to, y, 1, &x, &at, sizeof at);
-}
-ad_tensor *ad_op_sum_to_jvp(const ad_call *c, ad_tensor *const *t)
-{
-    /* sum the tangent to [k, 1.., shape] (same rank as [k, x.shape]), then
-     * drop the padding axes */
-    ad_shape in = ad_op_in_shape(c, 0);
-    ad_shape target;
-    target.ndim = in.ndim + 1;
-    target.dim[0] = c->k;
-    int pad = in.ndim - c->out_ndim;
-    for (int i = 0; i < pad; i++) target.dim[1 + i] = 1;
-    for (int i = 0; i < c->out_ndim; i++) target.dim[1 + pad + i] = c->out_shape[i];
-    return ad_reshape(ad_sum_to(t[0], target), ad_op_tan_shape(c->k, c->out_ndim, c->out_shape));
-}
-int ad_op_sum_to_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
-{
-    gx[0] = ad_expand(g, ad_op_in_shape(c, 0));
-    return AD_OK;
+    ad_axes axes = {.n = 0};
+    for (int d = 0; d < x->ndim; d++)
+        if (d < off || (s.dim[d - off] == 1 && x->shape[d] != 1)) axes.axis[axes.n++] = d;
+    if (axes.n == 0 && off == 0) return ad_tensor_ref(x); /* already that shape */
+    ad_scope sc = ad_scope_begin(ctx);
+    ad_tensor *r = ad_reshape(ad_sum(x, axes, true), s);
+    return ad_scope_end(ctx, sc, r);
 }

@@ -1,0 +1,774 @@
+/* src/ops/reduce.c — reductions over a set of axes (sum, mean, prod,
+ * max/min, var/std, logsumexp), the normalisations built on them (softmax,
+ * log_softmax) and the constant argmax/argmin.
+ *
+ * Every kernel walks the input once with ad_iter, the output (and any
+ * output-shaped scratch buffer) having stride 0 along the reduced axes
+ * (`so` below), exactly as ad_sum_to does in view.c.
+ *
+ * Numerics of sums (sum, mean, var, logsumexp, softmax):
+ *   - along a run of the iterator that is itself reduced (output stride 0)
+ *     the run is summed pairwise: blocks of 128 summed by 8 interleaved
+ *     accumulators, blocks combined by recursive halving, so the error is
+ *     O(log n · eps) rather than the O(n · eps) of a running sum;
+ *   - when one output value gathers several runs (a reduced axis outside
+ *     the innermost run, e.g. summing the rows of a matrix), the run sums
+ *     are added with Neumaier's compensated summation (a per-output
+ *     compensation buffer), whose error does not grow with the number of
+ *     runs.  So every layout gets an error of O(log n · eps).
+ * var is computed in two passes (mean, then the sum of squared deviations),
+ * logsumexp and softmax are shifted by the maximum.
+ *
+ * Derivative rules: every reduction y = R(x) here has ẏ = Σ_R w·ẋ and
+ * x̄ = w·expand(ȳ) for a weight w of x's shape (the partial derivatives):
+ * w = 1 (sum), 1/N (mean), Π_{j≠i} x_j (prod), the tie-split indicator of
+ * the extreme (max/min), 2(x - mean)/(N - correction) (var), exp(x - y)
+ * (logsumexp).  The weights are built with the library's own ops, so the
+ * rules are differentiable again (second order).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "../iter.h"
+#include "op.h"
+
+/* What the tape keeps of a reduction. */
+typedef struct {
+    uint32_t mask;     /* reduced axes of the input (bit i: axis i) */
+    int32_t keepdims;  /* reduced axes kept with length 1 */
+    double correction; /* var: the divisor is max(N - correction, 0) */
+} red_attr;
+
+/* The layout of one reduction of x. */
+typedef struct {
+    uint32_t mask;
+    bool keepdims;
+    int64_t count;                 /* input elements per output value (N) */
+    int64_t nout;                  /* output values */
+    int out_ndim;
+    int64_t out_shape[AD_MAX_DIMS];
+    int64_t so[AD_MAX_DIMS];       /* output-shaped buffer strides over x's axes (0 where reduced) */
+} red;
+
+static void red_layout(red *r, const ad_tensor *x, uint32_t mask, bool keepdims)
+{
+    r->mask = mask;
+    r->keepdims = keepdims;
+    r->count = 1;
+    r->nout = 1;
+    r->out_ndim = 0;
+    int64_t st = 1;
+    for (int d = x->ndim - 1; d >= 0; d--) {
+        bool red_d = (mask >> d) & 1u;
+        r->so[d] = red_d ? 0 : st;
+        if (!red_d) st *= x->shape[d];
+    }
+    for (int d = 0; d < x->ndim; d++) {
+        if ((mask >> d) & 1u) {
+            r->count *= x->shape[d];
+            if (keepdims) r->out_shape[r->out_ndim++] = 1;
+        } else {
+            r->nout *= x->shape[d];
+            r->out_shape[r->out_ndim++] = x->shape[d];
+        }
+    }
+}
+
+static int red_init(red *r, const char *what, const ad_tensor *x, ad_axes axes, bool keepdims)
+{
+    uint32_t mask;
+    int rc = ad_axes_mask(x->ctx, what, axes, x->ndim, &mask);
+    if (rc != AD_OK) return rc;
+    red_layout(r, x, mask, keepdims);
+    return AD_OK;
+}
+
+/* The first reduced axis of length 0, or -1. */
+static int empty_axis(const red *r, const ad_tensor *x)
+{
+    for (int d = 0; d < x->ndim; d++)
+        if (((r->mask >> d) & 1u) && x->shape[d] == 0) return d;
+    return -1;
+}
+
+/* Output-shaped scratch, accounted in the current category. */
+static double *scratch(ad_ctx *ctx, int64_t n)
+{
+    return ad_mem_alloc(ctx, (size_t)(n > 0 ? n : 1) * sizeof(double), ctx->cat);
+}
+static void scratch_free(ad_ctx *ctx, double *p, int64_t n)
+{
+    ad_mem_free(ctx, p, (size_t)(n > 0 ? n : 1) * sizeof(double), ctx->cat);
+}
+
+/* ---- accurate sums ---------------------------------------------------------- */
+
+/* What is summed: v itself, (v - a)², or exp(v - a), with a taken from an
+ * output-shaped auxiliary buffer (the mean or the max of v's group). */
+typedef enum { XF_ID, XF_SQDEV, XF_EXP } xform;
+
+static inline double xf_id(double v, double a)
+{
+    (void)a;
+    return v;
+}
+static inline double xf_sqdev(double v, double a)
+{
+    double d = v - a;
+    return d * d;
+}
+static inline double xf_exp(double v, double a) { return exp(v - a); }
+
+#define PW_BLOCK 128
+
+/* Pairwise sum of F(x[i·s], a) for i < n. */
+#define DEFINE_PAIRWISE(name, F)                                                              \
+    static double name(const double *x, int64_t n, int64_t s, double a)                       \
+    {                                                                                         \
+        if (n <= PW_BLOCK) {                                                                  \
+            double r[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                           \
+            int64_t i = 0;                                                                    \
+            if (s == 1) {                                                                     \
+                for (; i + 8 <= n; i += 8)                                                    \
+                    for (int j = 0; j < 8; j++) r[j] += F(x[i + j], a);                       \
+            } else {                                                                          \
+                for (; i + 8 <= n; i += 8)                                                    \
+                    for (int j = 0; j < 8; j++) r[j] += F(x[(i + j) * s], a);                 \
+            }                                                                                 \
+            double t = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));     \
+            for (; i < n; i++) t += F(x[i * s], a);                                           \
+            return t;                                                                         \
+        }                                                                                     \
+        int64_t h = n / 2;                                                                    \
+        h -= h % 8;                                                                           \
+        return name(x, h, s, a) + name(x + h * s, n - h, s, a);                               \
+    }
+
+DEFINE_PAIRWISE(pw_id, xf_id)
+DEFINE_PAIRWISE(pw_sqdev, xf_sqdev)
+DEFINE_PAIRWISE(pw_exp, xf_exp)
+
+/* *o += v with Neumaier's compensation accumulated in *c. */
+static inline void nadd(double *o, double *c, double v)
+{
+    double s = *o, t = s + v;
+    *c += fabs(s) >= fabs(v) ? (s - t) + v : (v - t) + s;
+    *o = t;
+}
+
+/* Operands: 0 out, 1 compensation, 2 x, 3 aux (1 and 3 laid out like out). */
+#define DEFINE_SUM_RUN(name, PW, F)                                                           \
+    static void name(int64_t n, double *const *p, const int64_t *s, void *ud)                 \
+    {                                                                                         \
+        const bool comp = *(const bool *)ud;                                                  \
+        double *o = p[0], *c = p[1];                                                          \
+        const double *x = p[2], *a = p[3];                                                    \
+        if (s[0] == 0) {                                                                      \
+            double v = PW(x, n, s[2], *a);                                                    \
+            if (comp) nadd(o, c, v);                                                          \
+            else *o += v;                                                                     \
+        } else if (comp) {                                                                    \
+            for (int64_t i = 0; i < n; i++)                                                   \
+                nadd(o + i * s[0], c + i * s[1], F(x[i * s[2]], a[i * s[3]]));                \
+        } else {                                                                              \
+            for (int64_t i = 0; i < n; i++) o[i * s[0]] += F(x[i * s[2]], a[i * s[3]]);       \
+        }                                                                                     \
+    }
+
+DEFINE_SUM_RUN(k_sum_id, pw_id, xf_id)
+DEFINE_SUM_RUN(k_sum_sqdev, pw_sqdev, xf_sqdev)
+DEFINE_SUM_RUN(k_sum_exp, pw_exp, xf_exp)
+
+/* out[j] = Σ over group j of F(x, aux[j]), for data xd with strides xst
+ * over x's shape.  out is output-shaped (r->nout values). */
+static int sum_into(const red *r, const ad_tensor *x, const double *xd, const int64_t *xst, double *out,
+                    const double *aux, xform f)
+{
+    ad_ctx *ctx = x->ctx;
+    memset(out, 0, (size_t)r->nout * sizeof *out);
+    double *base[4] = {out, out, (double *)xd, aux ? (double *)aux : out};
+    const int64_t *st[4] = {r->so, r->so, xst, r->so};
+    ad_iter it;
+    ad_iter_init_raw(&it, x->ndim, x->shape, 4, base, st);
+    /* one output value gathers several runs: compensate across them */
+    bool comp = false;
+    for (int d = 0; d + 1 < it.ndim; d++)
+        if (it.stride[0][d] == 0) comp = true;
+    double *c = NULL;
+    if (comp) {
+        c = scratch(ctx, r->nout);
+        if (!c) return AD_ENOMEM;
+        memset(c, 0, (size_t)r->nout * sizeof *c);
+        it.base[1] = c;
+    }
+    ad_iter_run(&it, f == XF_ID ? k_sum_id : f == XF_SQDEV ? k_sum_sqdev : k_sum_exp, &comp);
+    if (c) {
+        /* an infinite sum makes the compensation NaN: keep the infinity */
+        for (int64_t j = 0; j < r->nout; j++)
+            if (isfinite(out[j])) out[j] += c[j];
+        scratch_free(ctx, c, r->nout);
+    }
+    return AD_OK;
+}
+
+/* ---- folds: product, max, min ------------------------------------------------- */
+
+typedef enum { FOLD_PROD, FOLD_MAX, FOLD_MIN } fold_kind;
+
+/* a = a ⊕ v.  NaN propagates through max and min: it counts as the extreme
+ * (PyTorch), and once a is NaN no comparison replaces it. */
+#define FOLD_PROD_STEP(a, v) ((a) *= (v))
+#define FOLD_MAX_STEP(a, v) ((v) > (a) || (v) != (v) ? (void)((a) = (v)) : (void)0)
+#define FOLD_MIN_STEP(a, v) ((v) < (a) || (v) != (v) ? (void)((a) = (v)) : (void)0)
+
+/* Operands: 0 out, 1 x.  A reduced run is folded in 8 independent lanes
+ * (no loop-carried dependency, so it pipelines and vectorises), which are
+ * then folded into the output; max/min do not depend on the order. */
+#define DEFINE_FOLD_RUN(name, STEP, IDENTITY)                                                 \
+    static void name(int64_t n, double *const *p, const int64_t *s, void *ud)                 \
+    {                                                                                         \
+        (void)ud;                                                                             \
+        double *o = p[0];                                                                     \
+        const double *x = p[1];                                                               \
+        if (s[0] == 0) {                                                                      \
+            double l[8], a = *o;                                                              \
+            for (int j = 0; j < 8; j++) l[j] = (IDENTITY);                                    \
+            int64_t i = 0;                                                                    \
+            for (; i + 8 <= n; i += 8)                                                        \
+                for (int j = 0; j < 8; j++) STEP(l[j], x[(i + j) * s[1]]);                    \
+            for (; i < n; i++) STEP(l[0], x[i * s[1]]);                                       \
+            for (int j = 0; j < 8; j++) STEP(a, l[j]);                                        \
+            *o = a;                                                                           \
+        } else {                                                                              \
+            for (int64_t i = 0; i < n; i++) STEP(o[i * s[0]], x[i * s[1]]);                   \
+        }                                                                                     \
+    }
+
+DEFINE_FOLD_RUN(k_fold_prod, FOLD_PROD_STEP, 1.0)
+DEFINE_FOLD_RUN(k_fold_max, FOLD_MAX_STEP, -INFINITY)
+DEFINE_FOLD_RUN(k_fold_min, FOLD_MIN_STEP, INFINITY)
+
+static void fold_into(const red *r, const ad_tensor *x, double *out, fold_kind k)
+{
+    double init = k == FOLD_PROD ? 1.0 : k == FOLD_MAX ? -INFINITY : INFINITY;
+    for (int64_t j = 0; j < r->nout; j++) out[j] = init;
+    double *base[2] = {out, x->data};
+    const int64_t *st[2] = {r->so, x->stride};
+    ad_iter it;
+    ad_iter_init_raw(&it, x->ndim, x->shape, 2, base, st);
+    ad_iter_run(&it, k == FOLD_PROD ? k_fold_prod : k == FOLD_MAX ? k_fold_max : k_fold_min, NULL);
+}
+
+/* ---- the value of every reduction ----------------------------------------------- */
+
+static ad_tensor *reduce_value(int opid, const char *what, ad_tensor *x, const red *r, double correction)
+{
+    ad_ctx *ctx = x->ctx;
+    if (opid == AD_OP_amax || opid == AD_OP_amin) {
+        int e = empty_axis(r, x);
+        if (e >= 0) {
+            char b[AD_SHAPEBUF];
+            return AD_FAIL(ctx, AD_ESHAPE,
+                           "%s: cannot reduce over the empty axis %d of a tensor of shape %s (%s has no "
+                           "identity)",
+                           what, e, ad_fmt_shape(b, sizeof b, x->ndim, x->shape), what);
+        }
+    }
+    ad_tensor *y = ad_new(ctx, r->out_ndim, r->out_shape);
+    if (!y) return NULL;
+    double *o = y->data, *aux = NULL;
+    int rc = AD_OK;
+    switch (opid) {
+    case AD_OP_sum:
+        rc = sum_into(r, x, x->data, x->stride, o, NULL, XF_ID);
+        break;
+    case AD_OP_mean:
+        rc = sum_into(r, x, x->data, x->stride, o, NULL, XF_ID);
+        for (int64_t j = 0; j < r->nout; j++) o[j] /= (double)r->count; /* N = 0: NaN */
+        break;
+    case AD_OP_prod:
+        fold_into(r, x, o, FOLD_PROD);
+        break;
+    case AD_OP_amax:
+    case AD_OP_amin:
+        fold_into(r, x, o, opid == AD_OP_amax ? FOLD_MAX : FOLD_MIN);
+        break;
+    case AD_OP_var: {
+        /* two passes: the mean, then Σ(x - mean)² — no cancellation */
+        if (!(aux = scratch(ctx, r->nout))) {
+            rc = AD_ENOMEM;
+            break;
+        }
+        rc = sum_into(r, x, x->data, x->stride, aux, NULL, XF_ID);
+        for (int64_t j = 0; j < r->nout; j++) aux[j] /= (double)r->count;
+        if (rc == AD_OK) rc = sum_into(r, x, x->data, x->stride, o, aux, XF_SQDEV);
+        double div = (double)r->count - correction;
+        if (div < 0) div = 0; /* as PyTorch: N <= correction gives inf or NaN */
+        for (int64_t j = 0; j < r->nout; j++) o[j] /= div;
+        break;
+    }
+    case AD_OP_logsumexp: {
+        /* m + log Σ exp(x - m) with m the max; m = ±inf or NaN is the answer */
+        if (!(aux = scratch(ctx, r->nout))) {
+            rc = AD_ENOMEM;
+            break;
+        }
+        fold_into(r, x, aux, FOLD_MAX);
+        rc = sum_into(r, x, x->data, x->stride, o, aux, XF_EXP);
+        for (int64_t j = 0; j < r->nout; j++) o[j] = isfinite(aux[j]) ? aux[j] + log(o[j]) : aux[j];
+        break;
+    }
+    default:
+        break;
+    }
+    if (aux) scratch_free(ctx, aux, r->nout);
+    if (rc != AD_OK) {
+        ad_tensor_free(y);
+        return NULL;
+    }
+    return y;
+}
+
+static ad_tensor *reduce_op(int opid, const char *what, ad_tensor *x, ad_axes axes, bool keepdims, double correction)
+{
+    AD_ARG(x);
+    red r;
+    if (red_init(&r, what, x, axes, keepdims) != AD_OK) return NULL;
+    ad_tensor *y = reduce_value(opid, what, x, &r, correction);
+    red_attr at;
+    memset(&at, 0, sizeof at);
+    at.mask = r.mask;
+    at.keepdims = keepdims;
+    at.correction = correction;
+    return ad_op_record(opid, y, 1, &x, &at, sizeof at);
+}
+
+/* ---- helpers for the rules ------------------------------------------------------ */
+
+/* The axes of a mask, shifted by `shift` (1: the same axes of a tangent). */
+static ad_axes mask_axes(uint32_t mask, int shift)
+{
+    ad_axes a;
+    memset(&a, 0, sizeof a);
+    for (int d = 0; d < AD_MAX_DIMS; d++)
+        if ((mask >> d) & 1u) a.axis[a.n++] = d + shift;
+    return a;
+}
+
+/* x's shape with the reduced axes set to 1. */
+static ad_shape keep_shape(const ad_call *c)
+{
+    const red_attr *a = c->attr;
+    ad_shape s = ad_op_in_shape(c, 0);
+    for (int d = 0; d < s.ndim; d++)
+        if ((a->mask >> d) & 1u) s.dim[d] = 1;
+    return s;
+}
+
+/* N: input elements per output value. */
+static int64_t group_count(const ad_call *c)
+{
+    const red_attr *a = c->attr;
+    ad_shape s = ad_op_in_shape(c, 0);
+    int64_t n = 1;
+    for (int d = 0; d < s.ndim; d++)
+        if ((a->mask >> d) & 1u) n *= s.dim[d];
+    return n;
+}
+
+/* An output-shaped tensor (the output or the adjoint) with the reduced axes
+ * back as length 1, so that it broadcasts against x. */
+static ad_tensor *kept(const ad_call *c, ad_tensor *t) { return ad_reshape(t, keep_shape(c)); }
+
+/* expand(ȳ reshaped with keepdims, x.shape) */
+static ad_tensor *unreduce(const ad_call *c, ad_tensor *g)
+{
+    return ad_expand(kept(c, g), ad_op_in_shape(c, 0));
+}
+
+/* Σ_R w·ẋ over the reduced axes of the tangent (shifted past the batch axis). */
+static ad_tensor *weighted_jvp(const ad_call *c, ad_tensor *t, ad_tensor *w)
+{
+    const red_attr *a = c->attr;
+    if (!t) return NULL;
+    return ad_sum(ad_mul(t, w), mask_axes(a->mask, 1), a->keepdims);
+}
+static int weighted_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx, ad_tensor *w)
+{
+    gx[0] = ad_mul(unreduce(c, g), w);
+    return gx[0] ? AD_OK : c->ctx->err;
+}
+
+/* ---- sum, mean ---------------------------------------------------------------------- */
+
+/* y = Σ_R x;   ẏ = Σ_R ẋ;   x̄ += expand(ȳ) */
+ad_tensor *ad_sum(ad_tensor *x, ad_axes axes, bool keepdims)
+{
+    return reduce_op(AD_OP_sum, "sum", x, axes, keepdims, 0);
+}
+ad_tensor *ad_sum_all(ad_tensor *x) { return ad_sum(x, AD_ALL, false); }
+ad_tensor *ad_op_sum_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    const red_attr *a = c->attr;
+    return ad_sum(t[0], mask_axes(a->mask, 1), a->keepdims);
+}
+int ad_op_sum_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = unreduce(c, g);
+    return gx[0] ? AD_OK : c->ctx->err;
+}
+
+/* y = Σ_R x / N;   ẏ = Σ_R ẋ / N;   x̄ += expand(ȳ) / N   (N = 0: y is NaN) */
+ad_tensor *ad_mean(ad_tensor *x, ad_axes axes, bool keepdims)
+{
+    return reduce_op(AD_OP_mean, "mean", x, axes, keepdims, 0);
+}
+ad_tensor *ad_mean_all(ad_tensor *x) { return ad_mean(x, AD_ALL, false); }
+ad_tensor *ad_op_mean_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    const red_attr *a = c->attr;
+    return ad_mean(t[0], mask_axes(a->mask, 1), a->keepdims);
+}
+int ad_op_mean_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_div_s(unreduce(c, g), (double)group_count(c));
+    return gx[0] ? AD_OK : c->ctx->err;
+}
+
+/* ---- prod ----------------------------------------------------------------------------- */
+
+static void k_count_zeros(int64_t n, double *const *p, const int64_t *s, void *ud)
+{
+    int64_t *cnt = ud;
+    for (int64_t i = 0; i < n; i++) *cnt += p[0][i * s[0]] == 0;
+}
+static int64_t count_zeros(ad_tensor *x)
+{
+    int64_t cnt = 0;
+    ad_iter it;
+    ad_iter_init(&it, x->ndim, x->shape, 1, &x);
+    ad_iter_run(&it, k_count_zeros, &cnt);
+    return cnt;
+}
+
+/* w_i = ∂y/∂x_i = Π_{j≠i} x_j over x_i's group, from zero counts:
+ *   no zero in the group:      w_i = P / x_i   with P the product
+ *   exactly one zero, at x_i:  w_i = P'        with P' the product of the others
+ *   otherwise:                 w_i = 0
+ * P' = prod(x with zeros replaced by 1) covers both first cases (P' = P
+ * without zeros), and dividing by that same safe x never divides by 0, so
+ * no NaN leaks through the branch where() discards.  Second derivatives
+ * are exact for groups without zeros. */
+static ad_tensor *prod_weight(const ad_call *c)
+{
+    const red_attr *a = c->attr;
+    ad_tensor *x = c->in[0];
+    if (count_zeros(x) == 0) return ad_div(kept(c, c->out), x);
+    ad_tensor *zero = ad_scalar(c->ctx, 0), *one = ad_scalar(c->ctx, 1);
+    ad_tensor *isz = ad_eq_s(x, 0);
+    ad_tensor *nz = ad_sum(isz, mask_axes(a->mask, 0), true);
+    ad_tensor *xs = ad_where(isz, one, x);
+    ad_tensor *p = ad_prod(xs, mask_axes(a->mask, 0), true);
+    ad_tensor *sole = ad_mul(isz, ad_eq_s(nz, 1));
+    return ad_where(ad_eq_s(nz, 0), ad_div(p, xs), ad_where(sole, p, zero));
+}
+
+/* y = Π_R x;   ẏ = Σ_R w·ẋ;   x̄ += w·expand(ȳ)   with w_i = Π_{j≠i} x_j (prod_weight) */
+ad_tensor *ad_prod(ad_tensor *x, ad_axes axes, bool keepdims)
+{
+    return reduce_op(AD_OP_prod, "prod", x, axes, keepdims, 0);
+}
+ad_tensor *ad_op_prod_jvp(const ad_call *c, ad_tensor *const *t) { return weighted_jvp(c, t[0], prod_weight(c)); }
+int ad_op_prod_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx) { return weighted_vjp(c, g, gx, prod_weight(c)); }
+
+/* ---- max, min ------------------------------------------------------------------------- */
+
+/* w = [x = y] / #{x = y}: the derivative is split evenly among the elements
+ * that attain the extreme (a symmetric subgradient; one element: the
+ * ordinary derivative).  A NaN result counts the NaN elements as the ties. */
+static ad_tensor *extreme_weight(const ad_call *c)
+{
+    const red_attr *a = c->attr;
+    ad_tensor *x = c->in[0], *y = kept(c, c->out);
+    ad_tensor *hit = ad_add(ad_eq(x, y), ad_mul(ad_ne(x, x), ad_ne(y, y)));
+    return ad_div(hit, ad_sum(hit, mask_axes(a->mask, 0), true));
+}
+
+/* y = max_R x;   ẏ = Σ_R w·ẋ;   x̄ += w·expand(ȳ)   (w: ties split evenly) */
+ad_tensor *ad_max(ad_tensor *x, ad_axes axes, bool keepdims)
+{
+    return reduce_op(AD_OP_amax, "max", x, axes, keepdims, 0);
+}
+ad_tensor *ad_op_amax_jvp(const ad_call *c, ad_tensor *const *t) { return weighted_jvp(c, t[0], extreme_weight(c)); }
+int ad_op_amax_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx) { return weighted_vjp(c, g, gx, extreme_weight(c)); }
+
+/* y = min_R x;   ẏ = Σ_R w·ẋ;   x̄ += w·expand(ȳ)   (w: ties split evenly) */
+ad_tensor *ad_min(ad_tensor *x, ad_axes axes, bool keepdims)
+{
+    return reduce_op(AD_OP_amin, "min", x, axes, keepdims, 0);
+}
+ad_tensor *ad_op_amin_jvp(const ad_call *c, ad_tensor *const *t) { return weighted_jvp(c, t[0], extreme_weight(c)); }
+int ad_op_amin_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx) { return weighted_vjp(c, g, gx, extreme_weight(c)); }
+
+/* ---- var, std ------------------------------------------------------------------------- */
+
+static ad_tensor *var_op(const char *what, ad_tensor *x, ad_axes axes, double correction, bool keepdims)
+{
+    AD_ARG(x);
+    if (!isfinite(correction) || correction < 0)
+        return AD_FAIL(x->ctx, AD_EINVAL, "%s: correction must be finite and >= 0 (got %g)", what, correction);
+    return reduce_op(AD_OP_var, what, x, axes, keepdims, correction);
+}
+
+/* w = 2(x - mean)/(N - correction): Σ(x - mean) = 0 removes the mean's own
+ * derivative; written with ad_mean, the HVP still sees it. */
+static ad_tensor *var_weight(const ad_call *c)
+{
+    const red_attr *a = c->attr;
+    ad_tensor *x = c->in[0];
+    double div = (double)group_count(c) - a->correction;
+    if (div < 0) div = 0;
+    return ad_mul_s(ad_sub(x, ad_mean(x, mask_axes(a->mask, 0), true)), 2.0 / div);
+}
+
+/* y = Σ_R (x - x̄)² / (N - c);   ẏ = Σ_R w·ẋ;   x̄ += w·expand(ȳ),   w = 2(x - mean)/(N - c) */
+ad_tensor *ad_var(ad_tensor *x, ad_axes axes, double correction, bool keepdims)
+{
+    return var_op("var", x, axes, correction, keepdims);
+}
+ad_tensor *ad_op_var_jvp(const ad_call *c, ad_tensor *const *t) { return weighted_jvp(c, t[0], var_weight(c)); }
+int ad_op_var_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx) { return weighted_vjp(c, g, gx, var_weight(c)); }
+
+/* y = √var (composite: derivatives come from var and sqrt) */
+ad_tensor *ad_std(ad_tensor *x, ad_axes axes, double correction, bool keepdims)
+{
+    AD_ARG(x);
+    ad_tensor *v = var_op("std", x, axes, correction, keepdims);
+    ad_tensor *s = ad_sqrt(v);
+    ad_tensor_free(v);
+    return s;
+}
+
+/* ---- logsumexp ------------------------------------------------------------------------ */
+
+/* w = exp(x - y), the softmax of each group.  A group of -inf only (y = -inf)
+ * gets w = exp(-inf - 0) = 0 instead of exp(NaN). */
+static ad_tensor *lse_weight(const ad_call *c)
+{
+    ad_tensor *y = kept(c, c->out);
+    ad_tensor *ys = ad_where(ad_eq_s(y, -INFINITY), ad_scalar(c->ctx, 0), y);
+    return ad_exp(ad_sub(c->in[0], ys));
+}
+
+/* y = m + log Σ_R exp(x - m), m = max_R x;   ẏ = Σ_R w·ẋ;   x̄ += w·expand(ȳ),   w = exp(x - y) */
+ad_tensor *ad_logsumexp(ad_tensor *x, ad_axes axes, bool keepdims)
+{
+    return reduce_op(AD_OP_logsumexp, "logsumexp", x, axes, keepdims, 0);
+}
+ad_tensor *ad_op_logsumexp_jvp(const ad_call *c, ad_tensor *const *t) { return weighted_jvp(c, t[0], lse_weight(c)); }
+int ad_op_logsumexp_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    return weighted_vjp(c, g, gx, lse_weight(c));
+}
+
+/* ---- softmax, log_softmax ----------------------------------------------------------- */
+
+/* Elementwise passes over x's shape with an output-shaped operand (so). */
+static void k_exp_sub(int64_t n, double *const *p, const int64_t *s, void *ud)
+{
+    (void)ud;
+    for (int64_t i = 0; i < n; i++) p[0][i * s[0]] = exp(p[1][i * s[1]] - p[2][i * s[2]]);
+}
+static void k_div_by(int64_t n, double *const *p, const int64_t *s, void *ud)
+{
+    (void)ud;
+    for (int64_t i = 0; i < n; i++) p[0][i * s[0]] /= p[1][i * s[1]];
+}
+static void k_sub(int64_t n, double *const *p, const int64_t *s, void *ud)
+{
+    (void)ud;
+    for (int64_t i = 0; i < n; i++) p[0][i * s[0]] = p[1][i * s[1]] - p[2][i * s[2]];
+}
+
+/* softmax (log = false) or log_softmax of x along axis, not recorded:
+ * m = max, then exp(x - m) / Σ exp(x - m) or x - (m + log Σ exp(x - m)). */
+static ad_tensor *softmax_value(ad_tensor *x, int axis, bool log_form)
+{
+    ad_ctx *ctx = x->ctx;
+    red r;
+    red_layout(&r, x, 1u << axis, true);
+    ad_tensor *y = ad_new_like(x);
+    if (!y || x->numel == 0) return y;
+    double *m = scratch(ctx, r.nout), *sum = scratch(ctx, r.nout);
+    int rc = (m && sum) ? AD_OK : AD_ENOMEM;
+    ad_iter it;
+    if (rc == AD_OK) {
+        fold_into(&r, x, m, FOLD_MAX);
+        if (!log_form) {
+            double *b3[3] = {y->data, x->data, m};
+            const int64_t *s3[3] = {y->stride, x->stride, r.so};
+            ad_iter_init_raw(&it, x->ndim, x->shape, 3, b3, s3);
+            ad_iter_run(&it, k_exp_sub, NULL);
+            rc = sum_into(&r, x, y->data, y->stride, sum, NULL, XF_ID);
+            double *b2[2] = {y->data, sum};
+            const int64_t *s2[2] = {y->stride, r.so};
+            ad_iter_init_raw(&it, x->ndim, x->shape, 2, b2, s2);
+            ad_iter_run(&it, k_div_by, NULL);
+        } else {
+            rc = sum_into(&r, x, x->data, x->stride, sum, m, XF_EXP);
+            for (int64_t j = 0; j < r.nout; j++) sum[j] = m[j] + log(sum[j]);
+            double *b3[3] = {y->data, x->data, sum};
+            const int64_t *s3[3] = {y->stride, x->stride, r.so};
+            ad_iter_init_raw(&it, x->ndim, x->shape, 3, b3, s3);
+            ad_iter_run(&it, k_sub, NULL);
+        }
+    }
+    if (m) scratch_free(ctx, m, r.nout);
+    if (sum) scratch_free(ctx, sum, r.nout);
+    if (rc != AD_OK) {
+        ad_tensor_free(y);
+        return NULL;
+    }
+    return y;
+}
+
+static ad_tensor *softmax_op(int opid, const char *what, ad_tensor *x, int axis)
+{
+    AD_ARG(x);
+    int a = ad_norm_axis(x->ctx, what, axis, x->ndim);
+    if (a < 0) return NULL;
+    ad_tensor *y = softmax_value(x, a, opid == AD_OP_log_softmax);
+    return ad_op_record(opid, y, 1, &x, &a, sizeof a);
+}
+
+/* y = exp(x - lse(x));   ẏ = y·(ẋ - Σ y·ẋ);   x̄ += y·(ȳ - Σ ȳ·y)   (sums along axis) */
+ad_tensor *ad_softmax(ad_tensor *x, int axis) { return softmax_op(AD_OP_softmax, "softmax", x, axis); }
+ad_tensor *ad_op_softmax_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    const int *a = c->attr;
+    ad_tensor *y = c->out;
+    return ad_mul(y, ad_sub(t[0], ad_sum(ad_mul(t[0], y), AD_AXES(*a + 1), true)));
+}
+int ad_op_softmax_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    const int *a = c->attr;
+    ad_tensor *y = c->out;
+    gx[0] = ad_mul(y, ad_sub(g, ad_sum(ad_mul(g, y), AD_AXES(*a), true)));
+    return gx[0] ? AD_OK : c->ctx->err;
+}
+
+/* y = x - lse(x);   ẏ = ẋ - Σ e^y·ẋ;   x̄ += ȳ - e^y·Σ ȳ   (sums along axis) */
+ad_tensor *ad_log_softmax(ad_tensor *x, int axis) { return softmax_op(AD_OP_log_softmax, "log_softmax", x, axis); }
+ad_tensor *ad_op_log_softmax_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    const int *a = c->attr;
+    return ad_sub(t[0], ad_sum(ad_mul(t[0], ad_exp(c->out)), AD_AXES(*a + 1), true));
+}
+int ad_op_log_softmax_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    const int *a = c->attr;
+    gx[0] = ad_sub(g, ad_mul(ad_exp(c->out), ad_sum(g, AD_AXES(*a), true)));
+    return gx[0] ? AD_OK : c->ctx->err;
+}
+
+/* ---- argmax, argmin (constants) ------------------------------------------------------ */
+
+/* Index of the extreme of n values at stride s: the first on ties; a NaN
+ * counts as the extreme (the first NaN wins), matching max/min. */
+static int64_t arg_line(const double *x, int64_t n, int64_t s, bool max)
+{
+    double b = x[0];
+    int64_t bi = 0;
+    if (b != b) return 0;
+    for (int64_t j = 1; j < n; j++) {
+        double v = x[j * s];
+        if (v != v) return j;
+        if (max ? v > b : v < b) {
+            b = v;
+            bi = j;
+        }
+    }
+    return bi;
+}
+
+typedef struct {
+    int64_t len, stride;
+    bool max;
+} arg_ud;
+
+static void k_arg(int64_t n, double *const *p, const int64_t *s, void *ud)
+{
+    const arg_ud *u = ud;
+    for (int64_t i = 0; i < n; i++) p[0][i * s[0]] = (double)arg_line(p[1] + i * s[1], u->len, u->stride, u->max);
+}
+
+static ad_tensor *arg_op(const char *what, ad_tensor *x, int axis, bool keepdims, bool max)
+{
+    AD_ARG(x);
+    ad_ctx *ctx = x->ctx;
+    int a = ad_norm_axis(ctx, what, axis, x->ndim);
+    if (a < 0) return NULL;
+    if (x->shape[a] == 0) {
+        char b[AD_SHAPEBUF];
+        return AD_FAIL(ctx, AD_ESHAPE, "%s: axis %d of a tensor of shape %s is empty", what, axis,
+                       ad_fmt_shape(b, sizeof b, x->ndim, x->shape));
+    }
+    red r;
+    red_layout(&r, x, 1u << a, keepdims);
+    ad_tensor *y = ad_new(ctx, r.out_ndim, r.out_shape);
+    if (!y || y->numel == 0) return y;
+    /* one call per line: iterate over x's shape with the axis collapsed */
+    int64_t shape[AD_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    shape[a] = 1;
+    arg_ud u = {x->shape[a], x->stride[a], max};
+    double *base[2] = {y->data, x->data};
+    const int64_t *st[2] = {r.so, x->stride};
+    ad_iter it;
+    ad_iter_init_raw(&it, x->ndim, shape, 2, base, st);
+    ad_iter_run(&it, k_arg, &u);
+    return y; /* a constant: not recorded, no tangent */
+}
+
+typedef struct {
+    int64_t pos, best;
+    double b;
+    bool max, done;
+} argall_ud;
+
+/* Runs come in row-major order (ad_iter never reorders axes), so a running
+ * position is the flat index. */
+static void k_argall(int64_t n, double *const *p, const int64_t *s, void *ud)
+{
+    argall_ud *u = ud;
+    for (int64_t i = 0; i < n && !u->done; i++, u->pos++) {
+        double v = p[0][i * s[0]];
+        if (v != v) {
+            u->best = u->pos;
+            u->done = true;
+        } else if (u->pos == 0 || (u->max ? v > u->b : v < u->b)) {
+            u->b = v;
+            u->best = u->pos;
+        }
+    }
+}
+
+static ad_tensor *arg_all(const char *what, ad_tensor *x, bool max)
+{
+    AD_ARG(x);
+    if (x->numel == 0) {
+        char b[AD_SHAPEBUF];
+        return AD_FAIL(x->ctx, AD_ESHAPE, "%s: the tensor of shape %s is empty", what,
+                       ad_fmt_shape(b, sizeof b, x->ndim, x->shape));
+    }
+    argall_ud u = {0, 0, 0, max, false};
+    ad_iter it;
+    ad_iter_init(&it, x->ndim, x->shape, 1, &x);
+    ad_iter_run(&it, k_argall, &u);
+    return ad_scalar(x->ctx, (double)u.best);
+}
+
+ad_tensor *ad_argmax(ad_tensor *x, int axis, bool keepdims) { return arg_op("argmax", x, axis, keepdims, true); }
+ad_tensor *ad_argmin(ad_tensor *x, int axis, bool keepdims) { return arg_op("argmin", x, axis, keepdims, false); }
+ad_tensor *ad_argmax_all(ad_tensor *x) { return arg_all("argmax_all", x, true); }
+ad_tensor *ad_argmin_all(ad_tensor *x) { return arg_all("argmin_all", x, false); }
