@@ -85,6 +85,17 @@ static int start(const char *what, const ad_backend *b, const ad_problem *p, ad_
 
 static const char *shape_s(char *buf, const ad_tensor *t) { return ad_fmt_shape(buf, AD_SHAPEBUF, t->ndim, t->shape); }
 
+/* Where a driver's results go: out[0] = value, out[1 + i] = &a[i] and
+ * out[1 + nin + i] = &b[i] (NULL where the caller did not ask). */
+static void out_slots(ad_tensor ***out, ad_tensor **value, ad_tensor **a, ad_tensor **b, int nin)
+{
+    out[0] = value;
+    for (int i = 0; i < nin; i++) {
+        out[1 + i] = a ? &a[i] : NULL;
+        out[1 + nin + i] = b ? &b[i] : NULL;
+    }
+}
+
 /* Copy kept tensors out of the driver's scope into the caller's pointers. */
 static int finish(ad_ctx *ctx, ad_scope s, int rc, int n, ad_tensor **keep, ad_tensor ***out, const ad_snapshot *snap,
                   ad_stats *st)
@@ -114,11 +125,7 @@ int ad_value_and_grad(const ad_backend *b, const ad_problem *p, const ad_options
     ad_scope s = ad_scope_begin(ctx);
     ad_tensor *keep[1 + 2 * AD_MAX_INPUTS] = {0};
     ad_tensor **out[1 + 2 * AD_MAX_INPUTS] = {0};
-    out[0] = value;
-    for (int i = 0; i < nin; i++) {
-        out[1 + i] = grad ? &grad[i] : NULL;
-        out[1 + nin + i] = grad_err ? &grad_err[i] : NULL;
-    }
+    out_slots(out, value, grad, grad_err, nin);
     ad_tensor *y = NULL;
 
     if (b->vjp) {
@@ -368,10 +375,8 @@ int ad_jacobian(const ad_backend *b, const ad_problem *p, const ad_options *o, a
     }
     ad_tensor *keep[1 + 2 * AD_MAX_INPUTS] = {0};
     ad_tensor **out[1 + 2 * AD_MAX_INPUTS] = {0};
-    out[0] = value;
+    out_slots(out, value, J, J_err, nin);
     for (int i = 0; i < nin; i++) {
-        out[1 + i] = J ? &J[i] : NULL;
-        out[1 + nin + i] = J_err ? &J_err[i] : NULL;
         if (rc == AD_OK && Jf[i]) keep[1 + i] = jac_shape(Jf[i], y, p->in[i]);
         if (rc == AD_OK && Ef[i]) keep[1 + nin + i] = jac_shape(Ef[i], y, p->in[i]);
         if (Jf[i]) ad_decref(Jf[i]);
@@ -477,11 +482,7 @@ int ad_vjp(const ad_backend *b, const ad_problem *p, ad_tensor *u, const ad_opti
     ad_scope s = ad_scope_begin(ctx);
     ad_tensor *keep[1 + 2 * AD_MAX_INPUTS] = {0};
     ad_tensor **out[1 + 2 * AD_MAX_INPUTS] = {0};
-    out[0] = value;
-    for (int i = 0; i < nin; i++) {
-        out[1 + i] = g ? &g[i] : NULL;
-        out[1 + nin + i] = g_err ? &g_err[i] : NULL;
-    }
+    out_slots(out, value, g, g_err, nin);
     if (b->vjp) {
         ad_tensor *G[AD_MAX_INPUTS] = {0};
         ad_eval e = {.g = G};
@@ -591,11 +592,9 @@ int ad_hvp(const ad_problem *p, ad_tensor *const *v, ad_tensor **value, ad_tenso
     if (rc == AD_OK) rc = forward_over_reverse(p, 1, V, &y, G, HV, st);
     ad_tensor *keep[1 + 2 * AD_MAX_INPUTS] = {0};
     ad_tensor **out[1 + 2 * AD_MAX_INPUTS] = {0};
-    out[0] = value;
+    out_slots(out, value, grad, hv, nin);
     keep[0] = y;
     for (int i = 0; i < nin; i++) {
-        out[1 + i] = grad ? &grad[i] : NULL;
-        out[1 + nin + i] = hv ? &hv[i] : NULL;
         keep[1 + i] = G[i];
         keep[1 + nin + i] = HV[i] ? ad_row(HV[i], 0) : NULL;
     }

@@ -161,7 +161,7 @@ static int fd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *co
     int prev_k = ctx->fwd_k;
     ctx->fwd_k = 0;
     ad_scope s = ad_scope_begin(ctx);
-    ad_tensor *x[AD_MAX_INPUTS], *keep[3] = {NULL, NULL, NULL};
+    ad_tensor *x[AD_MAX_INPUTS];
     ad_tensor *JV = NULL, *ERR = NULL, *y0 = NULL; /* JV, ERR: our own references */
     rc = ad_fresh_inputs(p, x);
     if (rc == AD_OK && e->y_in) {
@@ -202,28 +202,12 @@ static int fd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *co
         }
         ad_scope_end(ctx, sr, NULL);
     }
-    if (rc == AD_OK) {
-        keep[0] = e->no_value ? NULL : y0;
-        keep[1] = JV;
-        keep[2] = ERR;
-    }
     ctx->fwd_k = prev_k;
     ad_set_grad_enabled(ctx, prev_grad);
-    int rc2 = ad_scope_end_n(ctx, s, 3, keep);
-    if (JV) ad_decref(JV);
+    rc = ad_jvp_finish(ctx, s, rc, y0, JV, ERR, e);
+    if (JV) ad_decref(JV); /* ours: the caller got its own reference */
     if (ERR) ad_decref(ERR);
-    if (rc == AD_OK) rc = rc2;
-    e->y = keep[0];
-    e->jv = keep[1];
-    e->jv_err = keep[2];
     return rc;
-}
-
-static int width_one(const ad_backend *b, const ad_options *o)
-{
-    (void)b;
-    (void)o;
-    return 1;
 }
 
 const ad_backend ad_backend_central = {
@@ -232,7 +216,7 @@ const ad_backend ad_backend_central = {
     .caps = AD_CAP_ESTIMATE,
     .jvp = fd_jvp,
     .vjp = NULL,
-    .preferred_width = width_one,
+    .preferred_width = ad_width_one,
 };
 
 const ad_backend ad_backend_forward_diff = {
@@ -241,7 +225,7 @@ const ad_backend ad_backend_forward_diff = {
     .caps = AD_CAP_ESTIMATE,
     .jvp = fd_jvp,
     .vjp = NULL,
-    .preferred_width = width_one,
+    .preferred_width = ad_width_one,
 };
 
 const ad_backend ad_backend_five_point = {
@@ -250,5 +234,5 @@ const ad_backend ad_backend_five_point = {
     .caps = AD_CAP_ESTIMATE,
     .jvp = fd_jvp,
     .vjp = NULL,
-    .preferred_width = width_one,
+    .preferred_width = ad_width_one,
 };

@@ -50,20 +50,7 @@ static int fwd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *c
     }
     ctx->fwd_k = prev_k;
     ad_set_grad_enabled(ctx, prev_grad);
-    if (rc != AD_OK) keep[0] = keep[1] = NULL;
-    int rc2 = ad_scope_end_n(ctx, s, 2, keep);
-    if (rc == AD_OK) rc = rc2;
-    e->y = keep[0];
-    e->jv = keep[1];
-    e->jv_err = NULL;
-    return rc;
-}
-
-static int width_one(const ad_backend *b, const ad_options *o)
-{
-    (void)b;
-    (void)o;
-    return 1;
+    return ad_jvp_finish(ctx, s, rc, keep[0], keep[1], NULL, e);
 }
 
 static int width_k(const ad_backend *b, const ad_options *o)
@@ -78,7 +65,7 @@ const ad_backend ad_backend_forward = {
     .caps = AD_CAP_EXACT | AD_CAP_RULES,
     .jvp = fwd_jvp,
     .vjp = NULL,
-    .preferred_width = width_one,
+    .preferred_width = ad_width_one,
 };
 
 const ad_backend ad_backend_forward_vector = {

@@ -76,7 +76,7 @@ static int gsl_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *c
     int prev_k = ctx->fwd_k;
     ctx->fwd_k = 0;
     ad_scope s = ad_scope_begin(ctx);
-    ad_tensor *x[AD_MAX_INPUTS], *keep[3] = {NULL, NULL, NULL};
+    ad_tensor *x[AD_MAX_INPUTS];
     rc = ad_fresh_inputs(p, x);
     ad_tensor *y0 = rc == AD_OK ? ad_call_f(p, x, st) : NULL;
     if (!y0 && rc == AD_OK) rc = ctx->err;
@@ -129,26 +129,9 @@ static int gsl_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *c
         for (int i = 0; i < d.n; i++) ad_decref(d.y[i]);
         ad_scope_end(ctx, sr, NULL);
     }
-    if (rc == AD_OK) {
-        keep[0] = e->no_value ? NULL : y0;
-        keep[1] = JV;
-        keep[2] = ERR;
-    }
     ctx->fwd_k = prev_k;
     ad_set_grad_enabled(ctx, prev_grad);
-    int rc2 = ad_scope_end_n(ctx, s, 3, keep);
-    if (rc == AD_OK) rc = rc2;
-    e->y = keep[0];
-    e->jv = keep[1];
-    e->jv_err = keep[2];
-    return rc;
-}
-
-static int width_one(const ad_backend *b, const ad_options *o)
-{
-    (void)b;
-    (void)o;
-    return 1;
+    return ad_jvp_finish(ctx, s, rc, y0, JV, ERR, e);
 }
 
 const ad_backend ad_backend_gsl_deriv = {
@@ -157,5 +140,5 @@ const ad_backend ad_backend_gsl_deriv = {
     .caps = AD_CAP_ESTIMATE,
     .jvp = gsl_jvp,
     .vjp = NULL,
-    .preferred_width = width_one,
+    .preferred_width = ad_width_one,
 };

@@ -27,6 +27,14 @@ ad_tensor *ad_call_f(const ad_problem *p, ad_tensor *const *in, ad_stats *st);
  * caller's tensors.  Registered in the open scope. */
 int ad_fresh_inputs(const ad_problem *p, ad_tensor **x);
 
+/* preferred_width of the backends that take one direction per call. */
+int ad_width_one(const ad_backend *b, const ad_options *o);
+
+/* The end of a JVP primitive: ends its scope s keeping y (unless
+ * e->no_value), jv and err as new references for the caller, and fills e.
+ * Returns rc, or the scope's own failure. */
+int ad_jvp_finish(ad_ctx *ctx, ad_scope s, int rc, ad_tensor *y, ad_tensor *jv, ad_tensor *err, ad_eval *e);
+
 /* A view of row r of a [k, ...] tensor (shape without the first axis). */
 ad_tensor *ad_row(ad_tensor *t, int64_t r);
 

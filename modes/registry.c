@@ -113,6 +113,28 @@ int ad_fresh_inputs(const ad_problem *p, ad_tensor **x)
     return AD_OK;
 }
 
+int ad_width_one(const ad_backend *b, const ad_options *o)
+{
+    (void)b;
+    (void)o;
+    return 1;
+}
+
+int ad_jvp_finish(ad_ctx *ctx, ad_scope s, int rc, ad_tensor *y, ad_tensor *jv, ad_tensor *err, ad_eval *e)
+{
+    ad_tensor *keep[3] = {NULL, NULL, NULL};
+    if (rc == AD_OK) {
+        keep[0] = e->no_value ? NULL : y;
+        keep[1] = jv;
+        keep[2] = err;
+    }
+    int rc2 = ad_scope_end_n(ctx, s, 3, keep);
+    e->y = keep[0];
+    e->jv = keep[1];
+    e->jv_err = keep[2];
+    return rc == AD_OK ? rc2 : rc;
+}
+
 ad_tensor *ad_row(ad_tensor *t, int64_t r)
 {
     ad_tensor *v = ad_handle_new(t->ctx, t->st, t->ndim - 1, t->shape + 1, t->stride + 1, t->offset + r * t->stride[0]);

@@ -113,7 +113,7 @@ void ad_iter_run(const ad_iter *it, ad_iter_fn fn, void *ud)
     }
 }
 
-static void copy_run(int64_t n, double *const *p, const int64_t *s, void *ud)
+void ad_iter_copy_run(int64_t n, double *const *p, const int64_t *s, void *ud)
 {
     (void)ud;
     double *d = p[0];
@@ -130,5 +130,5 @@ void ad_copy_raw(ad_tensor *dst, ad_tensor *src)
     ad_iter it;
     ad_tensor *ops[2] = {dst, src};
     ad_iter_init(&it, dst->ndim, dst->shape, 2, ops);
-    ad_iter_run(&it, copy_run, NULL);
+    ad_iter_run(&it, ad_iter_copy_run, NULL);
 }

@@ -45,6 +45,9 @@ static inline bool ad_iter_flat(const ad_iter *it)
     return true;
 }
 
+/* The copy kernel: p[0][i] = p[1][i] along a run (overlap-safe when both
+ * strides are 1). */
+void ad_iter_copy_run(int64_t n, double *const *p, const int64_t *s, void *ud);
 /* Copy src into dst (same shape after broadcasting src to dst's shape). */
 void ad_copy_raw(ad_tensor *dst, ad_tensor *src);
 

@@ -14,19 +14,7 @@
 #include "../iter.h"
 #include "index.h"
 
-/* ---- strided copy / fill kernels ------------------------------------------------ */
-
-static void k_copy(int64_t n, double *const *p, const int64_t *s, void *ud)
-{
-    (void)ud;
-    double *d = p[0];
-    const double *a = p[1];
-    if (s[0] == 1 && s[1] == 1) {
-        memmove(d, a, (size_t)n * sizeof *d);
-        return;
-    }
-    for (int64_t i = 0; i < n; i++) d[i * s[0]] = a[i * s[1]];
-}
+/* ---- strided fill / accumulate kernels (copies use ad_iter_copy_run) ------------ */
 
 static void k_addto(int64_t n, double *const *p, const int64_t *s, void *ud)
 {
@@ -468,7 +456,7 @@ static ad_tensor *slice_scatter_impl(const char *what, ad_tensor *base, ad_tenso
     const int64_t *st[2] = {stride, sst};
     ad_iter it;
     ad_iter_init_raw(&it, a->out_ndim, shape, 2, ptr, st);
-    ad_iter_run(&it, k_copy, NULL);
+    ad_iter_run(&it, ad_iter_copy_run, NULL);
     ad_tensor *in[2] = {base, src};
     return ad_op_record(AD_OP_slice_scatter, y, 2, in, a, sizeof *a);
 }
@@ -583,7 +571,7 @@ static int setitem_impl(ad_tensor *x, int n, const ad_index *ix, ad_tensor *v, d
         double *ptr[2] = {dst, tmp ? tmp->data : v->data};
         const int64_t *st[2] = {stride, vst};
         ad_iter_init_raw(&it, a.out_ndim, shape, 2, ptr, st);
-        ad_iter_run(&it, k_copy, NULL);
+        ad_iter_run(&it, ad_iter_copy_run, NULL);
         ad_tensor_free(tmp);
     }
     ad_bump_version(x);
@@ -677,7 +665,7 @@ ad_tensor *ad_index_select(ad_tensor *x, int axis, int64_t n, const int64_t *idx
     for (int64_t j = 0; j < n && y->numel > 0; j++) {
         int64_t k = idx[j] < 0 ? idx[j] + x->shape[a] : idx[j];
         if (x->ndim == 1) y->data[j] = x->data[k * x->stride[0]];
-        else slab(y, j, x, k, a, k_copy);
+        else slab(y, j, x, k, a, ad_iter_copy_run);
     }
     if (!ad_op_tracked(1, &x)) return y;
     size_t size;
