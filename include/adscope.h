@@ -41,5 +41,7 @@
 #include "adscope/forward.h"
 #include "adscope/backend.h"
 #include "adscope/drivers.h"
+#include "adscope/gradcheck.h"
+#include "adscope/expr.h"
 
 #endif

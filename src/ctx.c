@@ -127,6 +127,7 @@ ad_ctx *ad_ctx_new_with(const ad_ctx_options *opts)
         return NULL;
     }
     gsl_rng_set(ctx->rng, (unsigned long)(opts ? opts->seed : 0));
+    ctx->max_tensor_bytes = opts && opts->max_tensor_bytes > 0 ? opts->max_tensor_bytes : 0;
     ctx->tape = ad_tape_new(ctx);
     if (!ctx->tape) {
         gsl_rng_free(ctx->rng);
@@ -193,6 +194,11 @@ const char *ad_mem_cat_name(ad_mem_cat cat)
 {
     static const char *names[AD_MEM_NCAT] = {"values", "tangents", "tape", "meta"};
     return (cat >= 0 && cat < AD_MEM_NCAT) ? names[cat] : "?";
+}
+
+void ad_ctx_set_max_tensor_bytes(ad_ctx *ctx, int64_t bytes)
+{
+    if (ctx) ctx->max_tensor_bytes = bytes > 0 ? bytes : 0;
 }
 
 void ad_ctx_seed(ad_ctx *ctx, uint64_t seed)

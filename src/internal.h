@@ -75,6 +75,7 @@ struct ad_ctx {
     void *alloc_ud;
     ad_mem_stats mem;
     uint8_t cat;              /* category for newly allocated element data */
+    int64_t max_tensor_bytes; /* 0: no limit */
 
     int err;
     char errmsg[AD_ERRMSG_MAX];

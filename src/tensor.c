@@ -22,6 +22,11 @@ ad_storage *ad_storage_new(ad_ctx *ctx, int64_t numel)
         ad_error(ctx, AD_ESIZE, "storage of %lld elements is too large", (long long)numel);
         return NULL;
     }
+    if (ctx->max_tensor_bytes > 0 && numel > ctx->max_tensor_bytes / (int64_t)sizeof(double)) {
+        ad_error(ctx, AD_ELIMIT, "a tensor of %lld elements (%.3g MB) exceeds the limit of %.3g MB per tensor",
+                 (long long)numel, (double)numel * 8e-6, (double)ctx->max_tensor_bytes * 1e-6);
+        return NULL;
+    }
     int c = size_class(numel);
     size_t block;
     void *mem;

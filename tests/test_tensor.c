@@ -320,6 +320,17 @@ Test(tensor, absurd_sizes_are_errors_not_crashes)
     cr_expect(strstr(ad_errmsg(ctx), "13 axes requested (at most 12)"), "%s", ad_errmsg(ctx));
 }
 
+Test(tensor, per_tensor_limit)
+{
+    ad_ctx_set_max_tensor_bytes(ctx, 8000);
+    cr_expect_not_null(ad_zeros(ctx, AD_SHAPE(1000)));
+    cr_expect_null(ad_zeros(ctx, AD_SHAPE(1001)));
+    cr_expect_eq(ad_errno(ctx), AD_ELIMIT);
+    cr_expect(strstr(ad_errmsg(ctx), "a tensor of 1001 elements"), "%s", ad_errmsg(ctx));
+    ad_ctx_set_max_tensor_bytes(ctx, 0);
+    cr_expect_not_null(ad_zeros(ctx, AD_SHAPE(1001)));
+}
+
 Test(tensor, max_dims_tensor_works)
 {
     ad_tensor *t = ad_ones(ctx, AD_SHAPE(1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2));

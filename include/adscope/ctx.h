@@ -61,6 +61,7 @@ typedef struct ad_ctx_options {
     ad_alloc_fn alloc;   /* NULL: the C library's malloc/free */
     void *alloc_ud;      /* passed to alloc */
     uint64_t seed;       /* seed of the context's random number generator */
+    int64_t max_tensor_bytes; /* refuse (AD_ELIMIT) any tensor larger than this; 0: no limit */
 } ad_ctx_options;
 
 /* A new context with default options (seed 0).  NULL if out of memory.
@@ -74,6 +75,11 @@ AD_API void ad_ctx_free(ad_ctx *ctx); /* accepts NULL */
 AD_API void ad_ctx_mem_stats(const ad_ctx *ctx, ad_mem_stats *out);
 AD_API void ad_ctx_reset_peak(ad_ctx *ctx);
 AD_API const char *ad_mem_cat_name(ad_mem_cat cat); /* "values", ... */
+
+/* Refuse any single tensor above this many bytes (AD_ELIMIT); 0 removes
+ * the limit.  Programs fed by untrusted input (the command line) use it so
+ * that "ones(1e6, 1e6)" is an error, not an attempt. */
+AD_API void ad_ctx_set_max_tensor_bytes(ad_ctx *ctx, int64_t bytes);
 
 /* Random numbers (GSL's MT19937): the same seed gives the same tensors on
  * every machine. */

@@ -1,0 +1,151 @@
+/* adscope/gradcheck.h — are my derivatives right?
+ *
+ *     ad_gradcheck_options o = ad_gradcheck_defaults();
+ *     o.user_grad = my_gradient;            // optional: check a hand-written one too
+ *     ad_gradcheck_report r;
+ *     ad_gradcheck(&problem, &o, &r);
+ *     if (!r.passed) ad_gradcheck_print(stdout, &r);
+ *     ad_gradcheck_report_free(&r);
+ *
+ * What is compared, element by element (|a - n| <= atol + rtol·|n| + e,
+ * torch.autograd.gradcheck's test widened by e, the reference's own error
+ * estimate):
+ *   - every AD backend (forward, reverse, forward-vector, and any
+ *     registered backend with AD_CAP_EXACT), and the user's hand-written
+ *     gradient / JVP / VJP if given, against the whole Jacobian computed by
+ *     the reference finite-difference rule (five-point, with its error
+ *     estimate).  Forward-mode backends are checked by columns, reverse-mode
+ *     ones by rows.
+ *   - kinks are not failures: where the one-sided differences disagree
+ *     (relu or |x| at 0, max with ties) the coordinate is reported as
+ *     non-differentiable with both one-sided values, and the AD value passes
+ *     if it lies between them (a subgradient).
+ *   - NaN/Inf in f, a derivative or the reference is a failure, reported as
+ *     such.
+ * Checks that need no step size:
+ *   - consistency: <v, J u> from a forward JVP equals <Jᵀ v, u> from a
+ *     reverse VJP for random u, v (to rounding);
+ *   - Taylor: |f(x + h v) - f(x) - h <∇f, v>| over a sweep of h shrinks like
+ *     h² for a correct gradient; the observed order is reported (about 2
+ *     when right, about 1 when wrong).  Vector f uses <u, f> for a random u.
+ * Second order (options.second_order): the HVP (forward over reverse)
+ * against central differences of reverse gradients (gradgradcheck).
+ * Fast mode (options.fast): a few random directions instead of every
+ * coordinate: JVPs against directional differences, VJPs through <u, J d>.
+ */
+#ifndef ADSCOPE_GRADCHECK_H
+#define ADSCOPE_GRADCHECK_H
+
+#include <stdio.h>
+
+#include "backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Hand-written derivatives to check (return AD_OK or a negative status;
+ * outputs are new tensors, one per input, NULL for inputs held constant):
+ *   grad: the gradient of a scalar f           grad[i] like in[i]
+ *   jvp:  J·v for tangents v[i] like in[i]      *jv like f's value
+ *   vjp:  uᵀ·J for a cotangent u like f's value g[i] like in[i]          */
+typedef int (*ad_user_grad_fn)(ad_ctx *ctx, ad_tensor *const *in, ad_tensor **grad, void *user);
+typedef int (*ad_user_jvp_fn)(ad_ctx *ctx, ad_tensor *const *in, ad_tensor *const *v, ad_tensor **jv, void *user);
+typedef int (*ad_user_vjp_fn)(ad_ctx *ctx, ad_tensor *const *in, ad_tensor *u, ad_tensor **g, void *user);
+
+typedef struct ad_gradcheck_options {
+    double atol;                 /* 1e-6 */
+    double rtol;                 /* 1e-5 */
+    const char *reference;       /* finite-difference backend: "five-point" */
+    const char *const *backends; /* AD backends to check, NULL-terminated; NULL: every exact one */
+    ad_user_grad_fn user_grad;   /* optional hand-written derivatives, reported as "user" */
+    ad_user_jvp_fn user_jvp;
+    ad_user_vjp_fn user_vjp;
+    void *user_data;             /* passed to the three above (NULL: the problem's user data) */
+    bool fast;                   /* random directions instead of every coordinate */
+    int directions;              /* fast mode: how many (4) */
+    uint64_t seed;               /* random directions and vectors (0) */
+    bool second_order;           /* also check HVPs (gradgradcheck) */
+    bool no_taylor;              /* skip the Taylor remainder test */
+    bool no_consistency;         /* skip the forward/reverse identity */
+    int max_rows;                /* mismatches kept in the table (10) */
+} ad_gradcheck_options;
+
+AD_API ad_gradcheck_options ad_gradcheck_defaults(void);
+
+/* One compared element. */
+typedef struct ad_gradcheck_entry {
+    const char *backend; /* "reverse", "forward", "user", "hvp", ... */
+    int input;           /* which input */
+    int ndim;            /* index into value.shape + input.shape (the Jacobian's entry) */
+    int64_t index[AD_MAX_DIMS];
+    double analytic;     /* the backend's value */
+    double numeric;      /* the reference */
+    double estimate;     /* the reference's error estimate */
+    double abs_err, rel_err;
+    bool nonfinite;      /* a NaN or Inf was involved */
+} ad_gradcheck_entry;
+
+/* A coordinate where f is not differentiable. */
+typedef struct ad_gradcheck_kink {
+    int input;
+    int ndim;
+    int64_t index[AD_MAX_DIMS]; /* as in ad_gradcheck_entry */
+    double left, right;          /* one-sided difference quotients */
+    double analytic;             /* the AD value there (first backend that disagreed) */
+    bool accepted;               /* it lies between left and right (a subgradient) */
+} ad_gradcheck_kink;
+
+typedef struct ad_gradcheck_backend {
+    const char *name;
+    bool passed;
+    double max_abs_err, max_rel_err;
+    int64_t checked, mismatches;
+    bool nonfinite;
+    char note[128];              /* e.g. "by columns, 5 passes" or why it was skipped */
+} ad_gradcheck_backend;
+
+typedef struct ad_gradcheck_report {
+    bool passed;
+    char summary[256];              /* one line: what passed, what failed */
+    int nbackends;
+    ad_gradcheck_backend *backends; /* [nbackends] */
+    bool has_worst;
+    ad_gradcheck_entry worst;       /* the worst element over all backends */
+    int64_t nmismatches;            /* all of them */
+    int nrows;
+    ad_gradcheck_entry *rows;       /* the worst max_rows, sorted worst first */
+    int nkinks;
+    ad_gradcheck_kink *kinks;
+    bool nonfinite;                 /* NaN/Inf in f, a derivative or the reference */
+    char nonfinite_what[160];
+    /* checks without step sizes */
+    bool consistency_done, consistency_passed;
+    double consistency_lhs, consistency_rhs, consistency_rel_err; /* <v, J u> and <Jᵀ v, u> */
+    bool taylor_done, taylor_passed;
+    double taylor_order;            /* fitted slope of log|r(h)| against log h */
+    int taylor_npoints;
+    double taylor_h[16], taylor_r[16];
+    /* second order */
+    bool hvp_done, hvp_passed;
+    double hvp_max_abs_err, hvp_max_rel_err;
+    /* what the reference cost */
+    ad_stats reference_stats;
+} ad_gradcheck_report;
+
+/* Runs the checks.  Returns AD_OK when the checks could be run (r->passed
+ * says whether they passed), or a negative status when they could not (f
+ * fails, bad options): then r->summary says why. */
+AD_API int ad_gradcheck(const ad_problem *p, const ad_gradcheck_options *o, ad_gradcheck_report *r);
+AD_API void ad_gradcheck_report_free(ad_gradcheck_report *r);
+
+/* The report for people: a verdict line, a line per backend, and on failure
+ * only the mismatching entries as a table (input, index, AD value, numeric
+ * value, abs err, rel err), worst first, capped with a count of the rest;
+ * kinks, the consistency identity and the Taylor order. */
+AD_API int ad_gradcheck_print(FILE *f, const ad_gradcheck_report *r, const ad_problem *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
