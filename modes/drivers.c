@@ -257,6 +257,27 @@ static int jac_columns(const ad_backend *b, const ad_problem *p, const ad_option
     return rc;
 }
 
+/* By rows in one call when the caller did not need y beforehand: the
+ * backend sweeps every unit cotangent itself (1 pass, m sweeps). */
+static int jac_all_rows(const ad_backend *b, const ad_problem *p, const ad_options *o, ad_tensor **y, ad_tensor **Jf,
+                        ad_stats *st)
+{
+    ad_ctx *ctx = p->ctx;
+    ad_tensor *G[AD_MAX_INPUTS] = {0};
+    ad_eval e = {.g = G};
+    int rc = b->vjp(b, p, 0, NULL, o, &e, st);
+    if (rc != AD_OK) return rc;
+    *y = ad_tensor_ref(e.y);
+    ad_unscope(*y);
+    for (int i = 0; rc == AD_OK && i < p->nin; i++) {
+        if (!G[i]) continue;
+        Jf[i] = ad_reshape(G[i], AD_SHAPE((*y)->numel, p->in[i]->numel));
+        if (!Jf[i]) rc = ctx->err;
+        else ad_unscope(Jf[i]);
+    }
+    return rc;
+}
+
 static int jac_rows(const ad_backend *b, const ad_problem *p, const ad_options *o, ad_tensor *y, ad_tensor **Jf,
                     ad_stats *st)
 {
@@ -325,8 +346,9 @@ int ad_jacobian(const ad_backend *b, const ad_problem *p, const ad_options *o, a
     inf.n = n;
     inf.m = -1;
 
-    if (automatic || (b->vjp && !b->jvp)) {
-        /* the output size decides (auto) and sizes the rows (reverse) */
+    bool chunked_rows = b && b->vjp && !b->jvp && o && o->chunk > 0;
+    if (automatic || chunked_rows) {
+        /* the output size decides (auto) or sizes the row chunks */
         bool prev = ad_set_grad_enabled(ctx, false);
         y = ad_call_f(p, p->in, st);
         ad_set_grad_enabled(ctx, prev);
@@ -358,8 +380,10 @@ int ad_jacobian(const ad_backend *b, const ad_problem *p, const ad_options *o, a
 
     ad_tensor *Jf[AD_MAX_INPUTS] = {0}, *Ef[AD_MAX_INPUTS] = {0};
     if (rc == AD_OK) {
-        if (inf.by_rows) {
+        if (inf.by_rows && y) {
             rc = jac_rows(b, p, o, y, Jf, st);
+        } else if (inf.by_rows) {
+            rc = jac_all_rows(b, p, o, &y, Jf, st);
         } else {
             if (y) { /* auto evaluated it already */
                 ad_decref(y);

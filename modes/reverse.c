@@ -37,7 +37,14 @@ static int rev_vjp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *U
     ad_tensor *y = rc == AD_OK ? ad_call_f(p, x, st) : NULL;
     if (!y && rc == AD_OK) rc = ctx->err;
 
-    if (rc == AD_OK && !U) {
+    /* U == NULL and k == 0: every unit cotangent, one sweep per output
+     * element (the Jacobian by rows without materialising an identity) */
+    bool unit_rows = !U && k == 0;
+    if (rc == AD_OK && unit_rows) {
+        if (y->numel > INT32_MAX)
+            rc = ad_error(ctx, AD_ELIMIT, "reverse: %lld output rows are too many", (long long)y->numel);
+        k = (int)y->numel;
+    } else if (rc == AD_OK && !U) {
         if (k != 1 || y->numel != 1)
             rc = ad_error(ctx, AD_ESHAPE,
                           "reverse: the gradient needs a function with one output value (got shape %s); "
@@ -70,7 +77,11 @@ static int rev_vjp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *U
     for (int r = 0; depends && rc == AD_OK && r < k; r++) {
         ad_scope sr = ad_scope_begin(ctx);
         ad_tensor *seed = U ? ad_row(U, r) : NULL;
-        if (U && !seed) rc = ctx->err;
+        if (unit_rows) {
+            seed = ad_zeros(ctx, ad_shape_of(y));
+            if (seed) seed->data[r] = 1.0;
+        }
+        if ((U || unit_rows) && !seed) rc = ctx->err;
         if (rc == AD_OK) rc = ad_backward(y, seed, r + 1 < k ? AD_RETAIN_GRAPH : 0);
         if (st) st->sweeps++;
         for (int i = 0; rc == AD_OK && i < p->nin; i++) {

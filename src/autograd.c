@@ -147,9 +147,11 @@ int ad_tape_visit(const ad_ctx *cctx, ad_tape_visit_fn fn, void *ud)
         e.saved_bytes = saved_bytes(p);
         e.ninputs = p->nin;
         e.released = (p->flags & AD_N_RELEASED) != 0;
+        e.output = p->out;
         for (int j = 0; j < p->nin && j < 8; j++) {
             e.input_seq[j] = p->edges[j].node ? (int64_t)p->edges[j].node->seq : -1;
             e.input_is_leaf[j] = p->edges[j].leaf != NULL;
+            e.input_leaf[j] = p->edges[j].leaf;
         }
         rc = fn(&e, ud);
     }

@@ -285,6 +285,7 @@ static void jacobians_agree(ad_problem *p, int64_t m, int64_t n)
                      names[i], ad_errmsg(ctx));
         cr_expect_eq(ad_ndim(J[0]), ad_ndim(val) + ad_ndim(p->in[0]));
         cr_expect_eq(ad_numel(J[0]), m * n);
+        if (strcmp(names[i], "forward") == 0) cr_expect_eq(st.passes, n, "forward: one pass per input column");
         if (!Jref) {
             Jref = J[0];
             continue;
@@ -303,6 +304,11 @@ static void jacobians_agree(ad_problem *p, int64_t m, int64_t n)
                       ref[q]);
         }
         cr_expect_eq(info.by_rows, strcmp(names[i], "reverse") == 0);
+        if (strcmp(names[i], "reverse") == 0) {
+            cr_expect_eq(st.passes, 1, "reverse: one recorded pass (%lld)", (long long)st.passes);
+            cr_expect_eq(st.sweeps, m, "reverse: one sweep per output row (%lld)", (long long)st.sweeps);
+        }
+
     }
 }
 

@@ -91,6 +91,8 @@ typedef struct ad_tape_entry {
     int ninputs;
     int64_t input_seq[8];      /* first 8 inputs; -1: leaf or constant */
     bool input_is_leaf[8];     /* input i is a leaf that requires grad */
+    const ad_tensor *input_leaf[8]; /* that leaf (to name it), else NULL */
+    const ad_tensor *output;   /* the output while it lives, else NULL */
     bool released;
 } ad_tape_entry;
 typedef int (*ad_tape_visit_fn)(const ad_tape_entry *e, void *ud);

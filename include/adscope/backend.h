@@ -100,7 +100,10 @@ struct ad_backend {
      * (NULL entries for the others).  Fills e->y, e->jv, e->jv_err. */
     int (*jvp)(const ad_backend *b, const ad_problem *p, int k, ad_tensor *const *V, const ad_options *o,
                ad_eval *e, ad_stats *st);
-    /* (optional) U: [k, y.shape] cotangents.  Fills e->y and e->g[i]. */
+    /* (optional) U: [k, y.shape] cotangents.  Fills e->y and e->g[i].
+     * U == NULL means: with k == 1, the seed 1 of a one-element y (a
+     * gradient); with k == 0, every unit cotangent (the whole Jacobian by
+     * rows, k becoming y's size), without the caller knowing y's size. */
     int (*vjp)(const ad_backend *b, const ad_problem *p, int k, ad_tensor *U, const ad_options *o, ad_eval *e,
                ad_stats *st);
     /* Directions per jvp call this backend prefers (forward-vector: its

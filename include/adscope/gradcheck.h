@@ -142,8 +142,10 @@ AD_API void ad_gradcheck_report_free(ad_gradcheck_report *r);
 /* The report for people: a verdict line, a line per backend, and on failure
  * only the mismatching entries as a table (input, index, AD value, numeric
  * value, abs err, rel err), worst first, capped with a count of the rest;
- * kinks, the consistency identity and the Taylor order. */
-AD_API int ad_gradcheck_print(FILE *f, const ad_gradcheck_report *r, const ad_problem *p);
+ * kinks, the consistency identity and the Taylor order.  p (optional) adds
+ * the inputs' shapes; names (optional, p->nin entries) names the inputs,
+ * else they are in0, in1, ... */
+AD_API int ad_gradcheck_print(FILE *f, const ad_gradcheck_report *r, const ad_problem *p, const char *const *names);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,143 @@
+/* modes/gradcheck_impl.h — what the gradient checker's files share (not
+ * installed): the state of one ad_gradcheck call, the "user" backends that
+ * wrap hand-written derivatives, and the pieces each file provides.
+ *
+ *   gradcheck.c        options, the Jacobian comparison, kinks, summary
+ *   gradcheck_user.c   hand-written gradient / JVP / VJP as a backend
+ *   gradcheck_extra.c  consistency, Taylor remainder, second order, fast mode
+ *   gradcheck_print.c  the report for people
+ */
+#ifndef ADSCOPE_GRADCHECK_IMPL_H
+#define ADSCOPE_GRADCHECK_IMPL_H
+
+#include "adscope/gradcheck.h"
+#include "modes.h"
+
+/* ---- hand-written derivatives as a temporary backend --------------------- */
+
+enum { GC_USER_GRAD, GC_USER_JVP, GC_USER_VJP };
+
+/* The ad_backend comes first, so that the primitives can cast the
+ * descriptor they are given back to the whole struct.  Never registered:
+ * the checker passes it straight to the drivers. */
+typedef struct gc_user_backend {
+    ad_backend b;
+    int kind;
+    ad_user_grad_fn grad;
+    ad_user_jvp_fn jvp;
+    ad_user_vjp_fn vjp;
+    void *ud;
+} gc_user_backend;
+
+void gc_user_backend_init(gc_user_backend *u, int kind, const char *name, const ad_gradcheck_options *o,
+                          void *ud);
+
+/* ---- one call of ad_gradcheck ----------------------------------------------- */
+
+#define GC_MAX_BACKENDS 48
+
+typedef struct gc_run {
+    const ad_problem *p;
+    ad_ctx *ctx;
+    ad_gradcheck_options o;
+    ad_gradcheck_report *r;
+    const ad_backend *ref;
+    ad_tensor *x[AD_MAX_INPUTS]; /* detached aliases of the inputs, for our own evaluations */
+    ad_tensor *y;                /* f(x), contiguous */
+    int64_t m;                   /* its element count */
+    /* the backends checked, parallel to r->backends */
+    int nb;
+    const ad_backend *bk[GC_MAX_BACKENDS];
+    gc_user_backend user[3];
+    int nuser;
+    const ad_backend *taylor_backend; /* whose derivative the Taylor test uses */
+    /* mismatching rows kept, and their sort keys */
+    double *row_key;
+    double worst_key;
+    /* kinks: tolerance of each interval, and per input the kink at each
+     * Jacobian entry (index + 1, 0: none; allocated on the first kink) */
+    double *kink_tol;
+    int kink_cap;
+    int32_t *kink_at[AD_MAX_INPUTS];
+    /* the first thing that went wrong, for the summary */
+    char first_failure[200];
+} gc_run;
+
+/* Random numbers of our own (splitmix64), so that the context's generator
+ * is left alone: stream `purpose` of the seed. */
+typedef struct gc_rng {
+    uint64_t s;
+} gc_rng;
+gc_rng gc_rng_new(uint64_t seed, uint64_t purpose);
+double gc_uniform(gc_rng *g); /* in [-1, 1), never 0 */
+/* A tensor like t (or of shape s) filled with gc_uniform. */
+ad_tensor *gc_random_like(ad_ctx *ctx, gc_rng *g, const ad_tensor *t);
+
+/* Element-wise comparison of one entry: counts it in its line and records
+ * a mismatch (rows, worst, counts).  input < 0 encodes direction -input-1
+ * in fast mode (the entry is then an output element along that direction,
+ * or <u, J d> itself with ndim 0). */
+typedef struct gc_cmp {
+    const char *backend;
+    ad_gradcheck_backend *line; /* the backend's line (a scratch one for "hvp") */
+    int input;
+    int ndim;
+    const int64_t *index;
+    double a, n, e;
+} gc_cmp;
+/* Returns 1 when the entry mismatches, 0 when it agrees.  kink_id >= 0:
+ * the entry sits at that kink, and a value between its one-sided quotients
+ * passes (and updates the kink's record). */
+int gc_compare(gc_run *g, const gc_cmp *c, int kink_id);
+/* Records a NaN/Inf description (the first one wins) and fails the check. */
+void gc_nonfinite(gc_run *g, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Names the first failure for the summary (the first one wins). */
+void gc_failure(gc_run *g, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Appends to a backend's note. */
+void gc_note(ad_gradcheck_backend *line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Where an entry is, for messages: "in0[2]" (scalar f), "f[1] wrt in0[2]",
+ * "f[1] along direction 0" (fast mode), "in0[2] of H.v" (backend "hvp"). */
+const char *gc_where(const gc_run *g, const char *backend, int input, int ndim, const int64_t *index, char *buf,
+                     size_t n);
+/* Appends a new kink; returns its id, or -1 when memory runs out. */
+int gc_kink_add(gc_run *g, int input, int ndim, const int64_t *index, double left, double right, double tol);
+/* Whether a one-sided pair shows a kink: f0 = f(x), fp/fm at x ± h·d,
+ * fp4/fm4 at x ± h/4·d (steps actually taken: hp, hm, hp4, hm4).  Sets the
+ * one-sided quotients and the interval's tolerance. */
+typedef struct gc_sides {
+    double f0, fp, fm, fp4, fm4;
+    double hp, hm, hp4, hm4;
+} gc_sides;
+bool gc_jump_candidate(const gc_sides *s);
+bool gc_is_kink(const gc_sides *s, double atol, double rtol, double *left, double *right, double *tol);
+/* f at x + t·V (V[i] like input i; NULL entries not moved), contiguous,
+ * grad mode and tangents off.  Registered in the open scope. */
+ad_tensor *gc_eval_along(gc_run *g, ad_tensor *const *V, double t);
+/* f at x with element j of input i moved to x_j + t; *taken is the step
+ * actually taken (exactly representable). */
+ad_tensor *gc_eval_coord(gc_run *g, int i, int64_t j, double t, double *taken);
+/* Unflattens flat index q of shape (ndim, shape) into idx. */
+void gc_unravel(int64_t q, int ndim, const int64_t *shape, int64_t *idx);
+
+/* Whether b is one of this run's user backends (and which kind). */
+bool gc_is_user(const gc_run *g, const ad_backend *b, int *kind);
+
+/* ---- the checks of gradcheck_extra.c ------------------------------------------ */
+int gc_consistency(gc_run *g);
+int gc_taylor(gc_run *g);
+int gc_second_order(gc_run *g);
+int gc_fast(gc_run *g);
+
+#endif
