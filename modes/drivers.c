@@ -362,15 +362,17 @@ int ad_jacobian(const ad_backend *b, const ad_problem *p, const ad_options *o, a
         if (n <= m) {
             b = fwd;
             snprintf(inf.reason, sizeof inf.reason,
-                     "n = %lld inputs <= m = %lld outputs: %s mode fills J by columns in %lld passes "
+                     "n = %lld input%s <= m = %lld outputs: %s mode fills J by columns in %lld pass%s "
                      "(reverse would need %lld sweeps)",
-                     (long long)n, (long long)m, fwd->name, (long long)fpasses, (long long)m);
+                     (long long)n, n == 1 ? "" : "s", (long long)m, fwd->name, (long long)fpasses,
+                     fpasses == 1 ? "" : "es", (long long)m);
         } else {
             b = ad_backend_find("reverse");
             snprintf(inf.reason, sizeof inf.reason,
-                     "m = %lld outputs < n = %lld inputs: reverse mode fills J by rows in 1 pass and %lld "
-                     "sweeps (forward would need %lld passes)",
-                     (long long)m, (long long)n, (long long)m, (long long)fpasses);
+                     "m = %lld output%s < n = %lld inputs: reverse mode fills J by rows in 1 pass and %lld "
+                     "sweep%s (forward would need %lld passes)",
+                     (long long)m, m == 1 ? "" : "s", (long long)n, (long long)m,
+                     m == 1 ? "" : "s", (long long)fpasses);
         }
     } else if (rc == AD_OK) {
         snprintf(inf.reason, sizeof inf.reason, "backend \"%s\" chosen by the caller", b->name);

@@ -69,10 +69,14 @@ static void fmt_index(char *buf, size_t n, int ndim, const int64_t *idx)
 const char *gc_where(const gc_run *g, const char *backend, int input, int ndim, const int64_t *index, char *buf,
                      size_t n)
 {
-    char a[96], b[96];
+    char a[96], b[96], nm[80];
+    if (input >= 0) { /* the caller's name for the input, else in0, in1, ... */
+        if (g->o.names && g->o.names[input]) snprintf(nm, sizeof nm, "%s", g->o.names[input]);
+        else snprintf(nm, sizeof nm, "in%d", input);
+    }
     if (backend && strcmp(backend, "hvp") == 0) { /* an element of H·v, indexed like its input */
         fmt_index(a, sizeof a, ndim, index);
-        snprintf(buf, n, "in%d%s of H.v", input, a);
+        snprintf(buf, n, "%s%s of H.v", nm, a);
         return buf;
     }
     if (input < 0) { /* fast mode: output element along a random direction */
@@ -86,14 +90,14 @@ const char *gc_where(const gc_run *g, const char *backend, int input, int ndim, 
     int yd = g->y ? g->y->ndim : 0, xd = g->p->in[input]->ndim;
     if (ndim != yd + xd) { /* too many axes for one index: kept flat */
         fmt_index(a, sizeof a, ndim, index);
-        snprintf(buf, n, "J%s of in%d", a, input);
+        snprintf(buf, n, "J%s of %s", a, nm);
     } else if (yd == 0) {
         fmt_index(a, sizeof a, xd, index);
-        snprintf(buf, n, "in%d%s", input, a);
+        snprintf(buf, n, "%s%s", nm, a);
     } else {
         fmt_index(a, sizeof a, yd, index);
         fmt_index(b, sizeof b, xd, index + yd);
-        snprintf(buf, n, "f%s wrt in%d%s", a, input, b);
+        snprintf(buf, n, "f%s wrt %s%s", a, nm, b);
     }
     return buf;
 }

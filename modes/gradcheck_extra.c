@@ -225,7 +225,7 @@ int gc_consistency(gc_run *g)
 
 /* ---- Taylor remainder ----------------------------------------------------------------------- */
 
-#define TAYLOR_STEPS 16
+#define TAYLOR_STEPS 40
 #define TAYLOR_FIT 8
 
 int gc_taylor(gc_run *g)
@@ -282,9 +282,17 @@ int gc_taylor(gc_run *g)
             ad_clear_error(ctx);
         }
         rs[k] = fabs(gh - g0 - hs[k] * slope);
-        valid[k] = isfinite(rs[k]) && rs[k] > floor_r;
         ad_scope_end(ctx, sk, NULL);
     }
+    /* The sweep goes down to h ~ 1e-12·scale, where r(h) is rounding noise
+     * of f itself (often far above eps·|f| when f sums cancelling terms).
+     * The noise level is read off the smallest steps, and only remainders
+     * well above it count: then a correct gradient shows h², and an error
+     * hiding behind a large curvature still shows its h¹ at small h. */
+    double noise = floor_r;
+    for (int k = TAYLOR_STEPS - 4; k < TAYLOR_STEPS; k++)
+        if (isfinite(rs[k]) && rs[k] > noise) noise = rs[k];
+    for (int k = 0; k < TAYLOR_STEPS; k++) valid[k] = isfinite(rs[k]) && rs[k] > floor_r && rs[k] > 100 * noise;
     /* the asymptotic range is at small h: fit the smallest steps whose
      * remainder is above the rounding floor */
     double lh[TAYLOR_FIT], lr[TAYLOR_FIT];

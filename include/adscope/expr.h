@@ -19,8 +19,10 @@
  *     postfix      f(args...), a[subscript]        (Python subscripts: x[-1], x[1:3], x[:, 0:2], x[::2])
  *     atoms        numbers (2, 2.5, 1e-3), names, (expr), list literals [[1,2],[3,4]]
  * Function arguments are positional or named (sum(x, axis=1, keepdims=1));
- * axis accepts a list (axis=[0,2]).  Names pi and e are constants; true and
- * false are 1 and 0.  Every other name is a variable.
+ * axis accepts a list (axis=[0,2]).  Names pi, e and inf are constants;
+ * true and false are 1 and 0; None omits a subscript bound or an argument
+ * (x[1:None], axis=None).  Calling a function's name without parentheses
+ * is an error.  Every other name is a variable.
  *
  * VALUE expressions (ad_expr_value) have no variables and are evaluated
  * without recording: literals, arange(4), ones(3,4), randn(3,4) (from the

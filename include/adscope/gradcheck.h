@@ -69,6 +69,7 @@ typedef struct ad_gradcheck_options {
     bool no_taylor;              /* skip the Taylor remainder test */
     bool no_consistency;         /* skip the forward/reverse identity */
     int max_rows;                /* mismatches kept in the table (10) */
+    const char *const *names;    /* names of the inputs for messages (NULL: in0, in1, ...) */
 } ad_gradcheck_options;
 
 AD_API ad_gradcheck_options ad_gradcheck_defaults(void);

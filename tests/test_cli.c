@@ -1,0 +1,307 @@
+/* tests/test_cli.c — the adscope program as users run it: the seeds'
+ * autograd examples as one-liners, JSON schemas, the check of a wrong
+ * plugin gradient, exit codes, and a table of malformed input that must
+ * each exit 2 with a caret message. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#define ADSCOPE ADSCOPE_BINARY_DIR "/adscope"
+#define PLUGIN ADSCOPE_BINARY_DIR "/plugin_rosenbrock.so"
+
+typedef struct {
+    int status; /* exit code */
+    char out[1 << 16], err[1 << 14];
+} result;
+
+static result R;
+
+static void slurp(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    ssize_t k;
+    while ((k = read(fd, buf + n, cap - 1 - n)) > 0) n += (size_t)k;
+    buf[n] = '\0';
+}
+
+/* Runs adscope with the given arguments (NULL-terminated). */
+static result *run_argv(const char *const *args)
+{
+    int po[2], pe[2];
+    cr_assert_eq(pipe(po), 0);
+    cr_assert_eq(pipe(pe), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]);
+        close(pe[0]);
+        char *argv[64];
+        int n = 0;
+        argv[n++] = (char *)ADSCOPE;
+        for (; args[n - 1] && n < 63; n++) argv[n] = (char *)args[n - 1];
+        argv[n] = NULL;
+        execv(ADSCOPE, argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    /* outputs are small: read stderr after stdout (stdout fits the buffer) */
+    slurp(po[0], R.out, sizeof R.out);
+    slurp(pe[0], R.err, sizeof R.err);
+    close(po[0]);
+    close(pe[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    R.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return &R;
+}
+#define run(...) run_argv((const char *const[]){__VA_ARGS__, NULL})
+
+#define expect_out(r, s) cr_expect(strstr((r)->out, s), "stdout lacks '%s':\n%s\nstderr:\n%s", s, (r)->out, (r)->err)
+#define expect_err(r, s) cr_expect(strstr((r)->err, s), "stderr lacks '%s':\n%s", s, (r)->err)
+
+/* ---- the seeds' autograd examples, as one-liners ------------------------------------ */
+
+Test(cli, seed_2_dot_x_x, .description = "adscope grad '2*dot(x,x)' --var x='arange(4)' prints [0, 4, 8, 12]")
+{
+    result *r = run("grad", "2*dot(x,x)", "--var", "x=arange(4)");
+    cr_expect_eq(r->status, 0, "%s", r->err);
+    expect_out(r, "value  = tensor(28.)");
+    expect_out(r, "x.grad = tensor([ 0.,  4.,  8., 12.])");
+}
+
+Test(cli, seed_examples_as_one_liners)
+{
+    result *r = run("grad", "sum(x)", "--var", "x=arange(4)");
+    expect_out(r, "x.grad = tensor([1., 1., 1., 1.])");
+    r = run("grad", "sum(x*x)", "--var", "x=arange(4)");
+    expect_out(r, "x.grad = tensor([0., 2., 4., 6.])");
+    r = run("grad", "sum(detach(x*x)*x)", "--var", "x=arange(4)");
+    expect_out(r, "x.grad = tensor([0., 1., 4., 9.])");
+    r = run("grad", "mean(2*x)", "--var", "x=arange(8)");
+    expect_out(r, "x.grad = tensor([0.2500, 0.2500, 0.2500, 0.2500, 0.2500, 0.2500, 0.2500, 0.2500])");
+    r = run("grad", "x1 + 2*x2", "--var", "x1=1", "--var", "x2=2");
+    expect_out(r, "x1.grad = tensor(1.)");
+    expect_out(r, "x2.grad = tensor(2.)");
+    cr_expect_eq(r->status, 0);
+}
+
+Test(cli, grad_json_schema)
+{
+    result *r = run("grad", "2*dot(x,x)", "--var", "x=arange(4)", "--json");
+    cr_expect_eq(r->status, 0);
+    cr_expect_str_eq(r->out, "{\"expr\": \"2*dot(x,x)\", \"mode\": \"reverse\", \"value\": 28, \"gradients\": "
+                             "{\"x\": [0, 4, 8, 12]}}\n");
+    r = run("grad", "sum(A)", "--var", "A=[[1,2],[3,4]]", "--json", "--mode", "forward");
+    cr_expect_str_eq(r->out, "{\"expr\": \"sum(A)\", \"mode\": \"forward\", \"value\": 10, \"gradients\": "
+                             "{\"A\": [[1, 1], [1, 1]]}}\n");
+}
+
+Test(cli, grad_mode_all_shows_every_backend_agreeing)
+{
+    result *r = run("grad", "2*dot(x,x)", "--var", "x=arange(4)", "--mode", "all");
+    cr_expect_eq(r->status, 0, "%s", r->err);
+    for (int i = 0; i < ad_backend_count(); i++) {
+        char tag[64];
+        snprintf(tag, sizeof tag, "[%s] max |grad - ref| = ", ad_backend_at(i)->name);
+        expect_out(r, tag);
+    }
+    r = run("grad", "2*dot(x,x)", "--var", "x=arange(4)", "--mode", "all", "--json");
+    expect_out(r, "\"modes\": {\"forward\": {\"gradients\": {\"x\": [0, 4, 8, 12]}, \"max_abs_err\": ");
+    expect_out(r, "\"reverse\": {\"gradients\": {\"x\": [0, 4, 8, 12]}");
+    expect_out(r, "\"reference\": \"five-point\"");
+}
+
+Test(cli, wrt_holds_other_variables_constant)
+{
+    result *r = run("grad", "sum(tanh(A @ x))", "--var", "A=[[1,2],[3,4]]", "--var", "x=[0.1, -0.2]", "--wrt", "x",
+                    "--json");
+    cr_expect_eq(r->status, 0, "%s", r->err);
+    expect_out(r, "\"gradients\": {\"x\": [");
+    cr_expect_null(strstr(r->out, "\"A\":"), "%s", r->out);
+}
+
+/* ---- check ----------------------------------------------------------------------------- */
+
+Test(cli, check_passes_on_a_smooth_function)
+{
+    result *r = run("check", "sum(sin(x)*x^2 + exp(-x^2))", "--var", "x=linspace(-1,1,5)");
+    cr_expect_eq(r->status, 0, "%s%s", r->out, r->err);
+    expect_out(r, "gradcheck: passed");
+    expect_out(r, "Taylor");
+    r = run("check", "sum(relu(x))", "--var", "x=[-1, 0, 1]");
+    cr_expect_eq(r->status, 0, "%s", r->out);
+    expect_out(r, "accepted");
+}
+
+Test(cli, check_catches_the_wrong_plugin_gradient_and_names_the_worst_element)
+{
+    result *r = run("check", "--plugin", PLUGIN ":rosenbrock", "--grad-symbol", "rosenbrock_grad_wrong", "--var",
+                    "x=linspace(0,1,6)");
+    cr_expect_eq(r->status, 1, "a failed check exits 1: %s %s", r->out, r->err);
+    expect_out(r, "FAILED: user gradient differs at x[2] (analytic 1, numeric 0.4");
+    expect_out(r, "mismatching entries, worst first");
+    r = run("check", "--plugin", PLUGIN ":rosenbrock", "--grad-symbol", "rosenbrock_grad_wrong", "--var",
+            "x=linspace(0,1,6)", "--json");
+    cr_expect_eq(r->status, 1);
+    expect_out(r, "\"passed\": false");
+    expect_out(r, "\"worst\": {\"backend\": \"user\", \"variable\": \"x\", \"index\": [2], \"analytic\": 1.0000000000000");
+    expect_out(r, "\"numeric\": 0.40000000000");
+    expect_out(r, "\"backends\": {\"forward\": {\"passed\": true, \"max_abs_err\": ");
+    r = run("check", "--plugin", PLUGIN ":rosenbrock", "--grad-symbol", "rosenbrock_grad", "--var",
+            "x=linspace(0,1,6)");
+    cr_expect_eq(r->status, 0, "the right gradient passes: %s", r->out);
+}
+
+Test(cli, plugin_functions_differentiate_like_expressions)
+{
+    result *a = run("grad", "--plugin", PLUGIN ":rosenbrock", "--var", "x=linspace(0,1,6)", "--json");
+    static char plugin_out[sizeof R.out];
+    memcpy(plugin_out, a->out, sizeof plugin_out);
+    result *b = run("grad", "sum(100*(x[1:] - x[:-1]^2)^2 + (1 - x[:-1])^2)", "--var", "x=linspace(0,1,6)", "--json");
+    const char *ga = strstr(plugin_out, "\"gradients\""), *gb = strstr(b->out, "\"gradients\"");
+    cr_assert(ga && gb, "%s | %s", plugin_out, b->out);
+    cr_expect_str_eq(ga, gb, "same gradient from the plugin and the expression");
+}
+
+/* ---- jacobian and compare ------------------------------------------------------------------ */
+
+Test(cli, jacobian_auto_picks_by_shape)
+{
+    result *r = run("jacobian", "sin(s * linspace(1, 2, 5))", "--var", "s=0.3");
+    cr_expect_eq(r->status, 0, "%s", r->err);
+    expect_out(r, "mode: forward, n = 1 input <= m = 5 outputs");
+    r = run("jacobian", "x * x[0]", "--var", "x=arange(3)", "--json", "--mode", "reverse");
+    cr_expect_eq(r->status, 0, "%s", r->err);
+    expect_out(r, "\"value\": [0, 0, 0]");
+    expect_out(r, "\"jacobians\": {\"x\": [[0, 0, 0], [1, 0, 0], [2, 0, 0]]}");
+    r = run("jacobian", "sum(x*x)", "--var", "x=arange(40)");
+    expect_out(r, "mode: reverse, m = 1 output < n = 40 inputs");
+}
+
+Test(cli, compare_has_a_row_per_backend)
+{
+    result *r = run("compare", "sum(sin(x)*x^2)", "--var", "x=linspace(0,1,50)", "--reps", "2", "--min-time", "0");
+    cr_expect_eq(r->status, 0, "%s", r->err);
+    for (int i = 0; i < ad_backend_count(); i++) {
+        char row[64];
+        snprintf(row, sizeof row, "\n%-15s ", ad_backend_at(i)->name);
+        expect_out(r, row);
+    }
+    expect_out(r, "time/call");
+    r = run("compare", "sum(sin(x)*x^2)", "--var", "x=linspace(0,1,50)", "--reps", "2", "--min-time", "0", "--json");
+    expect_out(r, "\"reverse\": {\"reps\": ");
+    expect_out(r, "\"peak_bytes\": {\"values\": ");
+    expect_out(r, "\"ops_recorded\": ");
+}
+
+/* ---- help and exit codes ---------------------------------------------------------------------- */
+
+Test(cli, help_texts)
+{
+    const char *cmds[] = {"grad", "check", "jacobian", "compare"};
+    for (int i = 0; i < 4; i++) {
+        result *r = run(cmds[i], "--help");
+        cr_expect_eq(r->status, 0);
+        expect_out(r, "SYNOPSIS");
+        expect_out(r, "EXIT STATUS");
+        r = run("help", cmds[i]);
+        expect_out(r, "DESCRIPTION");
+    }
+    result *r = run("help", "expr");
+    expect_out(r, "logsumexp(");
+    r = run("help", "backends");
+    expect_out(r, "five-point");
+    r = run("help");
+    cr_expect_eq(r->status, 0);
+    expect_out(r, "commands:");
+    r = run("help", "nope");
+    cr_expect_eq(r->status, 2);
+    r = run("--version");
+    expect_out(r, "adscope 0.");
+}
+
+/* Every line: arguments, then a piece of the message that must appear. */
+typedef struct {
+    const char *args[10];
+    const char *message;
+    bool caret;
+} bad_input;
+
+static const bad_input BAD[] = {
+    {{"grad", "x +", "--var", "x=1"}, "", true},
+    {{"grad", "(x", "--var", "x=1"}, "never closed", true},
+    {{"grad", "x)", "--var", "x=1"}, "')'", true},
+    {{"grad", "2 3"}, "", true},
+    {{"grad", "x +* y", "--var", "x=1", "--var", "y=2"}, "unexpected '*'", true},
+    {{"grad", "sum(x,)", "--var", "x=arange(3)"}, "", true},
+    {{"grad", "x[", "--var", "x=arange(3)"}, "never closed", true},
+    {{"grad", "x[1:2:3:4]", "--var", "x=arange(3)"}, "", true},
+    {{"grad", "sine(x)", "--var", "x=1"}, "did you mean 'sin'", true},
+    {{"grad", "", "--var", "x=1"}, "", false},
+    {{"grad", "@x", "--var", "x=1"}, "", true},
+    {{"grad", "sum(x[::0])", "--var", "x=arange(3)"}, "step", true},
+    {{"grad", "x + y", "--var", "x=ones(2,3)", "--var", "y=ones(4)"}, "shapes [2,3] and [4] cannot broadcast", true},
+    {{"grad", "sum(reshape(x, 5))", "--var", "x=arange(6)"}, "invalid for a tensor of 6 elements", true},
+    {{"grad", "x + y", "--var", "x=1"}, "uses y, which no --var gives", false},
+    {{"grad", "x", "--var", "x=1", "--var", "z=2"}, "no variable z", false},
+    {{"grad", "x", "--var", "x=ones(3"}, "never closed", true},
+    {{"grad", "x", "--var", "x=ones(1e6,1e6)"}, "more than the limit", true},
+    {{"grad", "x", "--var", "x=[[1,2],[3]]"}, "", true},
+    {{"grad", "x", "--var", "1x=2"}, "NAME an identifier", false},
+    {{"grad", "x", "--var", "x=1", "--mode", "bogus"}, "unknown mode 'bogus'", false},
+    {{"grad", "x", "--var", "x=1", "--frob"}, "unknown option '--frob'", false},
+    {{"grad", "x*2", "--var", "x=arange(3)"}, "not a single value", false},
+    {{"grad"}, "missing EXPR", false},
+    {{"grad", "x", "y", "--var", "x=1"}, "one expression at a time", false},
+    {{"check", "x", "--var", "x=1", "--atol", "-1"}, "--atol expects", false},
+    {{"check", "x", "--var", "x=1", "--reference", "reverse"}, "must be a finite-difference backend", false},
+    {{"check", "--plugin", "./nope.so:f", "--var", "x=1"}, "no such file", false},
+    {{"check", "--plugin", PLUGIN ":nosuch", "--var", "x=1"}, "has no symbol 'nosuch'", false},
+    {{"check", "--plugin", PLUGIN}, "PATH.so:SYMBOL", false},
+    {{"jacobian", "x", "--var", "x=1", "--mode", "sideways"}, "unknown mode", false},
+    {{"compare", "x", "--var", "x=1", "--reps", "zero"}, "--reps expects", false},
+    {{"frobnicate"}, "unknown command", false},
+    {{"grad", "x^", "--var", "x=1"}, "", true},
+    {{"grad", "1e400 * x", "--var", "x=1"}, "", true},
+};
+
+Test(cli, malformed_input_exits_2_with_a_clear_message,
+     .description = "every line of the table: exit 2, the reason, and a caret under expressions")
+{
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        result *r = run_argv(BAD[i].args);
+        cr_expect_eq(r->status, 2, "case %zu (%s %s): exit %d\n%s", i, BAD[i].args[0], BAD[i].args[1] ? BAD[i].args[1] : "",
+                     r->status, r->err);
+        cr_expect(strstr(r->err, BAD[i].message), "case %zu: stderr lacks '%s':\n%s", i, BAD[i].message, r->err);
+        if (BAD[i].caret) cr_expect(strstr(r->err, "^"), "case %zu: no caret:\n%s", i, r->err);
+        cr_expect_eq(r->out[0], '\0', "case %zu: errors go to stderr, stdout stays empty: %s", i, r->out);
+    }
+}
+
+Test(cli, deep_nesting_and_long_input_are_refused_quickly)
+{
+    static char deep[4002], longsrc[70002];
+    memset(deep, '(', 2000);
+    deep[2000] = 'x';
+    memset(deep + 2001, ')', 2000);
+    deep[4001] = '\0';
+    result *r = run("grad", deep, "--var", "x=1");
+    cr_expect_eq(r->status, 2, "%s", r->err);
+    expect_err(r, "nest");
+    for (int i = 0; i < 70000; i += 2) {
+        longsrc[i] = 'x';
+        longsrc[i + 1] = '+';
+    }
+    longsrc[69999] = 'x';
+    longsrc[70000] = '\0';
+    r = run("grad", longsrc, "--var", "x=1");
+    cr_expect_eq(r->status, 2, "%s", r->err);
+    expect_err(r, "long");
+}
