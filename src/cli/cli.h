@@ -125,7 +125,21 @@ int cmd_grad(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_jacobian(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_bench(int argc, char **argv);    /* cmd_bench.c: the complexity harness */
+int cmd_merge(int argc, char **argv);    /* cmd_bench.c: join result CSVs */
+int cmd_plot(int argc, char **argv);     /* cmd_plot.c: charts of a result CSV */
+int cmd_fd_error(int argc, char **argv); /* cmd_fd_error.c: difference error vs step size */
+int cmd_tangent(int argc, char **argv);  /* cmd_tangent.c: f and its tangent line */
+int cmd_graph(int argc, char **argv);    /* cmd_graph.c: the recorded graph as a picture */
 
 extern const char CLI_HELP_GRAD[], CLI_HELP_CHECK[], CLI_HELP_JACOBIAN[], CLI_HELP_COMPARE[];
+extern const char CLI_HELP_BENCH[], CLI_HELP_MERGE[], CLI_HELP_PLOT[], CLI_HELP_FD_ERROR[], CLI_HELP_TANGENT[],
+    CLI_HELP_GRAPH[];
+
+/* Draws every chart of a result CSV into outdir (created if needed) in
+ * format "png", "svg" or "dumb" (dumb charts are printed to stdout).
+ * Returns CLI_OK, or CLI_USAGE with the reason printed.  Used by 'adscope
+ * plot' and at the end of 'adscope bench'. */
+int cli_plot_results(const char *csv, const char *outdir, const char *format);
 
 #endif

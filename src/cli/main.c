@@ -42,6 +42,14 @@ static const cli_command COMMANDS[] = {
     {"jacobian", cmd_jacobian, "the Jacobian of a vector-valued expression (forward, reverse or auto)",
      CLI_HELP_JACOBIAN},
     {"compare", cmd_compare, "every backend on one function: time, memory, passes, error", CLI_HELP_COMPARE},
+    {"bench", cmd_bench, "the complexity harness: time, memory and accuracy of every backend as n grows",
+     CLI_HELP_BENCH},
+    {"merge", cmd_merge, "join result CSVs from shards or machines", CLI_HELP_MERGE},
+    {"plot", cmd_plot, "draw the charts of a result CSV (gnuplot: png, svg or dumb)", CLI_HELP_PLOT},
+    {"fd-error", cmd_fd_error, "finite-difference error against the step size h (the V-shaped chart)",
+     CLI_HELP_FD_ERROR},
+    {"tangent", cmd_tangent, "a function of one variable and its tangent line at a point", CLI_HELP_TANGENT},
+    {"graph", cmd_graph, "the recorded computation graph as a picture (Graphviz) or DOT text", CLI_HELP_GRAPH},
 };
 #define NCOMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
 
