@@ -192,7 +192,7 @@ int gc_compare(gc_run *g, const gc_cmp *c, int kink_id)
     double tiny = g->o.atol > 0 ? g->o.atol : DBL_MIN;
     double rel_err = abs_err > 0 ? abs_err / fmax(fabs(n), tiny) : 0;
     if (nonfinite) {
-        char w[160];
+        char w[320];
         gc_where(g, c->backend, c->input, c->ndim, c->index, w, sizeof w);
         if (!isfinite(n)) gc_nonfinite(g, "the reference is %s at %s", nonfinite_name(n), w);
         else if (!isfinite(e)) gc_nonfinite(g, "the reference's error estimate is %s at %s", nonfinite_name(e), w);
@@ -639,7 +639,7 @@ static int full_check(gc_run *g)
             double v = fr.J[i][q], e = fr.E[i] ? fr.E[i][q] : 0;
             if (isfinite(v) && isfinite(e)) continue;
             int64_t idx[AD_MAX_DIMS];
-            char w[160];
+            char w[320];
             int nd = jac_index(g, i, q / ni, q % ni, idx);
             gc_where(g, NULL, i, nd, idx, w, sizeof w);
             if (!isfinite(v)) gc_nonfinite(g, "the reference (%s) is %s at %s", g->ref->name, nonfinite_name(v), w);
@@ -679,7 +679,7 @@ static void summarize(gc_run *g)
     for (int i = 0; i < r->nbackends; i++) lines_ok = lines_ok && r->backends[i].passed;
     r->passed = !r->nonfinite && r->nmismatches == 0 && lines_ok && (!r->consistency_done || r->consistency_passed) &&
                 (!r->taylor_done || r->taylor_passed) && (!r->hvp_done || r->hvp_passed);
-    char w[160], nb[64];
+    char w[320], nb[64];
     if (r->passed) {
         size_t k = (size_t)snprintf(s, n, "passed: ");
         double rel = 0;

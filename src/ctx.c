@@ -23,16 +23,6 @@ static void *default_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return realloc(ptr, nsize);
 }
 
-void ad_mem_account(ad_ctx *ctx, int cat, int64_t delta)
-{
-    ad_mem_stats *m = &ctx->mem;
-    m->live[cat] += delta;
-    m->live_total += delta;
-    if (m->live[cat] > m->peak[cat]) m->peak[cat] = m->live[cat];
-    if (m->live_total > m->peak_total) m->peak_total = m->live_total;
-    if (delta > 0) m->bytes_allocated += delta;
-}
-
 void *ad_mem_alloc(ad_ctx *ctx, size_t n, int cat)
 {
     void *p = ctx->alloc(ctx->alloc_ud, NULL, 0, n);

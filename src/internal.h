@@ -125,8 +125,17 @@ void ad_mem_free(ad_ctx *ctx, void *p, size_t n, int cat);
 void *ad_mem_realloc(ad_ctx *ctx, void *p, size_t on, size_t nn, int cat);
 /* Moves n accounted bytes from one category to another. */
 void ad_mem_recategorize(ad_ctx *ctx, int64_t n, int from, int to);
-/* Adds delta bytes to the live count of cat (peaks follow). */
-void ad_mem_account(ad_ctx *ctx, int cat, int64_t delta);
+/* Adds delta bytes to the live count of cat (peaks follow).  Inline: every
+ * tensor and record goes through it, several times per op. */
+static inline void ad_mem_account(ad_ctx *cx, int cat, int64_t delta)
+{
+    ad_mem_stats *m = &cx->mem;
+    m->live[cat] += delta;
+    m->live_total += delta;
+    if (m->live[cat] > m->peak[cat]) m->peak[cat] = m->live[cat];
+    if (m->live_total > m->peak_total) m->peak_total = m->live_total;
+    if (delta > 0) m->bytes_allocated += delta;
+}
 
 /* Small storage blocks are recycled by size class: class c holds 2^c
  * doubles after a header of AD_STORAGE_HDR bytes (64: keeps data aligned

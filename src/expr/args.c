@@ -36,7 +36,7 @@ ad_tensor *ex_tensor(ex_call *c, ex_val *v)
 
 int ex_number(ex_call *c, const ex_val *v, const char *what, bool allow_inf, double *out)
 {
-    double x;
+    double x = 0;
     char sh[AD_SHAPEBUF];
     if (v->kind == V_NUM) {
         x = v->num;
@@ -66,7 +66,7 @@ static int integral(ex_call *c, const ex_val *v, const char *what, double x, int
 
 int ex_integer(ex_call *c, const ex_val *v, const char *what, int64_t *out)
 {
-    double x;
+    double x = 0;
     int rc = ex_number(c, v, what, false, &x);
     return rc < 0 ? rc : integral(c, v, what, x, out);
 }
@@ -75,7 +75,7 @@ int ex_bool(ex_call *c, const ex_val *v, const char *what, bool dflt, bool *out)
 {
     *out = dflt;
     if (!v || v->kind == V_NONE) return AD_OK;
-    double x;
+    double x = 0;
     int rc = ex_number(c, v, what, false, &x);
     if (rc < 0) return rc;
     *out = x != 0;
@@ -94,7 +94,7 @@ int ex_axis(ex_call *c, const ex_val *v, int dflt, int *out)
     *out = dflt;
     if (!v) return AD_OK;
     if (v->kind == V_NONE) return ex_arg_fail(c, v, AD_EINVAL, "axis must be an integer, not None");
-    int64_t k;
+    int64_t k = 0;
     int rc = ex_integer(c, v, "axis", &k);
     return rc < 0 ? rc : to_axis(c, v, k, out);
 }
@@ -128,7 +128,7 @@ int ex_axes(ex_call *c, const ex_val *v, ad_axes *out)
     if (rc < 0) return rc;
     out->n = (int)n;
     for (int i = 0; i < n; i++) {
-        int64_t k;
+        int64_t k = 0;
         if ((rc = integral(c, v, "axis", buf[i], &k)) < 0 || (rc = to_axis(c, v, k, &out->axis[i])) < 0) return rc;
     }
     return AD_OK;
@@ -152,7 +152,7 @@ int ex_ints(ex_call *c, ex_val *v, int n, const char *what, int64_t lo, ad_shape
         int64_t m;
         if ((rc = read_list(c, &v[0], what, buf, AD_MAX_DIMS, &m)) < 0) return rc;
         for (int i = 0; i < m; i++) {
-            int64_t k;
+            int64_t k = 0;
             if ((rc = integral(c, &v[0], what, buf[i], &k)) < 0 || (rc = check_lo(c, &v[0], what, k, lo)) < 0)
                 return rc;
             out->dim[out->ndim++] = k;
@@ -162,7 +162,7 @@ int ex_ints(ex_call *c, ex_val *v, int n, const char *what, int64_t lo, ad_shape
     for (int i = 0; i < n; i++) {
         if (i == AD_MAX_DIMS)
             return ex_arg_fail(c, &v[i], AD_ELIMIT, "more than %d %ss", AD_MAX_DIMS, what);
-        int64_t k;
+        int64_t k = 0;
         if ((rc = ex_integer(c, &v[i], what, &k)) < 0 || (rc = check_lo(c, &v[i], what, k, lo)) < 0) return rc;
         out->dim[out->ndim++] = k;
     }
@@ -185,7 +185,7 @@ int ex_int_list(ex_call *c, const ex_val *v, const char *what, int64_t **out, in
     *out = NULL;
     *n = 0;
     if (v->kind != V_TENSOR || ad_ndim(v->t) == 0) {
-        int64_t k;
+        int64_t k = 0;
         int rc = ex_integer(c, v, what, &k);
         if (rc < 0) return rc;
         if (!(*out = malloc(sizeof **out))) return ex_arg_fail(c, v, AD_ENOMEM, "out of memory");

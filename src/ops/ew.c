@@ -99,6 +99,17 @@ static void aligned_strides(const ad_tensor *t, int ndim, int64_t *st)
 
 static void run(ad_ew_kind kind, ad_tensor *out, ad_tensor *a, ad_tensor *b, const double *s)
 {
+    /* the common case without the iterator: contiguous operands of the
+     * output's size (same layout, since they broadcast to it), or a
+     * one-element / scalar second operand */
+    int64_t n = out->numel;
+    bool b_flat = b && (b->flags & AD_T_CONTIG) && b->numel == n, b_one = !b || b->numel == 1;
+    if ((out->flags & AD_T_CONTIG) && (a->flags & AD_T_CONTIG) && a->numel == n && (b_flat || b_one)) {
+        double *base[3] = {out->data, a->data, b ? b->data : (double *)s};
+        int64_t st[3] = {1, 1, b_flat ? 1 : 0};
+        kernels[kind](n, base, st, NULL);
+        return;
+    }
     int nd = out->ndim;
     int64_t so[AD_MAX_DIMS], sa[AD_MAX_DIMS], sb[AD_MAX_DIMS];
     aligned_strides(out, nd, so);
