@@ -54,7 +54,7 @@ typedef struct ad_problem {
 /* Options shared by every driver; zero-initialise for the defaults. */
 typedef struct ad_options {
     int width;            /* forward-vector: directions per pass (0: 8) */
-    double h;             /* finite differences: fixed relative step (0: automatic) */
+    double h;             /* finite differences: a fixed absolute step along the direction (0: automatic) */
     bool no_error_estimate; /* finite differences: skip the extra evaluations of the estimate */
     int64_t chunk;        /* directions per call of a primitive when building Jacobians (0: auto) */
 } ad_options;

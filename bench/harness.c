@@ -1,0 +1,583 @@
+/* bench/harness.c — the sweep (ad_bench_plan, ad_bench_run): cells of
+ * function × backend × size, each timed after a warm-up with an adaptive
+ * number of repetitions, predicted from the series' previous size and
+ * skipped when hopeless, its derivative checked against the analytic one
+ * (or five-point differences), its bytes taken from the driver's exact
+ * counters.  See bench/README.md for the rules. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+const char *const ad_bench_columns[AD_BENCH_NCOLS] = {
+    "function",      "backend",       "size",       "size_name",    "kind",          "status",
+    "reps",          "t_f_min",       "t_f_median", "t_f_max",      "t_grad_min",    "t_grad_median",
+    "t_grad_max",    "ratio",         "passes",     "sweeps",       "ops_recorded",  "peak_values",
+    "peak_tangents", "peak_tape",     "peak_meta",  "peak_total",   "peak_rss",      "max_abs_err",
+    "max_rel_err",   "err_reference", "note",
+};
+
+const char *ad_bench_status_name(ad_bench_status s)
+{
+    return s == AD_BENCH_OK ? "ok" : s == AD_BENCH_SKIPPED ? "skipped" : "failed";
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double ad_bench_median(double *v, int n)
+{
+    if (n <= 0) return NAN;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+const char *ad_bench_fmt_seconds(char *buf, size_t n, double s)
+{
+    if (isnan(s)) snprintf(buf, n, "-");
+    else if (s < 1e-3) snprintf(buf, n, "%.1f us", s * 1e6);
+    else if (s < 1) snprintf(buf, n, "%.2f ms", s * 1e3);
+    else snprintf(buf, n, "%.2f s", s);
+    return buf;
+}
+
+void ad_bench_config_defaults(ad_bench_config *c, bool quick)
+{
+    memset(c, 0, sizeof *c);
+    c->quick = quick;
+    c->min_reps = 3;
+    c->max_reps = 1000;
+    c->min_time = quick ? 0.01 : 0.1;
+    c->budget = quick ? 0.5 : 2;
+    c->shard = 0;
+    c->nshards = 1;
+}
+
+int ad_bench_shard_of(int series, int nshards) { return nshards > 1 ? series % nshards : 0; }
+
+/* The sweep of one function: cfg's sizes or its own. */
+static int sizes_of(const ad_bench_config *cfg, const ad_bench_fn *fn, int64_t **v, int *n, bool *owned, char *err,
+                    size_t errn)
+{
+    *owned = false;
+    if (cfg->sizes && cfg->nsizes > 0) {
+        *v = (int64_t *)cfg->sizes;
+        *n = cfg->nsizes;
+        return 0;
+    }
+    const char *spec = cfg->quick && fn->quick_sizes ? fn->quick_sizes : fn->sizes;
+    char e[256];
+    if (ad_bench_parse_sizes(spec ? spec : "10:1e5:x10", v, n, e, sizeof e)) {
+        snprintf(err, errn, "%s: %s", fn->name, e);
+        return -1;
+    }
+    *owned = true;
+    return 0;
+}
+
+int64_t ad_bench_plan(const ad_bench_config *cfg, ad_bench_planned *cells, int64_t cap, char *err, size_t errn)
+{
+    int64_t k = 0;
+    int nsh = cfg->nshards > 0 ? cfg->nshards : 1;
+    for (int fi = 0; fi < cfg->nfns; fi++) {
+        int64_t *sz;
+        int ns;
+        bool owned;
+        if (sizes_of(cfg, cfg->fns[fi], &sz, &ns, &owned, err, errn)) return -1;
+        for (int si = 0; si < ns; si++)
+            for (int bi = 0; bi < cfg->nbackends; bi++) {
+                int series = fi * cfg->nbackends + bi;
+                if (ad_bench_shard_of(series, nsh) != cfg->shard) continue;
+                if (k < cap) cells[k] = (ad_bench_planned){.fn = fi, .backend = bi, .size = sz[si], .series = series};
+                k++;
+            }
+        if (owned) free(sz);
+    }
+    return k;
+}
+
+/* ---- one cell -------------------------------------------------------------------------------- */
+
+/* What a series (function, backend) learnt from its smaller sizes. */
+typedef struct {
+    bool over;          /* a smaller size was over the budget: skip the rest */
+    int64_t last_size;  /* largest size measured (0: none) */
+    double last_t;      /* its time per call */
+} series_state;
+
+/* What a (function, size) group shares between its backends. */
+typedef struct {
+    const ad_bench_fn *fn;
+    int64_t size;
+    ad_problem p;
+    ad_tensor *in[AD_BENCH_MAX_INPUTS];
+    bool wrt[AD_BENCH_MAX_INPUTS];
+    int wi;             /* the differentiated input */
+    bool jacobian;
+    bool have_tf;
+    int tf_status;      /* AD_OK, or why f failed */
+    char tf_error[256];
+    double tf[3];
+    bool have_ref;      /* reference computed (or given up) */
+    ad_tensor *ref;     /* the reference derivative (NULL: none) */
+    const char *ref_name;
+    char ref_note[200];
+} group;
+
+/* The reference five-point series of a custom function (its cost grows
+ * like a forward backend's). */
+typedef struct {
+    int64_t last_size;
+    double last_t;
+    int kind; /* custom functions: 0 unknown, 1 gradient, 2 Jacobian (from an evaluation) */
+} ref_state;
+
+static double predict(const ad_bench_fn *fn, ad_bench_class c, int64_t last_size, double last_t, int64_t size)
+{
+    double th, mem;
+    ad_bench_theory(fn, c, fn->jacobian, 1, &th, &mem);
+    if (isnan(th)) th = c == AD_BENCH_REVERSE ? 1 : 2;
+    return last_t * pow((double)size / (double)last_size, th);
+}
+
+/* One derivative by b at the group's point; D[] gets its results. */
+static int derive(const ad_backend *b, const group *g, const ad_options *o, ad_tensor **D, ad_stats *st)
+{
+    ad_clear_error(g->p.ctx);
+    if (g->jacobian) return ad_jacobian(b, &g->p, o, NULL, D, NULL, NULL, st);
+    return ad_value_and_grad(b, &g->p, o, NULL, D, NULL, st);
+}
+
+/* Times a plain evaluation of f: grad mode off, no tangents, each call in
+ * its own scope. */
+static void measure_f(const ad_bench_config *cfg, group *g)
+{
+    ad_ctx *ctx = g->p.ctx;
+    g->have_tf = true;
+    g->tf[0] = g->tf[1] = g->tf[2] = NAN;
+    bool prev = ad_set_grad_enabled(ctx, false);
+    int fwd = ad_fwd_width(ctx);
+    if (fwd > 0) ad_fwd_end(ctx);
+    double *times = malloc((size_t)cfg->max_reps * sizeof *times);
+    int reps = 0;
+    double total = 0, t0 = now(), last = 0;
+    g->tf_status = times ? AD_OK : AD_ENOMEM;
+    if (!times) snprintf(g->tf_error, sizeof g->tf_error, "out of memory");
+    for (int call = 0; g->tf_status == AD_OK; call++) {
+        if (call > 0) {
+            if (reps >= cfg->max_reps) break;
+            if (reps >= cfg->min_reps && total >= cfg->min_time) break;
+            if (reps >= 1 && now() - t0 + last > cfg->budget) break;
+        }
+        ad_clear_error(ctx);
+        double t = now();
+        ad_scope s = ad_scope_begin(ctx);
+        ad_tensor *y = g->fn->f(ctx, g->in, g->p.user);
+        int64_t numel = y ? ad_numel(y) : 0;
+        ad_scope_end(ctx, s, NULL);
+        last = now() - t;
+        if (!y) {
+            g->tf_status = ad_errno(ctx) ? ad_errno(ctx) : AD_EINVAL;
+            snprintf(g->tf_error, sizeof g->tf_error, "f: %s", ad_errmsg(ctx));
+            break;
+        }
+        if (call == 0) {
+            if (g->fn->auto_kind) g->jacobian = numel != 1;
+            continue; /* the warm-up */
+        }
+        times[reps++] = last;
+        total += last;
+    }
+    if (g->tf_status == AD_OK && reps > 0) {
+        g->tf[1] = ad_bench_median(times, reps);
+        g->tf[0] = times[0];
+        g->tf[2] = times[reps - 1];
+    }
+    free(times);
+    if (fwd > 0) ad_fwd_begin(ctx, fwd);
+    ad_set_grad_enabled(ctx, prev);
+    ad_clear_error(ctx);
+}
+
+/* The reference derivative: analytic, or five-point differences with their
+ * error estimate (skipped when predicted over the budget). */
+static void reference(const ad_bench_config *cfg, group *g, ref_state *rs)
+{
+    ad_ctx *ctx = g->p.ctx;
+    g->have_ref = true;
+    g->ref = NULL;
+    g->ref_name = "";
+    g->ref_note[0] = '\0';
+    if (g->fn->exact) {
+        g->ref = g->fn->exact(g->fn, ctx, g->in, g->size);
+        g->ref_name = g->ref ? "analytic" : "";
+        if (!g->ref) snprintf(g->ref_note, sizeof g->ref_note, "no reference: %s", ad_errmsg(ctx));
+        ad_clear_error(ctx);
+        return;
+    }
+    const ad_backend *fp = ad_backend_find("five-point");
+    if (!fp) {
+        snprintf(g->ref_note, sizeof g->ref_note, "no reference: five-point is not registered");
+        return;
+    }
+    if (rs->last_size > 0) {
+        double pred = predict(g->fn, AD_BENCH_DIFF, rs->last_size, rs->last_t, g->size);
+        if (pred > cfg->budget) {
+            char b1[32], b2[32];
+            snprintf(g->ref_note, sizeof g->ref_note, "no reference: five-point predicted %s > budget %s",
+                     ad_bench_fmt_seconds(b1, sizeof b1, pred), ad_bench_fmt_seconds(b2, sizeof b2, cfg->budget));
+            return;
+        }
+    }
+    ad_tensor *D[AD_BENCH_MAX_INPUTS] = {0}, *E[AD_BENCH_MAX_INPUTS] = {0};
+    ad_stats st;
+    ad_clear_error(ctx);
+    int rc = g->jacobian ? ad_jacobian(fp, &g->p, &cfg->opts, NULL, D, E, NULL, &st)
+                         : ad_value_and_grad(fp, &g->p, &cfg->opts, NULL, D, E, &st);
+    if (rc != AD_OK) {
+        snprintf(g->ref_note, sizeof g->ref_note, "no reference: five-point failed: %s", ad_errmsg(ctx));
+        ad_clear_error(ctx);
+        return;
+    }
+    rs->last_size = g->size;
+    rs->last_t = st.seconds;
+    g->ref = D[g->wi];
+    g->ref_name = "five-point";
+    double est = 0;
+    if (E[g->wi]) {
+        ad_tensor *m = ad_max(ad_abs(E[g->wi]), AD_ALL, false);
+        est = m ? ad_item(m) : NAN;
+    }
+    snprintf(g->ref_note, sizeof g->ref_note, "five-point reference, estimated error %.2g", est);
+}
+
+/* Largest absolute and relative difference of D from R (relative to
+ * |R_i|, floored at 1e-8·max|R| so that exact zeros do not divide). */
+static int compare(ad_tensor *D, ad_tensor *R, double *abs_err, double *rel_err, char *note, size_t nn)
+{
+    if (ad_numel(D) != ad_numel(R)) {
+        snprintf(note, nn, "the derivative has %lld entries, the reference %lld", (long long)ad_numel(D),
+                 (long long)ad_numel(R));
+        return -1;
+    }
+    ad_tensor *d = ad_contiguous(D), *r = ad_contiguous(R);
+    if (!d || !r) return -1;
+    const double *dv = ad_data(d), *rv = ad_data(r);
+    int64_t n = ad_numel(d);
+    double scale = 0, ma = 0, mr = 0;
+    for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(rv[i]));
+    double tiny = fmax(1e-8 * scale, DBL_MIN);
+    for (int64_t i = 0; i < n; i++) {
+        double e = fabs(dv[i] - rv[i]);
+        if (isnan(e)) {
+            ma = mr = NAN;
+            break;
+        }
+        ma = fmax(ma, e);
+        mr = fmax(mr, e / fmax(fabs(rv[i]), tiny));
+    }
+    *abs_err = ma;
+    *rel_err = mr;
+    return 0;
+}
+
+static void run_cell(const ad_bench_config *cfg, group *g, const ad_backend *b, series_state *ss, ref_state *rs,
+                     ad_bench_cell *c)
+{
+    ad_ctx *ctx = g->p.ctx;
+    char b1[32], b2[32];
+    ad_bench_class cls = ad_bench_class_of(b);
+    double t0 = now();
+
+    /* predicted from the series' previous size */
+    if (ss->last_size > 0 && (ss->over || ss->last_size < g->size)) {
+        double pred = predict(g->fn, cls, ss->last_size, ss->last_t, g->size);
+        if (ss->over || pred > cfg->budget) {
+            c->status = AD_BENCH_SKIPPED;
+            if (g->have_tf) memcpy(c->t_f, g->tf, sizeof c->t_f);
+            snprintf(c->note, sizeof c->note, "predicted %s > budget %s", ad_bench_fmt_seconds(b1, sizeof b1, pred),
+                     ad_bench_fmt_seconds(b2, sizeof b2, cfg->budget));
+            ss->over = true;
+            return;
+        }
+    }
+    if (!g->have_tf) {
+        measure_f(cfg, g);
+        if (g->fn->auto_kind && g->tf_status == AD_OK) rs->kind = g->jacobian ? 2 : 1;
+    }
+    memcpy(c->t_f, g->tf, sizeof c->t_f);
+    c->jacobian = g->jacobian;
+    if (g->tf_status != AD_OK) {
+        c->status = AD_BENCH_FAILED;
+        snprintf(c->note, sizeof c->note, "%s", g->tf_error);
+        return;
+    }
+    if (!g->have_ref) reference(cfg, g, rs);
+
+    /* the warm-up: also the call whose derivative is checked */
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *D[AD_BENCH_MAX_INPUTS] = {0};
+    ad_stats st;
+    int rc = derive(b, g, &cfg->opts, D, &st);
+    if (rc != AD_OK) {
+        c->status = AD_BENCH_FAILED;
+        snprintf(c->note, sizeof c->note, "%s", ad_errmsg(ctx));
+        ad_scope_end(ctx, s, NULL);
+        ad_clear_error(ctx);
+        return;
+    }
+    c->err_reference = "";
+    if (g->ref && D[g->wi]) {
+        char why[200] = "";
+        if (compare(D[g->wi], g->ref, &c->max_abs_err, &c->max_rel_err, why, sizeof why) == 0)
+            c->err_reference = g->ref_name;
+        else
+            snprintf(c->note, sizeof c->note, "not compared: %s", why[0] ? why : ad_errmsg(ctx));
+    }
+    ad_scope_end(ctx, s, NULL);
+    ad_clear_error(ctx);
+    double warm = st.seconds;
+    if (warm > cfg->budget) {
+        c->status = AD_BENCH_SKIPPED;
+        snprintf(c->note, sizeof c->note, "the warm-up call took %s > budget %s",
+                 ad_bench_fmt_seconds(b1, sizeof b1, warm), ad_bench_fmt_seconds(b2, sizeof b2, cfg->budget));
+        ss->over = true;
+        ss->last_size = g->size;
+        ss->last_t = warm;
+        c->max_abs_err = c->max_rel_err = NAN;
+        c->err_reference = "";
+        return;
+    }
+
+    /* timed repetitions: at least min_reps and min_time, at most max_reps,
+     * and no new one once the cell has used its budget */
+    double *times = malloc((size_t)cfg->max_reps * sizeof *times);
+    if (!times) {
+        c->status = AD_BENCH_FAILED;
+        snprintf(c->note, sizeof c->note, "out of memory");
+        return;
+    }
+    double total = 0, last = warm;
+    bool cut = false;
+    while (c->reps < cfg->max_reps && (c->reps < cfg->min_reps || total < cfg->min_time)) {
+        if (c->reps >= 1 && now() - t0 + last > cfg->budget) {
+            cut = true;
+            break;
+        }
+        ad_scope sr = ad_scope_begin(ctx);
+        ad_tensor *Dr[AD_BENCH_MAX_INPUTS] = {0};
+        rc = derive(b, g, &cfg->opts, Dr, &st);
+        ad_scope_end(ctx, sr, NULL);
+        if (rc != AD_OK) {
+            c->status = AD_BENCH_FAILED;
+            snprintf(c->note, sizeof c->note, "%s", ad_errmsg(ctx));
+            ad_clear_error(ctx);
+            free(times);
+            return;
+        }
+        if (c->reps == 0) {
+            c->st = st;
+            c->have_stats = true;
+        }
+        last = st.seconds;
+        times[c->reps++] = last;
+        total += last;
+    }
+    c->t_grad[1] = ad_bench_median(times, c->reps);
+    c->t_grad[0] = times[0];
+    c->t_grad[2] = times[c->reps - 1];
+    free(times);
+    c->status = AD_BENCH_OK;
+    size_t l = strlen(c->note);
+    if (cut)
+        l += (size_t)snprintf(c->note + l, sizeof c->note - l, "%s%d repetition%s (budget %s)", l ? "; " : "",
+                              c->reps, c->reps == 1 ? "" : "s", ad_bench_fmt_seconds(b2, sizeof b2, cfg->budget));
+    if (g->ref_note[0] && l < sizeof c->note)
+        snprintf(c->note + l, sizeof c->note - l, "%s%s", l ? "; " : "", g->ref_note);
+    ss->last_size = g->size;
+    ss->last_t = c->t_grad[1];
+}
+
+/* ---- the sweep --------------------------------------------------------------------------------- */
+
+static void fmt_num(char *buf, size_t n, double v)
+{
+    if (isnan(v)) buf[0] = '\0';
+    else snprintf(buf, n, "%.17g", v);
+}
+
+void ad_bench_cell_row(const ad_bench_cell *c, char bufs[AD_BENCH_NCOLS][128], const char *row[AD_BENCH_NCOLS])
+{
+    for (int i = 0; i < AD_BENCH_NCOLS; i++) {
+        bufs[i][0] = '\0';
+        row[i] = bufs[i];
+    }
+    row[0] = c->function;
+    row[1] = c->backend;
+    snprintf(bufs[2], 128, "%lld", (long long)c->size);
+    row[3] = c->size_name;
+    row[4] = c->jacobian ? "jacobian" : "gradient";
+    row[5] = ad_bench_status_name(c->status);
+    bool ok = c->status == AD_BENCH_OK;
+    if (ok) snprintf(bufs[6], 128, "%d", c->reps);
+    for (int i = 0; i < 3; i++) {
+        fmt_num(bufs[7 + i], 128, c->t_f[i]);
+        fmt_num(bufs[10 + i], 128, ok ? c->t_grad[i] : NAN);
+    }
+    fmt_num(bufs[13], 128, ok ? c->t_grad[1] / c->t_f[1] : NAN);
+    if (ok && c->have_stats) {
+        const ad_stats *st = &c->st;
+        long long v[] = {st->passes,           st->sweeps,         st->ops_recorded, st->peak[AD_MEM_VALUES],
+                         st->peak[AD_MEM_TANGENTS], st->peak[AD_MEM_TAPE], st->peak[AD_MEM_META], st->peak_total};
+        for (int i = 0; i < 8; i++) snprintf(bufs[14 + i], 128, "%lld", v[i]);
+    }
+    if (c->peak_rss >= 0 && c->status != AD_BENCH_SKIPPED) snprintf(bufs[22], 128, "%lld", (long long)c->peak_rss);
+    fmt_num(bufs[23], 128, c->max_abs_err);
+    fmt_num(bufs[24], 128, c->max_rel_err);
+    row[25] = c->err_reference ? c->err_reference : "";
+    row[26] = c->note;
+}
+
+static void progress(const ad_bench_config *cfg, int64_t done, int64_t total, const ad_bench_cell *c,
+                     const ad_bench_cell *finished, double t0)
+{
+    if (!cfg->progress) return;
+    double el = now() - t0;
+    ad_bench_progress p = {.done = done,
+                           .total = total,
+                           .function = c->function,
+                           .backend = c->backend,
+                           .size_name = c->size_name,
+                           .size = c->size,
+                           .cell = finished,
+                           .elapsed = el,
+                           .eta = done > 0 ? el / (double)done * (double)(total - done) : NAN};
+    cfg->progress(cfg->progress_ud, &p);
+}
+
+int ad_bench_run(ad_ctx *ctx, const ad_bench_config *cfg, ad_bench_table *out, char *err, size_t errn)
+{
+    if (!ctx || !cfg || !out) {
+        snprintf(err, errn, "ad_bench_run: no context, configuration or table");
+        return -1;
+    }
+    if (cfg->nfns < 1 || cfg->nbackends < 1) {
+        snprintf(err, errn, "nothing to run: %d functions, %d backends", cfg->nfns, cfg->nbackends);
+        return -1;
+    }
+    if (cfg->min_reps < 1 || cfg->max_reps < cfg->min_reps || !(cfg->budget > 0) || !(cfg->min_time >= 0)) {
+        snprintf(err, errn, "bad repetition settings: min_reps %d, max_reps %d, min_time %g, budget %g", cfg->min_reps,
+                 cfg->max_reps, cfg->min_time, cfg->budget);
+        return -1;
+    }
+    if (cfg->nshards < 1 || cfg->shard < 0 || cfg->shard >= cfg->nshards) {
+        snprintf(err, errn, "shard %d of %d does not exist (shards are 0..%d)", cfg->shard, cfg->nshards,
+                 cfg->nshards - 1);
+        return -1;
+    }
+    if (out->ncols != AD_BENCH_NCOLS) {
+        snprintf(err, errn, "the result table has %d columns, not the harness's %d", out->ncols, AD_BENCH_NCOLS);
+        return -1;
+    }
+    for (int i = 0; i < AD_BENCH_NCOLS; i++)
+        if (strcmp(out->cols[i], ad_bench_columns[i]) != 0) {
+            snprintf(err, errn, "the result table's column %d is '%s', not '%s'", i, out->cols[i],
+                     ad_bench_columns[i]);
+            return -1;
+        }
+    int64_t total = ad_bench_plan(cfg, NULL, 0, err, errn);
+    if (total < 0) return -1;
+    ad_bench_planned *plan = malloc((size_t)(total > 0 ? total : 1) * sizeof *plan);
+    int nseries = cfg->nfns * cfg->nbackends;
+    series_state *ss = calloc((size_t)nseries, sizeof *ss);
+    ref_state *rs = calloc((size_t)cfg->nfns, sizeof *rs);
+    if (!plan || !ss || !rs) {
+        free(plan);
+        free(ss);
+        free(rs);
+        snprintf(err, errn, "out of memory");
+        return -1;
+    }
+    ad_bench_plan(cfg, plan, total, err, errn);
+    int failed = 0;
+    double t0 = now();
+    bool prev_grad = ad_set_grad_enabled(ctx, true);
+    for (int64_t i = 0; i < total && failed >= 0;) {
+        /* a group: the cells of one function at one size */
+        int64_t j = i;
+        while (j < total && plan[j].fn == plan[i].fn && plan[j].size == plan[i].size) j++;
+        const ad_bench_fn *fn = cfg->fns[plan[i].fn];
+        group g;
+        memset(&g, 0, sizeof g);
+        g.fn = fn;
+        g.size = plan[i].size;
+        g.jacobian = fn->auto_kind && rs[plan[i].fn].kind ? rs[plan[i].fn].kind == 2 : fn->jacobian;
+        ad_scope s = ad_scope_begin(ctx);
+        ad_clear_error(ctx);
+        int nin = fn->make_inputs(fn, ctx, g.size, g.in, g.wrt);
+        char input_error[256] = "";
+        if (nin < 1) snprintf(input_error, sizeof input_error, "inputs: %s", ad_errmsg(ctx));
+        ad_clear_error(ctx);
+        g.wi = 0;
+        for (int k = 0; k < nin; k++)
+            if (g.wrt[k]) {
+                g.wi = k;
+                break;
+            }
+        g.p = (ad_problem){.ctx = ctx, .f = fn->f, .user = fn->user, .nin = nin, .in = g.in, .wrt = g.wrt};
+        for (int64_t k = i; k < j; k++) {
+            const ad_backend *b = cfg->backends[plan[k].backend];
+            ad_bench_cell c;
+            memset(&c, 0, sizeof c);
+            c.function = fn->name;
+            c.backend = b->name;
+            c.size_name = fn->size_name;
+            c.size = g.size;
+            c.jacobian = g.jacobian;
+            c.t_f[0] = c.t_f[1] = c.t_f[2] = NAN;
+            c.t_grad[0] = c.t_grad[1] = c.t_grad[2] = NAN;
+            c.max_abs_err = c.max_rel_err = NAN;
+            c.err_reference = "";
+            c.peak_rss = -1;
+            progress(cfg, k, total, &c, NULL, t0);
+            if (nin < 1) {
+                c.status = AD_BENCH_FAILED;
+                snprintf(c.note, sizeof c.note, "%s", input_error);
+            } else {
+                run_cell(cfg, &g, b, &ss[plan[k].series], &rs[plan[k].fn], &c);
+            }
+            if (c.status == AD_BENCH_FAILED) failed++;
+            c.peak_rss = ad_bench_peak_rss();
+            char bufs[AD_BENCH_NCOLS][128];
+            const char *row[AD_BENCH_NCOLS];
+            ad_bench_cell_row(&c, bufs, row);
+            if (ad_bench_table_add(out, row)) {
+                snprintf(err, errn, "out of memory");
+                failed = -1;
+                break;
+            }
+            progress(cfg, k + 1, total, &c, &c, t0);
+        }
+        ad_scope_end(ctx, s, NULL);
+        ad_clear_error(ctx);
+        i = j;
+    }
+    ad_set_grad_enabled(ctx, prev_grad);
+    free(plan);
+    free(ss);
+    free(rs);
+    return failed;
+}

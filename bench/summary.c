@@ -1,0 +1,280 @@
+/* bench/summary.c — per (function, backend): the fit range, log-log fits of
+ * time and peak bytes against size, theory, disagreement flags, worst
+ * error (ad_bench_summarize), and the table printed on stdout
+ * (ad_bench_summary_print).  Works on any result table, so a merged CSV
+ * is summarised exactly like a fresh run. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+bool ad_bench_disagrees(const ad_bench_fit *fit, double theory)
+{
+    if (isnan(theory) || fit->n < AD_BENCH_MIN_FIT_POINTS || isnan(fit->slope)) return false;
+    double tol = AD_BENCH_TOLERANCE;
+    if (!isnan(fit->se) && 3 * fit->se > tol) tol = 3 * fit->se;
+    return fabs(fit->slope - theory) > tol;
+}
+
+static int find_series(const ad_bench_series *s, int n, const char *fn, const char *b)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(s[i].function, fn) == 0 && strcmp(s[i].backend, b) == 0) return i;
+    return -1;
+}
+
+/* The overhead floor of a list of times: FLOOR_FACTOR x the smallest, and
+ * at least min_abs. */
+static double floor_of(const double *t, int n, double min_abs)
+{
+    double mn = INFINITY;
+    for (int i = 0; i < n; i++)
+        if (t[i] > 0 && t[i] < mn) mn = t[i];
+    if (isinf(mn)) return min_abs;
+    return fmax(min_abs, AD_BENCH_FLOOR_FACTOR * mn);
+}
+
+/* The fit of log T_f (one value per size, from any backend's row) against
+ * log size over the sizes with T_f >= FLOOR_FACTOR x its smallest. */
+static void eval_fit(const ad_bench_table *t, const char *function, ad_bench_fit *f)
+{
+    int64_t nr = t->nrows;
+    double *x = malloc((size_t)(nr ? nr : 1) * sizeof *x), *y = malloc((size_t)(nr ? nr : 1) * sizeof *y);
+    f->n = 0;
+    f->slope = f->se = f->r2 = f->intercept = NAN;
+    if (!x || !y) goto done;
+    int n = 0;
+    for (int64_t r = 0; r < nr; r++) {
+        if (strcmp(ad_bench_table_get(t, r, "function"), function) != 0) continue;
+        double sz = ad_bench_table_num(t, r, "size"), tf = ad_bench_table_num(t, r, "t_f_median");
+        if (isnan(tf)) continue;
+        bool seen = false;
+        for (int i = 0; i < n; i++) seen = seen || x[i] == sz;
+        if (seen) continue;
+        x[n] = sz;
+        y[n] = tf;
+        n++;
+    }
+    double fl = floor_of(y, n, 0);
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (y[i] >= fl) {
+            x[k] = x[i];
+            y[k] = y[i];
+            k++;
+        }
+    f->n = k;
+    if (k >= AD_BENCH_MIN_FIT_POINTS) ad_bench_fit_loglog(x, y, k, f);
+done:
+    free(x);
+    free(y);
+}
+
+static void summarize_one(const ad_bench_table *t, ad_bench_series *s)
+{
+    int64_t nr = t->nrows;
+    size_t cap = (size_t)(nr ? nr : 1) * sizeof(double);
+    double *sz = malloc(cap), *tg = malloc(cap), *tf = malloc(cap), *pk = malloc(cap), *xs = malloc(cap),
+           *ys = malloc(cap);
+    s->ratio = s->floor = s->floor_f = s->mem_floor = s->worst_abs = s->worst_rel = NAN;
+    s->time.n = s->mem.n = 0;
+    s->time.slope = s->time.se = s->time.r2 = s->mem.slope = s->mem.se = s->mem.r2 = NAN;
+    s->err_reference = "";
+    if (!sz || !tg || !tf || !pk || !xs || !ys) goto done;
+    int n = 0;
+    for (int64_t r = 0; r < nr; r++) {
+        if (strcmp(ad_bench_table_get(t, r, "function"), s->function) != 0 ||
+            strcmp(ad_bench_table_get(t, r, "backend"), s->backend) != 0)
+            continue;
+        s->ncells++;
+        const char *st = ad_bench_table_get(t, r, "status");
+        snprintf(s->size_name, sizeof s->size_name, "%s", ad_bench_table_get(t, r, "size_name"));
+        s->jacobian = strcmp(ad_bench_table_get(t, r, "kind"), "jacobian") == 0;
+        if (strcmp(st, "skipped") == 0) s->nskipped++;
+        if (strcmp(st, "failed") == 0) s->nfailed++;
+        if (strcmp(st, "ok") != 0) continue;
+        s->nok++;
+        double size = ad_bench_table_num(t, r, "size");
+        if (size >= (double)s->largest) {
+            s->largest = (int64_t)size;
+            s->ratio = ad_bench_table_num(t, r, "ratio");
+        }
+        double ea = ad_bench_table_num(t, r, "max_abs_err"), er = ad_bench_table_num(t, r, "max_rel_err");
+        if (!isnan(er) && (isnan(s->worst_rel) || er > s->worst_rel)) s->worst_rel = er;
+        if (!isnan(ea) && (isnan(s->worst_abs) || ea > s->worst_abs)) s->worst_abs = ea;
+        const char *ref = ad_bench_table_get(t, r, "err_reference");
+        if (ref[0]) s->err_reference = strcmp(ref, "analytic") == 0 ? "analytic" : "five-point";
+        sz[n] = size;
+        tg[n] = ad_bench_table_num(t, r, "t_grad_median");
+        tf[n] = ad_bench_table_num(t, r, "t_f_median");
+        pk[n] = ad_bench_table_num(t, r, "peak_total");
+        n++;
+    }
+    /* the time fit: the derivative AND the evaluation out of their
+     * fixed-overhead regimes (a pass of a forward or difference backend is an
+     * evaluation: while f's own overhead dominates it, n passes cost ~n) */
+    s->floor = floor_of(tg, n, AD_BENCH_FLOOR_SECONDS);
+    s->floor_f = floor_of(tf, n, 0);
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (tg[i] >= s->floor && !(tf[i] < s->floor_f)) {
+            xs[k] = sz[i];
+            ys[k] = tg[i];
+            k++;
+        }
+    s->time.n = s->mem.n = k;
+    if (k < AD_BENCH_MIN_FIT_POINTS) goto theory;
+    ad_bench_fit_loglog(xs, ys, k, &s->time);
+    /* the memory fit: when peak bytes grow past MEM_FLOOR_FACTOR x the
+     * series' smallest peak, the same cells minus those below that (fixed
+     * bookkeeping dominates them), and no fit if fewer than MIN_FIT_POINTS
+     * remain; when they never do, memory hardly grows and every cell of the
+     * time fit counts (an exponent near 0) */
+    double pmin = INFINITY, pmax = 0;
+    for (int i = 0; i < n; i++)
+        if (pk[i] > 0) {
+            pmin = fmin(pmin, pk[i]);
+            pmax = fmax(pmax, pk[i]);
+        }
+    s->mem_floor = pmax >= AD_BENCH_MEM_FLOOR_FACTOR * pmin ? AD_BENCH_MEM_FLOOR_FACTOR * pmin : 0;
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (tg[i] >= s->floor && !(tf[i] < s->floor_f) && pk[i] >= s->mem_floor) {
+            xs[m] = sz[i];
+            ys[m] = pk[i];
+            m++;
+        }
+    s->mem.n = m;
+    if (m >= AD_BENCH_MIN_FIT_POINTS) ad_bench_fit_loglog(xs, ys, m, &s->mem);
+theory:;
+    const ad_bench_fn *fn = ad_bench_suite_find(s->function);
+    const ad_backend *b = ad_backend_find(s->backend);
+    s->custom = fn == NULL;
+    s->theory_time = s->theory_mem = NAN;
+    eval_fit(t, s->function, &s->eval);
+    s->theory_eval = fn ? fn->theory_eval : NAN;
+    if (b) {
+        /* a custom function: its measured evaluation exponent, rounded */
+        double e = fn || s->eval.n < AD_BENCH_MIN_FIT_POINTS ? NAN : round(s->eval.slope);
+        ad_bench_theory(fn, ad_bench_class_of(b), s->jacobian, e, &s->theory_time, &s->theory_mem);
+    }
+    s->flag_time = ad_bench_disagrees(&s->time, s->theory_time);
+    s->flag_mem = ad_bench_disagrees(&s->mem, s->theory_mem);
+done:
+    free(sz);
+    free(tg);
+    free(tf);
+    free(pk);
+    free(xs);
+    free(ys);
+}
+
+int ad_bench_summarize(const ad_bench_table *t, ad_bench_series **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    static const char *const need[] = {"function", "backend",   "size",       "size_name",     "kind",
+                                       "status",   "t_f_median", "t_grad_median", "ratio",     "peak_total",
+                                       "max_abs_err", "max_rel_err", "err_reference"};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (ad_bench_table_col(t, need[i]) < 0) return -1;
+    ad_bench_series *s = NULL;
+    int ns = 0;
+    for (int64_t r = 0; r < t->nrows; r++) {
+        const char *fn = ad_bench_table_get(t, r, "function"), *b = ad_bench_table_get(t, r, "backend");
+        if (find_series(s, ns, fn, b) >= 0) continue;
+        ad_bench_series *g = realloc(s, (size_t)(ns + 1) * sizeof *s);
+        if (!g) {
+            free(s);
+            return -1;
+        }
+        s = g;
+        memset(&s[ns], 0, sizeof s[ns]);
+        snprintf(s[ns].function, sizeof s[ns].function, "%s", fn);
+        snprintf(s[ns].backend, sizeof s[ns].backend, "%s", b);
+        ns++;
+    }
+    for (int i = 0; i < ns; i++) summarize_one(t, &s[i]);
+    *out = s;
+    *n = ns;
+    return 0;
+}
+
+/* "1.02 ± 0.03 (1)" */
+static void exponent(char *buf, size_t n, const ad_bench_fit *f, double theory)
+{
+    char th[16];
+    if (isnan(theory)) snprintf(th, sizeof th, "(?)");
+    else snprintf(th, sizeof th, "(%g)", theory);
+    if (f->n < AD_BENCH_MIN_FIT_POINTS || isnan(f->slope))
+        snprintf(buf, n, "%-14s %-5s", f->n > 0 ? "few points" : "-", th);
+    else if (isnan(f->se))
+        snprintf(buf, n, "%5.2f         %-5s", f->slope, th);
+    else
+        snprintf(buf, n, "%5.2f ± %-5.2f %-5s", f->slope, f->se, th);
+}
+
+static void r2(char *buf, size_t n, const ad_bench_fit *f)
+{
+    if (f->n < AD_BENCH_MIN_FIT_POINTS || isnan(f->r2)) snprintf(buf, n, "-");
+    else snprintf(buf, n, "%.3f", f->r2);
+}
+
+int ad_bench_summary_print(FILE *f, const ad_bench_series *s, int n)
+{
+    int flagged = 0;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && strcmp(s[i].function, s[i - 1].function) == 0) continue;
+        const ad_bench_fn *fn = ad_bench_suite_find(s[i].function);
+        fprintf(f, "%s%s%s: %s", i ? "\n" : "", s[i].function, s[i].custom ? " (custom)" : "",
+                s[i].jacobian ? "Jacobian" : "gradient");
+        if (fn) fprintf(f, " of %s", fn->definition);
+        char ee[48], er[16];
+        exponent(ee, sizeof ee, &s[i].eval, s[i].theory_eval);
+        r2(er, sizeof er, &s[i].eval);
+        bool ef = ad_bench_disagrees(&s[i].eval, s[i].theory_eval);
+        fprintf(f, "\n  plain evaluation T_f: exponent %s R² %s%s", ee, er,
+                ef ? "  <- the evaluation itself does not scale as theory says over these sizes" : "");
+        if (s[i].custom && s[i].eval.n >= AD_BENCH_MIN_FIT_POINTS)
+            fprintf(f, " (the backends' theory uses it rounded: %g)", round(s[i].eval.slope));
+        fprintf(f, "\n  %-15s %9s %8s  %-20s %5s  %-20s %5s  %9s\n", "backend", "T_grad/T_f", "at", "time exponent",
+                "R²", "memory exponent", "R²", "worst rel");
+        for (int j = i; j < n; j++) {
+            const ad_bench_series *x = &s[j];
+            if (strcmp(x->function, s[i].function) != 0) continue;
+            char ratio[32], at[32], te[48], me[48], tr[16], mr[16], err[32], flags[160] = "";
+            if (isnan(x->ratio)) snprintf(ratio, sizeof ratio, "-");
+            else snprintf(ratio, sizeof ratio, "%.3g", x->ratio);
+            if (x->largest > 0) snprintf(at, sizeof at, "%s=%lld", x->size_name, (long long)x->largest);
+            else snprintf(at, sizeof at, "-");
+            exponent(te, sizeof te, &x->time, x->theory_time);
+            exponent(me, sizeof me, &x->mem, x->theory_mem);
+            r2(tr, sizeof tr, &x->time);
+            r2(mr, sizeof mr, &x->mem);
+            if (isnan(x->worst_rel)) snprintf(err, sizeof err, "-");
+            else snprintf(err, sizeof err, "%.1e", x->worst_rel);
+            size_t l = 0;
+            if (x->flag_time || x->flag_mem) {
+                l += (size_t)snprintf(flags + l, sizeof flags - l, "  <- DISAGREES with theory (%s%s%s)",
+                                      x->flag_time ? "time" : "", x->flag_time && x->flag_mem ? ", " : "",
+                                      x->flag_mem ? "memory" : "");
+                flagged += x->flag_time + x->flag_mem;
+            }
+            if (x->nskipped || x->nfailed)
+                snprintf(flags + l, sizeof flags - l, "  [%d ok, %d skipped%s%.0d%s]", x->nok, x->nskipped,
+                         x->nfailed ? ", " : "", x->nfailed, x->nfailed ? " FAILED" : "");
+            fprintf(f, "  %-15s %9s %8s  %-20s %5s  %-20s %5s  %9s%s\n", x->backend, ratio, at, te, tr, me, mr, err,
+                    flags);
+        }
+    }
+    if (n > 0)
+        fprintf(f,
+                "\nexponents: slope ± standard error of log(T_grad) and log(peak bytes) against log(size) (theory in\n"
+                "parentheses) over the ok cells with T_grad >= max(%g x the series' fastest, %g us) and T_f >= %g x\n"
+                "its smallest; memory also drops peaks under %g x the smallest when the peak grows past that.  Flagged\n"
+                "when |slope - theory| > max(%g, 3 se).  worst rel: largest relative error against the reference.\n",
+                AD_BENCH_FLOOR_FACTOR, AD_BENCH_FLOOR_SECONDS * 1e6, AD_BENCH_FLOOR_FACTOR, AD_BENCH_MEM_FLOOR_FACTOR,
+                AD_BENCH_TOLERANCE);
+    return flagged;
+}
