@@ -1,8 +1,11 @@
 /* tests/helpers.c — shared test utilities (see helpers.h). */
 #include "helpers.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <string.h>
 
 ad_ctx *ctx;
@@ -242,4 +245,69 @@ void th_check_rules_impl(th_fn f, void *ud, int nin, ad_tensor *const *in, doubl
         }
     }
     ad_scope_end(ctx, s, NULL);
+}
+
+/* ---- running the adscope program ------------------------------------------------ */
+
+th_result *th_run_adscope(const char *const *env, const char *const *args)
+{
+    static th_result R;
+    const char *prog = ADSCOPE_BINARY_DIR "/adscope";
+    int po[2], pe[2];
+    cr_assert_eq(pipe(po), 0);
+    cr_assert_eq(pipe(pe), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]);
+        close(pe[0]);
+        close(po[1]);
+        close(pe[1]);
+        for (int i = 0; env && env[i]; i++) {
+            char name[128];
+            const char *eq = strchr(env[i], '=');
+            if (!eq) continue;
+            snprintf(name, sizeof name, "%.*s", (int)(eq - env[i]), env[i]);
+            setenv(name, eq + 1, 1);
+        }
+        setenv("COLUMNS", "100", 1);
+        char *argv[64];
+        int n = 0;
+        argv[n++] = (char *)prog;
+        for (; args[n - 1] && n < 63; n++) argv[n] = (char *)args[n - 1];
+        argv[n] = NULL;
+        execv(prog, argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    struct pollfd fds[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
+    char *buf[2] = {R.out, R.err};
+    size_t cap[2] = {sizeof R.out, sizeof R.err}, len[2] = {0, 0};
+    int open_fds = 2;
+    while (open_fds > 0) {
+        if (poll(fds, 2, -1) < 0) break;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            char chunk[4096];
+            ssize_t k = read(fds[i].fd, chunk, sizeof chunk);
+            if (k <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+                continue;
+            }
+            size_t room = cap[i] - 1 - len[i], take = (size_t)k < room ? (size_t)k : room;
+            memcpy(buf[i] + len[i], chunk, take); /* beyond the buffer: read and dropped */
+            len[i] += take;
+        }
+    }
+    R.out[len[0]] = '\0';
+    R.err[len[1]] = '\0';
+    int st;
+    waitpid(pid, &st, 0);
+    R.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return &R;
 }

@@ -49,6 +49,25 @@ void th_check_rules_impl(th_fn f, void *ud, int nin, ad_tensor *const *in, doubl
 #define th_check_rules(f, ud, nin, in, tol, second_order) \
     th_check_rules_impl((f), (ud), (nin), (in), (tol), (second_order), #f, __FILE__, __LINE__)
 
+/* ---- running the adscope program ------------------------------------------------ */
+
+typedef struct th_result {
+    int status; /* exit code, or 128 + signal */
+    char out[1 << 18], err[1 << 16];
+} th_result;
+
+/* Runs the built adscope program with environment assignments env
+ * ("NAME=VALUE", NULL-terminated, may be NULL) and args (NULL-terminated).
+ * Both outputs are read as they come (poll), so neither can block the
+ * other; COLUMNS=100 keeps terminal-width output stable.  The result is a
+ * static buffer, overwritten by the next run. */
+th_result *th_run_adscope(const char *const *env, const char *const *args);
+#define th_run(...) th_run_adscope(NULL, (const char *const[]){__VA_ARGS__, NULL})
+#define th_run_env(env, ...) th_run_adscope((const char *const[]){env, NULL}, (const char *const[]){__VA_ARGS__, NULL})
+#define th_expect_out(r, s) \
+    cr_expect(strstr((r)->out, s), "stdout lacks '%s':\n%s\nstderr:\n%s", s, (r)->out, (r)->err)
+#define th_expect_err(r, s) cr_expect(strstr((r)->err, s), "stderr lacks '%s':\n%s", s, (r)->err)
+
 /* Deterministic "high-entropy" test values: x_i = offset + scale·sin(1.7i + 0.3). */
 ad_tensor *th_vals(ad_shape shape, double offset, double scale);
 

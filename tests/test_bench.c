@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -793,49 +792,11 @@ Test(bench, progress_lines_and_bar)
 #define ADSCOPE ADSCOPE_BINARY_DIR "/adscope"
 #define PLUGIN ADSCOPE_BINARY_DIR "/plugin_rosenbrock.so"
 
-typedef struct {
-    int status;
-    char out[1 << 16], err[1 << 16];
-} result;
-static result R;
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = '\0';
-    if (f) fclose(f);
-}
-
-/* Runs adscope with the arguments (NULL-terminated); outputs via files, so
- * a long stderr cannot block. */
-static result *run_argv(const char *const *args)
-{
-    char o[600], e[600];
-    snprintf(o, sizeof o, "%s", tmp_path("stdout.txt"));
-    snprintf(e, sizeof e, "%s", tmp_path("stderr.txt"));
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        if (!freopen(o, "w", stdout) || !freopen(e, "w", stderr)) _exit(126);
-        char *argv[64];
-        int n = 0;
-        argv[n++] = (char *)ADSCOPE;
-        for (; args[n - 1] && n < 63; n++) argv[n] = (char *)args[n - 1];
-        argv[n] = NULL;
-        execv(ADSCOPE, argv);
-        _exit(127);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    R.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    slurp(o, R.out, sizeof R.out);
-    slurp(e, R.err, sizeof R.err);
-    return &R;
-}
-#define run(...) run_argv((const char *const[]){__VA_ARGS__, NULL})
-#define expect_out(r, s) cr_expect(strstr((r)->out, s), "stdout lacks '%s':\n%s\nstderr:\n%s", s, (r)->out, (r)->err)
-#define expect_err(r, s) cr_expect(strstr((r)->err, s), "stderr lacks '%s':\n%s", s, (r)->err)
+typedef th_result result;
+#define run(...) th_run(__VA_ARGS__)
+#define run_argv(args) th_run_adscope(NULL, (args))
+#define expect_out th_expect_out
+#define expect_err th_expect_err
 
 Test(bench, cli_usage_errors_exit_2)
 {

@@ -2,69 +2,19 @@
  * autograd examples as one-liners, JSON schemas, the check of a wrong
  * plugin gradient, exit codes, and a table of malformed input that must
  * each exit 2 with a caret message. */
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "helpers.h"
 
 #define ADSCOPE ADSCOPE_BINARY_DIR "/adscope"
 #define PLUGIN ADSCOPE_BINARY_DIR "/plugin_rosenbrock.so"
 
-typedef struct {
-    int status; /* exit code */
-    char out[1 << 16], err[1 << 14];
-} result;
-
-static result R;
-
-static void slurp(int fd, char *buf, size_t cap)
-{
-    size_t n = 0;
-    ssize_t k;
-    while ((k = read(fd, buf + n, cap - 1 - n)) > 0) n += (size_t)k;
-    buf[n] = '\0';
-}
-
-/* Runs adscope with the given arguments (NULL-terminated). */
-static result *run_argv(const char *const *args)
-{
-    int po[2], pe[2];
-    cr_assert_eq(pipe(po), 0);
-    cr_assert_eq(pipe(pe), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        dup2(po[1], 1);
-        dup2(pe[1], 2);
-        close(po[0]);
-        close(pe[0]);
-        char *argv[64];
-        int n = 0;
-        argv[n++] = (char *)ADSCOPE;
-        for (; args[n - 1] && n < 63; n++) argv[n] = (char *)args[n - 1];
-        argv[n] = NULL;
-        execv(ADSCOPE, argv);
-        _exit(127);
-    }
-    close(po[1]);
-    close(pe[1]);
-    /* outputs are small: read stderr after stdout (stdout fits the buffer) */
-    slurp(po[0], R.out, sizeof R.out);
-    slurp(pe[0], R.err, sizeof R.err);
-    close(po[0]);
-    close(pe[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    R.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return &R;
-}
-#define run(...) run_argv((const char *const[]){__VA_ARGS__, NULL})
-
-#define expect_out(r, s) cr_expect(strstr((r)->out, s), "stdout lacks '%s':\n%s\nstderr:\n%s", s, (r)->out, (r)->err)
-#define expect_err(r, s) cr_expect(strstr((r)->err, s), "stderr lacks '%s':\n%s", s, (r)->err)
+typedef th_result result;
+#define run(...) th_run(__VA_ARGS__)
+#define run_argv(args) th_run_adscope(NULL, (args))
+#define expect_out th_expect_out
+#define expect_err th_expect_err
 
 /* ---- the seeds' autograd examples, as one-liners ------------------------------------ */
 
@@ -162,7 +112,7 @@ Test(cli, check_catches_the_wrong_plugin_gradient_and_names_the_worst_element)
 Test(cli, plugin_functions_differentiate_like_expressions)
 {
     result *a = run("grad", "--plugin", PLUGIN ":rosenbrock", "--var", "x=linspace(0,1,6)", "--json");
-    static char plugin_out[sizeof R.out];
+    static char plugin_out[sizeof ((th_result *)0)->out];
     memcpy(plugin_out, a->out, sizeof plugin_out);
     result *b = run("grad", "sum(100*(x[1:] - x[:-1]^2)^2 + (1 - x[:-1])^2)", "--var", "x=linspace(0,1,6)", "--json");
     const char *ga = strstr(plugin_out, "\"gradients\""), *gb = strstr(b->out, "\"gradients\"");

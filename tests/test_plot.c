@@ -5,12 +5,10 @@
  * malformed CSV lines and a missing gnuplot or dot.  The program runs
  * through fork/exec, as in test_cli.c. */
 #include <dirent.h>
-#include <fcntl.h>
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -66,63 +64,9 @@ static const char *path(const char *name)
 
 /* ---- running the program ---------------------------------------------------------- */
 
-typedef struct {
-    int status;
-    char out[1 << 18], err[1 << 14];
-} result;
-
-static result R;
-
-static void slurp(int fd, char *buf, size_t cap)
-{
-    size_t n = 0;
-    ssize_t k;
-    while ((k = read(fd, buf + n, cap - 1 - n)) > 0) n += (size_t)k;
-    buf[n] = '\0';
-}
-
-/* Runs adscope with environment assignments env ("NAME=VALUE", NULL-ended,
- * may be NULL) and the arguments (NULL-terminated). */
-static result *run_env(const char *const *env, const char *const *args)
-{
-    int po[2], pe[2];
-    cr_assert_eq(pipe(po), 0);
-    cr_assert_eq(pipe(pe), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        dup2(po[1], 1);
-        dup2(pe[1], 2);
-        close(po[0]);
-        close(pe[0]);
-        for (int i = 0; env && env[i]; i++) {
-            char name[128];
-            const char *eq = strchr(env[i], '=');
-            snprintf(name, sizeof name, "%.*s", (int)(eq - env[i]), env[i]);
-            setenv(name, eq + 1, 1);
-        }
-        setenv("COLUMNS", "100", 1);
-        char *argv[64];
-        int n = 0;
-        argv[n++] = (char *)ADSCOPE;
-        for (; args[n - 1] && n < 63; n++) argv[n] = (char *)args[n - 1];
-        argv[n] = NULL;
-        execv(ADSCOPE, argv);
-        _exit(127);
-    }
-    close(po[1]);
-    close(pe[1]);
-    slurp(po[0], R.out, sizeof R.out);
-    slurp(pe[0], R.err, sizeof R.err);
-    close(po[0]);
-    close(pe[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    R.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return &R;
-}
-#define run(...) run_env(NULL, (const char *const[]){__VA_ARGS__, NULL})
-#define run_with(env, ...) run_env((const char *const[]){env, NULL}, (const char *const[]){__VA_ARGS__, NULL})
+typedef th_result result;
+#define run(...) th_run(__VA_ARGS__)
+#define run_with(env, ...) th_run_env(env, __VA_ARGS__)
 
 #define expect_out(r, s) cr_expect(strstr((r)->out, s), "stdout lacks '%s':\n%s\nstderr:\n%s", s, (r)->out, (r)->err)
 #define expect_err(r, s) cr_expect(strstr((r)->err, s), "stderr lacks '%s':\n%s", s, (r)->err)

@@ -233,23 +233,10 @@ int cmd_fd_error(int argc, char **argv)
         return CLI_USAGE;
     }
     const char *out = cli_get(&a, "out"), *format = cli_get(&a, "format"), *fmt = NULL;
-    bool draw = out || format;
+    bool draw;
     char gnuplot[CLI_PATH_MAX], script[CLI_PATH_MAX];
-    if (draw) {
-        if (cli_chart_format(CMD, format, out, NULL, &fmt) != CLI_OK) return CLI_USAGE;
-        if (strcmp(fmt, "dumb") != 0 && !out) {
-            fprintf(stderr, "adscope %s: --format %s needs --out FILE\n", CMD, fmt);
-            return CLI_USAGE;
-        }
-        if (out && (cli_ends_with(out, ".dat") || strlen(out) > CLI_PATH_MAX / 2)) {
-            fprintf(stderr, "adscope %s: --out %s: the chart cannot be a .dat file (its data goes there)\n", CMD, out);
-            return CLI_USAGE;
-        }
-        /* find the tools before the work */
-        if (cli_gnuplot_locate(CMD, gnuplot, sizeof gnuplot) != CLI_OK ||
-            cli_plot_script(CMD, "fd_error", script, sizeof script) != CLI_OK)
-            return CLI_USAGE;
-    }
+    if (cli_chart_setup(CMD, "fd_error", out, format, &draw, &fmt, gnuplot, sizeof gnuplot, script, sizeof script) != CLI_OK)
+        return CLI_USAGE;
     ad_ctx *ctx = cli_ctx_new(&a, &rc);
     if (!ctx) return rc;
     ad_scope s = ad_scope_begin(ctx);

@@ -130,22 +130,10 @@ int cmd_tangent(int argc, char **argv)
     long long npts;
     if (cli_int(&a, "points", 200, 2, 1000000, &npts) != CLI_OK) return CLI_USAGE;
     const char *out = cli_get(&a, "out"), *format = cli_get(&a, "format"), *fmt = NULL;
-    bool draw = out || format;
+    bool draw;
     char gnuplot[CLI_PATH_MAX], script[CLI_PATH_MAX];
-    if (draw) {
-        if (cli_chart_format(CMD, format, out, NULL, &fmt) != CLI_OK) return CLI_USAGE;
-        if (strcmp(fmt, "dumb") != 0 && !out) {
-            fprintf(stderr, "adscope %s: --format %s needs --out FILE\n", CMD, fmt);
-            return CLI_USAGE;
-        }
-        if (out && (cli_ends_with(out, ".dat") || strlen(out) > CLI_PATH_MAX / 2)) {
-            fprintf(stderr, "adscope %s: --out %s: the chart cannot be a .dat file (its data goes there)\n", CMD, out);
-            return CLI_USAGE;
-        }
-        if (cli_gnuplot_locate(CMD, gnuplot, sizeof gnuplot) != CLI_OK ||
-            cli_plot_script(CMD, "tangent", script, sizeof script) != CLI_OK)
-            return CLI_USAGE;
-    }
+    if (cli_chart_setup(CMD, "tangent", out, format, &draw, &fmt, gnuplot, sizeof gnuplot, script, sizeof script) != CLI_OK)
+        return CLI_USAGE;
     /* the free variable: the one no --var gives */
     ad_expr_error perr;
     ad_expr *e = ad_expr_parse(a.pos[0], &perr);

@@ -348,3 +348,24 @@ void cli_replace_ext(char *out, size_t n, const char *path, const char *ext)
     size_t keep = dot && dot != base ? (size_t)(dot - path) : strlen(path);
     snprintf(out, n, "%.*s%s", (int)keep, path, ext);
 }
+
+int cli_chart_setup(const char *cmd, const char *chart, const char *out, const char *format, bool *draw,
+                    const char **fmt, char *gnuplot, size_t gn, char *script, size_t sn)
+{
+    *draw = out || format;
+    *fmt = NULL;
+    if (!*draw) return CLI_OK;
+    if (cli_chart_format(cmd, format, out, NULL, fmt) != CLI_OK) return CLI_USAGE;
+    if (strcmp(*fmt, "dumb") != 0 && !out) {
+        fprintf(stderr, "adscope %s: --format %s needs --out FILE\n", cmd, *fmt);
+        return CLI_USAGE;
+    }
+    if (out && (cli_ends_with(out, ".dat") || strlen(out) > CLI_PATH_MAX / 2)) {
+        fprintf(stderr, "adscope %s: --out %s: the chart cannot be a .dat file (its data goes there)\n", cmd, out);
+        return CLI_USAGE;
+    }
+    /* find the tools before the work */
+    if (cli_gnuplot_locate(cmd, gnuplot, gn) != CLI_OK || cli_plot_script(cmd, chart, script, sn) != CLI_OK)
+        return CLI_USAGE;
+    return CLI_OK;
+}

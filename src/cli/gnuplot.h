@@ -55,6 +55,13 @@ int cli_run_program(const char *cmd, const char *path, char *const argv[], const
  * *fmt points to a static string. */
 int cli_chart_format(const char *cmd, const char *format, const char *out, const char *dflt, const char **fmt);
 
+/* For the commands that draw one optional chart (fd-error, tangent): when
+ * --out or --format asks for it (*draw), checks the format and the output
+ * name and locates gnuplot and the chart's script before any work is done.
+ * Returns CLI_OK or CLI_USAGE (the error printed). */
+int cli_chart_setup(const char *cmd, const char *chart, const char *out, const char *format, bool *draw,
+                    const char **fmt, char *gnuplot, size_t gn, char *script, size_t sn);
+
 /* Columns and rows for a dumb chart: $COLUMNS or the terminal's width
  * (default 100), clamped to [60, 200]; rows about a third of that. */
 void cli_term_size(int *cols, int *rows);
