@@ -225,6 +225,8 @@ typedef struct ad_bench_series {
     double mem_floor;      /* bytes: the memory fit's lower limit (0: the time fit's cells) */
     ad_bench_fit time, mem;
     double theory_time, theory_mem; /* NAN: no prediction */
+    double expect_time;    /* what the time fit is judged against: theory_time, shifted by how far the
+                            * evaluation's fitted exponent is from its theory when that disagrees */
     ad_bench_fit eval;     /* log T_f against log size, over T_f >= FLOOR_FACTOR x its smallest */
     double theory_eval;
     bool flag_time, flag_mem;       /* disagreement with theory */

@@ -927,3 +927,29 @@ Test(bench, cli_run_custom_functions_and_merge, .description = "adscope bench wr
     expect_err(r, "adscope merge: ");
     remove_tmpdir();
 }
+
+Test(bench, backends_are_judged_against_the_measured_evaluation,
+     .description = "mlp's f grows like n^1.7 here (theory 2): forward at n^2.7 agrees, forward at n^3.5 does not")
+{
+    ad_bench_table t;
+    ad_bench_table_init(&t, AD_BENCH_NCOLS, ad_bench_columns);
+    for (int i = 0; i < 6; i++) {
+        double n = 100 * pow(2, i), tf = 1e-6 * pow(n, 1.7);
+        add_cell(&t, "mlp", "forward", n, "ok", tf, tf * n, 64 * n);          /* n times f: right */
+        add_cell(&t, "mlp", "reverse", n, "ok", tf, 3 * tf, 64 * n);          /* a constant times f: right */
+        add_cell(&t, "mlp", "central", n, "ok", tf, 1e-9 * pow(n, 3.5), 64 * n); /* wrong growth */
+    }
+    ad_bench_series *s;
+    int ns;
+    cr_assert_eq(ad_bench_summarize(&t, &s, &ns), 0);
+    const ad_bench_series *f = series(s, ns, "mlp", "forward"), *r = series(s, ns, "mlp", "reverse"),
+                          *c = series(s, ns, "mlp", "central");
+    cr_expect(fabs(f->eval.slope - 1.7) < 1e-6);
+    cr_expect_eq(f->theory_time, 3, "the theory stays as stated");
+    cr_expect(fabs(f->expect_time - 2.7) < 1e-6, "judged against f's measured exponent: %g", f->expect_time);
+    cr_expect_not(f->flag_time, "n^2.7 is n times f");
+    cr_expect_not(r->flag_time, "n^1.7 is a constant times f");
+    cr_expect(c->flag_time, "n^3.5 is not n times f");
+    free(s);
+    ad_bench_table_free(&t);
+}
