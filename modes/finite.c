@@ -157,13 +157,10 @@ static int fd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *co
     double fixed_h = o ? o->h : 0;
     if (fixed_h < 0 || isnan(fixed_h))
         return ad_error(ctx, AD_EINVAL, "%s: step h = %g must be positive", b->name, fixed_h);
-    bool prev_grad = ad_set_grad_enabled(ctx, false);
-    int prev_k = ctx->fwd_k;
-    ctx->fwd_k = 0;
-    ad_scope s = ad_scope_begin(ctx);
+    ad_prim pr;
     ad_tensor *x[AD_MAX_INPUTS];
     ad_tensor *JV = NULL, *ERR = NULL, *y0 = NULL; /* JV, ERR: our own references */
-    rc = ad_fresh_inputs(p, x);
+    rc = ad_prim_begin(&pr, p, false, 0, x);
     if (rc == AD_OK && e->y_in) {
         y0 = ad_tensor_ref(e->y_in);
     } else if (rc == AD_OK && (!e->no_value || R->off[0] == 0)) {
@@ -202,9 +199,8 @@ static int fd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *co
         }
         ad_scope_end(ctx, sr, NULL);
     }
-    ctx->fwd_k = prev_k;
-    ad_set_grad_enabled(ctx, prev_grad);
-    rc = ad_jvp_finish(ctx, s, rc, y0, JV, ERR, e);
+    ad_prim_restore(&pr);
+    rc = ad_jvp_finish(ctx, pr.scope, rc, y0, JV, ERR, e);
     if (JV) ad_decref(JV); /* ours: the caller got its own reference */
     if (ERR) ad_decref(ERR);
     return rc;

@@ -21,12 +21,9 @@ static int fwd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *c
     ad_ctx *ctx = p->ctx;
     int rc = ad_problem_check(p, "forward");
     if (rc != AD_OK) return rc;
-    int prev_k = ctx->fwd_k;
-    bool prev_grad = ad_set_grad_enabled(ctx, false); /* dual numbers need no tape */
-    ad_scope s = ad_scope_begin(ctx);
+    ad_prim pr;
     ad_tensor *x[AD_MAX_INPUTS], *keep[2] = {NULL, NULL};
-    rc = ad_fresh_inputs(p, x);
-    if (rc == AD_OK) rc = ad_fwd_begin(ctx, k);
+    rc = ad_prim_begin(&pr, p, false, k, x); /* dual numbers need no tape */
     for (int i = 0; rc == AD_OK && i < p->nin; i++)
         if (ad_wrt(p, i) && V[i]) rc = ad_set_tangent(x[i], V[i]);
     ad_tensor *y = rc == AD_OK ? ad_call_f(p, x, st) : NULL;
@@ -48,9 +45,8 @@ static int fwd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *c
     } else if (rc == AD_OK) {
         rc = ctx->err;
     }
-    ctx->fwd_k = prev_k;
-    ad_set_grad_enabled(ctx, prev_grad);
-    return ad_jvp_finish(ctx, s, rc, keep[0], keep[1], NULL, e);
+    ad_prim_restore(&pr);
+    return ad_jvp_finish(ctx, pr.scope, rc, keep[0], keep[1], NULL, e);
 }
 
 static int width_k(const ad_backend *b, const ad_options *o)

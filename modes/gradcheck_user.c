@@ -81,12 +81,9 @@ static int user_vjp_prim(const ad_backend *b, const ad_problem *p, int k, ad_ten
     ad_ctx *ctx = p->ctx;
     int rc = ad_problem_check(p, fn_name(ub->kind));
     if (rc != AD_OK) return rc;
-    bool prev_grad = ad_set_grad_enabled(ctx, false);
-    int prev_k = ctx->fwd_k;
-    ctx->fwd_k = 0;
-    ad_scope s = ad_scope_begin(ctx);
+    ad_prim pr;
     ad_tensor *x[AD_MAX_INPUTS], *G[AD_MAX_INPUTS] = {0}, *y = NULL;
-    rc = ad_fresh_inputs(p, x);
+    rc = ad_prim_begin(&pr, p, false, 0, x);
     if (rc == AD_OK && (!e->no_value || !U)) {
         y = ad_call_f(p, x, st);
         if (!y) rc = ctx->err;
@@ -139,9 +136,8 @@ static int user_vjp_prim(const ad_backend *b, const ad_problem *p, int k, ad_ten
         keep[0] = e->no_value ? NULL : y;
         for (int i = 0; i < p->nin; i++) keep[1 + i] = G[i];
     }
-    ctx->fwd_k = prev_k;
-    ad_set_grad_enabled(ctx, prev_grad);
-    int rc2 = ad_scope_end_n(ctx, s, 1 + p->nin, keep);
+    ad_prim_restore(&pr);
+    int rc2 = ad_scope_end_n(ctx, pr.scope, 1 + p->nin, keep);
     if (rc == AD_OK) rc = rc2;
     e->y = keep[0];
     for (int i = 0; i < p->nin; i++) {
@@ -160,12 +156,9 @@ static int user_jvp_prim(const ad_backend *b, const ad_problem *p, int k, ad_ten
     ad_ctx *ctx = p->ctx;
     int rc = ad_problem_check(p, fn_name(ub->kind));
     if (rc != AD_OK) return rc;
-    bool prev_grad = ad_set_grad_enabled(ctx, false);
-    int prev_k = ctx->fwd_k;
-    ctx->fwd_k = 0;
-    ad_scope s = ad_scope_begin(ctx);
+    ad_prim pr;
     ad_tensor *x[AD_MAX_INPUTS], *y = NULL, *JV = NULL;
-    rc = ad_fresh_inputs(p, x);
+    rc = ad_prim_begin(&pr, p, false, 0, x);
     if (rc == AD_OK) {
         y = e->y_in ? ad_tensor_ref(e->y_in) : ad_call_f(p, x, st); /* its shape sizes J·V */
         if (!y) rc = ctx->err;
@@ -189,9 +182,8 @@ static int user_jvp_prim(const ad_backend *b, const ad_problem *p, int k, ad_ten
         if (rc == AD_OK) rc = put_row(ctx, ub->kind, "result", 0, jv, y, JV, r, 1.0);
         ad_scope_end(ctx, sr, NULL);
     }
-    ctx->fwd_k = prev_k;
-    ad_set_grad_enabled(ctx, prev_grad);
-    return ad_jvp_finish(ctx, s, rc, y, JV, NULL, e);
+    ad_prim_restore(&pr);
+    return ad_jvp_finish(ctx, pr.scope, rc, y, JV, NULL, e);
 }
 
 void gc_user_backend_init(gc_user_backend *u, int kind, const char *name, const ad_gradcheck_options *o, void *ud)

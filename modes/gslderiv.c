@@ -72,12 +72,9 @@ static int gsl_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *c
     ad_ctx *ctx = p->ctx;
     int rc = ad_problem_check(p, "gsl-deriv");
     if (rc != AD_OK) return rc;
-    bool prev_grad = ad_set_grad_enabled(ctx, false);
-    int prev_k = ctx->fwd_k;
-    ctx->fwd_k = 0;
-    ad_scope s = ad_scope_begin(ctx);
+    ad_prim pr;
     ad_tensor *x[AD_MAX_INPUTS];
-    rc = ad_fresh_inputs(p, x);
+    rc = ad_prim_begin(&pr, p, false, 0, x);
     ad_tensor *y0 = rc == AD_OK ? ad_call_f(p, x, st) : NULL;
     if (!y0 && rc == AD_OK) rc = ctx->err;
     ad_tensor *JV = NULL, *ERR = NULL;
@@ -129,9 +126,8 @@ static int gsl_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *c
         for (int i = 0; i < d.n; i++) ad_decref(d.y[i]);
         ad_scope_end(ctx, sr, NULL);
     }
-    ctx->fwd_k = prev_k;
-    ad_set_grad_enabled(ctx, prev_grad);
-    return ad_jvp_finish(ctx, s, rc, y0, JV, ERR, e);
+    ad_prim_restore(&pr);
+    return ad_jvp_finish(ctx, pr.scope, rc, y0, JV, ERR, e);
 }
 
 const ad_backend ad_backend_gsl_deriv = {

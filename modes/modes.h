@@ -27,6 +27,23 @@ ad_tensor *ad_call_f(const ad_problem *p, ad_tensor *const *in, ad_stats *st);
  * caller's tensors.  Registered in the open scope. */
 int ad_fresh_inputs(const ad_problem *p, ad_tensor **x);
 
+/* What a primitive changes in the context while it evaluates f, kept to
+ * be restored: grad mode and the forward width. */
+typedef struct ad_prim {
+    ad_ctx *ctx;
+    bool prev_grad;
+    int prev_k;
+    ad_scope scope;
+} ad_prim;
+/* The start every primitive shares: sets grad mode (recording or not) and
+ * the forward width (fwd_k > 0: ad_fwd_begin(fwd_k) once the inputs exist;
+ * 0: off; -1: unchanged), opens the primitive's scope and makes the fresh
+ * inputs x.  Returns AD_OK or a status; the scope is open either way (end
+ * it with ad_jvp_finish or ad_scope_end_n after ad_prim_restore). */
+int ad_prim_begin(ad_prim *pr, const ad_problem *p, bool grad, int fwd_k, ad_tensor **x);
+/* Restores grad mode and the forward width. */
+void ad_prim_restore(const ad_prim *pr);
+
 /* preferred_width of the backends that take one direction per call. */
 int ad_width_one(const ad_backend *b, const ad_options *o);
 

@@ -113,6 +113,25 @@ int ad_fresh_inputs(const ad_problem *p, ad_tensor **x)
     return AD_OK;
 }
 
+int ad_prim_begin(ad_prim *pr, const ad_problem *p, bool grad, int fwd_k, ad_tensor **x)
+{
+    ad_ctx *ctx = p->ctx;
+    pr->ctx = ctx;
+    pr->prev_k = ctx->fwd_k;
+    pr->prev_grad = ad_set_grad_enabled(ctx, grad);
+    if (fwd_k == 0) ctx->fwd_k = 0;
+    pr->scope = ad_scope_begin(ctx);
+    int rc = ad_fresh_inputs(p, x);
+    if (rc == AD_OK && fwd_k > 0) rc = ad_fwd_begin(ctx, fwd_k);
+    return rc;
+}
+
+void ad_prim_restore(const ad_prim *pr)
+{
+    pr->ctx->fwd_k = pr->prev_k;
+    ad_set_grad_enabled(pr->ctx, pr->prev_grad);
+}
+
 int ad_width_one(const ad_backend *b, const ad_options *o)
 {
     (void)b;

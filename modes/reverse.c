@@ -26,12 +26,10 @@ static int rev_vjp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *U
     int rc = ad_problem_check(p, "reverse");
     if (rc != AD_OK) return rc;
     char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
-    bool prev_grad = ad_set_grad_enabled(ctx, true);
-    int prev_k = ctx->fwd_k;
-    ad_scope s = ad_scope_begin(ctx);
+    ad_prim pr;
     ad_tensor *x[AD_MAX_INPUTS], *keep[1 + AD_MAX_INPUTS];
     memset(keep, 0, sizeof keep);
-    rc = ad_fresh_inputs(p, x);
+    rc = ad_prim_begin(&pr, p, true, -1, x);
     for (int i = 0; rc == AD_OK && i < p->nin; i++)
         if (ad_wrt(p, i)) rc = ad_requires_grad_(x[i], true);
     ad_tensor *y = rc == AD_OK ? ad_call_f(p, x, st) : NULL;
@@ -95,9 +93,8 @@ static int rev_vjp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *U
         keep[0] = ad_detach(y);
         for (int i = 0; i < p->nin; i++) keep[1 + i] = G[i];
     }
-    ctx->fwd_k = prev_k;
-    ad_set_grad_enabled(ctx, prev_grad);
-    int rc2 = ad_scope_end_n(ctx, s, 1 + p->nin, keep);
+    ad_prim_restore(&pr);
+    int rc2 = ad_scope_end_n(ctx, pr.scope, 1 + p->nin, keep);
     if (rc == AD_OK) rc = rc2;
     e->y = keep[0];
     for (int i = 0; i < p->nin; i++) {
