@@ -1,7 +1,7 @@
 /* tests/test_plot.c — the picture commands as users run them: 'adscope plot'
  * on a result CSV written here (columns exactly as bench/README.md), the
  * V-shaped error of finite differences (fd-error), the tangent line of the
- * seed's example, the recorded graph as DOT text, and the clear errors for
+ * D2L example, the recorded graph as DOT text, and the clear errors for
  * malformed CSV lines and a missing gnuplot or dot.  The program runs
  * through fork/exec, as in test_cli.c. */
 #include <dirent.h>
@@ -641,7 +641,7 @@ static double number_after(const char *text, const char *key)
     return strtod(p + strlen(key), NULL);
 }
 
-Test(plot, tangent_of_the_seed_example, .description = "tangent '0.01*x^2 + 0.1*x' --at 10 --range 0:20: slope 0.3, "
+Test(plot, tangent_of_the_d2l_example, .description = "tangent '0.01*x^2 + 0.1*x' --at 10 --range 0:20: slope 0.3, "
                                                        "intercept -1")
 {
     result *r = run("tangent", "0.01*x^2 + 0.1*x", "--at", "10", "--range", "0:20");
