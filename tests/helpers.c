@@ -31,6 +31,7 @@ void th_teardown(void)
     ad_tape_stats_get(ctx, &ts);
     ad_ctx_free(ctx);
     ctx = NULL;
+    th_tmp_remove();
     if (m.tensors || m.live[AD_MEM_VALUES] || m.live[AD_MEM_TANGENTS] || m.live[AD_MEM_TAPE]) {
         fprintf(stderr,
                 "LEAK at the end of the test: %lld tensor handles, %lld value bytes, %lld tangent bytes, "
@@ -310,4 +311,21 @@ th_result *th_run_adscope(const char *const *env, const char *const *args)
     waitpid(pid, &st, 0);
     R.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     return &R;
+}
+
+/* ---- parameterized tests -------------------------------------------------------- */
+
+int th_backend_params(th_backend_param *params, int cap)
+{
+    int n = 0;
+    for (int i = 0; i < ad_backend_count() && n < cap; i++)
+        snprintf(params[n++].name, sizeof params[0].name, "%s", ad_backend_at(i)->name);
+    return n;
+}
+
+const ad_backend *th_backend_of(const char *name)
+{
+    const ad_backend *b = ad_backend_find(name);
+    cr_assert_not_null(b, "no backend named \"%s\" in the registry", name);
+    return b;
 }

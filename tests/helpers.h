@@ -6,13 +6,21 @@
  *   th_check_rules(...)       an op's JVP and VJP against central
  *                             differences, and HVP (forward over reverse)
  *                             against differences of gradients
+ *   th_backend_params(...)    one ParameterizedTest case per registered
+ *                             backend
+ * and, through functions.h and files.h, the shared test functions
+ * (th_rosenbrock, ...) and a temporary directory per test.
  */
 #ifndef ADSCOPE_TEST_HELPERS_H
 #define ADSCOPE_TEST_HELPERS_H
 
 #include <adscope.h>
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <math.h>
+
+#include "files.h"
+#include "functions.h"
 
 extern ad_ctx *ctx;
 void th_setup(void);
@@ -67,6 +75,25 @@ th_result *th_run_adscope(const char *const *env, const char *const *args);
 #define th_expect_out(r, s) \
     cr_expect(strstr((r)->out, s), "stdout lacks '%s':\n%s\nstderr:\n%s", s, (r)->out, (r)->err)
 #define th_expect_err(r, s) cr_expect(strstr((r)->err, s), "stderr lacks '%s':\n%s", s, (r)->err)
+
+/* ---- parameterized tests --------------------------------------------------------- */
+
+/* Criterion hands a ParameterizedTest its parameter by copying bytes into
+ * a new process of the same program, in which the runner's pointers mean
+ * nothing: a parameter must hold values, never pointers (not even to
+ * string literals).  So a backend is passed by name and found again with
+ * ad_backend_find in the test. */
+typedef struct th_backend_param {
+    char name[32];
+} th_backend_param;
+
+/* Fills params[0..cap) with the names of the registered backends, in
+ * registry order, and returns how many (at most cap).  Call it from a
+ * ParameterizedTestParameters function with a static array, so that a
+ * backend added to the registry is tested without editing any test. */
+int th_backend_params(th_backend_param *params, int cap);
+/* The backend a parameter names (asserts it exists). */
+const ad_backend *th_backend_of(const char *name);
 
 /* Deterministic "high-entropy" test values: x_i = offset + scale·sin(1.7i + 0.3). */
 ad_tensor *th_vals(ad_shape shape, double offset, double scale);

@@ -1,4 +1,4 @@
-/* tests/test_autograd.c — reverse mode with PyTorch's semantics: the seeds'
+/* tests/test_autograd.c — reverse mode with PyTorch's semantics: the D2L notes'
  * autograd examples exactly, accumulation, detach, no-grad, retained and
  * released tapes, errors, graph inspection, second order. */
 #include <string.h>
@@ -14,7 +14,7 @@ static const char *str(ad_tensor *t)
     return buf;
 }
 
-Test(autograd, seed_y_is_2_dot_x_x, .description = "x = arange(4.); y = 2 * dot(x, x); y.backward(); x.grad == 4x")
+Test(autograd, d2l_y_is_2_dot_x_x, .description = "x = arange(4.); y = 2 * dot(x, x); y.backward(); x.grad == 4x")
 {
     ad_tensor *x = ad_arange_n(ctx, 4);
     cr_assert_eq(ad_requires_grad_(x, true), AD_OK);
@@ -27,7 +27,7 @@ Test(autograd, seed_y_is_2_dot_x_x, .description = "x = arange(4.); y = 2 * dot(
     th_expect(ad_eq(ad_grad(x), ad_mul_s(x, 4)), AD_SHAPE(4), TH_V(1, 1, 1, 1), 0, 0);
 }
 
-Test(autograd, seed_zero_grad_then_sum, .description = "x.grad.zero_(); y = x.sum(); y.backward(); x.grad == ones")
+Test(autograd, d2l_zero_grad_then_sum, .description = "x.grad.zero_(); y = x.sum(); y.backward(); x.grad == ones")
 {
     ad_tensor *x = ad_arange_n(ctx, 4);
     ad_requires_grad_(x, true);
@@ -40,7 +40,7 @@ Test(autograd, seed_zero_grad_then_sum, .description = "x.grad.zero_(); y = x.su
     cr_expect_str_eq(str(ad_grad(x)), "tensor([1., 1., 1., 1.])");
 }
 
-Test(autograd, seed_nonscalar_backward_with_seed,
+Test(autograd, d2l_nonscalar_backward_with_a_gradient_argument,
      .description = "y = x * x; y.backward(ones(len(x))) == y.sum().backward(): grad 2x")
 {
     ad_tensor *x = ad_arange_n(ctx, 4);
@@ -59,7 +59,7 @@ Test(autograd, seed_nonscalar_backward_with_seed,
               ad_errmsg(ctx));
 }
 
-Test(autograd, seed_detach, .description = "u = (x*x).detach(); z = u * x; z.sum().backward(); x.grad == u")
+Test(autograd, d2l_detach, .description = "u = (x*x).detach(); z = u * x; z.sum().backward(); x.grad == u")
 {
     ad_tensor *x = ad_arange_n(ctx, 4);
     ad_requires_grad_(x, true);
@@ -77,7 +77,7 @@ Test(autograd, seed_detach, .description = "u = (x*x).detach(); z = u * x; z.sum
     th_expect(ad_grad(x), AD_SHAPE(4), TH_V(0, 2, 4, 6), 0, 0);
 }
 
-Test(autograd, seed_mean_of_2x, .description = "x = arange(8.); z = (2*x).mean(); x.grad == 0.25")
+Test(autograd, d2l_mean_of_2x, .description = "x = arange(8.); z = (2*x).mean(); x.grad == 0.25")
 {
     ad_tensor *x = ad_arange_n(ctx, 8);
     ad_requires_grad_(x, true);
@@ -86,7 +86,7 @@ Test(autograd, seed_mean_of_2x, .description = "x = arange(8.); z = (2*x).mean()
     cr_expect_str_eq(str(ad_grad(x)), "tensor([0.2500, 0.2500, 0.2500, 0.2500, 0.2500, 0.2500, 0.2500, 0.2500])");
 }
 
-Test(autograd, seed_gradients_accumulate, .description = "y = x1 + 2*x2, backward twice: grads 1,2 then 2,4")
+Test(autograd, d2l_gradients_accumulate, .description = "y = x1 + 2*x2, backward twice: grads 1,2 then 2,4")
 {
     ad_tensor *x1 = ad_scalar(ctx, 1), *x2 = ad_scalar(ctx, 2);
     ad_requires_grad_(x1, true);
@@ -102,7 +102,7 @@ Test(autograd, seed_gradients_accumulate, .description = "y = x1 + 2*x2, backwar
     cr_expect_eq(ad_item(ad_grad(x2)), 4);
 }
 
-Test(autograd, seed_backward_without_requires_grad_is_an_error)
+Test(autograd, d2l_backward_without_requires_grad_is_an_error)
 {
     ad_tensor *x = ad_arange_n(ctx, 8);
     ad_tensor *z = ad_mean(ad_mul_s(x, 2), AD_ALL, false);
@@ -129,7 +129,7 @@ Test(autograd, tape_released_after_backward_unless_retained)
     cr_expect(strstr(ad_errmsg(ctx), "AD_RETAIN_GRAPH"), "%s", ad_errmsg(ctx));
 }
 
-Test(autograd, seed_tensorflow_persistent_tape,
+Test(autograd, d2l_tensorflow_persistent_tape,
      .description = "y = x*x; u = stop_gradient(y); z = u*x; dz/dx == u and dy/dx == 2x from one persistent tape")
 {
     ad_tensor *x = ad_arange_n(ctx, 4);

@@ -18,26 +18,6 @@ TestSuite(bench, .init = th_setup, .fini = th_teardown);
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static char tmpdir[] = "/tmp/adscope_bench_XXXXXX";
-
-static const char *tmp_path(const char *name)
-{
-    static char p[4][512];
-    static int k;
-    if (strncmp(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6) == 0) cr_assert_not_null(mkdtemp(tmpdir));
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
-    return p[k];
-}
-
-static void remove_tmpdir(void)
-{
-    if (strstr(tmpdir, "XXXXXX")) return;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
 static ad_bench_config small_config(int nfns, const ad_bench_fn *const *fns, int nb, const ad_backend *const *bs,
                                     int ns, const int64_t *sizes)
 {
@@ -464,11 +444,11 @@ Test(bench, tiny_sweep_writes_the_documented_csv, .description = "2 functions x 
     cr_assert_eq(ad_bench_describe(&t, 42, "adscope bench --test"), 0);
     char err[256];
     cr_assert_eq(ad_bench_run(ctx, &c, &t, err, sizeof err), 0, "%s", err);
-    write_csv(tmp_path("tiny.csv"), &t);
+    write_csv(th_tmp_path("tiny.csv"), &t);
     ad_bench_table_free(&t);
 
     ad_bench_table r;
-    cr_assert_eq(ad_bench_table_read(tmp_path("tiny.csv"), &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ad_bench_table_read(th_tmp_path("tiny.csv"), &r, err, sizeof err), 0, "%s", err);
     char names[64][32];
     int nn = readme_columns(names);
     cr_assert_eq(nn, 27, "bench/README.md documents %d columns", nn);
@@ -519,7 +499,6 @@ Test(bench, tiny_sweep_writes_the_documented_csv, .description = "2 functions x 
     int64_t row = find_row(&r, "broadcast", "reverse", 40);
     cr_expect_geq(ad_bench_table_num(&r, row, "peak_tangents"), 8 * 40);
     ad_bench_table_free(&r);
-    remove_tmpdir();
 }
 
 /* ---- memory across cells ----------------------------------------------------------------------------------------- */
@@ -716,7 +695,7 @@ Test(bench, merge_of_two_shards, .description = "two shards run separately and m
     const ad_backend *bs[] = {ad_backend_find("reverse"), ad_backend_find("forward")};
     const int64_t sizes[] = {3, 6};
     char err[512];
-    const char *paths[2] = {tmp_path("s0.csv"), tmp_path("s1.csv")};
+    const char *paths[2] = {th_tmp_path("s0.csv"), th_tmp_path("s1.csv")};
     int64_t counts[2];
     for (int i = 0; i < 2; i++) {
         ad_bench_config c = small_config(2, fns, 2, bs, 2, sizes);
@@ -747,7 +726,6 @@ Test(bench, merge_of_two_shards, .description = "two shards run separately and m
     /* a shard merged with itself: duplicate cells */
     const char *twice[2] = {paths[0], paths[0]};
     cr_expect_eq(ad_bench_merge(2, twice, &m, err, sizeof err), -1);
-    remove_tmpdir();
 }
 
 /* ---- progress ----------------------------------------------------------------------------------------------- */
@@ -833,13 +811,12 @@ Test(bench, cli_usage_errors_exit_2)
     r = run("help", "merge");
     cr_expect_eq(r->status, 0);
     expect_out(r, "adscope merge A.csv");
-    remove_tmpdir();
 }
 
 Test(bench, cli_run_custom_functions_and_merge, .description = "adscope bench writes the CSV and the summary; --expr and --plugin join; merge joins shards")
 {
     char out[600], csv[700];
-    snprintf(out, sizeof out, "%s", tmp_path("run"));
+    snprintf(out, sizeof out, "%s", th_tmp_path("run"));
     result *r = run("bench", "--functions", "expsin", "--backends", "reverse,forward", "--sizes", "10,20,40",
                     "--min-time", "0.001", "--out", out, "--no-plot", "--seed", "7");
     cr_expect_eq(r->status, 0, "%s", r->err);
@@ -900,8 +877,8 @@ Test(bench, cli_run_custom_functions_and_merge, .description = "adscope bench wr
 
     /* shards, then merge */
     char s0[600], s1[600], merged[700];
-    snprintf(s0, sizeof s0, "%s", tmp_path("sh0"));
-    snprintf(s1, sizeof s1, "%s", tmp_path("sh1"));
+    snprintf(s0, sizeof s0, "%s", th_tmp_path("sh0"));
+    snprintf(s1, sizeof s1, "%s", th_tmp_path("sh1"));
     for (int i = 0; i < 2; i++) {
         r = run("bench", "--functions", "expsin,chain", "--backends", "reverse,forward", "--sizes", "3,6", "--min-time",
                 "0.001", "--shard", i ? "1/2" : "0/2", "--out", i ? s1 : s0);
@@ -925,7 +902,6 @@ Test(bench, cli_run_custom_functions_and_merge, .description = "adscope bench wr
     r = run("merge", f0, f0);
     cr_expect_eq(r->status, 2);
     expect_err(r, "adscope merge: ");
-    remove_tmpdir();
 }
 
 Test(bench, backends_are_judged_against_the_measured_evaluation,

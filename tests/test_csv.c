@@ -7,25 +7,9 @@
 #include "csv.h"
 #include "helpers.h"
 
-static char dir[] = "/tmp/adscope_csv_XXXXXX";
+TestSuite(csv, .fini = th_tmp_remove);
 
-static void setup(void) { cr_assert_not_null(mkdtemp(dir)); }
-static void teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-}
-TestSuite(csv, .init = setup, .fini = teardown);
-
-static const char *path(const char *name)
-{
-    static char p[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-    return p[k];
-}
+#define path th_tmp_path
 
 static void write_file(const char *p, const char *text)
 {

@@ -148,25 +148,42 @@ UNARY_FN(square)
 UNARY_FN(log1p)
 UNARY_FN(expm1)
 
-Test(elementwise, rules_of_unary_ops, .description = "JVP, VJP and HVP of every unary op vs differences")
+/* Every unary op, by name: a Criterion parameter holds values, not the
+ * function pointer.  `positive` marks the ops defined on x > 0 only. */
+typedef struct {
+    const char *name;
+    th_fn f;
+    bool positive;
+} unary_op;
+static const unary_op UNARY[] = {
+    {"neg", f_neg, false},         {"exp", f_exp, false},   {"log", f_log, true},       {"sin", f_sin, false},
+    {"cos", f_cos, false},         {"tan", f_tan, false},   {"tanh", f_tanh, false},    {"sigmoid", f_sigmoid, false},
+    {"relu", f_relu, false},       {"abs", f_abs, false},   {"sqrt", f_sqrt, true},     {"square", f_square, false},
+    {"log1p", f_log1p, true},      {"expm1", f_expm1, false},
+};
+#define NUNARY (sizeof UNARY / sizeof UNARY[0])
+
+typedef struct {
+    char op[16];
+} op_name;
+
+ParameterizedTestParameters(elementwise, rules_of_unary_ops)
 {
-    /* values in every op's domain, away from the kinks of relu/abs at 0 */
-    ad_tensor *x[1] = {th_vals(AD_SHAPE(2, 3), 1.2, 0.7)};
-    ad_tensor *xs[1] = {th_vals(AD_SHAPE(2, 3), 0.1, 1.1)}; /* both signs */
-    th_check_rules(f_neg, NULL, 1, xs, 1e-6, true);
-    th_check_rules(f_exp, NULL, 1, xs, 1e-6, true);
-    th_check_rules(f_log, NULL, 1, x, 1e-6, true);
-    th_check_rules(f_sin, NULL, 1, xs, 1e-6, true);
-    th_check_rules(f_cos, NULL, 1, xs, 1e-6, true);
-    th_check_rules(f_tan, NULL, 1, xs, 1e-6, true);
-    th_check_rules(f_tanh, NULL, 1, xs, 1e-6, true);
-    th_check_rules(f_sigmoid, NULL, 1, xs, 1e-6, true);
-    th_check_rules(f_relu, NULL, 1, xs, 1e-6, true);
-    th_check_rules(f_abs, NULL, 1, xs, 1e-6, true);
-    th_check_rules(f_sqrt, NULL, 1, x, 1e-6, true);
-    th_check_rules(f_square, NULL, 1, xs, 1e-6, true);
-    th_check_rules(f_log1p, NULL, 1, x, 1e-6, true);
-    th_check_rules(f_expm1, NULL, 1, xs, 1e-6, true);
+    static op_name params[NUNARY];
+    for (size_t i = 0; i < NUNARY; i++) snprintf(params[i].op, sizeof params[i].op, "%s", UNARY[i].name);
+    return cr_make_param_array(op_name, params, NUNARY);
+}
+
+ParameterizedTest(op_name *p, elementwise, rules_of_unary_ops,
+                  .description = "JVP, VJP and HVP of every unary op vs differences")
+{
+    const unary_op *op = NULL;
+    for (size_t i = 0; i < NUNARY; i++)
+        if (strcmp(UNARY[i].name, p->op) == 0) op = &UNARY[i];
+    cr_assert_not_null(op, "no unary op %s", p->op);
+    /* values in the op's domain, away from the kinks of relu/abs at 0 */
+    ad_tensor *x[1] = {op->positive ? th_vals(AD_SHAPE(2, 3), 1.2, 0.7) : th_vals(AD_SHAPE(2, 3), 0.1, 1.1)};
+    th_check_rules_impl(op->f, NULL, 1, x, 1e-6, true, op->name, __FILE__, __LINE__);
 }
 
 #define BINARY_FN(name) \
@@ -179,17 +196,50 @@ BINARY_FN(pow)
 BINARY_FN(maximum)
 BINARY_FN(minimum)
 
-Test(elementwise, rules_of_binary_ops_with_broadcasting, .description = "[2,3] op [3], [3,1] op [1,2], [] op [2]")
+static const struct {
+    const char *name;
+    th_fn f;
+} BINARY[] = {{"add", f_add}, {"sub", f_sub}, {"mul", f_mul}, {"div", f_div},
+              {"pow", f_pow}, {"maximum", f_maximum}, {"minimum", f_minimum}};
+#define NBINARY (sizeof BINARY / sizeof BINARY[0])
+
+/* op × broadcasting pattern: 0 [2,3] op [3], 1 [3,1] op [1,2], 2 [] op [2] */
+typedef struct {
+    char op[16];
+    int pattern;
+} binary_case;
+
+ParameterizedTestParameters(elementwise, rules_of_binary_ops_with_broadcasting)
 {
-    ad_tensor *a[2] = {th_vals(AD_SHAPE(2, 3), 1.5, 0.6), th_vals(AD_SHAPE(3), 0.8, 0.5)};
-    ad_tensor *b[2] = {th_vals(AD_SHAPE(3, 1), 1.1, 0.4), th_vals(AD_SHAPE(1, 2), 2.0, 0.3)};
-    ad_tensor *c[2] = {ad_scalar(ctx, 1.3), th_vals(AD_SHAPE(2), 0.7, 0.2)};
-    th_fn fns[] = {f_add, f_sub, f_mul, f_div, f_pow, f_maximum, f_minimum};
-    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
-        th_check_rules(fns[i], NULL, 2, a, 1e-6, true);
-        th_check_rules(fns[i], NULL, 2, b, 1e-6, true);
-        th_check_rules(fns[i], NULL, 2, c, 1e-6, true);
+    static binary_case params[NBINARY * 3];
+    for (size_t i = 0; i < NBINARY * 3; i++) {
+        snprintf(params[i].op, sizeof params[i].op, "%s", BINARY[i / 3].name);
+        params[i].pattern = (int)(i % 3);
     }
+    return cr_make_param_array(binary_case, params, NBINARY * 3);
+}
+
+ParameterizedTest(binary_case *p, elementwise, rules_of_binary_ops_with_broadcasting,
+                  .description = "JVP, VJP and HVP of every binary op: [2,3] op [3], [3,1] op [1,2], [] op [2]")
+{
+    th_fn f = NULL;
+    for (size_t i = 0; i < NBINARY; i++)
+        if (strcmp(BINARY[i].name, p->op) == 0) f = BINARY[i].f;
+    cr_assert_not_null(f, "no binary op %s", p->op);
+    ad_tensor *in[2];
+    if (p->pattern == 0) {
+        in[0] = th_vals(AD_SHAPE(2, 3), 1.5, 0.6);
+        in[1] = th_vals(AD_SHAPE(3), 0.8, 0.5);
+    } else if (p->pattern == 1) {
+        in[0] = th_vals(AD_SHAPE(3, 1), 1.1, 0.4);
+        in[1] = th_vals(AD_SHAPE(1, 2), 2.0, 0.3);
+    } else {
+        in[0] = ad_scalar(ctx, 1.3);
+        in[1] = th_vals(AD_SHAPE(2), 0.7, 0.2);
+    }
+    char what[64];
+    snprintf(what, sizeof what, "%s %s", p->op, (const char *[]){"[2,3] op [3]", "[3,1] op [1,2]", "[] op [2]"}[p->pattern]);
+    th_check_rules_impl(f, NULL, 2, in, 1e-6, true, what, __FILE__, __LINE__);
 }
 
 static ad_tensor *f_scalars(ad_tensor *const *in, void *ud)

@@ -412,7 +412,7 @@ Test(expr, unary_minus_binds_looser_than_power_on_tensors, .description = "-x^2 
 
 /* ---- the D2L examples as expressions ---------------------------------------------- */
 
-Test(expr, seed_two_dot_x_x_and_its_gradient,
+Test(expr, d2l_two_dot_x_x_and_its_gradient,
      .description = "x = arange(4): 2*dot(x,x) == 28; backward gives x.grad == [0, 4, 8, 12]")
 {
     ad_tensor *x = ad_arange_n(ctx, 4);
@@ -430,7 +430,7 @@ Test(expr, seed_two_dot_x_x_and_its_gradient,
     ad_expr_free(e);
 }
 
-Test(expr, seed_sum_x_x_and_mean, .description = "sum(x*x) == 14 with grad 2x; mean(2*x) over arange(8) == 7")
+Test(expr, d2l_sum_x_x_and_mean, .description = "sum(x*x) == 14 with grad 2x; mean(2*x) over arange(8) == 7")
 {
     ad_tensor *x = ad_arange_n(ctx, 4);
     ad_requires_grad_(x, true);
@@ -451,7 +451,7 @@ Test(expr, seed_sum_x_x_and_mean, .description = "sum(x*x) == 14 with grad 2x; m
     ad_expr_free(e);
 }
 
-Test(expr, seed_sum_axis_shapes, .description = "A = arange(24).reshape(2,3,4): sum(A, axis=[0,2]) has shape [3]")
+Test(expr, d2l_sum_axis_shapes, .description = "A = arange(24).reshape(2,3,4): sum(A, axis=[0,2]) has shape [3]")
 {
     ad_tensor *A = ad_reshape(ad_arange_n(ctx, 24), AD_SHAPE(2, 3, 4));
     ad_expr *e = ad_expr_parse("sum(A, axis=[0, 2])", NULL);
@@ -469,7 +469,7 @@ Test(expr, seed_sum_axis_shapes, .description = "A = arange(24).reshape(2,3,4): 
     ad_expr_free(e);
 }
 
-Test(expr, seed_subscripts, .description = "X = arange(12).reshape(3,4): X[-1], X[1:3], X[:, 0:2], X[::2]")
+Test(expr, d2l_subscripts, .description = "X = arange(12).reshape(3,4): X[-1], X[1:3], X[:, 0:2], X[::2]")
 {
     ad_tensor *X = ad_reshape(ad_arange_n(ctx, 12), AD_SHAPE(3, 4));
     static const struct {

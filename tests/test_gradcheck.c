@@ -14,54 +14,18 @@ TestSuite(gradcheck, .init = th_setup, .fini = th_teardown);
 
 /* ---- functions ------------------------------------------------------------------ */
 
-/* Σ 100 (x[i+1] - x[i]²)² + (1 - x[i])² */
-static ad_tensor *rosenbrock(ad_ctx *c, ad_tensor *const *in, void *u)
-{
-    (void)c;
-    (void)u;
-    ad_tensor *x = in[0];
-    ad_tensor *a = ad_idx(x, AD_S(AD_END, -1)), *b = ad_idx(x, AD_S(1, AD_END));
-    ad_tensor *t = ad_mul_s(ad_square(ad_sub(b, ad_square(a))), 100);
-    return ad_sum(ad_add(t, ad_square(ad_rsub_s(1, a))), AD_ALL, false);
-}
-
+/* rosenbrock, expsin, softmax_ce, mlp and tanh(A x)·x[0] are the shared
+ * ones (tests/functions.c); the hand-written gradient of rosenbrock, as a
+ * user would pass it, is built on the shared plain-C one. */
 static int rosenbrock_grad(ad_ctx *c, ad_tensor *const *in, ad_tensor **grad, void *u)
 {
     (void)u;
-    double x[16], g[16] = {0};
+    double x[16], g[16];
     int n = (int)ad_numel(in[0]);
     ad_to_array(in[0], x, n);
-    for (int i = 0; i < n - 1; i++) {
-        double d = x[i + 1] - x[i] * x[i];
-        g[i] += -400 * x[i] * d - 2 * (1 - x[i]);
-        g[i + 1] += 200 * d;
-    }
+    th_rosenbrock_grad(x, n, g);
     grad[0] = ad_from_array(c, AD_SHAPE(n), g);
     return grad[0] ? AD_OK : ad_errno(c);
-}
-
-/* Σ sin(x)·x² + exp(-x²) */
-static ad_tensor *expsin(ad_ctx *c, ad_tensor *const *in, void *u)
-{
-    (void)c;
-    (void)u;
-    ad_tensor *x = in[0];
-    return ad_sum(ad_add(ad_mul(ad_sin(x), ad_square(x)), ad_exp(ad_neg(ad_square(x)))), AD_ALL, false);
-}
-
-/* logsumexp(x) - x[0] */
-static ad_tensor *softmax_ce(ad_ctx *c, ad_tensor *const *in, void *u)
-{
-    (void)c;
-    (void)u;
-    return ad_sub(ad_logsumexp(in[0], AD_ALL, false), ad_idx(in[0], AD_I(0)));
-}
-
-/* Σ tanh(A x), A the user data */
-static ad_tensor *mlp(ad_ctx *c, ad_tensor *const *in, void *u)
-{
-    (void)c;
-    return ad_sum(ad_tanh(ad_mv((ad_tensor *)u, in[0])), AD_ALL, false);
 }
 
 /* Σ exp(10 x): values and derivatives in the thousands */
@@ -80,13 +44,6 @@ static ad_tensor *tiny_quadratic(ad_ctx *c, ad_tensor *const *in, void *u)
     return ad_mul_s(ad_sum(ad_square(in[0]), AD_ALL, false), 1e-8);
 }
 
-/* R^3 -> R^4: tanh(A x) · x[0] */
-static ad_tensor *vecfn(ad_ctx *c, ad_tensor *const *in, void *u)
-{
-    (void)c;
-    return ad_mul(ad_tanh(ad_mv((ad_tensor *)u, in[0])), ad_idx(in[0], AD_I(0)));
-}
-
 /* R^3 -> R^4: tanh(A x) */
 static ad_tensor *tanh_Ax(ad_ctx *c, ad_tensor *const *in, void *u)
 {
@@ -99,21 +56,6 @@ static ad_tensor *sum_squares(ad_ctx *c, ad_tensor *const *in, void *u)
     (void)c;
     (void)u;
     return ad_sum(ad_square(in[0]), AD_ALL, false);
-}
-
-static ad_tensor *input_vec(int n)
-{
-    ad_tensor *x = ad_empty(ctx, AD_SHAPE(n));
-    for (int i = 0; i < n; i++) ad_data(x)[i] = 0.5 + 0.4 * sin(i + 1.0);
-    return x;
-}
-
-static ad_tensor *matrix(int m, int n)
-{
-    ad_tensor *A = ad_empty(ctx, AD_SHAPE(m, n));
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) ad_data(A)[i * n + j] = sin((double)(i * n + j + 1)) / sqrt((double)n);
-    return A;
 }
 
 static bool has_backend(const ad_gradcheck_report *r, const char *name)
@@ -133,51 +75,72 @@ static const ad_gradcheck_backend *line_of(const ad_gradcheck_report *r, const c
 
 /* ---- correct derivatives pass ------------------------------------------------------- */
 
-Test(gradcheck, smooth_functions_of_every_scale_pass,
-     .description = "rosenbrock, expsin, softmax_ce, mlp, exp(10x), 1e-8 x^2: every exact backend agrees with "
-                    "five-point differences; the identity holds; the Taylor order is 2")
+/* The smooth functions, by name (a Criterion parameter holds no pointer). */
+typedef struct {
+    const char *name;
+    ad_fn f;
+} named_fn;
+static const named_fn SMOOTH[] = {
+    {"rosenbrock", th_rosenbrock}, {"expsin", th_expsin}, {"softmax_ce", th_softmax_ce},
+    {"mlp", th_mlp},               {"exp10x", exp10x},    {"tiny_quadratic", tiny_quadratic},
+    {"tanh_Ax_times_x0", th_tanh_Ax_times_x0},
+};
+typedef struct {
+    char name[24];
+} fn_name;
+
+static ad_fn smooth_fn(const char *name)
+{
+    for (size_t i = 0; i < sizeof SMOOTH / sizeof SMOOTH[0]; i++)
+        if (strcmp(SMOOTH[i].name, name) == 0) return SMOOTH[i].f;
+    cr_assert_fail("no smooth function \"%s\"", name);
+    return NULL;
+}
+
+ParameterizedTestParameters(gradcheck, smooth_functions_of_every_scale_pass)
+{
+    static fn_name params[] = {{"rosenbrock"}, {"expsin"}, {"softmax_ce"}, {"mlp"}, {"exp10x"}, {"tiny_quadratic"}};
+    return cr_make_param_array(fn_name, params, sizeof params / sizeof params[0]);
+}
+
+ParameterizedTest(fn_name *fn, gradcheck, smooth_functions_of_every_scale_pass,
+                  .description = "rosenbrock, expsin, softmax_ce, mlp, exp(10x), 1e-8 x^2: every exact backend "
+                                 "agrees with five-point differences; the identity holds; the Taylor order is 2")
 {
     const int n = 7;
-    ad_tensor *A = matrix(n, n);
-    struct {
-        const char *name;
-        ad_fn f;
-    } fs[] = {{"rosenbrock", rosenbrock}, {"expsin", expsin}, {"softmax_ce", softmax_ce},
-              {"mlp", mlp},               {"exp10x", exp10x}, {"tiny_quadratic", tiny_quadratic}};
-    for (size_t k = 0; k < sizeof fs / sizeof fs[0]; k++) {
-        ad_tensor *in[1] = {input_vec(n)};
-        ad_problem p = {.ctx = ctx, .f = fs[k].f, .user = A, .nin = 1, .in = in};
-        ad_gradcheck_options o = ad_gradcheck_defaults();
-        ad_gradcheck_report r;
-        cr_assert_eq(ad_gradcheck(&p, &o, &r), AD_OK, "%s: %s", fs[k].name, ad_errmsg(ctx));
-        cr_expect(r.passed, "%s: %s", fs[k].name, r.summary);
-        cr_expect(strncmp(r.summary, "passed: ", 8) == 0, "%s: %s", fs[k].name, r.summary);
-        cr_expect(has_backend(&r, "forward") && has_backend(&r, "forward-vector") && has_backend(&r, "reverse"));
-        cr_expect(!has_backend(&r, "central"), "differences are not checked against differences");
-        for (int b = 0; b < r.nbackends; b++) {
-            cr_expect_eq(r.backends[b].checked, n, "%s/%s", fs[k].name, r.backends[b].name);
-            cr_expect_eq(r.backends[b].mismatches, 0);
-            cr_expect_lt(r.backends[b].max_rel_err, 1e-6, "%s/%s: %g", fs[k].name, r.backends[b].name,
-                         r.backends[b].max_rel_err);
-        }
-        cr_expect_eq(r.nmismatches, 0);
-        cr_expect_eq(r.nrows, 0);
-        cr_expect_eq(r.nkinks, 0, "%s: no kink in a smooth function", fs[k].name);
-        cr_expect(!r.nonfinite);
-        cr_expect(r.consistency_done && r.consistency_passed, "%s: rel err %g", fs[k].name, r.consistency_rel_err);
-        cr_expect(r.taylor_done && r.taylor_passed);
-        cr_expect(fabs(r.taylor_order - 2) < 0.2, "%s: Taylor order %g", fs[k].name, r.taylor_order);
-        cr_expect_gt(r.reference_stats.passes, 4 * n, "five-point: at least 4 evaluations per coordinate");
-        ad_gradcheck_report_free(&r);
+    const char *name = fn->name;
+    ad_tensor *in[1] = {th_input_vec(n)};
+    ad_problem p = {.ctx = ctx, .f = smooth_fn(name), .user = th_mlp_matrix(n, n), .nin = 1, .in = in};
+    ad_gradcheck_options o = ad_gradcheck_defaults();
+    ad_gradcheck_report r;
+    cr_assert_eq(ad_gradcheck(&p, &o, &r), AD_OK, "%s: %s", name, ad_errmsg(ctx));
+    cr_expect(r.passed, "%s: %s", name, r.summary);
+    cr_expect(strncmp(r.summary, "passed: ", 8) == 0, "%s: %s", name, r.summary);
+    cr_expect(has_backend(&r, "forward") && has_backend(&r, "forward-vector") && has_backend(&r, "reverse"));
+    cr_expect(!has_backend(&r, "central"), "differences are not checked against differences");
+    for (int b = 0; b < r.nbackends; b++) {
+        cr_expect_eq(r.backends[b].checked, n, "%s/%s", name, r.backends[b].name);
+        cr_expect_eq(r.backends[b].mismatches, 0);
+        cr_expect_lt(r.backends[b].max_rel_err, 1e-6, "%s/%s: %g", name, r.backends[b].name,
+                     r.backends[b].max_rel_err);
     }
+    cr_expect_eq(r.nmismatches, 0);
+    cr_expect_eq(r.nrows, 0);
+    cr_expect_eq(r.nkinks, 0, "%s: no kink in a smooth function", name);
+    cr_expect(!r.nonfinite);
+    cr_expect(r.consistency_done && r.consistency_passed, "%s: rel err %g", name, r.consistency_rel_err);
+    cr_expect(r.taylor_done && r.taylor_passed);
+    cr_expect(fabs(r.taylor_order - 2) < 0.2, "%s: Taylor order %g", name, r.taylor_order);
+    cr_expect_gt(r.reference_stats.passes, 4 * n, "five-point: at least 4 evaluations per coordinate");
+    ad_gradcheck_report_free(&r);
 }
 
 Test(gradcheck, vector_function_jacobian_passes,
      .description = "R^3 -> R^4: every entry of the 4x3 Jacobian compared; forward by columns, reverse by rows")
 {
-    ad_tensor *A = matrix(4, 3);
-    ad_tensor *in[1] = {input_vec(3)};
-    ad_problem p = {.ctx = ctx, .f = vecfn, .user = A, .nin = 1, .in = in};
+    ad_tensor *A = th_mlp_matrix(4, 3);
+    ad_tensor *in[1] = {th_input_vec(3)};
+    ad_problem p = {.ctx = ctx, .f = th_tanh_Ax_times_x0, .user = A, .nin = 1, .in = in};
     ad_gradcheck_report r;
     cr_assert_eq(ad_gradcheck(&p, NULL, &r), AD_OK, "%s", ad_errmsg(ctx));
     cr_expect(r.passed, "%s", r.summary);
@@ -203,7 +166,7 @@ static ad_tensor *two_inputs(ad_ctx *c, ad_tensor *const *in, void *u)
 
 Test(gradcheck, inputs_held_constant_are_not_checked)
 {
-    ad_tensor *in[2] = {input_vec(3), matrix(2, 3)};
+    ad_tensor *in[2] = {th_input_vec(3), th_mlp_matrix(2, 3)};
     ad_problem p = {.ctx = ctx, .f = two_inputs, .nin = 2, .in = in, .wrt = (const bool[]){true, false}};
     ad_gradcheck_report r;
     cr_assert_eq(ad_gradcheck(&p, NULL, &r), AD_OK, "%s", ad_errmsg(ctx));
@@ -233,7 +196,7 @@ static int wrong_grad(ad_ctx *c, ad_tensor *const *in, ad_tensor **grad, void *u
 Test(gradcheck, wrong_user_gradient_fails_at_that_coordinate,
      .description = "2x + 0.5 at x[2]: the worst entry names in0[2] with the analytic and numeric values")
 {
-    ad_tensor *in[1] = {input_vec(5)};
+    ad_tensor *in[1] = {th_input_vec(5)};
     double x2 = ad_data(in[0])[2];
     ad_problem p = {.ctx = ctx, .f = sum_squares, .nin = 1, .in = in};
     ad_gradcheck_options o = ad_gradcheck_defaults();
@@ -263,8 +226,8 @@ Test(gradcheck, wrong_user_gradient_fails_at_that_coordinate,
 
 Test(gradcheck, correct_user_gradient_passes)
 {
-    ad_tensor *in[1] = {input_vec(6)};
-    ad_problem p = {.ctx = ctx, .f = rosenbrock, .nin = 1, .in = in};
+    ad_tensor *in[1] = {th_input_vec(6)};
+    ad_problem p = {.ctx = ctx, .f = th_rosenbrock, .nin = 1, .in = in};
     ad_gradcheck_options o = ad_gradcheck_defaults();
     o.user_grad = rosenbrock_grad;
     ad_gradcheck_report r;
@@ -300,8 +263,8 @@ static int wrong_vjp(ad_ctx *c, ad_tensor *const *in, ad_tensor *uu, ad_tensor *
 
 Test(gradcheck, wrong_user_jvp_fails_at_that_entry, .description = "J[1,2] off by 0.5: found by columns")
 {
-    ad_tensor *A = matrix(4, 3);
-    ad_tensor *in[1] = {input_vec(3)};
+    ad_tensor *A = th_mlp_matrix(4, 3);
+    ad_tensor *in[1] = {th_input_vec(3)};
     ad_problem p = {.ctx = ctx, .f = tanh_Ax, .user = A, .nin = 1, .in = in};
     ad_gradcheck_options o = ad_gradcheck_defaults();
     o.user_jvp = wrong_jvp;
@@ -323,8 +286,8 @@ Test(gradcheck, wrong_user_jvp_fails_at_that_entry, .description = "J[1,2] off b
 
 Test(gradcheck, wrong_user_vjp_fails_at_that_entry, .description = "J[3,0] off by 0.5: found by rows")
 {
-    ad_tensor *A = matrix(4, 3);
-    ad_tensor *in[1] = {input_vec(3)};
+    ad_tensor *A = th_mlp_matrix(4, 3);
+    ad_tensor *in[1] = {th_input_vec(3)};
     ad_problem p = {.ctx = ctx, .f = tanh_Ax, .user = A, .nin = 1, .in = in};
     ad_gradcheck_options o = ad_gradcheck_defaults();
     o.user_vjp = wrong_vjp;
@@ -351,7 +314,7 @@ static int failing_grad(ad_ctx *c, ad_tensor *const *in, ad_tensor **grad, void 
 Test(gradcheck, a_user_gradient_that_fails_is_reported_not_fatal,
      .description = "the user's error goes into its note; the check returns AD_OK and fails")
 {
-    ad_tensor *in[1] = {input_vec(5)};
+    ad_tensor *in[1] = {th_input_vec(5)};
     ad_problem p = {.ctx = ctx, .f = sum_squares, .nin = 1, .in = in};
     ad_gradcheck_options o = ad_gradcheck_defaults();
     o.user_grad = failing_grad;
@@ -551,8 +514,8 @@ static int tiny_grad_wrong(ad_ctx *c, ad_tensor *const *in, ad_tensor **grad, vo
 Test(gradcheck, taylor_order_is_two_when_right_and_one_when_wrong,
      .description = "the remainder's slope on a log-log plot, independent of tolerances")
 {
-    ad_tensor *in[1] = {input_vec(5)};
-    ad_problem p = {.ctx = ctx, .f = expsin, .nin = 1, .in = in};
+    ad_tensor *in[1] = {th_input_vec(5)};
+    ad_problem p = {.ctx = ctx, .f = th_expsin, .nin = 1, .in = in};
     ad_gradcheck_options o = ad_gradcheck_defaults();
     ad_gradcheck_report r;
     cr_assert_eq(ad_gradcheck(&p, &o, &r), AD_OK);
@@ -595,7 +558,7 @@ static ad_tensor *linear_fn(ad_ctx *c, ad_tensor *const *in, void *u)
 
 Test(gradcheck, taylor_passes_with_a_note_when_f_is_linear)
 {
-    ad_tensor *in[1] = {input_vec(4)};
+    ad_tensor *in[1] = {th_input_vec(4)};
     ad_problem p = {.ctx = ctx, .f = linear_fn, .nin = 1, .in = in};
     ad_gradcheck_report r;
     cr_assert_eq(ad_gradcheck(&p, NULL, &r), AD_OK);
@@ -632,9 +595,9 @@ Test(gradcheck, consistency_catches_a_subtly_wrong_registered_backend,
      .description = "1e-7 relative: inside the tolerance of differences, far outside <v, J u> = <J^T v, u>")
 {
     cr_assert_eq(ad_backend_register(&subtle), AD_OK);
-    ad_tensor *A = matrix(4, 3);
-    ad_tensor *in[1] = {input_vec(3)};
-    ad_problem p = {.ctx = ctx, .f = vecfn, .user = A, .nin = 1, .in = in};
+    ad_tensor *A = th_mlp_matrix(4, 3);
+    ad_tensor *in[1] = {th_input_vec(3)};
+    ad_problem p = {.ctx = ctx, .f = th_tanh_Ax_times_x0, .user = A, .nin = 1, .in = in};
     ad_gradcheck_report r;
     int rc = ad_gradcheck(&p, NULL, &r);
     ad_backend_unregister("subtle");
@@ -666,8 +629,8 @@ Test(gradcheck, consistency_catches_a_subtly_wrong_registered_backend,
 Test(gradcheck, fast_mode_passes_right_and_catches_a_wrong_user_jvp,
      .description = "4 random directions: J.d against directional differences")
 {
-    ad_tensor *A = matrix(4, 3);
-    ad_tensor *in[1] = {input_vec(3)};
+    ad_tensor *A = th_mlp_matrix(4, 3);
+    ad_tensor *in[1] = {th_input_vec(3)};
     ad_problem p = {.ctx = ctx, .f = tanh_Ax, .user = A, .nin = 1, .in = in};
     ad_gradcheck_options o = ad_gradcheck_defaults();
     o.fast = true;
@@ -723,24 +686,26 @@ Test(gradcheck, fast_mode_accepts_kinks_along_a_direction,
 
 /* ---- second order -------------------------------------------------------------------------------- */
 
-Test(gradcheck, second_order_passes_on_smooth_functions,
-     .description = "H v by forward over reverse against differences of reverse gradients")
+ParameterizedTestParameters(gradcheck, second_order_passes_on_smooth_functions)
 {
-    ad_tensor *A = matrix(4, 3);
-    ad_tensor *in[1] = {input_vec(3)};
+    static fn_name params[] = {{"rosenbrock"}, {"expsin"}, {"tanh_Ax_times_x0"}};
+    return cr_make_param_array(fn_name, params, sizeof params / sizeof params[0]);
+}
+
+ParameterizedTest(fn_name *fn, gradcheck, second_order_passes_on_smooth_functions,
+                  .description = "H v by forward over reverse against differences of reverse gradients")
+{
+    ad_tensor *in[1] = {th_input_vec(3)};
     ad_gradcheck_options o = ad_gradcheck_defaults();
     o.second_order = true;
-    ad_fn fs[] = {rosenbrock, expsin, vecfn};
-    for (int k = 0; k < 3; k++) {
-        ad_problem p = {.ctx = ctx, .f = fs[k], .user = A, .nin = 1, .in = in};
-        ad_gradcheck_report r;
-        cr_assert_eq(ad_gradcheck(&p, &o, &r), AD_OK, "%s", ad_errmsg(ctx));
-        cr_expect(r.passed, "%d: %s", k, r.summary);
-        cr_expect(r.hvp_done && r.hvp_passed, "%d", k);
-        cr_expect_lt(r.hvp_max_rel_err, 1e-5, "%d: %g", k, r.hvp_max_rel_err);
-        cr_expect(strstr(r.summary, "HVP agrees"), "%s", r.summary);
-        ad_gradcheck_report_free(&r);
-    }
+    ad_problem p = {.ctx = ctx, .f = smooth_fn(fn->name), .user = th_mlp_matrix(4, 3), .nin = 1, .in = in};
+    ad_gradcheck_report r;
+    cr_assert_eq(ad_gradcheck(&p, &o, &r), AD_OK, "%s: %s", fn->name, ad_errmsg(ctx));
+    cr_expect(r.passed, "%s: %s", fn->name, r.summary);
+    cr_expect(r.hvp_done && r.hvp_passed, "%s", fn->name);
+    cr_expect_lt(r.hvp_max_rel_err, 1e-5, "%s: %g", fn->name, r.hvp_max_rel_err);
+    cr_expect(strstr(r.summary, "HVP agrees"), "%s: %s", fn->name, r.summary);
+    ad_gradcheck_report_free(&r);
 }
 
 /* ---- the printed report -------------------------------------------------------------------------- */
@@ -808,7 +773,7 @@ Test(gradcheck, printed_table_shows_only_mismatches_worst_first_and_capped,
 
 Test(gradcheck, bad_options_are_errors_that_say_which)
 {
-    ad_tensor *in[1] = {input_vec(3)};
+    ad_tensor *in[1] = {th_input_vec(3)};
     ad_problem p = {.ctx = ctx, .f = sum_squares, .nin = 1, .in = in};
     ad_gradcheck_options o = ad_gradcheck_defaults();
     ad_gradcheck_report r;
@@ -852,7 +817,7 @@ Test(gradcheck, bad_options_are_errors_that_say_which)
     ad_gradcheck_report_free(&r);
 
     /* a gradient of a vector function */
-    ad_tensor *A = matrix(4, 3);
+    ad_tensor *A = th_mlp_matrix(4, 3);
     ad_problem pv = {.ctx = ctx, .f = tanh_Ax, .user = A, .nin = 1, .in = in};
     o = ad_gradcheck_defaults();
     o.user_grad = wrong_grad;
@@ -877,12 +842,12 @@ Test(gradcheck, bad_options_are_errors_that_say_which)
 Test(gradcheck, the_callers_tensors_and_modes_are_left_alone,
      .description = "inputs, requires_grad, .grad, grad mode, forward width and the error state are restored")
 {
-    ad_tensor *x = input_vec(4);
+    ad_tensor *x = th_input_vec(4);
     double before[4], after[4];
     ad_to_array(x, before, 4);
     cr_assert_eq(ad_requires_grad_(x, true), AD_OK);
     ad_tensor *in[1] = {x};
-    ad_problem p = {.ctx = ctx, .f = expsin, .nin = 1, .in = in};
+    ad_problem p = {.ctx = ctx, .f = th_expsin, .nin = 1, .in = in};
     ad_set_grad_enabled(ctx, true);
     cr_assert_eq(ad_fwd_begin(ctx, 3), AD_OK);
     ad_gradcheck_options o = ad_gradcheck_defaults();

@@ -59,7 +59,7 @@ Test(linalg, dot_values, .description = "torch.dot(x, y) = sum(x * y)")
     th_expect(ad_dot(x, twos), AD_SCALAR, TH_V(12), 0, 0);
 }
 
-Test(linalg, dot_seed_gradient, .description = "x = arange(4); y = 2 * dot(x, x); y.backward(); x.grad == 4 * x")
+Test(linalg, d2l_dot_gradient, .description = "x = arange(4); y = 2 * dot(x, x); y.backward(); x.grad == 4 * x")
 {
     ad_tensor *x = ad_arange_n(ctx, 4);
     ad_requires_grad_(x, true);
@@ -87,7 +87,7 @@ Test(linalg, mm_values, .description = "A = arange(20).reshape(5, 4); B = ones(4
     th_expect(ad_mm(P, Q), AD_SHAPE(2, 2), TH_V(58, 64, 139, 154), 0, 0);
 }
 
-Test(linalg, matmul_seed, .description = "A = arange(16).reshape(4, 4); C = 3 * A; torch.matmul(A, C)")
+Test(linalg, d2l_matmul, .description = "A = arange(16).reshape(4, 4); C = 3 * A; torch.matmul(A, C)")
 {
     ad_tensor *A = arange_shape(16, AD_SHAPE(4, 4));
     ad_tensor *E = ad_matmul(A, ad_mul_s(A, 3));
@@ -265,7 +265,7 @@ Test(linalg, outer_values, .description = "outer([1,2,3], [4,5]) = x[:, None] * 
     th_expect(ad_outer(x, y), AD_SHAPE(3, 2), TH_V(4, 5, 8, 10, 12, 15), 0, 0);
 }
 
-Test(linalg, cross_seed, .description = "torch.cross([1,2,3], [4,5,6]) = [-3, 6, -3]")
+Test(linalg, d2l_cross, .description = "torch.cross([1,2,3], [4,5,6]) = [-3, 6, -3]")
 {
     ad_tensor *a = arr(AD_SHAPE(3), TH_V(1, 2, 3)), *b = arr(AD_SHAPE(3), TH_V(4, 5, 6));
     th_expect(ad_cross(a, b, 0), AD_SHAPE(3), TH_V(-3, 6, -3), 0, 0);
@@ -295,7 +295,7 @@ Test(linalg, trace_values, .description = "trace of square and non-square matric
 
 /* ---- norms --------------------------------------------------------------------------------- */
 
-Test(linalg, norm_seeds, .description = "u = [3,-4]: torch.norm(u) = 5, abs(u).sum() = 7; norm(ones(4, 9)) = 6")
+Test(linalg, d2l_norms, .description = "u = [3,-4]: torch.norm(u) = 5, abs(u).sum() = 7; norm(ones(4, 9)) = 6")
 {
     ad_tensor *u = arr(AD_SHAPE(2), TH_V(3, -4));
     th_expect(ad_norm(u, 2, AD_ALL, false), AD_SCALAR, TH_V(5), 0, 0);

@@ -1,10 +1,9 @@
 /* tests/test_plot.c — the picture commands as users run them: 'adscope plot'
  * on a result CSV written here (columns exactly as bench/README.md), the
  * V-shaped error of finite differences (fd-error), the tangent line of the
- * seed's example, the recorded graph as DOT text, and the clear errors for
+ * D2L example, the recorded graph as DOT text, and the clear errors for
  * malformed CSV lines and a missing gnuplot or dot.  The program runs
  * through fork/exec, as in test_cli.c. */
-#include <dirent.h>
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,49 +17,9 @@
 
 #define ADSCOPE ADSCOPE_BINARY_DIR "/adscope"
 
-static char dir[64];
+TestSuite(plot, .init = th_setup, .fini = th_teardown);
 
-static void rm_tree(const char *d, int depth)
-{
-    DIR *dd = opendir(d);
-    if (!dd) return;
-    struct dirent *de;
-    while ((de = readdir(dd))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", d, de->d_name);
-        struct stat sb;
-        if (lstat(p, &sb) != 0) continue;
-        if (S_ISDIR(sb.st_mode) && depth > 0) rm_tree(p, depth - 1);
-        else unlink(p);
-    }
-    closedir(dd);
-    rmdir(d);
-}
-
-static void setup(void)
-{
-    th_setup();
-    snprintf(dir, sizeof dir, "/tmp/adscope_plot_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    rm_tree(dir, 3);
-    th_teardown();
-}
-
-TestSuite(plot, .init = setup, .fini = teardown);
-
-static const char *path(const char *name)
-{
-    static char p[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-    return p[k];
-}
+#define path th_tmp_path
 
 /* ---- running the program ---------------------------------------------------------- */
 
@@ -68,42 +27,16 @@ typedef th_result result;
 #define run(...) th_run(__VA_ARGS__)
 #define run_with(env, ...) th_run_env(env, __VA_ARGS__)
 
-#define expect_out(r, s) cr_expect(strstr((r)->out, s), "stdout lacks '%s':\n%s\nstderr:\n%s", s, (r)->out, (r)->err)
-#define expect_err(r, s) cr_expect(strstr((r)->err, s), "stderr lacks '%s':\n%s", s, (r)->err)
+#define expect_out th_expect_out
+#define expect_err th_expect_err
 
-/* Whether a program is on PATH (the charts need gnuplot, the pictures dot). */
-static bool have(const char *prog)
-{
-    const char *p = getenv("PATH");
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", p ? p : "/usr/bin:/bin");
-    for (char *tok = strtok(buf, ":"); tok; tok = strtok(NULL, ":")) {
-        char c[4200];
-        snprintf(c, sizeof c, "%s/%s", tok, prog);
-        if (access(c, X_OK) == 0) return true;
-    }
-    return false;
-}
 #define NEED(prog)                                                                           \
     do {                                                                                     \
-        if (!have(prog)) cr_skip_test("%s is not installed (Debian: %s)", prog,            \
+        if (!th_have_program(prog)) cr_skip_test("%s is not installed (Debian: %s)", prog,            \
                                       strcmp(prog, "dot") ? "gnuplot-nox" : "graphviz"); \
     } while (0)
 
-static char *read_all(const char *p, size_t *len)
-{
-    FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    buf[got] = '\0';
-    fclose(f);
-    if (len) *len = got;
-    return buf;
-}
+#define read_all th_read_file
 
 static void expect_png(const char *p)
 {
@@ -520,7 +453,7 @@ Test(plot, scripts_found_through_ADSCOPE_PLOTS, .description = "ADSCOPE_PLOTS ov
     NEED("gnuplot");
     const char *csv = write_results();
     char env[600];
-    snprintf(env, sizeof env, "ADSCOPE_PLOTS=%s", dir); /* no scripts there */
+    snprintf(env, sizeof env, "ADSCOPE_PLOTS=%s", th_tmp_dir()); /* no scripts there */
     result *r = run_with(env, "plot", csv, "--out", path("c"));
     cr_expect_eq(r->status, 2);
     expect_err(r, "ADSCOPE_PLOTS");
@@ -641,7 +574,7 @@ static double number_after(const char *text, const char *key)
     return strtod(p + strlen(key), NULL);
 }
 
-Test(plot, tangent_of_the_seed_example, .description = "tangent '0.01*x^2 + 0.1*x' --at 10 --range 0:20: slope 0.3, "
+Test(plot, tangent_of_the_d2l_example, .description = "tangent '0.01*x^2 + 0.1*x' --at 10 --range 0:20: slope 0.3, "
                                                        "intercept -1")
 {
     result *r = run("tangent", "0.01*x^2 + 0.1*x", "--at", "10", "--range", "0:20");

@@ -27,7 +27,7 @@ static ad_tensor *arange_shaped(int64_t n, ad_shape s) { return ad_reshape(ad_ar
 
 /* ---- D2L: sums along axes ------------------------------------------------------ */
 
-Test(reduce, seed_sum_axis_shapes, .description = "A.sum(axis=1).shape == [2,4]; A.sum(axis=[0,2]).shape == [3]")
+Test(reduce, d2l_sum_axis_shapes, .description = "A.sum(axis=1).shape == [2,4]; A.sum(axis=[0,2]).shape == [3]")
 {
     ad_tensor *A = arange_shaped(24, AD_SHAPE(2, 3, 4));
     cr_assert_str_eq(th_shape(ad_sum(A, AD_AXES(1), false)), "[2,4]");
@@ -99,7 +99,7 @@ Test(reduce, sum_over_no_axes, .description = "an empty axis list reduces nothin
     th_expect(ad_max(ad_scalar(ctx, -1.5), AD_ALL, true), AD_SCALAR, TH_V(-1.5), 0, 0);
 }
 
-Test(reduce, seed_divide_by_row_sums, .description = "A / A.sum(axis=1, keepdims=True) broadcasts; rows sum to 1")
+Test(reduce, d2l_divide_by_row_sums, .description = "A / A.sum(axis=1, keepdims=True) broadcasts; rows sum to 1")
 {
     ad_tensor *A = arange_shaped(20, AD_SHAPE(5, 4));
     ad_tensor *sum_A = ad_sum(A, AD_AXES(1), true);
@@ -113,7 +113,7 @@ Test(reduce, seed_divide_by_row_sums, .description = "A / A.sum(axis=1, keepdims
     th_expect(ad_sum(P, AD_AXES(1), false), AD_SHAPE(5), TH_V(1, 1, 1, 1, 1), 1e-15, 0);
 }
 
-Test(reduce, seed_cumsum_axis0, .description = "A.cumsum(axis=0) for A = arange(12).reshape(3,4)")
+Test(reduce, d2l_cumsum_axis0, .description = "A.cumsum(axis=0) for A = arange(12).reshape(3,4)")
 {
     ad_tensor *A = arange_shaped(12, AD_SHAPE(3, 4));
     th_expect(ad_cumsum(A, 0), AD_SHAPE(3, 4), TH_V(0, 1, 2, 3, 4, 6, 8, 10, 12, 15, 18, 21), 0, 0);
@@ -144,7 +144,7 @@ Test(reduce, mean_values, .description = "mean of arange(8.) is 3.5; mean along 
     th_expect(ad_abs(d), AD_SHAPE(3, 4), TH_V(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 0, 0);
 }
 
-Test(reduce, seed_mean_backward, .description = "x = arange(8.), z = (2x).mean(): dz/dx = 1/4 everywhere")
+Test(reduce, d2l_mean_backward, .description = "x = arange(8.), z = (2x).mean(): dz/dx = 1/4 everywhere")
 {
     ad_tensor *x = ad_arange_n(ctx, 8);
     ad_requires_grad_(x, true);
