@@ -81,21 +81,15 @@ static int random_inputs(gc_run *g, gc_rng *rng, ad_tensor **v)
     return AD_OK;
 }
 
-/* max |v| over the directions, and max(1, |x|) where they move x */
-static void direction_scale(gc_run *g, ad_tensor *const *v, double *vmax, double *xmax)
+/* max |v| over the directions, and max(1, |x|) where they move x (the
+ * scale the difference rules use, fd_step.c) */
+static int direction_scale(gc_run *g, ad_tensor *const *v, double *vmax, double *xmax)
 {
-    *vmax = 0;
-    *xmax = 1;
-    for (int i = 0; i < g->p->nin; i++) {
-        if (!v[i]) continue;
-        ad_tensor *xc = ad_contiguous(g->x[i]), *vc = ad_contiguous(v[i]);
-        if (!xc || !vc) continue;
-        for (int64_t q = 0; q < vc->numel; q++) {
-            if (vc->data[q] == 0) continue;
-            *vmax = fmax(*vmax, fabs(vc->data[q]));
-            *xmax = fmax(*xmax, fabs(xc->data[q]));
-        }
-    }
+    ad_fd_scale sc;
+    int rc = ad_fd_scale_of(g->p, v, &sc);
+    *vmax = sc.vmax;
+    *xmax = sc.xscale;
+    return rc;
 }
 
 static bool finite_y(const gc_run *g)
@@ -158,7 +152,8 @@ int gc_consistency(gc_run *g)
 {
     ad_ctx *ctx = g->ctx;
     ad_gradcheck_report *r = g->r;
-    const ad_backend *fwd = &ad_backend_forward, *rev = &ad_backend_reverse;
+    /* the built-in pair every other exact backend is put against */
+    const ad_backend *fwd = ad_backend_with(AD_CAP_FORWARD), *rev = ad_backend_with(AD_CAP_REVERSE);
     ad_scope s = ad_scope_begin(ctx);
     gc_rng rng = gc_rng_new(g->o.seed, 1);
     ad_tensor *u[AD_MAX_INPUTS];
@@ -264,7 +259,10 @@ int gc_taylor(gc_run *g)
     double g0 = 0, g0mag = 0;
     dot_acc(ctx, u, g->y, &g0, &g0mag);
     double vmax, xmax;
-    direction_scale(g, v, &vmax, &xmax);
+    if (direction_scale(g, v, &vmax, &xmax) != AD_OK) {
+        ad_scope_end(ctx, s, NULL);
+        return ctx->err;
+    }
     double scale = vmax > 0 ? xmax / vmax : 1;
     /* below this r(h) is rounding: f's values carry about eps·Σ|u f| */
     double floor_r = 100 * DBL_EPSILON * g0mag;
@@ -350,7 +348,7 @@ static int grad_at(gc_run *g, const ad_problem *ps, ad_tensor *const *v, double 
     }
     ad_problem q = *ps;
     q.in = xs;
-    int rc = ad_value_and_grad(&ad_backend_reverse, &q, NULL, NULL, G, NULL, NULL);
+    int rc = ad_value_and_grad(ad_backend_with(AD_CAP_REVERSE), &q, NULL, NULL, G, NULL, NULL);
     for (int i = 0; rc == AD_OK && i < ps->nin; i++) {
         if (!G[i]) continue;
         G[i] = ad_contiguous(G[i]);
@@ -379,8 +377,8 @@ int gc_second_order(gc_run *g)
     ad_tensor *v[AD_MAX_INPUTS], *HV[AD_MAX_INPUTS] = {0};
     if (rc == AD_OK) rc = random_inputs(g, &rng, v);
     if (rc == AD_OK) rc = ad_hvp(&ps, v, NULL, NULL, HV, NULL);
-    double vmax, xmax;
-    direction_scale(g, v, &vmax, &xmax);
+    double vmax = 0, xmax = 1;
+    if (rc == AD_OK) rc = direction_scale(g, v, &vmax, &xmax);
     /* central differences of gradients: truncation ~h², rounding ~eps/h */
     double h = cbrt(DBL_EPSILON) * xmax / (vmax > 0 ? vmax : 1);
     ad_tensor *Gp[AD_MAX_INPUTS] = {0}, *Gm[AD_MAX_INPUTS] = {0}, *G2p[AD_MAX_INPUTS] = {0},
@@ -520,7 +518,7 @@ static int fast_direction(gc_run *g, int k, ad_stats *cost)
     er = er ? ad_contiguous(er) : NULL;
     if (!jr) return ctx->err;
     double vmax, xmax;
-    direction_scale(g, d, &vmax, &xmax);
+    if ((rc = direction_scale(g, d, &vmax, &xmax)) != AD_OK) return rc;
     probe pr = {.h = sqrt(DBL_EPSILON) * xmax / (vmax > 0 ? vmax : 1)};
     int yd = g->y->ndim;
     for (int bi = 0; rc == AD_OK && bi < g->nb; bi++) {

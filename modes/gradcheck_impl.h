@@ -17,16 +17,22 @@
 
 enum { GC_USER_GRAD, GC_USER_JVP, GC_USER_VJP };
 
-/* The ad_backend comes first, so that the primitives can cast the
- * descriptor they are given back to the whole struct.  Never registered:
- * the checker passes it straight to the drivers. */
-typedef struct gc_user_backend {
-    ad_backend b;
+/* A hand-written derivative: the params of its temporary backend (the
+ * primitives read it from b->params, GSL's type + state pattern). */
+typedef struct gc_user_fn {
     int kind;
     ad_user_grad_fn grad;
     ad_user_jvp_fn jvp;
     ad_user_vjp_fn vjp;
     void *ud;
+} gc_user_fn;
+
+/* The descriptor and its params, stored together in the checker's state.
+ * Never registered: the checker passes b straight to the drivers. */
+typedef struct gc_user_backend {
+    ad_backend b;
+    gc_user_fn fn;
+    int kind;
 } gc_user_backend;
 
 void gc_user_backend_init(gc_user_backend *u, int kind, const char *name, const ad_gradcheck_options *o,
