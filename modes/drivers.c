@@ -19,23 +19,6 @@ static int width_of(const ad_backend *b, const ad_options *o)
     return w > 0 ? w : 1;
 }
 
-static ad_tensor *tangent_zeros(ad_ctx *ctx, ad_shape s)
-{
-    uint8_t prev = ctx->cat;
-    ctx->cat = AD_MEM_TANGENTS;
-    ad_tensor *t = ad_zeros(ctx, s);
-    ctx->cat = prev;
-    return t;
-}
-
-static ad_shape prepend(int64_t k, const ad_tensor *t)
-{
-    ad_shape s = {.ndim = t->ndim + 1};
-    s.dim[0] = k;
-    memcpy(s.dim + 1, t->shape, (size_t)t->ndim * sizeof(int64_t));
-    return s;
-}
-
 /* Unit directions for flat columns [j0, j0 + k): V[i] is [k, in_i.shape]. */
 static int unit_directions(const ad_problem *p, int64_t j0, int k, ad_tensor **V)
 {
@@ -44,7 +27,7 @@ static int unit_directions(const ad_problem *p, int64_t j0, int k, ad_tensor **V
         V[i] = NULL;
         if (!ad_wrt(p, i)) continue;
         ad_tensor *in = p->in[i];
-        V[i] = tangent_zeros(p->ctx, prepend(k, in));
+        V[i] = ad_tangent_zeros(p->ctx, k, ad_shape_of(in));
         if (!V[i]) return p->ctx->err;
         for (int r = 0; r < k; r++) {
             int64_t j = j0 + r - off;
@@ -143,8 +126,8 @@ int ad_value_and_grad(const ad_backend *b, const ad_problem *p, const ad_options
         ad_tensor *gflat[AD_MAX_INPUTS] = {0}, *eflat[AD_MAX_INPUTS] = {0};
         for (int i = 0; rc == AD_OK && i < nin; i++) {
             if (!ad_wrt(p, i)) continue;
-            gflat[i] = tangent_zeros(ctx, ad_shape_of(p->in[i]));
-            eflat[i] = tangent_zeros(ctx, ad_shape_of(p->in[i]));
+            gflat[i] = ad_deriv_zeros(ctx, ad_shape_of(p->in[i]));
+            eflat[i] = ad_deriv_zeros(ctx, ad_shape_of(p->in[i]));
             if (!gflat[i] || !eflat[i]) rc = ctx->err;
         }
         bool has_err = false;
@@ -226,10 +209,10 @@ static int jac_columns(const ad_backend *b, const ad_problem *p, const ad_option
             m = (*y)->numel;
             for (int i = 0; rc == AD_OK && i < p->nin; i++) {
                 if (!ad_wrt(p, i)) continue;
-                Jf[i] = tangent_zeros(ctx, AD_SHAPE(m, p->in[i]->numel));
+                Jf[i] = ad_deriv_zeros(ctx, AD_SHAPE(m, p->in[i]->numel));
                 ad_unscope(Jf[i]);
                 if (e.jv_err) {
-                    Ef[i] = tangent_zeros(ctx, AD_SHAPE(m, p->in[i]->numel));
+                    Ef[i] = ad_deriv_zeros(ctx, AD_SHAPE(m, p->in[i]->numel));
                     ad_unscope(Ef[i]);
                 }
                 if (!Jf[i] || (e.jv_err && !Ef[i])) rc = ctx->err;
@@ -286,7 +269,7 @@ static int jac_rows(const ad_backend *b, const ad_problem *p, const ad_options *
     int rc = AD_OK;
     for (int i = 0; rc == AD_OK && i < p->nin; i++) {
         if (!ad_wrt(p, i)) continue;
-        Jf[i] = tangent_zeros(ctx, AD_SHAPE(m, p->in[i]->numel));
+        Jf[i] = ad_deriv_zeros(ctx, AD_SHAPE(m, p->in[i]->numel));
         ad_unscope(Jf[i]);
         if (!Jf[i]) rc = ctx->err;
     }
@@ -297,7 +280,7 @@ static int jac_rows(const ad_backend *b, const ad_problem *p, const ad_options *
     for (int64_t i0 = 0; rc == AD_OK && i0 < m; i0 += chunk) {
         int k = (int)(m - i0 < chunk ? m - i0 : chunk);
         ad_scope si = ad_scope_begin(ctx);
-        ad_tensor *U = tangent_zeros(ctx, prepend(k, y));
+        ad_tensor *U = ad_tangent_zeros(ctx, k, ad_shape_of(y));
         if (!U) rc = ctx->err;
         for (int r = 0; rc == AD_OK && r < k; r++) U->data[(int64_t)r * m + i0 + r] = 1.0;
         ad_tensor *G[AD_MAX_INPUTS] = {0};
@@ -332,7 +315,10 @@ int ad_jacobian(const ad_backend *b, const ad_problem *p, const ad_options *o, a
                 ad_tensor **J_err, ad_jacobian_info *info, ad_stats *st)
 {
     bool automatic = b == NULL;
-    const ad_backend *fwd = (o && o->width > 1) ? ad_backend_find("forward-vector") : ad_backend_find("forward");
+    /* automatic: forward mode (carrying several directions when a width is
+     * given) or reverse mode, whichever the shapes favour */
+    unsigned fwd_caps = AD_CAP_FORWARD | ((o && o->width > 1) ? AD_CAP_VECTOR : 0);
+    const ad_backend *fwd = ad_backend_with(fwd_caps);
     ad_snapshot snap;
     int rc = start("jacobian", automatic ? fwd : b, p, st, &snap);
     if (rc != AD_OK) return rc;
@@ -367,7 +353,7 @@ int ad_jacobian(const ad_backend *b, const ad_problem *p, const ad_options *o, a
                      (long long)n, n == 1 ? "" : "s", (long long)m, fwd->name, (long long)fpasses,
                      fpasses == 1 ? "" : "es", (long long)m);
         } else {
-            b = ad_backend_find("reverse");
+            b = ad_backend_with(AD_CAP_REVERSE);
             snprintf(inf.reason, sizeof inf.reason,
                      "m = %lld output%s < n = %lld inputs: reverse mode fills J by rows in 1 pass and %lld "
                      "sweep%s (forward would need %lld passes)",
@@ -586,7 +572,7 @@ static int forward_over_reverse(const ad_problem *p, int k, ad_tensor *const *V,
         if (!ad_wrt(p, i)) continue;
         ad_tensor *g = x[i]->grad;
         G[i] = g ? ad_detach(g) : ad_zeros(ctx, ad_shape_of(x[i]));
-        HV[i] = (g && g->tangent) ? ad_alias(g->tangent, false) : tangent_zeros(ctx, prepend(k, x[i]));
+        HV[i] = (g && g->tangent) ? ad_alias(g->tangent, false) : ad_tangent_zeros(ctx, k, ad_shape_of(x[i]));
         if (!G[i] || !HV[i]) rc = ctx->err;
     }
     if (rc == AD_OK) *y = ad_detach(out);
@@ -599,7 +585,7 @@ int ad_hvp(const ad_problem *p, ad_tensor *const *v, ad_tensor **value, ad_tenso
            ad_stats *st)
 {
     ad_snapshot snap;
-    int rc = start("hvp", &ad_backend_reverse, p, st, &snap);
+    int rc = start("hvp", ad_backend_with(AD_CAP_REVERSE), p, st, &snap);
     if (rc != AD_OK) return rc;
     ad_ctx *ctx = p->ctx;
     char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
@@ -632,7 +618,7 @@ int ad_hvp(const ad_problem *p, ad_tensor *const *v, ad_tensor **value, ad_tenso
 int ad_hessian(const ad_problem *p, const ad_options *o, ad_tensor **value, ad_tensor **H, ad_stats *st)
 {
     ad_snapshot snap;
-    int rc = start("hessian", &ad_backend_reverse, p, st, &snap);
+    int rc = start("hessian", ad_backend_with(AD_CAP_REVERSE), p, st, &snap);
     if (rc != AD_OK) return rc;
     ad_ctx *ctx = p->ctx;
     int nin = p->nin;
@@ -651,7 +637,7 @@ int ad_hessian(const ad_problem *p, const ad_options *o, ad_tensor **value, ad_t
     for (int a = 0; rc == AD_OK && a < nin; a++)
         for (int b = 0; rc == AD_OK && b < nin; b++) {
             if (!ad_wrt(p, a) || !ad_wrt(p, b)) continue;
-            Hf[a * nin + b] = tangent_zeros(ctx, AD_SHAPE(p->in[a]->numel, p->in[b]->numel));
+            Hf[a * nin + b] = ad_deriv_zeros(ctx, AD_SHAPE(p->in[a]->numel, p->in[b]->numel));
             if (!Hf[a * nin + b]) rc = ctx->err;
         }
     ad_tensor *y = NULL;

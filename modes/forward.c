@@ -7,8 +7,6 @@
  * "forward" always uses one direction per pass (n passes for a gradient);
  * "forward-vector" carries k directions per pass (ceil(n/k) passes), k from
  * ad_options.width (default 8). */
-#include <string.h>
-
 #include "modes.h"
 
 #define DEFAULT_WIDTH 8
@@ -30,22 +28,14 @@ static int fwd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *c
     if (y) {
         /* the value without its tangent, and the tangent as [k, y.shape] */
         keep[0] = ad_detach(y);
-        if (y->tangent) {
-            keep[1] = ad_alias(y->tangent, false);
-        } else {
-            ad_shape ts = {.ndim = y->ndim + 1};
-            ts.dim[0] = k;
-            memcpy(ts.dim + 1, y->shape, (size_t)y->ndim * sizeof(int64_t));
-            uint8_t prev_cat = ctx->cat;
-            ctx->cat = AD_MEM_TANGENTS;
-            keep[1] = ad_zeros(ctx, ts); /* y does not depend on the directions */
-            ctx->cat = prev_cat;
-        }
+        /* y may not depend on the directions: its tangent is zero */
+        keep[1] = y->tangent ? ad_alias(y->tangent, false) : ad_tangent_zeros(ctx, k, ad_shape_of(y));
         if (!keep[0] || !keep[1]) rc = ctx->err;
     } else if (rc == AD_OK) {
         rc = ctx->err;
     }
     ad_prim_restore(&pr);
+    ad_eval_steps(e, k, 0); /* exact: no step */
     return ad_jvp_finish(ctx, pr.scope, rc, keep[0], keep[1], NULL, e);
 }
 
@@ -58,7 +48,7 @@ static int width_k(const ad_backend *b, const ad_options *o)
 const ad_backend ad_backend_forward = {
     .name = "forward",
     .description = "dual-number forward accumulation, one tangent per pass (n passes for a gradient)",
-    .caps = AD_CAP_EXACT | AD_CAP_RULES,
+    .caps = AD_CAP_EXACT | AD_CAP_RULES | AD_CAP_FORWARD,
     .jvp = fwd_jvp,
     .vjp = NULL,
     .preferred_width = ad_width_one,
@@ -67,7 +57,7 @@ const ad_backend ad_backend_forward = {
 const ad_backend ad_backend_forward_vector = {
     .name = "forward-vector",
     .description = "forward accumulation carrying k tangents per pass (ceil(n/k) passes; k = --width, default 8)",
-    .caps = AD_CAP_EXACT | AD_CAP_RULES,
+    .caps = AD_CAP_EXACT | AD_CAP_RULES | AD_CAP_FORWARD | AD_CAP_VECTOR,
     .jvp = fwd_jvp,
     .vjp = NULL,
     .preferred_width = width_k,

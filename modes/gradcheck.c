@@ -1,7 +1,8 @@
 /* modes/gradcheck.c — ad_gradcheck: are the derivatives right?
  *
  * The reference is the whole Jacobian by a finite-difference backend
- * (five-point by default) with its per-entry error estimate e, both from
+ * (by default the highest-order difference rule with an error estimate:
+ * five-point) with its per-entry error estimate e, both from
  * ad_jacobian.  Every backend checked (every registered one with
  * AD_CAP_EXACT, or options.backends, and the user's hand-written
  * derivatives wrapped as a temporary backend, gradcheck_user.c) gives its
@@ -38,7 +39,7 @@
 ad_gradcheck_options ad_gradcheck_defaults(void)
 {
     ad_gradcheck_options o = {
-        .atol = 1e-6, .rtol = 1e-5, .reference = "five-point", .directions = 4, .max_rows = 10,
+        .atol = 1e-6, .rtol = 1e-5, .reference = NULL, .directions = 4, .max_rows = 10,
     };
     return o;
 }
@@ -430,6 +431,20 @@ static void list_names(char *buf, size_t n, unsigned caps)
     }
 }
 
+/* The default reference: the difference rule of highest order that
+ * estimates its error (five-point among the built-ins; the first on a tie). */
+static const ad_backend *best_rule(void)
+{
+    const ad_backend *best = NULL;
+    for (int i = 0; i < ad_backend_count(); i++) {
+        const ad_backend *b = ad_backend_at(i);
+        const ad_fd_rule *R = ad_backend_fd_rule(b);
+        if (!R || !(b->caps & AD_CAP_ESTIMATE)) continue;
+        if (!best || R->order > ad_backend_fd_rule(best)->order) best = b;
+    }
+    return best;
+}
+
 static int check_options(gc_run *g)
 {
     ad_ctx *ctx = g->ctx;
@@ -447,13 +462,13 @@ static int check_options(gc_run *g)
                         o->max_rows);
     if (o->directions == 0) o->directions = 4;
     if (o->max_rows == 0) o->max_rows = 10;
-    const char *refname = o->reference ? o->reference : "five-point";
-    g->ref = ad_backend_find(refname);
-    if (!g->ref) {
+    g->ref = o->reference ? ad_backend_find(o->reference) : best_rule();
+    if (!g->ref && o->reference) {
         list_names(names, sizeof names, AD_CAP_ESTIMATE);
         return ad_error(ctx, AD_ENOTFOUND, "gradcheck: unknown reference backend \"%s\" (finite differences: %s)",
-                        refname, names);
+                        o->reference, names);
     }
+    if (!g->ref) return ad_error(ctx, AD_ENOTFOUND, "gradcheck: no difference rule with an error estimate registered");
     int rc = AD_OK;
     if (o->backends) {
         for (int i = 0; rc == AD_OK && o->backends[i]; i++) {
@@ -489,7 +504,7 @@ static int check_options(gc_run *g)
         rc = add_backend(g, &u->b);
         if (rc != AD_OK) return rc;
     }
-    if (!g->taylor_backend) g->taylor_backend = &ad_backend_reverse;
+    if (!g->taylor_backend) g->taylor_backend = ad_backend_with(AD_CAP_REVERSE);
     if (g->nb == 0)
         return ad_error(ctx, AD_EINVAL,
                         "gradcheck: nothing to check (options.backends is empty and no hand-written derivative "

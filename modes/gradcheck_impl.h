@@ -2,10 +2,14 @@
  * installed): the state of one ad_gradcheck call, the "user" backends that
  * wrap hand-written derivatives, and the pieces each file provides.
  *
- *   gradcheck.c        options, the Jacobian comparison, kinks, summary
- *   gradcheck_user.c   hand-written gradient / JVP / VJP as a backend
- *   gradcheck_extra.c  consistency, Taylor remainder, second order, fast mode
- *   gradcheck_print.c  the report for people
+ *   gradcheck.c              options, the Jacobian comparison, kinks, summary
+ *   gradcheck_user.c         hand-written gradient / JVP / VJP as a backend
+ *   gradcheck_vectors.c      random vectors, direction scales, <v, J u> by a backend
+ *   gradcheck_consistency.c  forward/reverse identity <v, J u> = <Jᵀ v, u>
+ *   gradcheck_taylor.c       Taylor remainder order
+ *   gradcheck_second.c       H·v against differences of gradients
+ *   gradcheck_fast.c         random directions instead of every coordinate
+ *   gradcheck_print.c        the report for people
  */
 #ifndef ADSCOPE_GRADCHECK_IMPL_H
 #define ADSCOPE_GRADCHECK_IMPL_H
@@ -17,16 +21,22 @@
 
 enum { GC_USER_GRAD, GC_USER_JVP, GC_USER_VJP };
 
-/* The ad_backend comes first, so that the primitives can cast the
- * descriptor they are given back to the whole struct.  Never registered:
- * the checker passes it straight to the drivers. */
-typedef struct gc_user_backend {
-    ad_backend b;
+/* A hand-written derivative: the params of its temporary backend (the
+ * primitives read it from b->params, GSL's type + state pattern). */
+typedef struct gc_user_fn {
     int kind;
     ad_user_grad_fn grad;
     ad_user_jvp_fn jvp;
     ad_user_vjp_fn vjp;
     void *ud;
+} gc_user_fn;
+
+/* The descriptor and its params, stored together in the checker's state.
+ * Never registered: the checker passes b straight to the drivers. */
+typedef struct gc_user_backend {
+    ad_backend b;
+    gc_user_fn fn;
+    int kind;
 } gc_user_backend;
 
 void gc_user_backend_init(gc_user_backend *u, int kind, const char *name, const ad_gradcheck_options *o,
@@ -134,7 +144,22 @@ void gc_unravel(int64_t q, int ndim, const int64_t *shape, int64_t *idx);
 /* Whether b is one of this run's user backends (and which kind). */
 bool gc_is_user(const gc_run *g, const ad_backend *b, int *kind);
 
-/* ---- the checks of gradcheck_extra.c ------------------------------------------ */
+/* ---- pieces of gradcheck_vectors.c --------------------------------------------- */
+/* Σ a·b and Σ |a·b| (the scale of its rounding error), added to val, mag. */
+int gc_dot_acc(ad_ctx *ctx, ad_tensor *a, ad_tensor *b, double *val, double *mag);
+/* Random tensors like the differentiated inputs (NULL for the others). */
+int gc_random_inputs(gc_run *g, gc_rng *rng, ad_tensor **v);
+/* max |v| and max(1, |x|) where v moves x (fd_step.c's scale). */
+int gc_direction_scale(gc_run *g, ad_tensor *const *v, double *vmax, double *xmax);
+/* Whether f(x) is finite everywhere. */
+bool gc_finite_y(const gc_run *g);
+/* <v, J u> by b's JVP, <Jᵀ v, u> by b's VJP (through the drivers). */
+int gc_jvp_dot(gc_run *g, const ad_backend *b, ad_tensor *const *u, ad_tensor *v, double *val, double *mag,
+               ad_stats *st);
+int gc_vjp_dot(gc_run *g, const ad_backend *b, ad_tensor *const *u, ad_tensor *v, double *val, double *mag,
+               ad_stats *st);
+
+/* ---- the checks beside the Jacobian comparison (one file each) ------------------ */
 int gc_consistency(gc_run *g);
 int gc_taylor(gc_run *g);
 int gc_second_order(gc_run *g);

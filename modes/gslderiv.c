@@ -6,13 +6,13 @@
  * absolute error estimate.  Evaluations along a direction are cached, so a
  * vector output costs little more than a scalar one when GSL revisits the
  * same points. */
-#include <float.h>
 #include <gsl/gsl_deriv.h>
 #include <gsl/gsl_errno.h>
 #include <math.h>
 #include <string.h>
 
 #include "modes.h"
+#include "ops/op.h"
 
 #define CACHE 16
 
@@ -65,76 +65,80 @@ static double component(double t, void *params)
     return y->data[d->elem];
 }
 
+/* What gsl-deriv's descriptor carries: GSL's rule is its own, so only
+ * the trial step is ours, the one balancing a rule of this order (GSL's
+ * estimate of its own truncation error is that of a central rule). */
+typedef struct gsl_deriv_params {
+    int trial_order;
+} gsl_deriv_params;
+
+/* J·V and its error for direction r, one gsl_deriv_central per output
+ * element of y0, into row r of JV and ERR. */
+static int gsl_direction(const ad_problem *p, ad_tensor *const *x, ad_tensor *const *V, int64_t r, double h0,
+                         const ad_tensor *y0, ad_tensor *JV, ad_tensor *ERR, ad_stats *st)
+{
+    ad_ctx *ctx = p->ctx;
+    const gsl_deriv_params *gp = ad_backend_gsl_deriv.params;
+    gsl_dir d;
+    memset(&d, 0, sizeof d);
+    d.p = p;
+    d.x = x;
+    d.st = st;
+    ad_fd_scale sc;
+    int rc = ad_fd_scale_row(p, V, r, &sc);
+    for (int i = 0; rc == AD_OK && i < p->nin; i++)
+        if (ad_wrt(p, i) && V[i] && !(d.row[i] = ad_contiguous(ad_row(V[i], r)))) rc = ctx->err;
+    /* GSL's starting step; it refines it itself */
+    double h = h0 > 0 ? h0 : ad_fd_step_order(gp->trial_order, sc.xscale, sc.vmax);
+    gsl_function F = {component, &d};
+    for (int64_t el = 0; rc == AD_OK && el < y0->numel; el++) {
+        double res = 0, abserr = 0;
+        d.elem = el;
+        if (sc.vmax > 0) { /* a zero direction has a zero derivative, exactly */
+            int g = gsl_deriv_central(&F, 0.0, h, &res, &abserr);
+            if (d.err) rc = d.err;
+            else if (g != GSL_SUCCESS) rc = ad_error(ctx, AD_ENONFINITE, "gsl-deriv: %s", gsl_strerror(g));
+        }
+        JV->data[r * y0->numel + el] = res;
+        ERR->data[r * y0->numel + el] = abserr;
+    }
+    for (int i = 0; i < d.n; i++) ad_decref(d.y[i]);
+    return rc;
+}
+
 static int gsl_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *const *V, const ad_options *o,
                    ad_eval *e, ad_stats *st)
 {
-    (void)b;
     ad_ctx *ctx = p->ctx;
-    int rc = ad_problem_check(p, "gsl-deriv");
+    int rc = ad_problem_check(p, b->name);
     if (rc != AD_OK) return rc;
     ad_prim pr;
-    ad_tensor *x[AD_MAX_INPUTS];
+    ad_tensor *x[AD_MAX_INPUTS], *JV = NULL, *ERR = NULL;
     rc = ad_prim_begin(&pr, p, false, 0, x);
     ad_tensor *y0 = rc == AD_OK ? ad_call_f(p, x, st) : NULL;
     if (!y0 && rc == AD_OK) rc = ctx->err;
-    ad_tensor *JV = NULL, *ERR = NULL;
     if (rc == AD_OK) {
-        ad_shape js = {.ndim = y0->ndim + 1};
-        js.dim[0] = k;
-        memcpy(js.dim + 1, y0->shape, (size_t)y0->ndim * sizeof(int64_t));
+        ad_shape js = ad_op_tan_shape(k, y0->ndim, y0->shape);
         JV = ad_empty(ctx, js);
         ERR = ad_empty(ctx, js);
         if (!JV || !ERR) rc = ctx->err;
     }
-    double xmax = 1;
-    for (int i = 0; rc == AD_OK && i < p->nin; i++) {
-        ad_tensor *c = ad_contiguous(x[i]);
-        for (int64_t j = 0; c && j < c->numel; j++)
-            if (ad_wrt(p, i) && fabs(c->data[j]) > xmax) xmax = fabs(c->data[j]);
-    }
     for (int64_t r = 0; rc == AD_OK && r < k; r++) {
         ad_scope sr = ad_scope_begin(ctx);
-        gsl_dir d;
-        memset(&d, 0, sizeof d);
-        d.p = p;
-        d.x = x;
-        d.st = st;
-        double vmax = 0;
-        for (int i = 0; i < p->nin; i++) {
-            if (!ad_wrt(p, i) || !V[i]) continue;
-            d.row[i] = ad_contiguous(ad_row(V[i], r));
-            for (int64_t j = 0; d.row[i] && j < d.row[i]->numel; j++)
-                if (fabs(d.row[i]->data[j]) > vmax) vmax = fabs(d.row[i]->data[j]);
-        }
-        /* GSL's starting step; it refines it itself */
-        double h = (o && o->h > 0) ? o->h : pow(DBL_EPSILON, 1.0 / 3) * xmax / (vmax > 0 ? vmax : 1);
-        gsl_function F = {component, &d};
-        for (int64_t el = 0; el < y0->numel && rc == AD_OK; el++) {
-            double res = 0, abserr = 0;
-            d.elem = el;
-            if (vmax == 0) {
-                res = 0;
-                abserr = 0;
-            } else {
-                int g = gsl_deriv_central(&F, 0.0, h, &res, &abserr);
-                if (d.err) rc = d.err;
-                else if (g != GSL_SUCCESS) rc = ad_error(ctx, AD_ENONFINITE, "gsl-deriv: %s", gsl_strerror(g));
-            }
-            JV->data[r * y0->numel + el] = res;
-            ERR->data[r * y0->numel + el] = abserr;
-        }
-        for (int i = 0; i < d.n; i++) ad_decref(d.y[i]);
+        rc = gsl_direction(p, x, V, r, o ? o->h : 0, y0, JV, ERR, st);
         ad_scope_end(ctx, sr, NULL);
     }
     ad_prim_restore(&pr);
+    ad_eval_steps(e, k, NAN); /* GSL picks its steps out of sight */
     return ad_jvp_finish(ctx, pr.scope, rc, y0, JV, ERR, e);
 }
 
 const ad_backend ad_backend_gsl_deriv = {
     .name = "gsl-deriv",
     .description = "GSL's gsl_deriv_central per direction and output element (adaptive step, reference variant)",
-    .caps = AD_CAP_ESTIMATE,
+    .caps = AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE,
     .jvp = gsl_jvp,
     .vjp = NULL,
     .preferred_width = ad_width_one,
+    .params = &(const gsl_deriv_params){.trial_order = 2},
 };

@@ -1,4 +1,5 @@
-/* modes/modes.h — what the backends and drivers share (not installed). */
+/* modes/modes.h — what the backends and drivers share (not installed).
+ * Each section names the file that holds it. */
 #ifndef ADSCOPE_MODES_H
 #define ADSCOPE_MODES_H
 
@@ -7,10 +8,14 @@
 
 #define AD_MAX_INPUTS 64
 
-/* The built-in backend descriptors (one per file). */
-extern const ad_backend ad_backend_forward, ad_backend_forward_vector, ad_backend_reverse;
-extern const ad_backend ad_backend_central, ad_backend_forward_diff, ad_backend_five_point;
-extern const ad_backend ad_backend_gsl_deriv;
+/* ---- the built-in descriptors (registry.c lists them in this order) ---- */
+extern const ad_backend ad_backend_forward, ad_backend_forward_vector; /* forward.c */
+extern const ad_backend ad_backend_reverse;                             /* reverse.c */
+extern const ad_backend ad_fd_backends[];                               /* finite.c: one row per rule */
+extern const int ad_fd_nbackends;
+extern const ad_backend ad_backend_gsl_deriv;                           /* gslderiv.c */
+
+/* ---- problems (problem.c) ------------------------------------------------ */
 
 /* Whether input i of p is differentiated. */
 static inline bool ad_wrt(const ad_problem *p, int i) { return !p->wrt || p->wrt[i]; }
@@ -19,13 +24,16 @@ static inline bool ad_wrt(const ad_problem *p, int i) { return !p->wrt || p->wrt
 int ad_problem_check(const ad_problem *p, const char *what);
 
 /* Calls f under a scope and checks its result: a new reference, or NULL
- * with the error recorded ("f returned NULL: <why>").  Counts a pass. */
+ * with the error recorded ("f returned NULL: <why>").  Counts a pass.  An
+ * error recorded before the call stays recorded when f succeeds. */
 ad_tensor *ad_call_f(const ad_problem *p, ad_tensor *const *in, ad_stats *st);
 
 /* Inputs as the function will see them: detached aliases of p->in, so
  * nothing the backend attaches (tangents, requires_grad) touches the
  * caller's tensors.  Registered in the open scope. */
 int ad_fresh_inputs(const ad_problem *p, ad_tensor **x);
+
+/* ---- the primitive kit (primitive.c) ------------------------------------------ */
 
 /* What a primitive changes in the context while it evaluates f, kept to
  * be restored: grad mode and the forward width. */
@@ -39,23 +47,39 @@ typedef struct ad_prim {
  * the forward width (fwd_k > 0: ad_fwd_begin(fwd_k) once the inputs exist;
  * 0: off; -1: unchanged), opens the primitive's scope and makes the fresh
  * inputs x.  Returns AD_OK or a status; the scope is open either way (end
- * it with ad_jvp_finish or ad_scope_end_n after ad_prim_restore). */
+ * it with ad_jvp_finish or ad_vjp_finish after ad_prim_restore). */
 int ad_prim_begin(ad_prim *pr, const ad_problem *p, bool grad, int fwd_k, ad_tensor **x);
 /* Restores grad mode and the forward width. */
 void ad_prim_restore(const ad_prim *pr);
 
-/* preferred_width of the backends that take one direction per call. */
-int ad_width_one(const ad_backend *b, const ad_options *o);
-
 /* The end of a JVP primitive: ends its scope s keeping y (unless
  * e->no_value), jv and err as new references for the caller, and fills e.
- * Returns rc, or the scope's own failure. */
+ * Returns rc, or the scope's own failure; on failure e gets NULLs. */
 int ad_jvp_finish(ad_ctx *ctx, ad_scope s, int rc, ad_tensor *y, ad_tensor *jv, ad_tensor *err, ad_eval *e);
+/* Its twin for a VJP primitive: keeps y (unless e->no_value) and g[0..nin)
+ * ([k, in_i.shape] or NULL), fills e->y, e->g and NULLs e->g_err. */
+int ad_vjp_finish(ad_ctx *ctx, ad_scope s, int rc, int nin, ad_tensor *y, ad_tensor *const *g, ad_eval *e);
+/* Reports the same step h for each of k directions in e->h (if wanted):
+ * 0 for exact backends, NAN for steps chosen out of sight. */
+void ad_eval_steps(ad_eval *e, int k, double h);
+
+/* preferred_width of the backends that take one direction per call. */
+int ad_width_one(const ad_backend *b, const ad_options *o);
 
 /* A view of row r of a [k, ...] tensor (shape without the first axis). */
 ad_tensor *ad_row(ad_tensor *t, int64_t r);
 
-/* Driver bookkeeping: what was live and counted when a call started. */
+/* ---- steps of difference rules (fd_step.c) ---------------------------------- */
+
+/* eps^(1/(p+1))·xscale/vmax: ad_fd_step for a rule of order p (gsl-deriv's
+ * trial step uses it too). */
+double ad_fd_step_order(int order, double xscale, double vmax);
+/* ad_fd_scale_of along row r of the directions V ([k, in_i.shape]). */
+int ad_fd_scale_row(const ad_problem *p, ad_tensor *const *V, int64_t r, ad_fd_scale *s);
+
+/* ---- driver bookkeeping (snapshot.c) ------------------------------------------ */
+
+/* What was live and counted when a call started. */
 typedef struct ad_snapshot {
     ad_mem_stats mem;
     int64_t recorded;

@@ -64,3 +64,17 @@ ad_error_handler ad_set_error_handler(ad_error_handler handler)
     g_handler = handler;
     return prev;
 }
+
+int ad_err_mark(ad_ctx *ctx)
+{
+    int before = ctx->err;
+    ctx->err = AD_OK;
+    return before;
+}
+
+bool ad_err_since(ad_ctx *ctx, int mark)
+{
+    if (ctx->err != AD_OK) return true;
+    ctx->err = mark;
+    return false;
+}

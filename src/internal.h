@@ -116,6 +116,12 @@ int ad_error(const ad_ctx *ctx, int status, const char *fmt, ...)
     ;
 /* Same, returning NULL for functions that return a tensor. */
 #define AD_FAIL(ctx, status, ...) (ad_error((ctx), (status), __VA_ARGS__), (ad_tensor *)NULL)
+/* An error region: did *this* call fail, whatever was recorded before it?
+ * ad_err_mark clears the recorded status and returns it; ad_err_since says
+ * whether an error was recorded after the mark, and when none was, puts the
+ * earlier status back (errors stay sticky for the caller). */
+int ad_err_mark(ad_ctx *ctx);
+bool ad_err_since(ad_ctx *ctx, int mark);
 
 /* ---- allocation (src/ctx.c) ------------------------------------------- */
 
@@ -206,6 +212,13 @@ static inline void ad_unscope(ad_tensor *t)
 /* Clears the latest scope slot holding t (its reference now belongs to
  * whoever called; the caller drops it). */
 void ad_scope_forget(ad_ctx *ctx, ad_tensor *t);
+
+/* ---- tangent-category data (src/tangent.c) ------------------------------- */
+/* Zeros of shape s, or [k, s...] (k tangents or rows), whose element data
+ * counts as AD_MEM_TANGENTS: tangents, adjoints, gradients and Jacobian
+ * blocks built by backends and drivers.  Registered in the open scope. */
+ad_tensor *ad_deriv_zeros(ad_ctx *ctx, ad_shape s);
+ad_tensor *ad_tangent_zeros(ad_ctx *ctx, int k, ad_shape s);
 
 /* ---- RNG ---------------------------------------------------------------- */
 gsl_rng *ad_ctx_rng(ad_ctx *ctx);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "iter.h"
+#include "ops/op.h"
 
 #define AD_MAX_WIDTH 65536
 
@@ -52,14 +53,9 @@ int ad_set_tangent(ad_tensor *x, ad_tensor *tan)
                         ad_fmt_shape(b1, sizeof b1, tan->ndim, tan->shape),
                         ad_fmt_shape(b2, sizeof b2, x->ndim, x->shape), k, k);
     }
-    uint8_t prev = ctx->cat;
-    ctx->cat = AD_MEM_TANGENTS;
-    int64_t shape[AD_MAX_DIMS];
-    shape[0] = k;
-    memcpy(shape + 1, x->shape, (size_t)x->ndim * sizeof *shape);
-    ad_tensor *t = ad_new(ctx, x->ndim + 1, shape);
-    ctx->cat = prev;
+    ad_tensor *t = ad_tangent_zeros(ctx, k, ad_shape_of(x));
     if (!t) return ctx->err;
+    const int64_t *shape = t->shape;
     ad_unscope(t);
     /* copy row-major: a plain tangent is the single batch row */
     ad_tensor *src = tan;
@@ -80,6 +76,23 @@ int ad_set_tangent(ad_tensor *x, ad_tensor *tan)
     if (x->tangent) ad_decref(x->tangent);
     x->tangent = t;
     return AD_OK;
+}
+
+ad_tensor *ad_deriv_zeros(ad_ctx *ctx, ad_shape s)
+{
+    uint8_t prev = ctx->cat;
+    ctx->cat = AD_MEM_TANGENTS;
+    ad_tensor *t = ad_zeros(ctx, s);
+    ctx->cat = prev;
+    return t;
+}
+
+ad_tensor *ad_tangent_zeros(ad_ctx *ctx, int k, ad_shape s)
+{
+    if (s.ndim + 1 > AD_MAX_DIMS)
+        return AD_FAIL(ctx, AD_ESHAPE, "a tensor with %d axes cannot carry %d tangents (at most %d axes)", s.ndim, k,
+                       AD_MAX_DIMS - 1);
+    return ad_deriv_zeros(ctx, ad_op_tan_shape(k, s.ndim, s.dim));
 }
 
 ad_tensor *ad_get_tangent(ad_tensor *t)

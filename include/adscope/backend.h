@@ -17,12 +17,25 @@
  *         evaluation, k sweeps of the tape)
  *
  * The drivers (drivers.h) build gradients, JVPs, VJPs, Jacobians and
- * Hessians from whichever primitive a backend has.  Backends are found by
- * name in one registry; the command line, the benchmark harness and the
- * tests iterate over it, and a user can register another at run time.
+ * Hessians from whichever primitive a backend has.  Backends live in one
+ * registry; the command line, the benchmark harness and the tests iterate
+ * over it, a user can register another at run time, and code that needs
+ * "a reverse-mode backend" asks for it by capability (ad_backend_with),
+ * never by name.
  *
- * Built in: "forward", "forward-vector", "reverse", "central",
- * "forward-diff", "five-point", "gsl-deriv".
+ * A descriptor may carry parameters (GSL's type + state pattern): params
+ * points at the backend's own constants, read only by its primitives.  The
+ * finite-difference backends are one primitive (ad_fd_jvp) and one
+ * ad_fd_rule each, so a new rule is one descriptor:
+ *
+ *     static const ad_fd_rule one_sided2 = {.name = "one-sided-2", .npts = 3,
+ *         .off = {0, 1, 2}, .w = {-1.5, 2, -0.5}, .order = 2};
+ *     static const ad_backend mine = {.name = "one-sided-2", .caps = AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE,
+ *         .jvp = ad_fd_jvp, .params = &one_sided2};
+ *     ad_backend_register(&mine);
+ *
+ * Built in (in this order): "forward", "forward-vector", "reverse",
+ * "central", "forward-diff", "five-point", "gsl-deriv".
  */
 #ifndef ADSCOPE_BACKEND_H
 #define ADSCOPE_BACKEND_H
@@ -73,7 +86,8 @@ typedef struct ad_stats {
 /* Results of one primitive call (all new references, owned by the caller
  * or the open scope).  Shapes: y = f(x); jv [k, y.shape]; g[i] [k, in_i.shape]
  * (NULL for inputs not differentiated); err like jv / g, or NULL when the
- * backend is exact to rounding. */
+ * backend is exact to rounding.  Zero-initialise it: every "in" member is
+ * then off. */
 typedef struct ad_eval {
     bool no_value;     /* in: the caller does not need y (saves an evaluation) */
     ad_tensor *y_in;   /* in: f(x) when the caller already has it (borrowed; one-sided
@@ -83,12 +97,23 @@ typedef struct ad_eval {
     ad_tensor *jv_err;
     ad_tensor **g;     /* caller-provided array of nin entries */
     ad_tensor **g_err; /* caller-provided array of nin entries, or NULL */
+    double *h;         /* in (optional): caller-provided array of k entries that a JVP
+                        * primitive fills with the step it took along each direction:
+                        * 0 where it took none (exact backends, a zero direction), NAN
+                        * where the backend picks its steps internally (gsl-deriv).
+                        * VJP primitives leave it alone.  NULL: not wanted. */
 } ad_eval;
 
+/* What a backend does, for selecting backends by capability
+ * (ad_backend_with) instead of by name. */
 enum {
-    AD_CAP_EXACT = 1u << 0,   /* derivatives exact up to rounding (AD) */
-    AD_CAP_RULES = 1u << 1,   /* uses the ops' derivative rules */
-    AD_CAP_ESTIMATE = 1u << 2 /* returns an error estimate with each result */
+    AD_CAP_EXACT = 1u << 0,      /* derivatives exact up to rounding (AD) */
+    AD_CAP_RULES = 1u << 1,      /* uses the ops' derivative rules */
+    AD_CAP_ESTIMATE = 1u << 2,   /* returns an error estimate with each result */
+    AD_CAP_FORWARD = 1u << 3,    /* propagates tangents through the ops' JVP rules (dual numbers) */
+    AD_CAP_REVERSE = 1u << 4,    /* records a tape and sweeps it with the ops' VJP rules */
+    AD_CAP_DIFFERENCE = 1u << 5, /* evaluates f only: works on black boxes */
+    AD_CAP_VECTOR = 1u << 6      /* carries several directions through one evaluation (ad_options.width) */
 };
 
 typedef struct ad_backend ad_backend;
@@ -106,9 +131,14 @@ struct ad_backend {
      * rows, k becoming y's size), without the caller knowing y's size. */
     int (*vjp)(const ad_backend *b, const ad_problem *p, int k, ad_tensor *U, const ad_options *o, ad_eval *e,
                ad_stats *st);
-    /* Directions per jvp call this backend prefers (forward-vector: its
-     * width); 0 means one. */
+    /* (optional) Directions per jvp call this backend prefers
+     * (forward-vector: its width); NULL or 0 means one. */
     int (*preferred_width)(const ad_backend *b, const ad_options *o);
+    /* (optional) The backend's own constants (borrowed, must outlive the
+     * descriptor's use), read only by its primitives: ad_fd_jvp reads an
+     * ad_fd_rule here, a hand-written derivative under gradcheck its
+     * function.  NULL for backends without parameters. */
+    const void *params;
 };
 
 /* ---- the registry ------------------------------------------------------- */
@@ -117,14 +147,63 @@ struct ad_backend {
  * order).  NULL when i is out of range. */
 AD_API int ad_backend_count(void);
 AD_API const ad_backend *ad_backend_at(int i);
-/* By name, or NULL. */
+/* By name, or NULL.  For a user's choice (--mode, options.reference). */
 AD_API const ad_backend *ad_backend_find(const char *name);
+/* The first backend (in registry order) having every capability in caps,
+ * or NULL: ad_backend_with(AD_CAP_REVERSE) is "reverse",
+ * ad_backend_with(AD_CAP_FORWARD | AD_CAP_VECTOR) is "forward-vector". */
+AD_API const ad_backend *ad_backend_with(unsigned caps);
 /* Adds a backend (the descriptor must outlive its use).  AD_EINVAL for a
  * descriptor without a name or without any primitive, AD_ESTATE when the
  * name is taken, AD_ELIMIT when the registry is full. */
 AD_API int ad_backend_register(const ad_backend *b);
 /* Removes a backend added with ad_backend_register (not a built-in). */
 AD_API int ad_backend_unregister(const char *name);
+
+/* ---- finite-difference rules --------------------------------------------- */
+
+/* A difference rule: D(h) = Σ_q w[q]·f(x + off[q]·h·v) / h approximates
+ * J·v with truncation error ~ h^order.  Built in: central {-1, 1}
+ * {-1/2, 1/2} order 2; forward-diff {0, 1} {-1, 1} order 1; five-point
+ * {-2, -1, 1, 2} {1, -8, 8, -1}/12 order 4. */
+typedef struct ad_fd_rule {
+    const char *name;
+    int npts;      /* points of the stencil, 1..4 */
+    double off[4]; /* offsets in units of h (an offset 0 reuses f(x)) */
+    double w[4];   /* weights */
+    int order;     /* truncation order p >= 1: the step and the error estimate follow from it */
+} ad_fd_rule;
+
+/* The JVP primitive of every difference backend: applies the ad_fd_rule in
+ * b->params along each direction, at the automatic step (ad_fd_step_along)
+ * or ad_options.h, with Richardson's error estimate unless
+ * ad_options.no_error_estimate; fills e->h.  AD_EINVAL when b->params is
+ * NULL or not a usable rule: there is no default rule. */
+AD_API int ad_fd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *const *V, const ad_options *o,
+                     ad_eval *e, ad_stats *st);
+/* The rule a difference backend applies (b's params when b's primitive is
+ * ad_fd_jvp), or NULL when b is not such a backend (AD, gsl-deriv). */
+AD_API const ad_fd_rule *ad_backend_fd_rule(const ad_backend *b);
+
+/* How far a direction reaches, which is what the automatic step depends
+ * on.  Only differentiated inputs count. */
+typedef struct ad_fd_scale {
+    double vmax;   /* max |v_j| (0: a zero direction) */
+    double xscale; /* max(1, |x_j| where v_j != 0) */
+    int64_t nnz;   /* how many v_j != 0 */
+    double x_at;   /* x_j at the last v_j != 0: the coordinate moved when nnz == 1 */
+} ad_fd_scale;
+/* s for the direction v (v[i] shaped like p->in[i], NULL entries for
+ * inputs not moved) at the point p->in.  AD_OK, or the status of a failed
+ * allocation. */
+AD_API int ad_fd_scale_of(const ad_problem *p, ad_tensor *const *v, ad_fd_scale *s);
+/* The automatic step of rule r, balancing truncation C·h^p against
+ * rounding eps·|f|/h: eps^(1/(p+1))·xscale/vmax (NAN when vmax is 0). */
+AD_API double ad_fd_step(const ad_fd_rule *r, double xscale, double vmax);
+/* The step ad_fd_jvp takes along a direction of scale s: ad_fd_step, and
+ * along one coordinate (nnz == 1, vmax == 1) adjusted so that x + h is
+ * exactly representable (the perturbation applied is then exactly h). */
+AD_API double ad_fd_step_along(const ad_fd_rule *r, const ad_fd_scale *s);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 /* adscope/drivers.h — derivatives of a user's function by any backend.
  *
- *     const ad_backend *rev = ad_backend_find("reverse");
+ *     const ad_backend *rev = ad_backend_with(AD_CAP_REVERSE); // or ad_backend_find("reverse")
  *     ad_tensor *in[2] = {x, A};
  *     ad_problem p = {.ctx = ctx, .f = f, .nin = 2, .in = in, .wrt = (bool[]){true, false}};
  *     ad_tensor *value, *grad[2];

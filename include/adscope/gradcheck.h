@@ -56,7 +56,8 @@ typedef int (*ad_user_vjp_fn)(ad_ctx *ctx, ad_tensor *const *in, ad_tensor *u, a
 typedef struct ad_gradcheck_options {
     double atol;                 /* 1e-6 */
     double rtol;                 /* 1e-5 */
-    const char *reference;       /* finite-difference backend: "five-point" */
+    const char *reference;       /* finite-difference backend by name; NULL: the highest-order
+                                  * difference rule with an error estimate (five-point) */
     const char *const *backends; /* AD backends to check, NULL-terminated; NULL: every exact one */
     ad_user_grad_fn user_grad;   /* optional hand-written derivatives, reported as "user" */
     ad_user_jvp_fn user_jvp;

@@ -99,11 +99,9 @@ static int attach_tangent(const ad_opdef *op, ad_tensor *out, int nin, ad_tensor
                  .edges = NULL, .out_ndim = out->ndim, .out_shape = out->shape, .need = NULL, .k = k};
     /* A rule returning NULL without an error means "the tangent is zero"
      * (e.g. only a non-differentiable input carries one). */
-    int err_before = ctx->err;
-    ctx->err = AD_OK;
+    int mark = ad_err_mark(ctx);
     r = op->jvp(&c, tin);
-    if (!r && ctx->err == AD_OK) zero = true;
-    if (ctx->err == AD_OK) ctx->err = err_before;
+    if (!ad_err_since(ctx, mark) && !r) zero = true;
     if (r && !(r->ndim == out->ndim + 1 && r->shape[0] == k &&
                shape_eq(r->ndim - 1, r->shape + 1, out->ndim, out->shape))) {
         /* e.g. add with a tangent on one broadcast operand only */

@@ -1,0 +1,53 @@
+/* modes/problem.c — what every backend and driver does with an ad_problem:
+ * check it, count what it differentiates, call f, and make the detached
+ * inputs a backend evaluates f on (ad_problem_*, ad_call_f, ad_fresh_inputs). */
+#include "modes.h"
+
+int ad_problem_check(const ad_problem *p, const char *what)
+{
+    if (!p || !p->ctx) return AD_EINVAL;
+    ad_ctx *ctx = p->ctx;
+    if (!p->f) return ad_error(ctx, AD_EINVAL, "%s: no function given", what);
+    if (p->nin < 1 || p->nin > AD_MAX_INPUTS)
+        return ad_error(ctx, AD_EINVAL, "%s: %d inputs (1..%d supported)", what, p->nin, AD_MAX_INPUTS);
+    if (!p->in) return ad_error(ctx, AD_EINVAL, "%s: no inputs given", what);
+    for (int i = 0; i < p->nin; i++) {
+        if (!p->in[i]) return ad_error(ctx, AD_EINVAL, "%s: input %d is NULL", what, i);
+        if (p->in[i]->ctx != ctx)
+            return ad_error(ctx, AD_EINVAL, "%s: input %d belongs to another context", what, i);
+    }
+    return AD_OK;
+}
+
+int64_t ad_problem_size(const ad_problem *p)
+{
+    if (!p || !p->in) return 0;
+    int64_t n = 0;
+    for (int i = 0; i < p->nin; i++)
+        if (ad_wrt(p, i) && p->in[i]) n += p->in[i]->numel;
+    return n;
+}
+
+ad_tensor *ad_call_f(const ad_problem *p, ad_tensor *const *in, ad_stats *st)
+{
+    ad_ctx *ctx = p->ctx;
+    if (st) st->passes++;
+    ad_scope s = ad_scope_begin(ctx);
+    int mark = ad_err_mark(ctx);
+    ad_tensor *y = p->f(ctx, in, p->user);
+    y = ad_scope_end(ctx, s, y);
+    bool failed = ad_err_since(ctx, mark);
+    /* f's own message names what went wrong; keep it */
+    if (!y && !failed) ad_error(ctx, AD_EINVAL, "the function returned NULL without recording an error");
+    return y;
+}
+
+int ad_fresh_inputs(const ad_problem *p, ad_tensor **x)
+{
+    for (int i = 0; i < p->nin; i++) {
+        x[i] = ad_alias(p->in[i], false);
+        if (!x[i]) return p->ctx->err;
+        x[i]->flags &= ~(uint32_t)AD_T_VIEW;
+    }
+    return AD_OK;
+}

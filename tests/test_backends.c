@@ -1,0 +1,272 @@
+/* tests/test_backends.c — backend descriptors as types with parameters:
+ * selection by capability (ad_backend_with), difference rules as params
+ * (a rule registered by a user is one descriptor), the step a difference
+ * backend reports (ad_eval.h) against ad_fd_step, and no silent default
+ * rule for a descriptor without one. */
+#include <float.h>
+#include <string.h>
+
+#include "helpers.h"
+
+#include <criterion/parameterized.h>
+
+TestSuite(backends, .init = th_setup, .fini = th_teardown);
+
+/* f(x) = Σ exp(0.3 x)·cos(x);  ∂f/∂x_j = exp(0.3 x_j)·(0.3 cos x_j - sin x_j) */
+static ad_tensor *expcos(ad_ctx *c, ad_tensor *const *in, void *u)
+{
+    (void)c;
+    (void)u;
+    return ad_sum(ad_mul(ad_exp(ad_mul_s(in[0], 0.3)), ad_cos(in[0])), AD_ALL, false);
+}
+
+static double expcos_d(double x) { return exp(0.3 * x) * (0.3 * cos(x) - sin(x)); }
+
+static const double X0[] = {2.385, -0.731, 11.5};
+
+static ad_problem problem_at(ad_tensor **x)
+{
+    *x = ad_from_array(ctx, AD_SHAPE(3), X0);
+    return (ad_problem){.ctx = ctx, .f = expcos, .nin = 1, .in = x};
+}
+
+/* ---- selection by capability ------------------------------------------------ */
+
+/* Criterion copies parameters into each test's process: plain data only,
+ * no pointers (a string literal's address differs there). */
+typedef struct {
+    unsigned caps;
+    char want[24]; /* "": no backend has them all */
+} with_case;
+
+ParameterizedTestParameters(backends, with_picks_the_first_backend_having_every_cap)
+{
+    static with_case cases[] = {
+        {AD_CAP_FORWARD, "forward"},
+        {AD_CAP_FORWARD | AD_CAP_VECTOR, "forward-vector"},
+        {AD_CAP_REVERSE, "reverse"},
+        {AD_CAP_EXACT | AD_CAP_REVERSE, "reverse"},
+        {AD_CAP_DIFFERENCE, "central"},
+        {AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE, "central"},
+        {AD_CAP_REVERSE | AD_CAP_DIFFERENCE, ""},
+        {AD_CAP_VECTOR | AD_CAP_REVERSE, ""},
+    };
+    return cr_make_param_array(with_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(with_case *c, backends, with_picks_the_first_backend_having_every_cap,
+                  .init = th_setup, .fini = th_teardown)
+{
+    const ad_backend *b = ad_backend_with(c->caps);
+    if (!c->want[0]) {
+        cr_expect_null(b, "caps 0x%x: got \"%s\", expected none", c->caps, b ? b->name : "");
+        return;
+    }
+    cr_assert_not_null(b, "caps 0x%x: none found, expected \"%s\"", c->caps, c->want);
+    cr_expect_str_eq(b->name, c->want, "caps 0x%x", c->caps);
+}
+
+Test(backends, with_no_caps_is_the_first_backend)
+{
+    cr_expect_eq(ad_backend_with(0), ad_backend_at(0));
+}
+
+/* What each built-in says about itself must match what it does: a rule
+ * exactly for the three difference backends, caps that place it. */
+typedef struct {
+    char name[24];
+    unsigned caps;
+    int order; /* of its rule; 0: it has none */
+} builtin_case;
+
+ParameterizedTestParameters(backends, builtin_descriptors_state_their_caps_and_rule)
+{
+    static builtin_case cases[] = {
+        {"forward", AD_CAP_EXACT | AD_CAP_RULES | AD_CAP_FORWARD, 0},
+        {"forward-vector", AD_CAP_EXACT | AD_CAP_RULES | AD_CAP_FORWARD | AD_CAP_VECTOR, 0},
+        {"reverse", AD_CAP_EXACT | AD_CAP_RULES | AD_CAP_REVERSE, 0},
+        {"central", AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE, 2},
+        {"forward-diff", AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE, 1},
+        {"five-point", AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE, 4},
+        {"gsl-deriv", AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE, 0},
+    };
+    return cr_make_param_array(builtin_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(builtin_case *c, backends, builtin_descriptors_state_their_caps_and_rule, .init = th_setup,
+                  .fini = th_teardown)
+{
+    const ad_backend *b = ad_backend_find(c->name);
+    cr_assert_not_null(b, "%s is not registered", c->name);
+    cr_expect_eq(b->caps, c->caps, "%s: caps 0x%x, expected 0x%x", c->name, b->caps, c->caps);
+    const ad_fd_rule *R = ad_backend_fd_rule(b);
+    if (c->order == 0) {
+        cr_expect_null(R, "%s is not a difference rule", c->name);
+        return;
+    }
+    cr_assert_not_null(R, "%s has no rule", c->name);
+    cr_expect_str_eq(R->name, c->name);
+    cr_expect_eq(R->order, c->order, "%s: order %d", c->name, R->order);
+    double wsum = 0;
+    for (int q = 0; q < R->npts; q++) wsum += R->w[q];
+    cr_expect(fabs(wsum) < 1e-15, "%s: weights sum to %g (a constant must differentiate to 0)", c->name, wsum);
+}
+
+/* ---- a rule is one descriptor ------------------------------------------------ */
+
+/* One-sided, second order: f'(x) ≈ (-3/2 f(x) + 2 f(x+h) - 1/2 f(x+2h)) / h */
+static const ad_fd_rule one_sided2 = {
+    .name = "one-sided-2", .npts = 3, .off = {0, 1, 2}, .w = {-1.5, 2, -0.5}, .order = 2};
+static const ad_backend one_sided2_backend = {
+    .name = "one-sided-2",
+    .description = "second-order one-sided differences (a user's rule)",
+    .caps = AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE,
+    .jvp = ad_fd_jvp,
+    .params = &one_sided2,
+};
+
+Test(backends, a_user_rule_differentiates_through_the_drivers_within_its_estimate)
+{
+    cr_assert_eq(ad_backend_register(&one_sided2_backend), AD_OK);
+    cr_expect_eq(ad_backend_fd_rule(&one_sided2_backend), &one_sided2);
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *x, *g[1] = {NULL}, *e[1] = {NULL};
+    ad_problem p = problem_at(&x);
+    ad_stats st;
+    cr_assert_eq(ad_value_and_grad(ad_backend_find("one-sided-2"), &p, NULL, NULL, g, e, &st), AD_OK, "%s",
+                 ad_errmsg(ctx));
+    const double *gv = ad_data(ad_contiguous(g[0])), *ev = ad_data(ad_contiguous(e[0]));
+    for (int j = 0; j < 3; j++) {
+        double want = expcos_d(X0[j]), err = fabs(gv[j] - want);
+        /* second order at h ~ eps^(1/3)·|x|: ~1e-9 relative; a first-order
+         * rule at that step would be off by ~h·f'' ~ 1e-4 */
+        cr_expect(err <= 1e-8 * fmax(1, fabs(want)), "x[%d]: %.17g, want %.17g", j, gv[j], want);
+        cr_expect(err <= 4 * ev[j] + 1e-14, "x[%d]: error %.3g not covered by the estimate %.3g", j, err, ev[j]);
+    }
+    /* f(x) once; per direction x+h and x+2h, and for the estimate only x+4h
+     * (the doubled offsets 0 and 2h are already evaluated) */
+    cr_expect_eq(st.passes, 1 + 3 * 2 + 3 * 1, "passes %lld", (long long)st.passes);
+    /* registered after the built-ins: capability selection and the default
+     * reference (highest order) are unchanged */
+    cr_expect_str_eq(ad_backend_with(AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE)->name, "central");
+    ad_scope_end(ctx, s, NULL);
+    cr_expect_eq(ad_backend_unregister("one-sided-2"), AD_OK);
+}
+
+/* ---- the step a difference backend reports ---------------------------------- */
+
+ParameterizedTestParameters(backends, a_rule_reports_the_step_it_took_per_direction)
+{
+    static char names[][24] = {"central", "forward-diff", "five-point"};
+    return cr_make_param_array(char[24], names, sizeof names / sizeof names[0]);
+}
+
+ParameterizedTest(char (*name)[24], backends, a_rule_reports_the_step_it_took_per_direction, .init = th_setup,
+                  .fini = th_teardown)
+{
+    const ad_backend *b = ad_backend_find(*name);
+    const ad_fd_rule *R = ad_backend_fd_rule(b);
+    cr_assert_not_null(R);
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *x;
+    ad_problem p = problem_at(&x);
+    /* directions: e0, e2, 2.5·(e0 - e1), zero */
+    static const double V[] = {1, 0, 0, 0, 0, 1, 2.5, -2.5, 0, 0, 0, 0};
+    ad_tensor *Vt[1] = {ad_from_array(ctx, AD_SHAPE(4, 3), V)};
+    double h[4] = {-1, -1, -1, -1};
+    ad_eval e = {.h = h};
+    cr_assert_eq(b->jvp(b, &p, 4, Vt, NULL, &e, NULL), AD_OK, "%s", ad_errmsg(ctx));
+    /* along a coordinate: ad_fd_step made representable, so within an ulp of x */
+    double h0 = ad_fd_step(R, fmax(1, fabs(X0[0])), 1), h1 = ad_fd_step(R, fmax(1, fabs(X0[2])), 1);
+    cr_expect(fabs(h[0] - h0) <= 2 * DBL_EPSILON * fabs(X0[0]), "%s: e0 step %.17g, rule says %.17g", *name, h[0], h0);
+    cr_expect(fabs(h[1] - h1) <= 2 * DBL_EPSILON * fabs(X0[2]), "%s: e2 step %.17g, rule says %.17g", *name, h[1], h1);
+    volatile double moved = X0[0] + h[0];
+    cr_expect_eq(moved - X0[0], h[0], "%s: x + h is exactly representable", *name);
+    /* off a coordinate the step is the rule's own, exactly */
+    cr_expect_eq(h[2], ad_fd_step(R, fmax(fabs(X0[0]), fabs(X0[1])), 2.5), "%s: %.17g", *name, h[2]);
+    cr_expect_eq(h[3], 0, "%s: a zero direction takes no step (%g)", *name, h[3]);
+    /* and the step follows the rule's order: eps^(1/(p+1)) */
+    double want = pow(DBL_EPSILON, 1.0 / (R->order + 1));
+    cr_expect(fabs(ad_fd_step(R, 1, 1) - want) <= 4 * DBL_EPSILON * want, "%s: %.17g", *name, ad_fd_step(R, 1, 1));
+    ad_scope_end(ctx, s, NULL);
+}
+
+Test(backends, a_fixed_step_is_reported_and_exact_backends_report_none)
+{
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *x;
+    ad_problem p = problem_at(&x);
+    ad_tensor *Vt[1] = {ad_from_array(ctx, AD_SHAPE(2, 3), TH_V(1, 0, 0, 0, 1, 0))};
+    ad_options o = {.h = 1e-4};
+    double h[2] = {-1, -1};
+    ad_eval e = {.h = h};
+    const ad_backend *cen = ad_backend_find("central");
+    cr_assert_eq(cen->jvp(cen, &p, 2, Vt, &o, &e, NULL), AD_OK);
+    cr_expect(h[0] == 1e-4 && h[1] == 1e-4, "fixed step: %g %g", h[0], h[1]);
+
+    const ad_backend *fwd = ad_backend_with(AD_CAP_FORWARD);
+    ad_eval ef = {.h = h};
+    cr_assert_eq(fwd->jvp(fwd, &p, 2, Vt, NULL, &ef, NULL), AD_OK);
+    cr_expect(h[0] == 0 && h[1] == 0, "forward takes no step: %g %g", h[0], h[1]);
+
+    const ad_backend *gsl = ad_backend_find("gsl-deriv");
+    ad_eval eg = {.h = h};
+    cr_assert_eq(gsl->jvp(gsl, &p, 2, Vt, NULL, &eg, NULL), AD_OK);
+    cr_expect(isnan(h[0]) && isnan(h[1]), "gsl-deriv picks its steps out of sight: %g %g", h[0], h[1]);
+    ad_scope_end(ctx, s, NULL);
+}
+
+Test(backends, the_step_of_a_direction_is_computed_once_for_everyone)
+{
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *x;
+    ad_problem p = problem_at(&x);
+    ad_tensor *v[1] = {ad_from_array(ctx, AD_SHAPE(3), TH_V(0, -0.5, 0))};
+    ad_fd_scale sc;
+    cr_assert_eq(ad_fd_scale_of(&p, v, &sc), AD_OK);
+    cr_expect_eq(sc.vmax, 0.5);
+    cr_expect_eq(sc.xscale, 1, "max(1, |x| on the support) = max(1, 0.731)");
+    cr_expect_eq(sc.nnz, 1);
+    cr_expect_eq(sc.x_at, X0[1]);
+    const ad_fd_rule *R = ad_backend_fd_rule(ad_backend_find("central"));
+    cr_expect_eq(ad_fd_step_along(R, &sc), ad_fd_step(R, 1, 0.5), "vmax != 1: no representability adjustment");
+    cr_expect(isnan(ad_fd_step(R, 1, 0)), "a zero direction has no step");
+    cr_expect(isnan(ad_fd_step(NULL, 1, 1)));
+    ad_scope_end(ctx, s, NULL);
+}
+
+/* ---- no silent default --------------------------------------------------------- */
+
+Test(backends, a_difference_backend_without_a_rule_fails_instead_of_defaulting)
+{
+    static const ad_backend bare = {.name = "bare", .caps = AD_CAP_DIFFERENCE, .jvp = ad_fd_jvp};
+    static const ad_fd_rule empty = {.name = "empty", .npts = 0, .order = 2};
+    static const ad_backend hollow = {.name = "hollow", .caps = AD_CAP_DIFFERENCE, .jvp = ad_fd_jvp, .params = &empty};
+    cr_expect_null(ad_backend_fd_rule(&bare));
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *x, *g[1] = {NULL};
+    ad_problem p = problem_at(&x);
+    cr_expect_eq(ad_value_and_grad(&bare, &p, NULL, NULL, g, NULL, NULL), AD_EINVAL);
+    cr_expect(strstr(ad_errmsg(ctx), "bare: a difference backend needs its rule in params"), "%s", ad_errmsg(ctx));
+    cr_expect_null(g[0]);
+    ad_clear_error(ctx);
+    cr_expect_eq(ad_value_and_grad(&hollow, &p, NULL, NULL, g, NULL, NULL), AD_EINVAL);
+    cr_expect(strstr(ad_errmsg(ctx), "rule \"empty\" has 0 points"), "%s", ad_errmsg(ctx));
+    ad_clear_error(ctx);
+    ad_scope_end(ctx, s, NULL);
+}
+
+Test(backends, gradcheck_defaults_to_the_highest_order_rule)
+{
+    ad_gradcheck_options o = ad_gradcheck_defaults();
+    cr_expect_null(o.reference, "chosen by rule order, not by name");
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *x;
+    ad_problem p = problem_at(&x);
+    ad_gradcheck_report r;
+    cr_assert_eq(ad_gradcheck(&p, &o, &r), AD_OK, "%s", ad_errmsg(ctx));
+    cr_expect(r.passed);
+    cr_expect(strstr(r.summary, "five-point"), "%s", r.summary);
+    ad_gradcheck_report_free(&r);
+    ad_scope_end(ctx, s, NULL);
+}
