@@ -114,7 +114,7 @@ typedef struct ad_bench_cell {
     ad_stats st;               /* of one timed call */
     int64_t peak_rss;          /* bytes, after the cell (-1: unknown) */
     double max_abs_err, max_rel_err; /* NAN: not measured */
-    const char *err_reference; /* "analytic", "five-point" or "" */
+    const char *err_reference; /* "analytic", the reference backend's name, or "" */
     char note[512];
 } ad_bench_cell;
 
@@ -231,7 +231,7 @@ typedef struct ad_bench_series {
     double theory_eval;
     bool flag_time, flag_mem;       /* disagreement with theory */
     double worst_abs, worst_rel;    /* over ok cells (NAN: none measured) */
-    const char *err_reference;
+    char err_reference[32];         /* the reference's name as the CSV says it ("" : none) */
 } ad_bench_series;
 
 /* True when fit (with at least AD_BENCH_MIN_FIT_POINTS points) disagrees

@@ -228,16 +228,16 @@ static void reference(const ad_bench_config *cfg, group *g, ref_state *rs)
         ad_clear_error(ctx);
         return;
     }
-    const ad_backend *fp = ad_backend_find("five-point");
+    const ad_backend *fp = ad_backend_reference();
     if (!fp) {
-        snprintf(g->ref_note, sizeof g->ref_note, "no reference: five-point is not registered");
+        snprintf(g->ref_note, sizeof g->ref_note, "no reference: no difference rule with an error estimate");
         return;
     }
     if (rs->last_size > 0) {
         double pred = predict(g->fn, AD_BENCH_DIFF, rs->last_size, rs->last_t, g->size);
         if (pred > cfg->budget) {
             char b1[32], b2[32];
-            snprintf(g->ref_note, sizeof g->ref_note, "no reference: five-point predicted %s > budget %s",
+            snprintf(g->ref_note, sizeof g->ref_note, "no reference: %s predicted %s > budget %s", fp->name,
                      ad_bench_fmt_seconds(b1, sizeof b1, pred), ad_bench_fmt_seconds(b2, sizeof b2, cfg->budget));
             return;
         }
@@ -248,20 +248,20 @@ static void reference(const ad_bench_config *cfg, group *g, ref_state *rs)
     int rc = g->jacobian ? ad_jacobian(fp, &g->p, &cfg->opts, NULL, D, E, NULL, &st)
                          : ad_value_and_grad(fp, &g->p, &cfg->opts, NULL, D, E, &st);
     if (rc != AD_OK) {
-        snprintf(g->ref_note, sizeof g->ref_note, "no reference: five-point failed: %s", ad_errmsg(ctx));
+        snprintf(g->ref_note, sizeof g->ref_note, "no reference: %s failed: %s", fp->name, ad_errmsg(ctx));
         ad_clear_error(ctx);
         return;
     }
     rs->last_size = g->size;
     rs->last_t = st.seconds;
     g->ref = D[g->wi];
-    g->ref_name = "five-point";
+    g->ref_name = fp->name;
     double est = 0;
     if (E[g->wi]) {
         ad_tensor *m = ad_max(ad_abs(E[g->wi]), AD_ALL, false);
         est = m ? ad_item(m) : NAN;
     }
-    snprintf(g->ref_note, sizeof g->ref_note, "five-point reference, estimated error %.2g", est);
+    snprintf(g->ref_note, sizeof g->ref_note, "%s reference, estimated error %.2g", fp->name, est);
 }
 
 /* Largest absolute and relative difference of D from R (relative to

@@ -4,6 +4,7 @@
  * (ad_bench_summary_print).  Works on any result table, so a merged CSV
  * is summarised exactly like a fresh run. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,7 +81,7 @@ static void summarize_one(const ad_bench_table *t, ad_bench_series *s)
     s->ratio = s->floor = s->floor_f = s->mem_floor = s->worst_abs = s->worst_rel = NAN;
     s->time.n = s->mem.n = 0;
     s->time.slope = s->time.se = s->time.r2 = s->mem.slope = s->mem.se = s->mem.r2 = NAN;
-    s->err_reference = "";
+    s->err_reference[0] = '\0';
     if (!sz || !tg || !tf || !pk || !xs || !ys) goto done;
     int n = 0;
     for (int64_t r = 0; r < nr; r++) {
@@ -104,7 +105,7 @@ static void summarize_one(const ad_bench_table *t, ad_bench_series *s)
         if (!isnan(er) && (isnan(s->worst_rel) || er > s->worst_rel)) s->worst_rel = er;
         if (!isnan(ea) && (isnan(s->worst_abs) || ea > s->worst_abs)) s->worst_abs = ea;
         const char *ref = ad_bench_table_get(t, r, "err_reference");
-        if (ref[0]) s->err_reference = strcmp(ref, "analytic") == 0 ? "analytic" : "five-point";
+        if (ref[0]) snprintf(s->err_reference, sizeof s->err_reference, "%s", ref);
         sz[n] = size;
         tg[n] = ad_bench_table_num(t, r, "t_grad_median");
         tf[n] = ad_bench_table_num(t, r, "t_f_median");

@@ -49,6 +49,18 @@ const ad_backend *ad_backend_with(unsigned caps)
     return NULL;
 }
 
+const ad_backend *ad_backend_reference(void)
+{
+    const ad_backend *best = NULL;
+    for (int i = 0; i < ad_backend_count(); i++) {
+        const ad_backend *b = ad_backend_at(i);
+        const ad_fd_rule *R = ad_backend_fd_rule(b);
+        if (!R || !(b->caps & AD_CAP_ESTIMATE)) continue;
+        if (!best || R->order > ad_backend_fd_rule(best)->order) best = b;
+    }
+    return best;
+}
+
 int ad_backend_register(const ad_backend *b)
 {
     if (!b || !b->name || !b->name[0] || (!b->jvp && !b->vjp)) return AD_EINVAL;

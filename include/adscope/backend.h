@@ -153,6 +153,11 @@ AD_API const ad_backend *ad_backend_find(const char *name);
  * or NULL: ad_backend_with(AD_CAP_REVERSE) is "reverse",
  * ad_backend_with(AD_CAP_FORWARD | AD_CAP_VECTOR) is "forward-vector". */
 AD_API const ad_backend *ad_backend_with(unsigned caps);
+/* The reference for judging other backends: the difference rule of highest
+ * order that estimates its error ("five-point" among the built-ins; the
+ * first on a tie), or NULL when none is registered.  Used by gradcheck,
+ * the harness and 'adscope compare'. */
+AD_API const ad_backend *ad_backend_reference(void);
 /* Adds a backend (the descriptor must outlive its use).  AD_EINVAL for a
  * descriptor without a name or without any primitive, AD_ESTATE when the
  * name is taken, AD_ELIMIT when the registry is full. */
