@@ -1,4 +1,4 @@
-/* src/cli/gnuplot.c — running gnuplot and dot for the picture commands:
+/* cli/gnuplot.c — running gnuplot and dot for the picture commands:
  * locating programs and scripts, fork/exec with arguments passed as they
  * are (no shell, so no quoting of paths can go wrong), formats, data files.
  * See gnuplot.h. */

@@ -1,4 +1,4 @@
-/* src/cli/cmd_graph.c — adscope graph: the computation graph that reverse
+/* cli/cmd_graph.c — adscope graph: the computation graph that reverse
  * mode records for an expression, as DOT text or a picture drawn by
  * Graphviz's dot.  The graph is read from the tape itself (ad_tape_visit),
  * so it shows exactly what a backward sweep would traverse: the records in

@@ -1,4 +1,4 @@
-/* src/cli/main.c — the adscope program: one table of subcommands, help
+/* cli/main.c — the adscope program: one table of subcommands, help
  * topics, and the exit-code convention (0 success, 1 a check failed, 2
  * usage or input error). */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* src/cli/gnuplot.h — what the picture commands (plot, fd-error, tangent,
+/* cli/gnuplot.h — what the picture commands (plot, fd-error, tangent,
  * graph) share: finding gnuplot, Graphviz's dot and the chart scripts,
  * running a program with fork/exec (never a shell), output formats, data
  * files and directories.

@@ -1,4 +1,4 @@
-/* src/cli/cli.h — what the subcommands of the adscope program share.
+/* cli/cli.h — what the subcommands of the adscope program share.
  *
  * Exit codes: 0 success / check passed, 1 check failed, 2 usage or input
  * error.  Every input error is printed on stderr with what was wrong (and,

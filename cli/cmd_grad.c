@@ -1,4 +1,4 @@
-/* src/cli/cmd_grad.c — adscope grad: the value and gradient of a scalar
+/* cli/cmd_grad.c — adscope grad: the value and gradient of a scalar
  * function, by one backend or by all of them side by side. */
 #include <math.h>
 #include <string.h>

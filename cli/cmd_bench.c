@@ -1,4 +1,4 @@
-/* src/cli/cmd_bench.c — adscope bench: the complexity harness on the
+/* cli/cmd_bench.c — adscope bench: the complexity harness on the
  * standard suite (and the user's own function), the result CSV, the
  * summary with fitted exponents beside theory, the charts; and adscope
  * merge, which joins result CSVs from shards or machines.  The work is

@@ -1,4 +1,4 @@
-/* src/cli/cmd_plot.c — adscope plot: the charts of a result CSV (see
+/* cli/cmd_plot.c — adscope plot: the charts of a result CSV (see
  * bench/README.md for its columns).  For every function: time of one
  * derivative vs size, peak memory vs size (vs chain length k for chain)
  * and the cost ratio T_grad/T_f vs size, each log-log with one line per

@@ -1,4 +1,4 @@
-/* src/cli/json.c — the JSON the commands print with --json.  Numbers in the
+/* cli/json.c — the JSON the commands print with --json.  Numbers in the
  * shortest form that reads back exactly (up to 17 significant digits); JSON
  * has no NaN or infinity, so those print as null. */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* src/cli/problem.c — the function a command works on: an expression or a
+/* cli/problem.c — the function a command works on: an expression or a
  * plugin (dlopen), with its variables bound from --var NAME=VALUE. */
 #include <ctype.h>
 #include <dlfcn.h>

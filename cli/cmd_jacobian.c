@@ -1,4 +1,4 @@
-/* src/cli/cmd_jacobian.c — adscope jacobian: the full Jacobian of a
+/* cli/cmd_jacobian.c — adscope jacobian: the full Jacobian of a
  * vector-valued function, by columns (forward), rows (reverse), or the
  * automatic choice by shape. */
 #include <string.h>

@@ -1,4 +1,4 @@
-/* src/cli/cmd_tangent.c — adscope tangent: a function of one variable and
+/* cli/cmd_tangent.c — adscope tangent: a function of one variable and
  * its tangent line at a point, the slope by reverse mode (the seed's
  * example: 0.01x² + 0.1x at x = 10 on [0, 20]; D2L's calculus section draws
  * 3x² - 4x with its tangent y = 2x - 3 at x = 1). */

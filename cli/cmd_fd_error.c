@@ -1,4 +1,4 @@
-/* src/cli/cmd_fd_error.c — adscope fd-error: the error of forward, central
+/* cli/cmd_fd_error.c — adscope fd-error: the error of forward, central
  * and five-point differences against the step h (the V-shaped chart).
  *
  * A rule of truncation order p has error ~ C·h^p + eps·|f|/h: truncation

@@ -1,4 +1,4 @@
-/* src/cli/cmd_compare.c — adscope compare: every backend on the user's own
+/* cli/cmd_compare.c — adscope compare: every backend on the user's own
  * function, one row each: median time, peak bytes by category, passes,
  * sweeps, ops recorded, largest difference from the reference. */
 #include <math.h>

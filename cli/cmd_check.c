@@ -1,4 +1,4 @@
-/* src/cli/cmd_check.c — adscope check: the gradient check of ad_gradcheck
+/* cli/cmd_check.c — adscope check: the gradient check of ad_gradcheck
  * from the shell.  Exit 0 when it passes, 1 when it fails, 2 when it cannot
  * run. */
 #include <math.h>
