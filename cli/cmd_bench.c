@@ -15,9 +15,10 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bench_custom.h"
 #include "cli.h"
 
-const char CLI_HELP_BENCH[] =
+static const char HELP[] =
     "NAME\n"
     "    adscope bench - time, memory and accuracy of every backend as the size grows\n"
     "\n"
@@ -77,33 +78,6 @@ const char CLI_HELP_BENCH[] =
     "    adscope bench --functions none --expr 'sum(exp(x) * x)' --sizes 1e2:1e5:x10\n"
     "    adscope bench --shard 1/4 --out r1     # then: adscope merge r*/*.csv -o all.csv\n";
 
-const char CLI_HELP_MERGE[] =
-    "NAME\n"
-    "    adscope merge - join result CSVs from shards or machines\n"
-    "\n"
-    "SYNOPSIS\n"
-    "    adscope merge A.csv B.csv ... [-o OUT.csv]\n"
-    "\n"
-    "DESCRIPTION\n"
-    "    Reads result files written by 'adscope bench' and writes one table: the\n"
-    "    first file's comment lines (a later file's differing value of a key is\n"
-    "    kept as 'key[i]: value'), the rows of every file sorted by function,\n"
-    "    backend and size.  The headers must be identical, and a cell (function,\n"
-    "    backend, size) may appear only once.  With -o, the summary of the merged\n"
-    "    results (fitted exponents beside theory, as 'adscope bench' prints it)\n"
-    "    goes to stdout.\n"
-    "\n"
-    "OPTIONS\n"
-    "    -o FILE, --out FILE   write to FILE instead of stdout.\n"
-    "\n"
-    "EXIT STATUS\n"
-    "    0 success; 2 a file cannot be read, the headers differ, a duplicate cell,\n"
-    "    or a usage error.\n"
-    "\n"
-    "EXAMPLES\n"
-    "    adscope bench --shard 0/2 --out a & adscope bench --shard 1/2 --out b; wait\n"
-    "    adscope merge a/results.shard-0-of-2.csv b/results.shard-1-of-2.csv -o results.csv\n";
-
 static const cli_opt OPTS[] = {
     {"functions", CLI_VALUE, "LIST"}, {"backends", CLI_VALUE, "LIST"},  {"sizes", CLI_VALUE, "SIZES"},
     {"reps", CLI_VALUE, "N"},         {"min-time", CLI_VALUE, "S"},     {"max-reps", CLI_VALUE, "N"},
@@ -114,139 +88,6 @@ static const cli_opt OPTS[] = {
     {"plugin", CLI_VALUE, "PATH.so:SYMBOL"}, {"label", CLI_VALUE, "NAME"}, {"help", CLI_FLAG, NULL},
 };
 #define NOPTS ((int)(sizeof OPTS / sizeof OPTS[0]))
-
-/* ---- the custom function -------------------------------------------------------------- */
-
-typedef struct {
-    ad_bench_fn base; /* first: the harness hands it back to custom_inputs */
-    cli_fn *cf;
-    int swept;        /* index of the swept input */
-    char name[4608];
-} custom;
-
-static int custom_inputs(const ad_bench_fn *fn, ad_ctx *ctx, int64_t size, ad_tensor **in, bool *wrt)
-{
-    const custom *cu = (const custom *)fn;
-    for (int i = 0; i < cu->cf->nvars; i++) {
-        in[i] = i == cu->swept ? ad_bench_input(ctx, size) : ad_tensor_ref(cu->cf->values[i]);
-        wrt[i] = i == cu->swept;
-        if (!in[i]) return ad_errno(ctx);
-    }
-    return cu->cf->nvars;
-}
-
-/* The first input a plugin declares (SYMBOL_inputs), or "" if none. */
-static void plugin_first_input(const char *spec, char *out, size_t n)
-{
-    out[0] = '\0';
-    const char *colon = strrchr(spec, ':');
-    if (!colon || colon == spec) return;
-    char path[4096], sym[300];
-    size_t plen = (size_t)(colon - spec);
-    if (plen + 3 >= sizeof path || strlen(colon + 1) + 8 >= sizeof sym) return;
-    snprintf(path, sizeof path, "%s%.*s", memchr(spec, '/', plen) ? "" : "./", (int)plen, spec);
-    snprintf(sym, sizeof sym, "%s_inputs", colon + 1);
-    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!dl) return; /* cli_fn_open reports it */
-    const char *const *decl = dlsym(dl, sym);
-    if (decl && *decl) {
-        size_t k = strcspn(*decl, ", ");
-        snprintf(out, n, "%.*s", (int)k, *decl);
-    }
-    dlclose(dl);
-}
-
-/* Opens --expr/--plugin as a custom bench function.  Returns CLI_OK or
- * CLI_USAGE (printed). */
-static int custom_open(custom *cu, cli_fn *cf, ad_ctx *ctx, const cli_args *a)
-{
-    const char *expr = cli_get(a, "expr"), *plugin = cli_get(a, "plugin");
-    if (expr && plugin) {
-        fprintf(stderr, "adscope bench: give either --expr or --plugin, not both\n");
-        return CLI_USAGE;
-    }
-    char swept[256] = "";
-    const char *sv = cli_get(a, "size-var");
-    if (sv) {
-        snprintf(swept, sizeof swept, "%s", sv);
-    } else if (expr) {
-        ad_expr_error e;
-        ad_expr *x = ad_expr_parse(expr, &e);
-        if (!x) {
-            /* cli_fn_open prints the error with a caret under it */
-            cli_args b = *a;
-            b.npos = 1;
-            b.pos[0] = expr;
-            int rc = cli_fn_open(cf, ctx, &b);
-            return rc == CLI_OK ? CLI_USAGE : rc;
-        }
-        if (ad_expr_nvars(x) == 1) snprintf(swept, sizeof swept, "%s", ad_expr_var(x, 0));
-        int nv = ad_expr_nvars(x);
-        ad_expr_free(x);
-        if (nv != 1) {
-            fprintf(stderr, "adscope bench: --expr has %d variables: say which one is swept with --size-var NAME\n",
-                    nv);
-            return CLI_USAGE;
-        }
-    } else {
-        plugin_first_input(plugin, swept, sizeof swept);
-        if (!swept[0] && cli_count(a, "var") > 0) {
-            const char *v = cli_item(a, "var", 0), *eq = strchr(v, '=');
-            if (eq) snprintf(swept, sizeof swept, "%.*s", (int)(eq - v), v);
-        }
-        if (!swept[0]) {
-            fprintf(stderr, "adscope bench: --plugin %s declares no inputs: name the swept one with --size-var NAME\n",
-                    plugin);
-            return CLI_USAGE;
-        }
-    }
-    /* the swept variable gets a placeholder binding; each size replaces it */
-    cli_args b = *a;
-    b.npos = 0;
-    if (expr) b.pos[b.npos++] = expr;
-    int kv = -1;
-    for (int i = 0; i < b.nopts; i++)
-        if (strcmp(b.opts[i].name, "var") == 0) kv = i;
-    bool bound = false;
-    size_t sl = strlen(swept);
-    for (int i = 0; i < b.nmulti[kv]; i++)
-        bound = bound || (strncmp(b.multi[kv][i], swept, sl) == 0 && b.multi[kv][i][sl] == '=');
-    char placeholder[300];
-    if (!bound) {
-        if (b.nmulti[kv] == CLI_MAX_MULTI) {
-            fprintf(stderr, "adscope bench: too many --var\n");
-            return CLI_USAGE;
-        }
-        snprintf(placeholder, sizeof placeholder, "%s=0", swept);
-        memmove(&b.multi[kv][1], &b.multi[kv][0], (size_t)b.nmulti[kv] * sizeof b.multi[kv][0]);
-        b.multi[kv][0] = placeholder;
-        b.nmulti[kv]++;
-        b.set[kv] = true;
-    }
-    int rc = cli_fn_open(cf, ctx, &b);
-    if (rc != CLI_OK) return rc;
-    cu->cf = cf;
-    cu->swept = -1;
-    for (int i = 0; i < cf->nvars; i++)
-        if (strcmp(cf->names[i], swept) == 0) cu->swept = i;
-    if (cu->swept < 0) {
-        fprintf(stderr, "adscope bench: --size-var %s: %s has no variable '%s'\n", swept, cf->label, swept);
-        return CLI_USAGE;
-    }
-    const char *label = cli_get(a, "label");
-    snprintf(cu->name, sizeof cu->name, "%s", label ? label : cf->label);
-    cu->base = (ad_bench_fn){.name = cu->name,
-                             .size_name = "n",
-                             .definition = cf->label,
-                             .auto_kind = true,
-                             .f = cf->problem.f,
-                             .user = cf->problem.user,
-                             .make_inputs = custom_inputs,
-                             .sizes = "10,30,100,300,1000,3000,10000,30000,100000",
-                             .quick_sizes = "10,100,1000,10000"};
-    for (int c = 0; c < AD_BENCH_NCLASS; c++) cu->base.theory_time[c] = cu->base.theory_mem[c] = NAN;
-    return CLI_OK;
-}
 
 /* ---- options ------------------------------------------------------------------------------- */
 
@@ -444,248 +285,233 @@ static const char *keep_freed_memory(void)
 #endif
 }
 
-int cmd_bench(int argc, char **argv)
-{
-    cli_args a;
-    int rc = cli_parse(&a, "bench", OPTS, NOPTS, argc, argv, 2);
-    if (rc != CLI_OK) return rc;
-    if (cli_has(&a, "help")) return cli_help_of("bench");
-    if (a.npos > 0) {
-        fprintf(stderr, "adscope bench: unexpected argument '%s' (a custom function goes in --expr 'EXPR')\n",
-                a.pos[0]);
-        return CLI_USAGE;
-    }
-    bool quick = cli_has(&a, "quick");
+#define MAX_SELECTED 64
+
+typedef struct {
     ad_bench_config cfg;
-    ad_bench_config_defaults(&cfg, quick);
+    int64_t *sizes; /* --sizes, owned */
+    const ad_bench_fn *fns[MAX_SELECTED + 1]; /* + the custom function */
+    const ad_backend *bs[MAX_SELECTED];
+    int nfns, nbs;
+    const char *fmt, *out;
+    bool want_custom;
+} bench_opts;
+
+/* --quick, --reps, --max-reps, --min-time, --budget, backend options,
+ * --shard, --plot-format. */
+static int config_options(const cli_args *a, bench_opts *o)
+{
+    ad_bench_config *cfg = &o->cfg;
+    ad_bench_config_defaults(cfg, cli_has(a, "quick"));
     long long reps, max_reps;
-    double min_time, budget;
-    if (cli_int(&a, "reps", cfg.min_reps, 1, 100000, &reps) || cli_int(&a, "max-reps", cfg.max_reps, 1, 1000000, &max_reps) ||
-        cli_double(&a, "min-time", cfg.min_time, 0, 3600, &min_time) ||
-        cli_double(&a, "budget", cfg.budget, 1e-4, 86400, &budget) || cli_backend_opts(&a, &cfg.opts))
+    if (cli_int(a, "reps", cfg->min_reps, 1, 100000, &reps) ||
+        cli_int(a, "max-reps", cfg->max_reps, 1, 1000000, &max_reps) ||
+        cli_double(a, "min-time", cfg->min_time, 0, 3600, &cfg->min_time) ||
+        cli_double(a, "budget", cfg->budget, 1e-4, 86400, &cfg->budget) || cli_backend_opts(a, &cfg->opts))
         return CLI_USAGE;
     if (max_reps < reps) {
         fprintf(stderr, "adscope bench: --max-reps %lld is below --reps %lld\n", max_reps, reps);
         return CLI_USAGE;
     }
-    cfg.min_reps = (int)reps;
-    cfg.max_reps = (int)max_reps;
-    cfg.min_time = min_time;
-    cfg.budget = budget;
-    if (cli_get(&a, "shard") && parse_shard(cli_get(&a, "shard"), &cfg.shard, &cfg.nshards)) return CLI_USAGE;
-    const char *fmt = cli_get(&a, "plot-format") ? cli_get(&a, "plot-format") : "png";
-    if (strcmp(fmt, "png") && strcmp(fmt, "svg") && strcmp(fmt, "dumb")) {
-        fprintf(stderr, "adscope bench: --plot-format expects png, svg or dumb, not '%s'\n", fmt);
+    cfg->min_reps = (int)reps;
+    cfg->max_reps = (int)max_reps;
+    if (cli_get(a, "shard") && parse_shard(cli_get(a, "shard"), &cfg->shard, &cfg->nshards)) return CLI_USAGE;
+    o->fmt = cli_get(a, "plot-format") ? cli_get(a, "plot-format") : "png";
+    if (strcmp(o->fmt, "png") && strcmp(o->fmt, "svg") && strcmp(o->fmt, "dumb")) {
+        fprintf(stderr, "adscope bench: --plot-format expects png, svg or dumb, not '%s'\n", o->fmt);
         return CLI_USAGE;
     }
-    bool want_custom = cli_get(&a, "expr") || cli_get(&a, "plugin");
-    if (!want_custom && (cli_get(&a, "size-var") || cli_count(&a, "var") || cli_get(&a, "label"))) {
+    return CLI_OK;
+}
+
+/* What runs: --functions (and the custom function), --backends, --sizes. */
+static int selection_options(const cli_args *a, bench_opts *o)
+{
+    o->want_custom = cli_get(a, "expr") || cli_get(a, "plugin");
+    if (!o->want_custom && (cli_get(a, "size-var") || cli_count(a, "var") || cli_get(a, "label"))) {
         fprintf(stderr, "adscope bench: --size-var, --var and --label describe a custom function: add --expr EXPR or "
                         "--plugin PATH.so:SYMBOL\n");
         return CLI_USAGE;
     }
-    const ad_bench_fn *fns[64];
-    const ad_backend *bs[64];
-    int nfns, nbs;
-    if (parse_functions(&a, fns, &nfns) || parse_backends(&a, bs, &nbs)) return CLI_USAGE;
-    if (nfns == 0 && !want_custom) {
+    if (parse_functions(a, o->fns, &o->nfns) || parse_backends(a, o->bs, &o->nbs)) return CLI_USAGE;
+    if (o->nfns == 0 && !o->want_custom) {
         fprintf(stderr, "adscope bench: --functions none and no --expr or --plugin: nothing to run\n");
         return CLI_USAGE;
     }
-    int64_t *sizes = NULL;
-    int nsizes = 0;
-    if (cli_get(&a, "sizes")) {
+    if (cli_get(a, "sizes")) {
         char err[512];
-        if (ad_bench_parse_sizes(cli_get(&a, "sizes"), &sizes, &nsizes, err, sizeof err)) {
+        int nsizes = 0;
+        if (ad_bench_parse_sizes(cli_get(a, "sizes"), &o->sizes, &nsizes, err, sizeof err)) {
             fprintf(stderr, "adscope bench: --sizes: %s\n", err);
             return CLI_USAGE;
         }
-        cfg.sizes = sizes;
-        cfg.nsizes = nsizes;
+        o->cfg.sizes = o->sizes;
+        o->cfg.nsizes = nsizes;
     }
-    const char *out = cli_get(&a, "out") ? cli_get(&a, "out") : "bench-results";
+    o->out = cli_get(a, "out") ? cli_get(a, "out") : "bench-results";
+    return CLI_OK;
+}
 
-    ad_ctx *ctx = cli_ctx_new(&a, &rc);
-    if (!ctx) {
-        free(sizes);
-        return rc;
+static int options(const cli_args *a, void *opts)
+{
+    if (a->npos > 0) {
+        fprintf(stderr, "adscope bench: unexpected argument '%s' (a custom function goes in --expr 'EXPR')\n",
+                a->pos[0]);
+        return CLI_USAGE;
     }
+    int rc = config_options(a, opts);
+    return rc == CLI_OK ? selection_options(a, opts) : rc;
+}
+
+static void release(void *opts)
+{
+    free(((bench_opts *)opts)->sizes);
+}
+
+/* The CSV's comments: the machine, the seed, the command line, BLAS
+ * threads, the allocator. */
+static int describe(cli_call *c, ad_bench_table *t)
+{
     long long seed = 0;
-    cli_int(&a, "seed", 0, 0, INT64_MAX, &seed);
-    cli_fn cf;
-    memset(&cf, 0, sizeof cf);
-    custom *cu = NULL;
-    ad_scope s = ad_scope_begin(ctx);
-    if (want_custom) {
+    cli_int(c->args, "seed", 0, 0, INT64_MAX, &seed);
+    char cmd[8192], threads[128];
+    command_line(cmd, sizeof cmd, c->argc, c->argv);
+    const char *alloc = keep_freed_memory();
+    if (ad_bench_table_init(t, AD_BENCH_NCOLS, ad_bench_columns) || ad_bench_describe(t, (uint64_t)seed, cmd) ||
+        ad_bench_table_comment(t, "blas_threads", blas_threads(threads, sizeof threads)) ||
+        ad_bench_table_comment(t, "allocator", alloc)) {
+        fprintf(stderr, "adscope bench: out of memory\n");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* How many cells, on stderr, before the run. */
+static int plan(const ad_bench_config *cfg)
+{
+    char err[512];
+    int64_t total = ad_bench_plan(cfg, NULL, 0, err, sizeof err);
+    if (total < 0) {
+        fprintf(stderr, "adscope bench: %s\n", err);
+        return CLI_USAGE;
+    }
+    if (total == 0) {
+        fprintf(stderr, "adscope bench: shard %d/%d has no cells (%d series)\n", cfg->shard, cfg->nshards,
+                cfg->nfns * cfg->nbackends);
+        return CLI_OK;
+    }
+    fprintf(stderr, "adscope bench: %lld cells (%d function%s x %d backend%s x sizes%s), budget %g s per cell\n",
+            (long long)total, cfg->nfns, cli_plural(cfg->nfns, "s"), cfg->nbackends, cli_plural(cfg->nbackends, "s"),
+            cfg->nshards > 1 ? ", this shard" : "", cfg->budget);
+    return CLI_OK;
+}
+
+/* Every cell into t; *failed counts the failed cells. */
+static int run_cells(cli_call *c, bench_opts *o, ad_bench_table *t, int *failed)
+{
+    if (describe(c, t) != CLI_OK) return CLI_USAGE;
+    ad_bench_progress_printer pp = {.f = stderr, .tty = isatty(2) != 0};
+    ad_bench_config *cfg = &o->cfg;
+    cfg->nfns = o->nfns;
+    cfg->fns = o->fns;
+    cfg->nbackends = o->nbs;
+    cfg->backends = o->bs;
+    cfg->progress = ad_bench_progress_print;
+    cfg->progress_ud = &pp;
+    if (plan(cfg) != CLI_OK) return CLI_USAGE;
+    char err[512];
+    *failed = ad_bench_run(c->ctx, cfg, t, err, sizeof err);
+    ad_bench_progress_done(&pp);
+    if (*failed < 0) {
+        fprintf(stderr, "adscope bench: %s\n", err);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* The summary (stdout and spath), where the results are, the charts. */
+static void report(const cli_call *c, const bench_opts *o, const ad_bench_table *t, const char *path,
+                   const char *spath)
+{
+    ad_bench_series *ser = NULL;
+    int nser = 0;
+    if (ad_bench_summarize(t, &ser, &nser) == 0) {
+        ad_bench_summary_print(stdout, ser, nser);
+        FILE *sf = fopen(spath, "w");
+        if (sf) {
+            ad_bench_summary_print(sf, ser, nser);
+            fclose(sf);
+        }
+    }
+    free(ser);
+    printf("\nresults: %s\nsummary: %s\n", path, spath);
+    fflush(stdout);
+    if (o->cfg.nshards > 1) {
+        printf("charts:  not drawn for a shard: merge the shards (adscope merge ... -o all.csv), then adscope "
+               "plot all.csv\n");
+    } else if (!cli_has(c->args, "no-plot")) {
+        if (cli_plot_results(path, o->out, o->fmt) == CLI_OK)
+            printf("charts:  %s/\n", o->out);
+        else
+            fprintf(stderr, "adscope bench: warning: the charts were not drawn (see above); the results are in %s\n",
+                    path);
+    }
+}
+
+/* DIR/results.csv and DIR/summary.txt, or per shard. */
+static void result_paths(const bench_opts *o, char *path, size_t pn, char *spath, size_t sn)
+{
+    const ad_bench_config *cfg = &o->cfg;
+    if (cfg->nshards > 1) {
+        snprintf(path, pn, "%s/results.shard-%d-of-%d.csv", o->out, cfg->shard, cfg->nshards);
+        snprintf(spath, sn, "%s/summary.shard-%d-of-%d.txt", o->out, cfg->shard, cfg->nshards);
+    } else {
+        snprintf(path, pn, "%s/results.csv", o->out);
+        snprintf(spath, sn, "%s/summary.txt", o->out);
+    }
+}
+
+static int run(cli_call *c)
+{
+    bench_opts *o = c->opts;
+    cli_bench_custom *cu = NULL;
+    int rc = CLI_OK, failed = 0;
+    if (o->want_custom) {
         cu = calloc(1, sizeof *cu);
-        rc = cu ? custom_open(cu, &cf, ctx, &a) : CLI_USAGE;
-        if (rc == CLI_OK && nfns < 64) fns[nfns++] = &cu->base;
+        rc = cu ? cli_bench_custom_open(cu, c->ctx, c->args) : CLI_USAGE;
+        if (rc == CLI_OK) o->fns[o->nfns++] = &cu->base;
+    }
+    if (rc == CLI_OK && make_dir(o->out) != 0) {
+        fprintf(stderr, "adscope bench: cannot create the directory %s: %s\n", o->out, strerror(errno));
+        rc = CLI_USAGE;
     }
     ad_bench_table t;
     memset(&t, 0, sizeof t);
     char path[4200], spath[4200];
-    if (rc == CLI_OK && make_dir(out) != 0) {
-        fprintf(stderr, "adscope bench: cannot create the directory %s: %s\n", out, strerror(errno));
-        rc = CLI_USAGE;
-    }
-    if (cfg.nshards > 1) snprintf(path, sizeof path, "%s/results.shard-%d-of-%d.csv", out, cfg.shard, cfg.nshards);
-    else snprintf(path, sizeof path, "%s/results.csv", out);
-    if (cfg.nshards > 1) snprintf(spath, sizeof spath, "%s/summary.shard-%d-of-%d.txt", out, cfg.shard, cfg.nshards);
-    else snprintf(spath, sizeof spath, "%s/summary.txt", out);
-    int failed = 0;
-    if (rc == CLI_OK) {
-        char cmd[8192], err[512];
-        command_line(cmd, sizeof cmd, argc, argv);
-        const char *alloc = keep_freed_memory();
-        char threads[128];
-        if (ad_bench_table_init(&t, AD_BENCH_NCOLS, ad_bench_columns) || ad_bench_describe(&t, (uint64_t)seed, cmd) ||
-            ad_bench_table_comment(&t, "blas_threads", blas_threads(threads, sizeof threads)) ||
-            ad_bench_table_comment(&t, "allocator", alloc)) {
-            fprintf(stderr, "adscope bench: out of memory\n");
-            rc = CLI_USAGE;
-        }
-        ad_bench_progress_printer pp = {.f = stderr, .tty = isatty(2) != 0};
-        cfg.nfns = nfns;
-        cfg.fns = fns;
-        cfg.nbackends = nbs;
-        cfg.backends = bs;
-        cfg.progress = ad_bench_progress_print;
-        cfg.progress_ud = &pp;
-        if (rc == CLI_OK) {
-            int64_t total = ad_bench_plan(&cfg, NULL, 0, err, sizeof err);
-            if (total < 0) {
-                fprintf(stderr, "adscope bench: %s\n", err);
-                rc = CLI_USAGE;
-            } else if (total == 0) {
-                fprintf(stderr, "adscope bench: shard %d/%d has no cells (%d series)\n", cfg.shard, cfg.nshards,
-                        nfns * nbs);
-            } else {
-                fprintf(stderr, "adscope bench: %lld cells (%d function%s x %d backend%s x sizes%s), budget %g s per cell\n",
-                        (long long)total, nfns, nfns == 1 ? "" : "s", nbs, nbs == 1 ? "" : "s",
-                        cfg.nshards > 1 ? ", this shard" : "", cfg.budget);
-            }
-        }
-        if (rc == CLI_OK) {
-            failed = ad_bench_run(ctx, &cfg, &t, err, sizeof err);
-            ad_bench_progress_done(&pp);
-            if (failed < 0) {
-                fprintf(stderr, "adscope bench: %s\n", err);
-                rc = CLI_USAGE;
-            }
-        }
-    }
+    result_paths(o, path, sizeof path, spath, sizeof spath);
+    if (rc == CLI_OK) rc = run_cells(c, o, &t, &failed);
     if (rc == CLI_OK) rc = write_table(path, &t);
-    if (rc == CLI_OK) {
-        ad_bench_series *ser = NULL;
-        int nser = 0;
-        if (ad_bench_summarize(&t, &ser, &nser) == 0) {
-            ad_bench_summary_print(stdout, ser, nser);
-            FILE *sf = fopen(spath, "w");
-            if (sf) {
-                ad_bench_summary_print(sf, ser, nser);
-                fclose(sf);
-            }
-        }
-        free(ser);
-        printf("\nresults: %s\nsummary: %s\n", path, spath);
-        fflush(stdout);
-        if (cfg.nshards > 1) {
-            printf("charts:  not drawn for a shard: merge the shards (adscope merge ... -o all.csv), then adscope "
-                   "plot all.csv\n");
-        } else if (!cli_has(&a, "no-plot")) {
-            if (cli_plot_results(path, out, fmt) == CLI_OK)
-                printf("charts:  %s/\n", out);
-            else
-                fprintf(stderr, "adscope bench: warning: the charts were not drawn (see above); the results are in %s\n",
-                        path);
-        }
-        if (failed > 0) {
-            fprintf(stderr, "adscope bench: %d cell%s failed (status 'failed', the reason in 'note')\n", failed,
-                    failed == 1 ? "" : "s");
-            rc = CLI_FAILED;
-        }
+    if (rc == CLI_OK) report(c, o, &t, path, spath);
+    if (rc == CLI_OK && failed > 0) {
+        fprintf(stderr, "adscope bench: %d cell%s failed (status 'failed', the reason in 'note')\n", failed,
+                cli_plural(failed, "s"));
+        rc = CLI_FAILED;
     }
     ad_bench_table_free(&t);
-    ad_scope_end(ctx, s, NULL);
-    if (cu) cli_fn_close(&cf);
+    if (cu) cli_bench_custom_close(cu);
     free(cu);
-    free(sizes);
-    ad_ctx_free(ctx);
     return rc;
 }
 
-/* ---- adscope merge --------------------------------------------------------------------------------- */
-
-int cmd_merge(int argc, char **argv)
-{
-    const char *out = NULL;
-    const char **files = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *files);
-    if (!files) return CLI_USAGE;
-    int n = 0;
-    bool only_files = false;
-    for (int i = 2; i < argc; i++) {
-        const char *s = argv[i];
-        if (!only_files && (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)) {
-            free(files);
-            return cli_help_of("merge");
-        }
-        if (!only_files && strcmp(s, "--") == 0) {
-            only_files = true;
-        } else if (!only_files && (strcmp(s, "-o") == 0 || strcmp(s, "--out") == 0)) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "adscope merge: option '%s' needs a value (FILE)\n", s);
-                free(files);
-                return CLI_USAGE;
-            }
-            if (out) {
-                fprintf(stderr, "adscope merge: option '-o' given twice\n");
-                free(files);
-                return CLI_USAGE;
-            }
-            out = argv[++i];
-        } else if (!only_files && strncmp(s, "--out=", 6) == 0) {
-            out = s + 6;
-        } else if (!only_files && s[0] == '-' && s[1]) {
-            fprintf(stderr, "adscope merge: unknown option '%s' (see 'adscope merge --help')\n", s);
-            free(files);
-            return CLI_USAGE;
-        } else {
-            files[n++] = s;
-        }
-    }
-    if (n == 0) {
-        fprintf(stderr, "adscope merge: no files to merge (adscope merge A.csv B.csv ... [-o OUT])\n");
-        free(files);
-        return CLI_USAGE;
-    }
-    ad_bench_table t;
-    char err[1024];
-    if (ad_bench_merge(n, files, &t, err, sizeof err) != 0) {
-        fprintf(stderr, "adscope merge: %s\n", err);
-        free(files);
-        return CLI_USAGE;
-    }
-    int rc = CLI_OK;
-    FILE *f = out ? fopen(out, "w") : stdout;
-    if (!f) {
-        fprintf(stderr, "adscope merge: cannot write %s: %s\n", out, strerror(errno));
-        rc = CLI_USAGE;
-    } else {
-        int w = ad_bench_table_write(f, &t);
-        if ((out ? fclose(f) : fflush(f)) != 0 || w != 0) {
-            fprintf(stderr, "adscope merge: error writing %s\n", out ? out : "stdout");
-            rc = CLI_USAGE;
-        } else if (out) {
-            /* the CSV went to a file: the summary of the whole goes to stdout */
-            ad_bench_series *ser = NULL;
-            int nser = 0;
-            if (ad_bench_summarize(&t, &ser, &nser) == 0) ad_bench_summary_print(stdout, ser, nser);
-            free(ser);
-            fprintf(stderr, "adscope merge: %lld rows from %d file%s into %s\n", (long long)t.nrows, n,
-                    n == 1 ? "" : "s", out);
-        }
-    }
-    ad_bench_table_free(&t);
-    free(files);
-    return rc;
-}
+const cli_command cli_cmd_bench = {
+    .name = "bench",
+    .summary = "the complexity harness: time, memory and accuracy of every backend as n grows",
+    .help = HELP,
+    .opts = OPTS,
+    .nopts = NOPTS,
+    .needs = CLI_NEEDS_CTX,
+    .opts_size = sizeof(bench_opts),
+    .options = options,
+    .run = run,
+    .release = release,
+};

@@ -7,7 +7,7 @@
 
 #include "cli.h"
 
-const char CLI_HELP_COMPARE[] =
+static const char HELP[] =
     "NAME\n"
     "    adscope compare - every backend on one function, side by side\n"
     "\n"
@@ -45,6 +45,14 @@ static const cli_opt OPTS[] = {CLI_FN_OPTS,          {"reps", CLI_VALUE, "N"},  
                                {"budget", CLI_VALUE, "S"}, {"width", CLI_VALUE, "K"}, {"h", CLI_VALUE, "H"}};
 
 typedef struct {
+    ad_options o;
+    long long min_reps;
+    double min_time, budget;
+    bool json;
+} compare_opts;
+
+/* One backend's row. */
+typedef struct {
     const char *name;
     int status;          /* AD_OK, or why it failed */
     char error[256];
@@ -55,6 +63,18 @@ typedef struct {
     double max_err;
 } row;
 
+/* What the rows are measured against: reverse mode (exact to rounding),
+ * itself cross-checked against five-point differences. */
+typedef struct {
+    const ad_backend *exact;
+    ad_tensor *R[CLI_MAX_VARS];
+    double cross; /* max |five-point - exact| */
+    ad_tensor *y; /* the value: one element means a gradient, else a Jacobian */
+    bool scalar;
+} reference;
+
+#define MAX_REPS 100000
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -62,7 +82,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* One differentiation by b; outputs D[] (gradients or Jacobians). */
-static int run(const cli_fn *fn, const ad_backend *b, const ad_options *o, bool scalar, ad_tensor **D, ad_stats *st)
+static int differentiate(const cli_fn *fn, const ad_backend *b, const ad_options *o, bool scalar, ad_tensor **D, ad_stats *st)
 {
     if (scalar) return ad_value_and_grad(b, &fn->problem, o, NULL, D, NULL, st);
     return ad_jacobian(b, &fn->problem, o, NULL, D, NULL, NULL, st);
@@ -98,146 +118,164 @@ static const char *duration(char *buf, size_t n, double s)
     return buf;
 }
 
-int cmd_compare(int argc, char **argv)
+static int options(const cli_args *a, void *opts)
 {
-    cli_args a;
-    int rc = cli_parse(&a, "compare", OPTS, (int)(sizeof OPTS / sizeof OPTS[0]), argc, argv, 2);
-    if (rc != CLI_OK) return rc;
-    if (cli_has(&a, "help")) return cli_help_of("compare");
-    ad_options o;
-    long long min_reps;
-    double min_time, budget;
-    if (cli_backend_opts(&a, &o) || cli_int(&a, "reps", 5, 1, 100000, &min_reps) ||
-        cli_double(&a, "min-time", 0.2, 0, 3600, &min_time) || cli_double(&a, "budget", 10, 0.001, 86400, &budget))
+    compare_opts *c = opts;
+    if (cli_backend_opts(a, &c->o) || cli_int(a, "reps", 5, 1, 100000, &c->min_reps) ||
+        cli_double(a, "min-time", 0.2, 0, 3600, &c->min_time) || cli_double(a, "budget", 10, 0.001, 86400, &c->budget))
         return CLI_USAGE;
-    bool json = cli_has(&a, "json");
-    ad_ctx *ctx = cli_ctx_new(&a, &rc);
-    if (!ctx) return rc;
-    ad_scope s = ad_scope_begin(ctx);
-    cli_fn fn;
-    rc = cli_fn_open(&fn, ctx, &a);
+    c->json = cli_has(a, "json");
+    return CLI_OK;
+}
+
+static int make_reference(cli_fn *fn, const compare_opts *c, reference *ref)
+{
+    ref->y = cli_fn_value(fn);
+    if (!ref->y) return CLI_USAGE;
+    ref->scalar = ad_numel(ref->y) == 1;
+    ref->exact = cli_exact_vjp_backend();
+    ad_stats st;
+    ad_tensor *R5[CLI_MAX_VARS] = {0};
+    if (differentiate(fn, ref->exact, &c->o, ref->scalar, ref->R, &st) != AD_OK ||
+        differentiate(fn, cli_fd_reference_backend(), &c->o, ref->scalar, R5, &st) != AD_OK) {
+        cli_report_error(fn);
+        return CLI_USAGE;
+    }
+    ref->cross = max_diff(fn, R5, ref->R);
+    return CLI_OK;
+}
+
+/* One call of the repetitions: its status and time in r; the first one's
+ * error against the reference. */
+static void one_call(const cli_fn *fn, const ad_backend *b, const compare_opts *c, const reference *ref, row *r)
+{
+    ad_scope sr = ad_scope_begin(fn->ctx);
+    ad_tensor *D[CLI_MAX_VARS] = {0};
+    ad_clear_error(fn->ctx);
+    r->status = differentiate(fn, b, &c->o, ref->scalar, D, &r->st);
+    if (r->status != AD_OK) snprintf(r->error, sizeof r->error, "%s", ad_errmsg(fn->ctx));
+    else if (r->reps == 0) r->max_err = max_diff(fn, D, ref->R);
+    ad_scope_end(fn->ctx, sr, NULL);
+}
+
+/* Repeats b until min_reps calls and min_time seconds (or a failure, or a
+ * call over budget); the median, min and max time. */
+static void measure(const cli_fn *fn, const ad_backend *b, const compare_opts *c, const reference *ref, row *r,
+                    double *times)
+{
+    r->name = b->name;
+    double total = 0;
+    while (r->reps < c->min_reps || (total < c->min_time && r->reps < MAX_REPS)) {
+        one_call(fn, b, c, ref, r);
+        if (r->status != AD_OK) break;
+        times[r->reps++] = r->st.seconds;
+        total += r->st.seconds;
+        if (r->st.seconds > c->budget) {
+            r->skipped = r->reps < c->min_reps;
+            break;
+        }
+    }
+    if (r->reps == 0) return;
+    qsort(times, (size_t)r->reps, sizeof *times, cmp_double);
+    r->t_min = times[0];
+    r->t_max = times[r->reps - 1];
+    r->t_med = r->reps % 2 ? times[r->reps / 2] : 0.5 * (times[r->reps / 2 - 1] + times[r->reps / 2]);
+}
+
+static void json_row(const row *r)
+{
+    cli_json_string(stdout, r->name);
+    if (r->status != AD_OK) {
+        printf(": {\"error\": ");
+        cli_json_string(stdout, r->error);
+        printf("}");
+        return;
+    }
+    printf(": {\"reps\": %d, \"seconds_median\": ", r->reps);
+    cli_json_number(stdout, r->t_med);
+    printf(", \"seconds_min\": ");
+    cli_json_number(stdout, r->t_min);
+    printf(", \"seconds_max\": ");
+    cli_json_number(stdout, r->t_max);
+    printf(", \"passes\": %lld, \"sweeps\": %lld, \"ops_recorded\": %lld, \"peak_bytes\": {\"values\": %lld, "
+           "\"tangents\": %lld, \"tape\": %lld, \"meta\": %lld, \"total\": %lld}, \"max_abs_err\": ",
+           (long long)r->st.passes, (long long)r->st.sweeps, (long long)r->st.ops_recorded,
+           (long long)r->st.peak[AD_MEM_VALUES], (long long)r->st.peak[AD_MEM_TANGENTS],
+           (long long)r->st.peak[AD_MEM_TAPE], (long long)r->st.peak[AD_MEM_META], (long long)r->st.peak_total);
+    cli_json_number(stdout, r->max_err);
+    printf("%s}", r->skipped ? ", \"skipped\": true" : "");
+}
+
+static void print_json(const cli_fn *fn, const reference *ref, const row *rows, int nb)
+{
+    printf("{\"expr\": ");
+    cli_json_string(stdout, fn->label);
+    printf(", \"n\": %lld, \"m\": %lld, \"kind\": \"%s\", \"reference\": \"%s\", \"reference_vs_five_point\": ",
+           (long long)ad_problem_size(&fn->problem), (long long)ad_numel(ref->y), ref->scalar ? "gradient" : "jacobian",
+           ref->exact->name);
+    cli_json_number(stdout, ref->cross);
+    printf(", \"backends\": {");
+    for (int bi = 0; bi < nb; bi++) {
+        printf("%s", bi ? ", " : "");
+        json_row(&rows[bi]);
+    }
+    printf("}}\n");
+}
+
+static void text_row(const row *r)
+{
+    char b1[32], b2[32], b3[32], b4[32];
+    if (r->status != AD_OK) {
+        printf("%-15s failed: %s\n", r->name, r->error);
+        return;
+    }
+    printf("%-15s %11s %7lld %7lld %8lld %11s %11s %11s %11.2e%s\n", r->name, duration(b1, sizeof b1, r->t_med),
+           (long long)r->st.passes, (long long)r->st.sweeps, (long long)r->st.ops_recorded,
+           bytes(b2, sizeof b2, r->st.peak[AD_MEM_VALUES]), bytes(b3, sizeof b3, r->st.peak[AD_MEM_TANGENTS]),
+           bytes(b4, sizeof b4, r->st.peak[AD_MEM_TAPE]), r->max_err, r->skipped ? "  (over budget: 1 rep)" : "");
+}
+
+static void print_text(const cli_fn *fn, const compare_opts *c, const reference *ref, const row *rows, int nb)
+{
+    int64_t n = ad_problem_size(&fn->problem), m = ad_numel(ref->y);
+    printf("%s: %s of %lld input%s -> %lld output%s\n", fn->label, ref->scalar ? "gradient" : "Jacobian",
+           (long long)n, cli_plural(n, "s"), (long long)m, cli_plural(m, "s"));
+    printf("errors against reverse mode (which differs from five-point differences by %.2g)\n\n", ref->cross);
+    printf("%-15s %11s %7s %7s %8s %11s %11s %11s %11s\n", "backend", "time/call", "passes", "sweeps", "ops", "values",
+           "tangents", "tape", "max |err|");
+    for (int bi = 0; bi < nb; bi++) text_row(&rows[bi]);
+    printf("\ntime: median of >= %lld calls and >= %.2g s; bytes: peak above the start, per category\n", c->min_reps,
+           c->min_time);
+}
+
+static int run(cli_call *c)
+{
+    const compare_opts *o = c->opts;
     int nb = ad_backend_count();
     row *rows = calloc((size_t)nb, sizeof *rows);
-    ad_tensor *R[CLI_MAX_VARS] = {0}, *y = NULL;
-    bool scalar = false;
-    if (rc == CLI_OK && !rows) rc = CLI_USAGE;
+    double *times = malloc(sizeof(double) * MAX_REPS);
+    reference ref = {0};
+    int rc = rows && times ? make_reference(c->fn, o, &ref) : CLI_USAGE;
+    for (int bi = 0; rc == CLI_OK && bi < nb; bi++) measure(c->fn, ad_backend_at(bi), o, &ref, &rows[bi], times);
     if (rc == CLI_OK) {
-        /* the value decides between gradient and Jacobian */
-        bool prev = ad_set_grad_enabled(ctx, false);
-        y = fn.problem.f(ctx, fn.problem.in, fn.problem.user);
-        ad_set_grad_enabled(ctx, prev);
-        if (!y) {
-            cli_report_error(&fn, "compare");
-            rc = CLI_USAGE;
-        } else {
-            scalar = ad_numel(y) == 1;
-        }
-    }
-    /* errors are measured against reverse mode (exact to rounding), which is
-     * itself cross-checked against five-point differences */
-    const ad_backend *ref = ad_backend_find("reverse"), *fd = ad_backend_find("five-point");
-    ad_stats rst;
-    ad_tensor *R5[CLI_MAX_VARS] = {0};
-    double cross = 0;
-    if (rc == CLI_OK && (run(&fn, ref, &o, scalar, R, &rst) != AD_OK || run(&fn, fd, &o, scalar, R5, &rst) != AD_OK)) {
-        cli_report_error(&fn, "compare");
-        rc = CLI_USAGE;
-    }
-    if (rc == CLI_OK) cross = max_diff(&fn, R5, R);
-    for (int bi = 0; rc == CLI_OK && bi < nb; bi++) {
-        const ad_backend *b = ad_backend_at(bi);
-        row *r = &rows[bi];
-        r->name = b->name;
-        double *times = malloc(sizeof(double) * 100000);
-        if (!times) break;
-        double total = 0;
-        while (r->reps < min_reps || (total < min_time && r->reps < 100000)) {
-            ad_scope sr = ad_scope_begin(ctx);
-            ad_tensor *D[CLI_MAX_VARS] = {0};
-            ad_clear_error(ctx);
-            r->status = run(&fn, b, &o, scalar, D, &r->st);
-            if (r->status != AD_OK) snprintf(r->error, sizeof r->error, "%s", ad_errmsg(ctx));
-            else if (r->reps == 0) r->max_err = max_diff(&fn, D, R);
-            ad_scope_end(ctx, sr, NULL);
-            if (r->status != AD_OK) break;
-            times[r->reps++] = r->st.seconds;
-            total += r->st.seconds;
-            if (r->st.seconds > budget) {
-                r->skipped = r->reps < min_reps;
-                break;
-            }
-        }
-        if (r->reps > 0) {
-            qsort(times, (size_t)r->reps, sizeof *times, cmp_double);
-            r->t_min = times[0];
-            r->t_max = times[r->reps - 1];
-            r->t_med = r->reps % 2 ? times[r->reps / 2] : 0.5 * (times[r->reps / 2 - 1] + times[r->reps / 2]);
-        }
-        free(times);
-    }
-    if (rc == CLI_OK) {
-        int64_t n = ad_problem_size(&fn.problem);
-        if (json) {
-            printf("{\"expr\": ");
-            cli_json_string(stdout, fn.label);
-            printf(", \"n\": %lld, \"m\": %lld, \"kind\": \"%s\", \"reference\": \"%s\", \"reference_vs_five_point\": ",
-                   (long long)n, (long long)ad_numel(y), scalar ? "gradient" : "jacobian", ref->name);
-            cli_json_number(stdout, cross);
-            printf(", \"backends\": {");
-            for (int bi = 0; bi < nb; bi++) {
-                const row *r = &rows[bi];
-                printf("%s", bi ? ", " : "");
-                cli_json_string(stdout, r->name);
-                if (r->status != AD_OK) {
-                    printf(": {\"error\": ");
-                    cli_json_string(stdout, r->error);
-                    printf("}");
-                    continue;
-                }
-                printf(": {\"reps\": %d, \"seconds_median\": ", r->reps);
-                cli_json_number(stdout, r->t_med);
-                printf(", \"seconds_min\": ");
-                cli_json_number(stdout, r->t_min);
-                printf(", \"seconds_max\": ");
-                cli_json_number(stdout, r->t_max);
-                printf(", \"passes\": %lld, \"sweeps\": %lld, \"ops_recorded\": %lld, \"peak_bytes\": {\"values\": %lld, "
-                       "\"tangents\": %lld, \"tape\": %lld, \"meta\": %lld, \"total\": %lld}, \"max_abs_err\": ",
-                       (long long)r->st.passes, (long long)r->st.sweeps, (long long)r->st.ops_recorded,
-                       (long long)r->st.peak[AD_MEM_VALUES], (long long)r->st.peak[AD_MEM_TANGENTS],
-                       (long long)r->st.peak[AD_MEM_TAPE], (long long)r->st.peak[AD_MEM_META],
-                       (long long)r->st.peak_total);
-                cli_json_number(stdout, r->max_err);
-                printf("%s}", r->skipped ? ", \"skipped\": true" : "");
-            }
-            printf("}}\n");
-        } else {
-            char b1[32], b2[32], b3[32], b4[32];
-            printf("%s: %s of %lld input%s -> %lld output%s\n", fn.label, scalar ? "gradient" : "Jacobian",
-                   (long long)n, n == 1 ? "" : "s", (long long)ad_numel(y), ad_numel(y) == 1 ? "" : "s");
-            printf("errors against reverse mode (which differs from five-point differences by %.2g)\n\n", cross);
-            printf("%-15s %11s %7s %7s %8s %11s %11s %11s %11s\n", "backend", "time/call", "passes", "sweeps", "ops",
-                   "values", "tangents", "tape", "max |err|");
-            for (int bi = 0; bi < nb; bi++) {
-                const row *r = &rows[bi];
-                if (r->status != AD_OK) {
-                    printf("%-15s failed: %s\n", r->name, r->error);
-                    continue;
-                }
-                printf("%-15s %11s %7lld %7lld %8lld %11s %11s %11s %11.2e%s\n", r->name,
-                       duration(b1, sizeof b1, r->t_med), (long long)r->st.passes, (long long)r->st.sweeps,
-                       (long long)r->st.ops_recorded, bytes(b2, sizeof b2, r->st.peak[AD_MEM_VALUES]),
-                       bytes(b3, sizeof b3, r->st.peak[AD_MEM_TANGENTS]), bytes(b4, sizeof b4, r->st.peak[AD_MEM_TAPE]),
-                       r->max_err, r->skipped ? "  (over budget: 1 rep)" : "");
-            }
-            printf("\ntime: median of >= %lld calls and >= %.2g s; bytes: peak above the start, per category\n",
-                   min_reps, min_time);
-        }
+        if (o->json) print_json(c->fn, &ref, rows, nb);
+        else print_text(c->fn, o, &ref, rows, nb);
         for (int bi = 0; bi < nb; bi++)
             if (rows[bi].status != AD_OK) rc = CLI_FAILED;
     }
+    free(times);
     free(rows);
-    ad_scope_end(ctx, s, NULL);
-    cli_fn_close(&fn);
-    ad_ctx_free(ctx);
     return rc;
 }
+
+const cli_command cli_cmd_compare = {
+    .name = "compare",
+    .summary = "every backend on one function: time, memory, passes, error",
+    .help = HELP,
+    .opts = OPTS,
+    .nopts = CLI_NOPTS(OPTS),
+    .needs = CLI_NEEDS_FN,
+    .opts_size = sizeof(compare_opts),
+    .options = options,
+    .run = run,
+};

@@ -14,7 +14,7 @@
 #include "cli.h"
 #include "gnuplot.h"
 
-const char CLI_HELP_FD_ERROR[] =
+static const char HELP[] =
     "NAME\n"
     "    adscope fd-error - finite-difference error against the step size h\n"
     "\n"
@@ -75,15 +75,35 @@ static const cli_opt OPTS[] = {{"var", CLI_MULTI, "NAME=VALUE"}, {"plugin", CLI_
 #define H_MIN 1e-16
 #define H_MAX 1e-1
 
+#define MAX_RULES 8
+
+/* One difference rule's errors over the steps. */
 typedef struct {
-    const char *backend; /* registry name */
-    const char *legend;
+    const ad_backend *backend;
     int order;           /* truncation error ~ h^order */
-    int linetype;        /* plots/style.gp: the backend's colour in the bench charts */
+    char legend[64];     /* "central: O(h^2)" */
     double err[NSTEPS];
     double h_auto, err_auto;
     int best;            /* index of the smallest error */
 } rule;
+
+typedef struct {
+    bool random; /* --direction random */
+    cli_chart chart;
+} fd_opts;
+
+/* Everything run computes, then prints and draws. */
+typedef struct {
+    ad_tensor *v[CLI_MAX_VARS];
+    char where[512], dname[300]; /* "x = 1", "d/dx" */
+    double deriv, dfwd, floor_;  /* reverse, forward, the AD error floor */
+    double hs[NSTEPS];
+    rule R[MAX_RULES];
+    int nrules;
+    char failure[512];           /* the first failed evaluation's message */
+    int nfailed;
+    char title[1200];
+} fd_result;
 
 /* Σ over the differentiated inputs of Σ a_i·b_i (borrowed tensors, raw data). */
 static double dot_all(const cli_fn *fn, ad_tensor *const *a, ad_tensor *const *b)
@@ -147,36 +167,6 @@ static int make_direction(cli_fn *fn, bool random, ad_tensor **v, char *desc, si
     return CLI_OK;
 }
 
-/* The automatic step of a rule of order p along v, as modes/finite.c
- * (one_direction) computes it: h = eps^(1/(p+1))·max(1, max|x| on v's
- * support)/max|v|, and along a single coordinate moved so that x + h is
- * representable.  Replicated here (not read back from the backend, which
- * does not report it); the error at this step is the backend's own result
- * without a fixed h, so a drift between the two would show in the table. */
-static double automatic_h(const cli_fn *fn, ad_tensor *const *v, int order)
-{
-    double vmax = 0, xmax = 1, xj = 0;
-    int64_t nnz = 0;
-    for (int i = 0; i < fn->nvars; i++) {
-        if (!fn->wrt[i]) continue;
-        const double *d = ad_data(v[i]), *x = ad_data(fn->values[i]);
-        for (int64_t j = 0; j < ad_numel(v[i]); j++) {
-            if (d[j] == 0) continue;
-            nnz++;
-            xj = x[j];
-            if (fabs(d[j]) > vmax) vmax = fabs(d[j]);
-            if (fabs(x[j]) > xmax) xmax = fabs(x[j]);
-        }
-    }
-    if (nnz == 0) return NAN;
-    double h = pow(DBL_EPSILON, 1.0 / (order + 1)) * xmax / vmax;
-    if (nnz == 1 && vmax == 1) {
-        volatile double moved = xj + h;
-        if (moved - xj > 0) h = moved - xj;
-    }
-    return h;
-}
-
 /* D(h) along v by backend b (h = 0: its automatic step). NAN when it failed. */
 static double difference(const cli_fn *fn, const ad_backend *b, ad_tensor *const *v, double h, char *msg, size_t n)
 {
@@ -192,167 +182,200 @@ static double difference(const cli_fn *fn, const ad_backend *b, ad_tensor *const
     return d;
 }
 
-static void write_data(FILE *f, const char *title, double deriv, double dfwd, double floor_, const rule *R, const double *hs)
+static int options(const cli_args *a, void *opts)
 {
-    fprintf(f, "# adscope fd-error: %s\n", title);
-    fprintf(f, "# derivative (reverse mode) = %.17g; forward mode = %.17g; AD error floor = %.3g\n", deriv, dfwd, floor_);
-    fprintf(f, "# block 0: h and |D(h) - f'| of each rule; block 1: the automatic step of each rule, its error and\n"
-               "# the rule's linetype; block 2: the AD error floor\n");
-    fprintf(f, "h \"%s\" \"%s\" \"%s\"\n", R[0].legend, R[1].legend, R[2].legend);
-    for (int i = 0; i < NSTEPS; i++) {
-        fprintf(f, "%.6e", hs[i]);
-        for (int r = 0; r < 3; r++) {
-            /* a log axis has no place for 0 or a failed evaluation: a gap */
-            if (R[r].err[i] > 0 && isfinite(R[r].err[i])) fprintf(f, " %.6e", R[r].err[i]);
-            else fprintf(f, " NaN");
-        }
-        fputc('\n', f);
-    }
-    fprintf(f, "\n\n");
-    cli_gp_title_line(f, "automatic step h of each rule");
-    for (int r = 0; r < 3; r++) {
-        double e = R[r].err_auto > 0 && isfinite(R[r].err_auto) ? R[r].err_auto : NAN;
-        fprintf(f, "%.6e %.6e %d\n", R[r].h_auto, e, R[r].linetype);
-    }
-    fprintf(f, "\n\n");
-    char legend[160];
-    snprintf(legend, sizeof legend, "AD error floor %.1e = max(|fwd - rev|, eps |f'|)", floor_);
-    cli_gp_title_line(f, legend);
-    fprintf(f, "%.6e %.6e\n%.6e %.6e\n", H_MIN, floor_, H_MAX, floor_);
-}
-
-int cmd_fd_error(int argc, char **argv)
-{
-    cli_args a;
-    int rc = cli_parse(&a, CMD, OPTS, (int)(sizeof OPTS / sizeof OPTS[0]), argc, argv, 2);
-    if (rc != CLI_OK) return rc;
-    if (cli_has(&a, "help")) return cli_help_of(CMD);
-    const char *dir = cli_get(&a, "direction") ? cli_get(&a, "direction") : "e0";
+    fd_opts *o = opts;
+    const char *dir = cli_get(a, "direction") ? cli_get(a, "direction") : "e0";
     if (strcmp(dir, "e0") != 0 && strcmp(dir, "random") != 0) {
         fprintf(stderr, "adscope %s: --direction must be e0 or random, not '%s'\n", CMD, dir);
         return CLI_USAGE;
     }
-    const char *out = cli_get(&a, "out"), *format = cli_get(&a, "format"), *fmt = NULL;
-    bool draw;
-    char gnuplot[CLI_PATH_MAX], script[CLI_PATH_MAX];
-    if (cli_chart_setup(CMD, "fd_error", out, format, &draw, &fmt, gnuplot, sizeof gnuplot, script, sizeof script) != CLI_OK)
+    o->random = strcmp(dir, "random") == 0;
+    return cli_chart_setup(&o->chart, CMD, "fd_error", cli_get(a, "out"), cli_get(a, "format"));
+}
+
+static int check_scalar(cli_fn *fn)
+{
+    ad_tensor *y = cli_fn_value(fn);
+    if (!y) return CLI_USAGE;
+    if (ad_numel(y) == 1) return CLI_OK;
+    char sh[128];
+    ad_shape ys = ad_shape_of(y);
+    ad_shape_str(&ys, sh, sizeof sh);
+    fprintf(stderr, "adscope %s: %s must be a scalar, but its value has shape %s (reduce it, e.g. sum(...))\n", CMD,
+            fn->label, sh);
+    return CLI_USAGE;
+}
+
+/* The exact derivative along v (reverse mode's gradient dotted with v) and
+ * forward mode's, whose difference sets the AD error floor. */
+static int exact_derivatives(cli_fn *fn, fd_result *res)
+{
+    ad_tensor *grad[CLI_MAX_VARS] = {0}, *jv = NULL;
+    if (ad_value_and_grad(cli_exact_vjp_backend(), &fn->problem, NULL, NULL, grad, NULL, NULL) != AD_OK ||
+        ad_jvp(cli_exact_jvp_backend(), &fn->problem, res->v, NULL, NULL, &jv, NULL, NULL) != AD_OK) {
+        cli_report_error(fn);
         return CLI_USAGE;
-    ad_ctx *ctx = cli_ctx_new(&a, &rc);
-    if (!ctx) return rc;
-    ad_scope s = ad_scope_begin(ctx);
-    cli_fn fn;
-    rc = cli_fn_open(&fn, ctx, &a);
-    ad_tensor *v[CLI_MAX_VARS] = {0}, *grad[CLI_MAX_VARS] = {0}, *y = NULL, *jv = NULL;
-    char where[512] = "", dname[300] = "";
-    if (rc == CLI_OK) {
-        bool prev = ad_set_grad_enabled(ctx, false);
-        y = fn.problem.f(ctx, fn.problem.in, fn.problem.user);
-        ad_set_grad_enabled(ctx, prev);
-        if (!y) {
-            cli_report_error(&fn, CMD);
-            rc = CLI_USAGE;
-        } else if (ad_numel(y) != 1) {
-            char sh[128];
-            ad_shape ys = ad_shape_of(y);
-            ad_shape_str(&ys, sh, sizeof sh);
-            fprintf(stderr, "adscope %s: %s must be a scalar, but its value has shape %s (reduce it, e.g. sum(...))\n",
-                    CMD, fn.label, sh);
-            rc = CLI_USAGE;
-        }
     }
-    if (rc == CLI_OK) rc = make_direction(&fn, strcmp(dir, "random") == 0, v, where, sizeof where, dname, sizeof dname);
-    double deriv = NAN, dfwd = NAN;
-    if (rc == CLI_OK) {
-        if (ad_value_and_grad(ad_backend_find("reverse"), &fn.problem, NULL, NULL, grad, NULL, NULL) != AD_OK ||
-            ad_jvp(ad_backend_find("forward"), &fn.problem, v, NULL, NULL, &jv, NULL, NULL) != AD_OK) {
-            cli_report_error(&fn, CMD);
-            rc = CLI_USAGE;
-        } else {
-            deriv = dot_all(&fn, grad, v);
-            dfwd = ad_item(jv);
-        }
+    res->deriv = dot_all(fn, grad, res->v);
+    res->dfwd = ad_item(jv);
+    res->floor_ = fmax(fabs(res->dfwd - res->deriv), DBL_EPSILON * fabs(res->deriv));
+    return CLI_OK;
+}
+
+/* One rule at every step, and at its automatic step. */
+static void measure_rule(const cli_fn *fn, fd_result *res, rule *r)
+{
+    r->best = -1;
+    for (int i = 0; i < NSTEPS; i++) {
+        double d = difference(fn, r->backend, res->v, res->hs[i], res->failure, sizeof res->failure);
+        r->err[i] = fabs(d - res->deriv);
+        if (isnan(d)) res->nfailed++;
+        if (!isnan(r->err[i]) && (r->best < 0 || r->err[i] < r->err[r->best])) r->best = i;
     }
-    rule R[3] = {{"forward-diff", "forward-diff: O(h)", 1, 5, {0}, 0, 0, 0},
-                 {"central", "central: O(h^2)", 2, 4, {0}, 0, 0, 0},
-                 {"five-point", "five-point: O(h^4)", 4, 6, {0}, 0, 0, 0}};
-    double hs[NSTEPS];
-    for (int i = 0; i < NSTEPS; i++) hs[i] = pow(10.0, log10(H_MIN) + (log10(H_MAX) - log10(H_MIN)) * i / (NSTEPS - 1));
-    char failure[512] = "";
-    int nfailed = 0;
-    for (int r = 0; rc == CLI_OK && r < 3; r++) {
-        const ad_backend *b = ad_backend_find(R[r].backend);
-        R[r].best = -1;
-        for (int i = 0; i < NSTEPS; i++) {
-            double d = difference(&fn, b, v, hs[i], failure, sizeof failure);
-            R[r].err[i] = fabs(d - deriv);
-            if (isnan(d)) nfailed++;
-            if (!isnan(R[r].err[i]) && (R[r].best < 0 || R[r].err[i] < R[r].err[R[r].best])) R[r].best = i;
-        }
-        R[r].h_auto = automatic_h(&fn, v, R[r].order);
-        R[r].err_auto = fabs(difference(&fn, b, v, 0, failure, sizeof failure) - deriv);
+    r->h_auto = cli_fd_step(fn, res->v, r->order);
+    r->err_auto = fabs(difference(fn, r->backend, res->v, 0, res->failure, sizeof res->failure) - res->deriv);
+}
+
+static void measure_rules(const cli_fn *fn, fd_result *res)
+{
+    for (int i = 0; i < NSTEPS; i++)
+        res->hs[i] = pow(10.0, log10(H_MIN) + (log10(H_MAX) - log10(H_MIN)) * i / (NSTEPS - 1));
+    cli_fd_rule rules[MAX_RULES];
+    res->nrules = cli_fd_rules(rules, MAX_RULES);
+    for (int r = 0; r < res->nrules; r++) {
+        rule *R = &res->R[r];
+        R->backend = rules[r].backend;
+        R->order = rules[r].order;
+        if (R->order == 1) snprintf(R->legend, sizeof R->legend, "%s: O(h)", R->backend->name);
+        else snprintf(R->legend, sizeof R->legend, "%s: O(h^%d)", R->backend->name, R->order);
+        measure_rule(fn, res, R);
     }
-    double floor_ = fmax(fabs(dfwd - deriv), DBL_EPSILON * fabs(deriv));
-    char title[1200];
-    snprintf(title, sizeof title, "difference error vs step h: %s of %.50s%s at %s", dname, fn.label,
-             strlen(fn.label) > 50 ? "..." : "", where);
-    if (rc == CLI_OK) {
-        printf("%s: %s of %s at %s (direction %s)\n", CMD, dname, fn.label, where,
-               strcmp(dir, "random") == 0 ? "random, unit length" : "e0");
-        printf("  derivative (reverse mode)  %.17g\n", deriv);
-        printf("  forward mode differs by    %.3g\n", fabs(dfwd - deriv));
-        printf("  AD error floor             %.3g  (max of |forward - reverse| and eps*|f'|)\n\n", floor_);
-        printf("  %-13s %5s  %-10s %-12s %-12s %-12s\n", "rule", "order", "best h", "its error", "automatic h",
-               "its error");
-        for (int r = 0; r < 3; r++) {
-            if (R[r].best < 0) {
-                printf("  %-13s %5d  (every step failed)\n", R[r].backend, R[r].order);
-                continue;
-            }
-            printf("  %-13s %5d  %-10.2e %-12.2e %-12.3e %-12.2e\n", R[r].backend, R[r].order, hs[R[r].best],
-                   R[r].err[R[r].best], R[r].h_auto, R[r].err_auto);
+}
+
+static void print_rule_table(const fd_result *res)
+{
+    printf("  %-13s %5s  %-10s %-12s %-12s %-12s\n", "rule", "order", "best h", "its error", "automatic h",
+           "its error");
+    for (int r = 0; r < res->nrules; r++) {
+        const rule *R = &res->R[r];
+        if (R->best < 0) {
+            printf("  %-13s %5d  (every step failed)\n", R->backend->name, R->order);
+            continue;
         }
-        printf("\n  steps: %d from %g to %g; best h ~ eps^(1/(p+1)): %.1e, %.1e, %.1e\n", NSTEPS, H_MIN, H_MAX,
-               pow(DBL_EPSILON, 0.5), pow(DBL_EPSILON, 1.0 / 3), pow(DBL_EPSILON, 0.2));
-        for (int r = 0; r < 3; r++) {
-            int nzero = 0;
-            for (int i = 0; i < NSTEPS; i++) nzero += R[r].err[i] == 0;
-            if (nzero)
-                printf("  %s is exact (error 0) at %d of the steps: not drawn on the log scale\n", R[r].backend, nzero);
-        }
-        if (nfailed) printf("  %d evaluations failed (gaps in the chart): %s\n", nfailed, failure);
-        if (!draw) printf("  (the chart: add --out fd_error.png, or --format dumb to draw it here)\n");
+        printf("  %-13s %5d  %-10.2e %-12.2e %-12.3e %-12.2e\n", R->backend->name, R->order, res->hs[R->best],
+               R->err[R->best], R->h_auto, R->err_auto);
     }
-    if (rc == CLI_OK && draw) {
-        char data[CLI_PATH_MAX], tmp[CLI_PATH_MAX] = "";
-        if (out) {
-            cli_replace_ext(data, sizeof data, out, ".dat");
-        } else if ((rc = cli_tmpdir(CMD, tmp, sizeof tmp)) == CLI_OK) {
-            if (snprintf(data, sizeof data, "%s/fd_error.dat", tmp) >= (int)sizeof data) data[0] = '\0';
-        }
-        FILE *f = rc == CLI_OK ? fopen(data, "w") : NULL;
-        if (rc == CLI_OK && !f) {
-            fprintf(stderr, "adscope %s: cannot write %s\n", CMD, data);
-            rc = CLI_USAGE;
-        }
-        if (f) {
-            write_data(f, title, deriv, dfwd, floor_, R, hs);
-            if (fclose(f) != 0) {
-                fprintf(stderr, "adscope %s: cannot write %s\n", CMD, data);
-                rc = CLI_USAGE;
-            }
-        }
-        if (rc == CLI_OK) {
-            int cols, rows;
-            cli_term_size(&cols, &rows);
-            cli_gp_var vars[] = {{"datafile", data, 0}, {"fmt", fmt, 0},        {"title", title, 0},
-                                 {"cols", NULL, cols},  {"rows", NULL, rows},   {"outfile", out ? out : "", 0}};
-            rc = cli_gnuplot_run(CMD, gnuplot, script, (int)(sizeof vars / sizeof vars[0]), vars);
-            if (rc == CLI_OK && out) printf("  chart: %s (data: %s)\n", out, data);
-        }
-        if (*tmp) cli_rmdir_tree(tmp);
+    printf("\n  steps: %d from %g to %g; best h ~ eps^(1/(p+1)): ", NSTEPS, H_MIN, H_MAX);
+    for (int r = 0; r < res->nrules; r++)
+        printf("%s%.1e", r ? ", " : "", pow(DBL_EPSILON, 1.0 / (res->R[r].order + 1)));
+    printf("\n");
+}
+
+static void print_result(const cli_fn *fn, const fd_opts *o, const fd_result *res)
+{
+    printf("%s: %s of %s at %s (direction %s)\n", CMD, res->dname, fn->label, res->where,
+           o->random ? "random, unit length" : "e0");
+    printf("  derivative (reverse mode)  %.17g\n", res->deriv);
+    printf("  forward mode differs by    %.3g\n", fabs(res->dfwd - res->deriv));
+    printf("  AD error floor             %.3g  (max of |forward - reverse| and eps*|f'|)\n\n", res->floor_);
+    print_rule_table(res);
+    for (int r = 0; r < res->nrules; r++) {
+        int nzero = 0;
+        for (int i = 0; i < NSTEPS; i++) nzero += res->R[r].err[i] == 0;
+        if (nzero)
+            printf("  %s is exact (error 0) at %d of the steps: not drawn on the log scale\n",
+                   res->R[r].backend->name, nzero);
     }
-    ad_scope_end(ctx, s, NULL);
-    cli_fn_close(&fn);
-    ad_ctx_free(ctx);
+    if (res->nfailed) printf("  %d evaluations failed (gaps in the chart): %s\n", res->nfailed, res->failure);
+    if (!o->chart.draw) printf("  (the chart: add --out fd_error.png, or --format dumb to draw it here)\n");
+}
+
+static void write_steps(FILE *f, const fd_result *res)
+{
+    fprintf(f, "h");
+    for (int r = 0; r < res->nrules; r++) fprintf(f, " \"%s\"", res->R[r].legend);
+    fputc('\n', f);
+    for (int i = 0; i < NSTEPS; i++) {
+        fprintf(f, "%.6e", res->hs[i]);
+        for (int r = 0; r < res->nrules; r++) {
+            /* a log axis has no place for 0 or a failed evaluation: a gap */
+            double e = res->R[r].err[i];
+            if (e > 0 && isfinite(e)) fprintf(f, " %.6e", e);
+            else fprintf(f, " NaN");
+        }
+        fputc('\n', f);
+    }
+}
+
+static void write_data(FILE *f, const fd_result *res)
+{
+    fprintf(f, "# adscope fd-error: %s\n", res->title);
+    fprintf(f, "# derivative (reverse mode) = %.17g; forward mode = %.17g; AD error floor = %.3g\n", res->deriv,
+            res->dfwd, res->floor_);
+    fprintf(f, "# block 0: h and |D(h) - f'| of each rule; block 1: the automatic step of each rule, its error and\n"
+               "# the rule's linetype; block 2: the AD error floor\n");
+    write_steps(f, res);
+    fprintf(f, "\n\n");
+    cli_gp_title_line(f, "automatic step h of each rule");
+    for (int r = 0; r < res->nrules; r++) {
+        const rule *R = &res->R[r];
+        double e = R->err_auto > 0 && isfinite(R->err_auto) ? R->err_auto : NAN;
+        fprintf(f, "%.6e %.6e %d\n", R->h_auto, e, cli_backend_linetype(R->backend->name));
+    }
+    fprintf(f, "\n\n");
+    char legend[160];
+    snprintf(legend, sizeof legend, "AD error floor %.1e = max(|fwd - rev|, eps |f'|)", res->floor_);
+    cli_gp_title_line(f, legend);
+    fprintf(f, "%.6e %.6e\n%.6e %.6e\n", H_MIN, res->floor_, H_MAX, res->floor_);
+}
+
+static int draw(fd_opts *o, const fd_result *res)
+{
+    cli_chart *ch = &o->chart;
+    FILE *f = cli_chart_data(ch, "fd_error");
+    if (!f) return CLI_USAGE;
+    write_data(f, res);
+    int rc = cli_chart_data_done(ch, f, CLI_OK);
+    if (rc != CLI_OK) return rc;
+    int cols, rows;
+    cli_term_size(&cols, &rows);
+    cli_gp_var vars[] = {{"datafile", ch->data, 0}, {"fmt", ch->fmt, 0},  {"title", res->title, 0},
+                         {"cols", NULL, cols},      {"rows", NULL, rows}, {"outfile", ch->out ? ch->out : "", 0}};
+    rc = cli_gnuplot_run(CMD, ch->gnuplot, ch->script, (int)(sizeof vars / sizeof vars[0]), vars);
+    if (rc == CLI_OK && ch->out) printf("  chart: %s (data: %s)\n", ch->out, ch->data);
     return rc;
 }
+
+static int run(cli_call *c)
+{
+    fd_opts *o = c->opts;
+    cli_fn *fn = c->fn;
+    fd_result *res = calloc(1, sizeof *res);
+    int rc = res ? check_scalar(fn) : CLI_USAGE;
+    if (rc == CLI_OK)
+        rc = make_direction(fn, o->random, res->v, res->where, sizeof res->where, res->dname, sizeof res->dname);
+    if (rc == CLI_OK) rc = exact_derivatives(fn, res);
+    if (rc == CLI_OK) {
+        measure_rules(fn, res);
+        snprintf(res->title, sizeof res->title, "difference error vs step h: %s of %.50s%s at %s", res->dname,
+                 fn->label, strlen(fn->label) > 50 ? "..." : "", res->where);
+        print_result(fn, o, res);
+        if (o->chart.draw) rc = draw(o, res);
+        cli_chart_cleanup(&o->chart);
+    }
+    free(res);
+    return rc;
+}
+
+const cli_command cli_cmd_fd_error = {
+    .name = CMD,
+    .summary = "finite-difference error against the step size h (the V-shaped chart)",
+    .help = HELP,
+    .opts = OPTS,
+    .nopts = CLI_NOPTS(OPTS),
+    .needs = CLI_NEEDS_FN,
+    .opts_size = sizeof(fd_opts),
+    .options = options,
+    .run = run,
+};

@@ -5,7 +5,7 @@
 
 #include "cli.h"
 
-const char CLI_HELP_JACOBIAN[] =
+static const char HELP[] =
     "NAME\n"
     "    adscope jacobian - the Jacobian of a vector-valued function\n"
     "\n"
@@ -41,63 +41,72 @@ const char CLI_HELP_JACOBIAN[] =
 static const cli_opt OPTS[] = {CLI_FN_OPTS, {"mode", CLI_VALUE, "MODE"}, {"width", CLI_VALUE, "K"},
                                {"h", CLI_VALUE, "H"}};
 
-int cmd_jacobian(int argc, char **argv)
-{
-    cli_args a;
-    int rc = cli_parse(&a, "jacobian", OPTS, (int)(sizeof OPTS / sizeof OPTS[0]), argc, argv, 2);
-    if (rc != CLI_OK) return rc;
-    if (cli_has(&a, "help")) return cli_help_of("jacobian");
+typedef struct {
     ad_options o;
-    if (cli_backend_opts(&a, &o) != CLI_OK) return CLI_USAGE;
-    const char *mode = cli_get(&a, "mode") ? cli_get(&a, "mode") : "auto";
-    const ad_backend *b = NULL;
-    if (strcmp(mode, "auto") != 0 && !(b = cli_backend("jacobian", mode))) return CLI_USAGE;
-    ad_ctx *ctx = cli_ctx_new(&a, &rc);
-    if (!ctx) return rc;
-    ad_scope s = ad_scope_begin(ctx);
-    cli_fn fn;
-    rc = cli_fn_open(&fn, ctx, &a);
-    if (rc == CLI_OK) {
-        ad_tensor *value = NULL, *J[CLI_MAX_VARS] = {0};
-        ad_jacobian_info info;
-        ad_stats st;
-        if (ad_jacobian(b, &fn.problem, &o, &value, J, NULL, &info, &st) != AD_OK) {
-            cli_report_error(&fn, "jacobian");
-            rc = CLI_USAGE;
-        } else if (cli_has(&a, "json")) {
-            printf("{\"expr\": ");
-            cli_json_string(stdout, fn.label);
-            printf(", \"mode\": ");
-            cli_json_string(stdout, info.backend->name);
-            printf(", \"reason\": ");
-            cli_json_string(stdout, info.reason);
-            printf(", \"value\": ");
-            cli_json_tensor(stdout, value);
-            printf(", \"jacobians\": {");
-            bool first = true;
-            for (int i = 0; i < fn.nvars; i++) {
-                if (!J[i]) continue;
-                printf("%s", first ? "" : ", ");
-                first = false;
-                cli_json_string(stdout, fn.names[i]);
-                printf(": ");
-                cli_json_tensor(stdout, J[i]);
-            }
-            printf("}}\n");
-        } else {
-            printf("mode: %s, %s (%lld pass%s, %lld sweep%s)\n", info.backend->name, info.reason,
-                   (long long)st.passes, st.passes == 1 ? "" : "es", (long long)st.sweeps, st.sweeps == 1 ? "" : "s");
-            cli_print_tensor(stdout, "value = ", value);
-            for (int i = 0; i < fn.nvars; i++) {
-                if (!J[i]) continue;
-                char prefix[160];
-                snprintf(prefix, sizeof prefix, "d/d%s = ", fn.names[i]);
-                cli_print_tensor(stdout, prefix, J[i]);
-            }
-        }
-    }
-    ad_scope_end(ctx, s, NULL);
-    cli_fn_close(&fn);
-    ad_ctx_free(ctx);
-    return rc;
+    const ad_backend *b; /* NULL: auto */
+} jacobian_opts;
+
+static int options(const cli_args *a, void *opts)
+{
+    jacobian_opts *j = opts;
+    if (cli_backend_opts(a, &j->o) != CLI_OK) return CLI_USAGE;
+    const char *mode = cli_get(a, "mode") ? cli_get(a, "mode") : "auto";
+    if (strcmp(mode, "auto") != 0 && !(j->b = cli_backend("jacobian", mode))) return CLI_USAGE;
+    return CLI_OK;
 }
+
+static void print_json(const cli_fn *fn, const ad_jacobian_info *info, ad_tensor *value, ad_tensor *const *J)
+{
+    printf("{\"expr\": ");
+    cli_json_string(stdout, fn->label);
+    printf(", \"mode\": ");
+    cli_json_string(stdout, info->backend->name);
+    printf(", \"reason\": ");
+    cli_json_string(stdout, info->reason);
+    printf(", \"value\": ");
+    cli_json_tensor(stdout, value);
+    printf(", \"jacobians\": ");
+    cli_json_named(stdout, fn, J);
+    printf("}\n");
+}
+
+static void print_text(const cli_fn *fn, const ad_jacobian_info *info, const ad_stats *st, ad_tensor *value,
+                       ad_tensor *const *J)
+{
+    printf("mode: %s, %s (%lld pass%s, %lld sweep%s)\n", info->backend->name, info->reason, (long long)st->passes,
+           cli_plural(st->passes, "es"), (long long)st->sweeps, cli_plural(st->sweeps, "s"));
+    cli_print_tensor(stdout, "value = ", value);
+    for (int i = 0; i < fn->nvars; i++) {
+        if (!J[i]) continue;
+        char prefix[160];
+        snprintf(prefix, sizeof prefix, "d/d%s = ", fn->names[i]);
+        cli_print_tensor(stdout, prefix, J[i]);
+    }
+}
+
+static int run(cli_call *c)
+{
+    const jacobian_opts *j = c->opts;
+    ad_tensor *value = NULL, *J[CLI_MAX_VARS] = {0};
+    ad_jacobian_info info;
+    ad_stats st;
+    if (ad_jacobian(j->b, &c->fn->problem, &j->o, &value, J, NULL, &info, &st) != AD_OK) {
+        cli_report_error(c->fn);
+        return CLI_USAGE;
+    }
+    if (cli_has(c->args, "json")) print_json(c->fn, &info, value, J);
+    else print_text(c->fn, &info, &st, value, J);
+    return CLI_OK;
+}
+
+const cli_command cli_cmd_jacobian = {
+    .name = "jacobian",
+    .summary = "the Jacobian of a vector-valued expression (forward, reverse or auto)",
+    .help = HELP,
+    .opts = OPTS,
+    .nopts = CLI_NOPTS(OPTS),
+    .needs = CLI_NEEDS_FN,
+    .opts_size = sizeof(jacobian_opts),
+    .options = options,
+    .run = run,
+};

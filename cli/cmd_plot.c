@@ -21,7 +21,7 @@
 #include "fit.h"
 #include "gnuplot.h"
 
-const char CLI_HELP_PLOT[] =
+static const char HELP[] =
     "NAME\n"
     "    adscope plot - draw the charts of a result CSV\n"
     "\n"
@@ -273,12 +273,6 @@ static void sort_backends(const char **b, int n)
         }
 }
 
-static int linetype_of(const char *backend)
-{
-    int r = backend_rank(backend);
-    return r < 7 ? r + 1 : 8;
-}
-
 /* A file-name-safe form of a function's name; `taken` (n names) resolves
  * collisions by a numeric suffix. */
 static void file_stem(char *out, size_t n, const char *fn, char taken[][64], int ntaken)
@@ -437,7 +431,7 @@ static int one_chart(plot_run *pr, const fn_info *fi, chart_kind kind, const cha
                 fprintf(f, "%.17g %.17g\n", pts[i].x, pts[i].y);
         }
         size_t l = strlen(lts);
-        snprintf(lts + l, sizeof lts - l, "%s%d", l ? " " : "", linetype_of(backends[b]));
+        snprintf(lts + l, sizeof lts - l, "%s%d", l ? " " : "", cli_backend_linetype(backends[b]));
         nseries++;
     }
     bool werr = ferror(f) != 0;
@@ -627,20 +621,33 @@ int cli_plot_results(const char *csv, const char *outdir, const char *format)
     return rc;
 }
 
-int cmd_plot(int argc, char **argv)
+static int options(const cli_args *a, void *opts)
 {
-    cli_args a;
-    int rc = cli_parse(&a, CMD, OPTS, (int)(sizeof OPTS / sizeof OPTS[0]), argc, argv, 2);
-    if (rc != CLI_OK) return rc;
-    if (cli_has(&a, "help")) return cli_help_of(CMD);
-    if (a.npos != 1) {
+    (void)opts;
+    if (a->npos != 1) {
         fprintf(stderr, "adscope %s: %s (usage: adscope plot RESULTS.csv --out DIR [--format png|svg|dumb])\n", CMD,
-                a.npos == 0 ? "missing RESULTS.csv" : "one result file at a time (join several with 'adscope merge')");
+                a->npos == 0 ? "missing RESULTS.csv" : "one result file at a time (join several with 'adscope merge')");
         return CLI_USAGE;
     }
-    const char *out = cli_get(&a, "out"), *fmt = cli_get(&a, "format");
-    rc = cli_plot_results(a.pos[0], out, fmt);
+    return CLI_OK;
+}
+
+static int run(cli_call *c)
+{
+    const cli_args *a = c->args;
+    const char *out = cli_get(a, "out"), *fmt = cli_get(a, "format");
+    int rc = cli_plot_results(a->pos[0], out, fmt);
     if (rc == CLI_OK && out && !(fmt && strcmp(fmt, "dumb") == 0))
-        printf("adscope plot: charts of %s in %s/ (listed in %s/index.md)\n", a.pos[0], out, out);
+        printf("adscope plot: charts of %s in %s/ (listed in %s/index.md)\n", a->pos[0], out, out);
     return rc;
 }
+
+const cli_command cli_cmd_plot = {
+    .name = CMD,
+    .summary = "draw the charts of a result CSV (gnuplot: png, svg or dumb)",
+    .help = HELP,
+    .opts = OPTS,
+    .nopts = CLI_NOPTS(OPTS),
+    .options = options,
+    .run = run,
+};

@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "gnuplot.h"
 
-const char CLI_HELP_TANGENT[] =
+static const char HELP[] =
     "NAME\n"
     "    adscope tangent - a function of one variable and its tangent line at a point\n"
     "\n"
@@ -56,6 +56,21 @@ static const cli_opt OPTS[] = {{"var", CLI_MULTI, "NAME=VALUE"}, {"at", CLI_VALU
 
 #define CMD "tangent"
 
+typedef struct {
+    const char *at, *range;
+    long long npts;
+    cli_chart chart;
+    char var[64];      /* the x axis: the one variable no --var gives */
+    double X, A, B;    /* the point, the interval drawn */
+} tangent_opts;
+
+/* What run computes, then prints and draws. */
+typedef struct {
+    int k;             /* the x axis among the inputs */
+    double fx, slope, icept;
+    char fdesc[4800], tdesc[320], line[160];
+} tangent_result;
+
 /* A constant expression as one finite number (what names the option in errors). */
 static int number(ad_ctx *ctx, const char *what, const char *src, double *out)
 {
@@ -64,10 +79,9 @@ static int number(ad_ctx *ctx, const char *what, const char *src, double *out)
     ad_tensor *v = ad_expr_value(ctx, src, &err);
     int rc = CLI_OK;
     if (!v) {
-        char buf[2048];
-        ad_expr_format_error(buf, sizeof buf, src, &err);
-        fprintf(stderr, "adscope %s: in %s: %s", CMD, what, buf);
-        if (!*buf || buf[strlen(buf) - 1] != '\n') fputc('\n', stderr);
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "in %s: ", what);
+        cli_print_expr_error(CMD, prefix, src, &err);
         rc = CLI_USAGE;
     } else if (ad_ndim(v) != 0 || !isfinite(ad_item(v))) {
         char sh[64];
@@ -111,221 +125,204 @@ static int f_at(cli_fn *fn, int k, double x, double *y)
     return rc;
 }
 
-int cmd_tangent(int argc, char **argv)
+static int options(const cli_args *a, void *opts)
 {
-    cli_args a;
-    int rc = cli_parse(&a, CMD, OPTS, (int)(sizeof OPTS / sizeof OPTS[0]), argc, argv, 2);
-    if (rc != CLI_OK) return rc;
-    if (cli_has(&a, "help")) return cli_help_of(CMD);
-    if (a.npos != 1) {
+    tangent_opts *t = opts;
+    if (a->npos != 1) {
         fprintf(stderr, "adscope %s: %s (usage: adscope tangent EXPR --at X --range A:B; see --help)\n", CMD,
-                a.npos ? "one expression at a time (quote it)" : "missing EXPR");
+                a->npos ? "one expression at a time (quote it)" : "missing EXPR");
         return CLI_USAGE;
     }
-    const char *at = cli_get(&a, "at"), *range = cli_get(&a, "range");
-    if (!at) {
+    t->at = cli_get(a, "at");
+    t->range = cli_get(a, "range");
+    if (!t->at) {
         fprintf(stderr, "adscope %s: missing --at X (the point of tangency)\n", CMD);
         return CLI_USAGE;
     }
-    long long npts;
-    if (cli_int(&a, "points", 200, 2, 1000000, &npts) != CLI_OK) return CLI_USAGE;
-    const char *out = cli_get(&a, "out"), *format = cli_get(&a, "format"), *fmt = NULL;
-    bool draw;
-    char gnuplot[CLI_PATH_MAX], script[CLI_PATH_MAX];
-    if (cli_chart_setup(CMD, "tangent", out, format, &draw, &fmt, gnuplot, sizeof gnuplot, script, sizeof script) != CLI_OK)
-        return CLI_USAGE;
-    /* the free variable: the one no --var gives */
-    ad_expr_error perr;
-    ad_expr *e = ad_expr_parse(a.pos[0], &perr);
-    if (!e) {
-        char buf[2048];
-        ad_expr_format_error(buf, sizeof buf, a.pos[0], &perr);
-        fprintf(stderr, "adscope %s: %s", CMD, buf);
-        if (!*buf || buf[strlen(buf) - 1] != '\n') fputc('\n', stderr);
-        return CLI_USAGE;
-    }
-    char free_names[512] = "", var[64] = "";
+    if (cli_int(a, "points", 200, 2, 1000000, &t->npts) != CLI_OK) return CLI_USAGE;
+    return cli_chart_setup(&t->chart, CMD, "tangent", cli_get(a, "out"), cli_get(a, "format"));
+}
+
+/* The x axis: the one variable of the expression that no --var bound. */
+static int free_variable(const cli_fn *fn, char *var, size_t n)
+{
+    char names[512] = "";
     int nfree = 0;
-    for (int i = 0; i < ad_expr_nvars(e); i++) {
-        const char *name = ad_expr_var(e, i);
-        bool given = false;
-        for (int j = 0; j < cli_count(&a, "var") && !given; j++) {
-            const char *item = cli_item(&a, "var", j), *eq = strchr(item, '=');
-            given = eq && (size_t)(eq - item) == strlen(name) && strncmp(item, name, strlen(name)) == 0;
+    for (int i = 0; i < ad_expr_nvars(fn->expr); i++) {
+        const char *name = ad_expr_var(fn->expr, i);
+        if (cli_fn_var(fn, name) >= 0) continue;
+        size_t l = strlen(names);
+        snprintf(names + l, sizeof names - l, "%s%s", nfree ? ", " : "", name);
+        if (nfree++ == 0 && strlen(name) >= n) {
+            fprintf(stderr, "adscope %s: variable name '%s' too long\n", CMD, name);
+            return CLI_USAGE;
         }
-        if (given) continue;
-        size_t l = strlen(free_names);
-        snprintf(free_names + l, sizeof free_names - l, "%s%s", nfree ? ", " : "", name);
-        if (nfree++ == 0) {
-            if (strlen(name) >= sizeof var) {
-                fprintf(stderr, "adscope %s: variable name '%s' too long\n", CMD, name);
-                ad_expr_free(e);
-                return CLI_USAGE;
-            }
-            snprintf(var, sizeof var, "%s", name);
-        }
+        if (nfree == 1) snprintf(var, n, "%s", name);
     }
-    ad_expr_free(e);
-    if (nfree != 1) {
-        if (nfree == 0)
-            fprintf(stderr, "adscope %s: '%s' has no variable left for the x axis: every variable is given by --var\n",
-                    CMD, a.pos[0]);
-        else
-            fprintf(stderr,
-                    "adscope %s: '%s' is a function of %s: give all but one of them with --var NAME=VALUE (the one "
-                    "left is x)\n",
-                    CMD, a.pos[0], free_names);
+    if (nfree == 0)
+        fprintf(stderr, "adscope %s: '%s' has no variable left for the x axis: every variable is given by --var\n",
+                CMD, fn->label);
+    else if (nfree > 1)
+        fprintf(stderr,
+                "adscope %s: '%s' is a function of %s: give all but one of them with --var NAME=VALUE (the one "
+                "left is x)\n",
+                CMD, fn->label, names);
+    return nfree == 1 ? CLI_OK : CLI_USAGE;
+}
+
+/* --range A:B, or X -/+ max(1, |X|). */
+static int interval(ad_ctx *ctx, tangent_opts *t)
+{
+    if (!t->range) {
+        double w = fmax(1, fabs(t->X));
+        t->A = t->X - w;
+        t->B = t->X + w;
+        return CLI_OK;
+    }
+    const char *colon = strchr(t->range, ':');
+    char lo[256], hi[256];
+    if (!colon || colon == t->range || !colon[1] || strlen(t->range) >= sizeof lo) {
+        fprintf(stderr, "adscope %s: --range expects A:B (e.g. 0:20), not '%s'\n", CMD, t->range);
         return CLI_USAGE;
     }
-    ad_ctx *ctx = cli_ctx_new(&a, &rc);
-    if (!ctx) return rc;
-    ad_scope s = ad_scope_begin(ctx);
-    double X = 0, A = 0, B = 0;
-    rc = number(ctx, "--at", at, &X);
-    if (rc == CLI_OK && range) {
-        const char *colon = strchr(range, ':');
-        char lo[256], hi[256];
-        if (!colon || colon == range || !colon[1] || strlen(range) >= sizeof lo) {
-            fprintf(stderr, "adscope %s: --range expects A:B (e.g. 0:20), not '%s'\n", CMD, range);
-            rc = CLI_USAGE;
-        } else {
-            snprintf(lo, sizeof lo, "%.*s", (int)(colon - range), range);
-            snprintf(hi, sizeof hi, "%s", colon + 1);
-            rc = number(ctx, "--range (A)", lo, &A);
-            if (rc == CLI_OK) rc = number(ctx, "--range (B)", hi, &B);
-            if (rc == CLI_OK && !(A < B)) {
-                fprintf(stderr, "adscope %s: --range %s: A = %g must be less than B = %g\n", CMD, range, A, B);
-                rc = CLI_USAGE;
-            }
-        }
-    } else if (rc == CLI_OK) {
-        double w = fmax(1, fabs(X));
-        A = X - w;
-        B = X + w;
+    snprintf(lo, sizeof lo, "%.*s", (int)(colon - t->range), t->range);
+    snprintf(hi, sizeof hi, "%s", colon + 1);
+    if (number(ctx, "--range (A)", lo, &t->A) != CLI_OK || number(ctx, "--range (B)", hi, &t->B) != CLI_OK)
+        return CLI_USAGE;
+    if (!(t->A < t->B)) {
+        fprintf(stderr, "adscope %s: --range %s: A = %g must be less than B = %g\n", CMD, t->range, t->A, t->B);
+        return CLI_USAGE;
     }
-    /* bind the free variable to X, as if given by --var */
-    char binding[512];
-    cli_args a2 = a;
-    int kv = -1;
-    for (int i = 0; i < a.nopts; i++)
-        if (strcmp(a.opts[i].name, "var") == 0) kv = i;
-    cli_fn fn;
-    memset(&fn, 0, sizeof fn);
-    if (rc == CLI_OK) {
-        if (a2.nmulti[kv] == CLI_MAX_MULTI) {
-            fprintf(stderr, "adscope %s: too many --var\n", CMD);
-            rc = CLI_USAGE;
-        } else {
-            snprintf(binding, sizeof binding, "%s=%.17g", var, X);
-            a2.multi[kv][a2.nmulti[kv]++] = binding;
-            a2.set[kv] = true;
-            rc = cli_fn_open(&fn, ctx, &a2);
-        }
+    return CLI_OK;
+}
+
+/* Between loading EXPR and matching its variables: the x axis, the point
+ * and the interval, and x bound to the point. */
+static int prepare(cli_call *c)
+{
+    tangent_opts *t = c->opts;
+    if (free_variable(c->fn, t->var, sizeof t->var) != CLI_OK) return CLI_USAGE;
+    if (number(c->ctx, "--at", t->at, &t->X) != CLI_OK || interval(c->ctx, t) != CLI_OK) return CLI_USAGE;
+    return cli_fn_bind(c->fn, t->var, ad_scalar(c->ctx, t->X));
+}
+
+/* f(X) must be one number. */
+static int check_scalar(cli_fn *fn, const char *var)
+{
+    ad_tensor *v = cli_fn_value(fn);
+    if (!v) return CLI_USAGE;
+    if (ad_numel(v) == 1) return CLI_OK;
+    char sh[128];
+    ad_shape vs = ad_shape_of(v);
+    ad_shape_str(&vs, sh, sizeof sh);
+    fprintf(stderr, "adscope %s: f(%s) = %s must be one number, but its value has shape %s\n", CMD, var, fn->label,
+            sh);
+    return CLI_USAGE;
+}
+
+/* f(X) and f'(X) by reverse mode, the line through them. */
+static int compute(cli_fn *fn, const tangent_opts *t, tangent_result *res)
+{
+    res->k = cli_fn_var(fn, t->var);
+    for (int i = 0; i < fn->nvars; i++) fn->wrt[i] = i == res->k;
+    int rc = check_scalar(fn, t->var);
+    if (rc != CLI_OK) return rc;
+    ad_tensor *value = NULL, *grad[CLI_MAX_VARS] = {0};
+    if (ad_value_and_grad(cli_exact_vjp_backend(), &fn->problem, NULL, &value, grad, NULL, NULL) != AD_OK) {
+        cli_report_error(fn);
+        return CLI_USAGE;
     }
-    int k = -1;
-    for (int i = 0; rc == CLI_OK && i < fn.nvars; i++) {
-        fn.wrt[i] = strcmp(fn.names[i], var) == 0;
-        if (fn.wrt[i]) k = i;
+    res->fx = ad_item(value);
+    res->slope = ad_item(grad[res->k]);
+    res->icept = res->fx - res->slope * t->X;
+    line_str(res->line, sizeof res->line, t->var, res->slope, res->icept);
+    snprintf(res->fdesc, sizeof res->fdesc, "f(%s) = %s", t->var, fn->label);
+    snprintf(res->tdesc, sizeof res->tdesc, "tangent at %s = %.6g: %s", t->var, t->X, res->line);
+    return CLI_OK;
+}
+
+static int print_result(const tangent_opts *t, const tangent_result *res)
+{
+    printf("%s\n", res->fdesc);
+    printf("at %s = %.15g: f = %.15g, f' = %.15g (reverse mode)\n", t->var, t->X, res->fx, res->slope);
+    printf("tangent: %s\n", res->line);
+    printf("slope     = %.15g\n", res->slope);
+    printf("intercept = %.15g\n", res->icept);
+    if (!isfinite(res->fx) || !isfinite(res->slope)) {
+        fprintf(stderr, "adscope %s: f or its derivative is not finite at %s = %g\n", CMD, t->var, t->X);
+        return CLI_USAGE;
     }
-    if (rc == CLI_OK) {
-        bool prev = ad_set_grad_enabled(ctx, false);
-        ad_tensor *v = fn.problem.f(ctx, fn.problem.in, fn.problem.user);
-        ad_set_grad_enabled(ctx, prev);
-        if (!v) {
-            cli_report_error(&fn, CMD);
-            rc = CLI_USAGE;
-        } else if (ad_numel(v) != 1) {
-            char sh[128];
-            ad_shape vs = ad_shape_of(v);
-            ad_shape_str(&vs, sh, sizeof sh);
-            fprintf(stderr, "adscope %s: f(%s) = %s must be one number, but its value has shape %s\n", CMD, var,
-                    fn.label, sh);
-            rc = CLI_USAGE;
+    return CLI_OK;
+}
+
+/* The data file: f on [A, B] (NaN where not finite: a gap), the line, the
+ * point. */
+static int write_data(FILE *f, cli_fn *fn, const tangent_opts *t, const tangent_result *res)
+{
+    fprintf(f, "# adscope tangent: %s; %s\n# blocks: f on [%.17g, %.17g]; the tangent line; the point\n", res->fdesc,
+            res->tdesc, t->A, t->B);
+    cli_gp_title_line(f, res->fdesc);
+    for (long long i = 0; i < t->npts; i++) {
+        double x = t->A + (t->B - t->A) * (double)i / (double)(t->npts - 1), y;
+        if (f_at(fn, res->k, x, &y) != AD_OK) {
+            fprintf(stderr, "adscope %s: f(%s = %g): %s\n", CMD, t->var, x, ad_errmsg(fn->ctx));
+            return CLI_USAGE;
         }
+        if (isfinite(y)) fprintf(f, "%.17g %.17g\n", x, y);
+        else fprintf(f, "%.17g NaN\n", x);
     }
-    double fx = NAN, slope = NAN;
-    if (rc == CLI_OK) {
-        ad_tensor *value = NULL, *grad[CLI_MAX_VARS] = {0};
-        if (ad_value_and_grad(ad_backend_find("reverse"), &fn.problem, NULL, &value, grad, NULL, NULL) != AD_OK) {
-            cli_report_error(&fn, CMD);
-            rc = CLI_USAGE;
-        } else {
-            fx = ad_item(value);
-            slope = ad_item(grad[k]);
-        }
-    }
-    double icept = fx - slope * X;
-    char fdesc[4800], tdesc[320], ls[160];
-    line_str(ls, sizeof ls, var, slope, icept);
-    snprintf(fdesc, sizeof fdesc, "f(%s) = %s", var, fn.label);
-    snprintf(tdesc, sizeof tdesc, "tangent at %s = %.6g: %s", var, X, ls);
-    if (rc == CLI_OK) {
-        printf("%s\n", fdesc);
-        printf("at %s = %.15g: f = %.15g, f' = %.15g (reverse mode)\n", var, X, fx, slope);
-        printf("tangent: %s\n", ls);
-        printf("slope     = %.15g\n", slope);
-        printf("intercept = %.15g\n", icept);
-        if (!isfinite(fx) || !isfinite(slope)) {
-            fprintf(stderr, "adscope %s: f or its derivative is not finite at %s = %g\n", CMD, var, X);
-            rc = CLI_USAGE;
-        }
-    }
-    if (rc == CLI_OK && draw) {
-        char data[CLI_PATH_MAX], tmp[CLI_PATH_MAX] = "";
-        if (out) {
-            cli_replace_ext(data, sizeof data, out, ".dat");
-        } else if ((rc = cli_tmpdir(CMD, tmp, sizeof tmp)) == CLI_OK) {
-            if (snprintf(data, sizeof data, "%s/tangent.dat", tmp) >= (int)sizeof data) data[0] = '\0';
-        }
-        FILE *f = rc == CLI_OK ? fopen(data, "w") : NULL;
-        if (rc == CLI_OK && !f) {
-            fprintf(stderr, "adscope %s: cannot write %s\n", CMD, data);
-            rc = CLI_USAGE;
-        }
-        if (f) {
-            fprintf(f, "# adscope tangent: %s; %s\n# blocks: f on [%.17g, %.17g]; the tangent line; the point\n",
-                    fdesc, tdesc, A, B);
-            cli_gp_title_line(f, fdesc);
-            for (long long i = 0; rc == CLI_OK && i < npts; i++) {
-                double x = A + (B - A) * (double)i / (double)(npts - 1), y;
-                if (f_at(&fn, k, x, &y) != AD_OK) {
-                    fprintf(stderr, "adscope %s: f(%s = %g): %s\n", CMD, var, x, ad_errmsg(ctx));
-                    rc = CLI_USAGE;
-                } else if (isfinite(y)) {
-                    fprintf(f, "%.17g %.17g\n", x, y);
-                } else {
-                    fprintf(f, "%.17g NaN\n", x);
-                }
-            }
-            fprintf(f, "\n\n");
-            cli_gp_title_line(f, tdesc);
-            fprintf(f, "%.17g %.17g\n%.17g %.17g\n\n\n", A, slope * A + icept, B, slope * B + icept);
-            char pdesc[160];
-            snprintf(pdesc, sizeof pdesc, "(%.6g, %.6g)", X, fx);
-            cli_gp_title_line(f, pdesc);
-            fprintf(f, "%.17g %.17g\n", X, fx);
-            if (fclose(f) != 0 && rc == CLI_OK) {
-                fprintf(stderr, "adscope %s: cannot write %s\n", CMD, data);
-                rc = CLI_USAGE;
-            }
-        }
-        if (rc == CLI_OK) {
-            int cols, rows;
-            cli_term_size(&cols, &rows);
-            char title[320], ylabel[100];
-            snprintf(title, sizeof title, "f and its tangent line at %s = %.6g (slope by reverse mode)", var, X);
-            snprintf(ylabel, sizeof ylabel, "f(%s)", var);
-            cli_gp_var vars[] = {{"datafile", data, 0}, {"fmt", fmt, 0},      {"title", title, 0},
-                                 {"xlabel", var, 0},    {"ylabel", ylabel, 0}, {"xmin", NULL, A},
-                                 {"xmax", NULL, B},     {"cols", NULL, cols},
-                                 {"rows", NULL, rows},  {"outfile", out ? out : "", 0}};
-            rc = cli_gnuplot_run(CMD, gnuplot, script, (int)(sizeof vars / sizeof vars[0]), vars);
-            if (rc == CLI_OK && out) printf("chart: %s (data: %s)\n", out, data);
-        }
-        if (*tmp) cli_rmdir_tree(tmp);
-    }
-    ad_scope_end(ctx, s, NULL);
-    cli_fn_close(&fn);
-    ad_ctx_free(ctx);
+    fprintf(f, "\n\n");
+    cli_gp_title_line(f, res->tdesc);
+    fprintf(f, "%.17g %.17g\n%.17g %.17g\n\n\n", t->A, res->slope * t->A + res->icept, t->B,
+            res->slope * t->B + res->icept);
+    char pdesc[160];
+    snprintf(pdesc, sizeof pdesc, "(%.6g, %.6g)", t->X, res->fx);
+    cli_gp_title_line(f, pdesc);
+    fprintf(f, "%.17g %.17g\n", t->X, res->fx);
+    return CLI_OK;
+}
+
+static int draw(cli_fn *fn, tangent_opts *t, const tangent_result *res)
+{
+    cli_chart *ch = &t->chart;
+    FILE *f = cli_chart_data(ch, "tangent");
+    if (!f) return CLI_USAGE;
+    int rc = cli_chart_data_done(ch, f, write_data(f, fn, t, res));
+    if (rc != CLI_OK) return rc;
+    int cols, rows;
+    cli_term_size(&cols, &rows);
+    char title[320], ylabel[100];
+    snprintf(title, sizeof title, "f and its tangent line at %s = %.6g (slope by reverse mode)", t->var, t->X);
+    snprintf(ylabel, sizeof ylabel, "f(%s)", t->var);
+    cli_gp_var vars[] = {{"datafile", ch->data, 0}, {"fmt", ch->fmt, 0},     {"title", title, 0},
+                         {"xlabel", t->var, 0},     {"ylabel", ylabel, 0},   {"xmin", NULL, t->A},
+                         {"xmax", NULL, t->B},      {"cols", NULL, cols},    {"rows", NULL, rows},
+                         {"outfile", ch->out ? ch->out : "", 0}};
+    rc = cli_gnuplot_run(CMD, ch->gnuplot, ch->script, (int)(sizeof vars / sizeof vars[0]), vars);
+    if (rc == CLI_OK && ch->out) printf("chart: %s (data: %s)\n", ch->out, ch->data);
     return rc;
 }
+
+static int run(cli_call *c)
+{
+    tangent_opts *t = c->opts;
+    tangent_result res;
+    int rc = compute(c->fn, t, &res);
+    if (rc == CLI_OK) rc = print_result(t, &res);
+    if (rc == CLI_OK && t->chart.draw) rc = draw(c->fn, t, &res);
+    cli_chart_cleanup(&t->chart);
+    return rc;
+}
+
+const cli_command cli_cmd_tangent = {
+    .name = CMD,
+    .summary = "a function of one variable and its tangent line at a point",
+    .help = HELP,
+    .opts = OPTS,
+    .nopts = CLI_NOPTS(OPTS),
+    .needs = CLI_NEEDS_FN,
+    .opts_size = sizeof(tangent_opts),
+    .options = options,
+    .prepare = prepare,
+    .run = run,
+};

@@ -349,15 +349,16 @@ void cli_replace_ext(char *out, size_t n, const char *path, const char *ext)
     snprintf(out, n, "%.*s%s", (int)keep, path, ext);
 }
 
-int cli_chart_setup(const char *cmd, const char *chart, const char *out, const char *format, bool *draw,
-                    const char **fmt, char *gnuplot, size_t gn, char *script, size_t sn)
+int cli_chart_setup(cli_chart *c, const char *cmd, const char *chart, const char *out, const char *format)
 {
-    *draw = out || format;
-    *fmt = NULL;
-    if (!*draw) return CLI_OK;
-    if (cli_chart_format(cmd, format, out, NULL, fmt) != CLI_OK) return CLI_USAGE;
-    if (strcmp(*fmt, "dumb") != 0 && !out) {
-        fprintf(stderr, "adscope %s: --format %s needs --out FILE\n", cmd, *fmt);
+    memset(c, 0, sizeof *c);
+    c->cmd = cmd;
+    c->out = out;
+    c->draw = out || format;
+    if (!c->draw) return CLI_OK;
+    if (cli_chart_format(cmd, format, out, NULL, &c->fmt) != CLI_OK) return CLI_USAGE;
+    if (strcmp(c->fmt, "dumb") != 0 && !out) {
+        fprintf(stderr, "adscope %s: --format %s needs --out FILE\n", cmd, c->fmt);
         return CLI_USAGE;
     }
     if (out && (cli_ends_with(out, ".dat") || strlen(out) > CLI_PATH_MAX / 2)) {
@@ -365,7 +366,37 @@ int cli_chart_setup(const char *cmd, const char *chart, const char *out, const c
         return CLI_USAGE;
     }
     /* find the tools before the work */
-    if (cli_gnuplot_locate(cmd, gnuplot, gn) != CLI_OK || cli_plot_script(cmd, chart, script, sn) != CLI_OK)
+    if (cli_gnuplot_locate(cmd, c->gnuplot, sizeof c->gnuplot) != CLI_OK ||
+        cli_plot_script(cmd, chart, c->script, sizeof c->script) != CLI_OK)
         return CLI_USAGE;
     return CLI_OK;
+}
+
+FILE *cli_chart_data(cli_chart *c, const char *name)
+{
+    if (c->out) {
+        cli_replace_ext(c->data, sizeof c->data, c->out, ".dat");
+    } else if (cli_tmpdir(c->cmd, c->tmp, sizeof c->tmp) == CLI_OK) {
+        if (snprintf(c->data, sizeof c->data, "%s/%s.dat", c->tmp, name) >= (int)sizeof c->data) c->data[0] = '\0';
+    } else {
+        return NULL;
+    }
+    FILE *f = fopen(c->data, "w");
+    if (!f) fprintf(stderr, "adscope %s: cannot write %s\n", c->cmd, c->data);
+    return f;
+}
+
+int cli_chart_data_done(cli_chart *c, FILE *f, int rc)
+{
+    if (fclose(f) != 0 && rc == CLI_OK) {
+        fprintf(stderr, "adscope %s: cannot write %s\n", c->cmd, c->data);
+        rc = CLI_USAGE;
+    }
+    return rc;
+}
+
+void cli_chart_cleanup(cli_chart *c)
+{
+    if (*c->tmp) cli_rmdir_tree(c->tmp);
+    c->tmp[0] = '\0';
 }
