@@ -93,6 +93,40 @@ int cli_plot_script(const char *cmd, const char *chart, char *out, size_t n)
 
 /* ---- running programs ----------------------------------------------------------------- */
 
+/* The child: stdin from the input pipe (or /dev/null), then exec; a
+ * failed exec reports its errno through ex. */
+_Noreturn static void exec_child(const char *path, char *const argv[], const int *in, const int *ex)
+{
+    close(ex[0]);
+    int fd0 = in ? in[0] : open("/dev/null", O_RDONLY);
+    if (fd0 >= 0 && fd0 != 0) {
+        dup2(fd0, 0);
+        close(fd0);
+    }
+    if (in) close(in[1]);
+    execv(path, argv);
+    int e = errno;
+    ssize_t w = write(ex[1], &e, sizeof e);
+    (void)w;
+    _exit(127);
+}
+
+/* Writes the input to the child's stdin and closes it. */
+static void feed(const int *in, const char *input, size_t inlen)
+{
+    close(in[0]);
+    /* a program that exits without reading its input must not kill us */
+    void (*prev)(int) = signal(SIGPIPE, SIG_IGN);
+    for (size_t off = 0; off < inlen;) {
+        ssize_t w = write(in[1], input + off, inlen - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        off += (size_t)w;
+    }
+    close(in[1]);
+    signal(SIGPIPE, prev);
+}
+
 int cli_run_program(const char *cmd, const char *path, char *const argv[], const char *input, size_t inlen)
 {
     int in[2] = {-1, -1}, ex[2];
@@ -116,34 +150,9 @@ int cli_run_program(const char *cmd, const char *path, char *const argv[], const
         close(ex[1]);
         return -1;
     }
-    if (pid == 0) {
-        close(ex[0]);
-        int fd0 = input ? in[0] : open("/dev/null", O_RDONLY);
-        if (fd0 >= 0 && fd0 != 0) {
-            dup2(fd0, 0);
-            close(fd0);
-        }
-        if (input) close(in[1]);
-        execv(path, argv);
-        int e = errno;
-        ssize_t w = write(ex[1], &e, sizeof e);
-        (void)w;
-        _exit(127);
-    }
+    if (pid == 0) exec_child(path, argv, input ? in : NULL, ex);
     close(ex[1]);
-    if (input) {
-        close(in[0]);
-        /* a program that exits without reading its input must not kill us */
-        void (*prev)(int) = signal(SIGPIPE, SIG_IGN);
-        for (size_t off = 0; off < inlen;) {
-            ssize_t w = write(in[1], input + off, inlen - off);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) break;
-            off += (size_t)w;
-        }
-        close(in[1]);
-        signal(SIGPIPE, prev);
-    }
+    if (input) feed(in, input, inlen);
     int e = 0;
     ssize_t r;
     do r = read(ex[0], &e, sizeof e);
