@@ -1,11 +1,16 @@
-/* tests/test_cli.c — the adscope program as users run it: the seeds'
- * autograd examples as one-liners, JSON schemas, the check of a wrong
- * plugin gradient, exit codes, and a table of malformed input that must
- * each exit 2 with a caret message. */
+/* tests/test_cli.c — the adscope program as users run it: the autograd
+ * introduction's examples as one-liners, JSON schemas, every backend's
+ * gradient against the analytic one, the check of a wrong plugin gradient,
+ * what the command skeleton does for every command (unknown option, --help,
+ * missing input), exit codes, and a table of malformed input that must each
+ * exit 2 with a caret message. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "helpers.h"
+
+#include <criterion/parameterized.h>
 
 #define ADSCOPE ADSCOPE_BINARY_DIR "/adscope"
 #define PLUGIN ADSCOPE_BINARY_DIR "/plugin_rosenbrock.so"
@@ -16,9 +21,9 @@ typedef th_result result;
 #define expect_out th_expect_out
 #define expect_err th_expect_err
 
-/* ---- the seeds' autograd examples, as one-liners ------------------------------------ */
+/* ---- the autograd introduction's examples, as one-liners ------------------------------------ */
 
-Test(cli, seed_2_dot_x_x, .description = "adscope grad '2*dot(x,x)' --var x='arange(4)' prints [0, 4, 8, 12]")
+Test(cli, intro_2_dot_x_x, .description = "adscope grad '2*dot(x,x)' --var x='arange(4)' prints [0, 4, 8, 12]")
 {
     result *r = run("grad", "2*dot(x,x)", "--var", "x=arange(4)");
     cr_expect_eq(r->status, 0, "%s", r->err);
@@ -26,7 +31,7 @@ Test(cli, seed_2_dot_x_x, .description = "adscope grad '2*dot(x,x)' --var x='ara
     expect_out(r, "x.grad = tensor([ 0.,  4.,  8., 12.])");
 }
 
-Test(cli, seed_examples_as_one_liners)
+Test(cli, intro_examples_as_one_liners)
 {
     result *r = run("grad", "sum(x)", "--var", "x=arange(4)");
     expect_out(r, "x.grad = tensor([1., 1., 1., 1.])");
@@ -53,19 +58,97 @@ Test(cli, grad_json_schema)
                              "{\"A\": [[1, 1], [1, 1]]}}\n");
 }
 
-Test(cli, grad_mode_all_shows_every_backend_agreeing)
+/* ---- every backend's gradient, as printed, against the analytic one ------------------ */
+
+/* f = sum(sin(x)*x^2) at high-entropy points; f' = cos(x) x^2 + 2 x sin(x). */
+#define GRAD_EXPR "sum(sin(x)*x^2)"
+#define GRAD_X "x=[0.5, -1.25, 2.385]"
+static const double GRAD_AT[] = {0.5, -1.25, 2.385};
+#define GRAD_N 3
+
+static double analytic(double x)
 {
-    result *r = run("grad", "2*dot(x,x)", "--var", "x=arange(4)", "--mode", "all");
-    cr_expect_eq(r->status, 0, "%s", r->err);
-    for (int i = 0; i < ad_backend_count(); i++) {
-        char tag[64];
-        snprintf(tag, sizeof tag, "[%s] max |grad - ref| = ", ad_backend_at(i)->name);
-        expect_out(r, tag);
+    return cos(x) * x * x + 2 * x * sin(x);
+}
+
+/* How close a backend must come: exact backends to rounding, difference
+ * rules to their truncation and round-off (the one-sided rule is the
+ * coarsest: ~sqrt(eps) relative). */
+static double tolerance(const ad_backend *b)
+{
+    return (b->caps & AD_CAP_EXACT) ? 1e-12 : 1e-6;
+}
+
+/* The numbers of the JSON list that follows key in s (n of them), or false. */
+static bool json_list_after(const char *s, const char *key, double *v, int n)
+{
+    const char *p = s ? strstr(s, key) : NULL;
+    if (!p) return false;
+    p += strlen(key);
+    for (int i = 0; i < n; i++) {
+        char *end;
+        v[i] = strtod(p, &end);
+        if (end == p) return false;
+        p = end;
+        while (*p == ',' || *p == ' ') p++;
     }
-    r = run("grad", "2*dot(x,x)", "--var", "x=arange(4)", "--mode", "all", "--json");
-    expect_out(r, "\"modes\": {\"forward\": {\"gradients\": {\"x\": [0, 4, 8, 12]}, \"max_abs_err\": ");
-    expect_out(r, "\"reverse\": {\"gradients\": {\"x\": [0, 4, 8, 12]}");
+    return *p == ']';
+}
+
+static void expect_gradient(const ad_backend *b, const char *out, const char *key)
+{
+    double g[GRAD_N];
+    cr_assert(json_list_after(out, key, g, GRAD_N), "[%s] no gradient after '%s' in:\n%s", b->name, key, out);
+    for (int i = 0; i < GRAD_N; i++) {
+        double want = analytic(GRAD_AT[i]);
+        cr_expect(fabs(g[i] - want) <= tolerance(b) * fmax(1, fabs(want)), "[%s] x[%d]: %.17g, analytic %.17g",
+                  b->name, i, g[i], want);
+    }
+}
+
+ParameterizedTestParameters(cli, grad_of_every_backend)
+{
+    int n = ad_backend_count();
+    int *idx = cr_malloc(sizeof(int) * (size_t)n);
+    for (int i = 0; i < n; i++) idx[i] = i;
+    return cr_make_param_array(int, idx, (size_t)n, NULL);
+}
+
+ParameterizedTest(int *bi, cli, grad_of_every_backend,
+                  .description = "--mode NAME: the printed gradient is the analytic one within the backend's accuracy")
+{
+    const ad_backend *b = ad_backend_at(*bi);
+    result *r = run("grad", GRAD_EXPR, "--var", GRAD_X, "--mode", b->name, "--json");
+    cr_assert_eq(r->status, 0, "[%s] %s", b->name, r->err);
+    expect_gradient(b, r->out, "\"gradients\": {\"x\": [");
+}
+
+ParameterizedTestParameters(cli, grad_mode_all_agrees)
+{
+    int n = ad_backend_count();
+    int *idx = cr_malloc(sizeof(int) * (size_t)n);
+    for (int i = 0; i < n; i++) idx[i] = i;
+    return cr_make_param_array(int, idx, (size_t)n, NULL);
+}
+
+ParameterizedTest(int *bi, cli, grad_mode_all_agrees,
+                  .description = "--mode all: each backend's row holds the analytic gradient, and its printed "
+                                 "difference from the reference is that small")
+{
+    const ad_backend *b = ad_backend_at(*bi);
+    result *r = run("grad", GRAD_EXPR, "--var", GRAD_X, "--mode", "all", "--json");
+    cr_assert_eq(r->status, 0, "%s", r->err);
     expect_out(r, "\"reference\": \"five-point\"");
+    char key[128];
+    snprintf(key, sizeof key, "\"%s\": {\"gradients\": {\"x\": [", b->name);
+    expect_gradient(b, r->out, key);
+    r = run("grad", GRAD_EXPR, "--var", GRAD_X, "--mode", "all");
+    cr_assert_eq(r->status, 0, "%s", r->err);
+    snprintf(key, sizeof key, "[%s] max |grad - ref| = ", b->name);
+    const char *p = strstr(r->out, key);
+    cr_assert(p, "no row for %s:\n%s", b->name, r->out);
+    double d = strtod(p + strlen(key), NULL);
+    cr_expect(d < 1e-6, "[%s] max |grad - ref| = %g", b->name, d);
 }
 
 Test(cli, wrt_holds_other_variables_constant)
@@ -175,6 +258,90 @@ Test(cli, help_texts)
     cr_expect_eq(r->status, 2);
     r = run("--version");
     expect_out(r, "adscope 0.");
+}
+
+/* ---- what the command skeleton does for every command -------------------------------- */
+
+/* Criterion hands parameters to the test in another process: the strings
+ * live in the struct, not behind pointers. */
+typedef struct {
+    char name[16];
+    char missing[32]; /* the message without any input; "" for bench, which then runs the suite */
+} command_case;
+
+/* Every command of 'adscope help' (cli_every_command_is_listed keeps it so). */
+static const command_case COMMANDS[] = {
+    {"grad", "missing EXPR"},      {"check", "missing EXPR"},    {"jacobian", "missing EXPR"},
+    {"compare", "missing EXPR"},   {"bench", ""},              {"merge", "no files to merge"},
+    {"plot", "missing RESULTS.csv"}, {"fd-error", "missing EXPR"}, {"tangent", "missing EXPR"},
+    {"graph", "missing EXPR"},
+};
+#define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+Test(cli, every_command_is_listed, .description = "the test table holds exactly the commands 'adscope help' lists")
+{
+    result *r = run("help");
+    cr_assert_eq(r->status, 0);
+    const char *p = strstr(r->out, "commands:\n");
+    cr_assert(p, "%s", r->out);
+    size_t listed = 0;
+    for (p = strchr(p, '\n') + 1; strncmp(p, "  ", 2) == 0; p = strchr(p, '\n') + 1) {
+        char name[32];
+        cr_assert_eq(sscanf(p, "%31s", name), 1);
+        bool known = false;
+        for (size_t i = 0; i < NCOMMANDS; i++) known = known || strcmp(COMMANDS[i].name, name) == 0;
+        cr_expect(known, "'adscope help' lists '%s', which the test table lacks", name);
+        listed++;
+    }
+    cr_expect_eq(listed, NCOMMANDS, "'adscope help' lists %zu commands, the table %zu", listed, NCOMMANDS);
+}
+
+ParameterizedTestParameters(cli, skeleton)
+{
+    return cr_make_param_array(command_case, (command_case *)COMMANDS, NCOMMANDS);
+}
+
+ParameterizedTest(command_case *c, cli, skeleton,
+                  .description = "every command: an unknown option exits 2 naming it, --help exits 0 with the man "
+                                 "page, no input exits 2 saying what is missing")
+{
+    result *r = run(c->name, "--frobnicate");
+    cr_expect_eq(r->status, 2, "%s --frobnicate: exit %d", c->name, r->status);
+    cr_expect(strstr(r->err, "unknown option '--frobnicate'"), "%s: %s", c->name, r->err);
+    cr_expect_eq(r->out[0], '\0', "%s: errors go to stderr: %s", c->name, r->out);
+    r = run(c->name, "--help");
+    cr_expect_eq(r->status, 0, "%s --help: exit %d", c->name, r->status);
+    char title[64];
+    snprintf(title, sizeof title, "NAME\n    adscope %s - ", c->name);
+    cr_expect(strncmp(r->out, title, strlen(title)) == 0, "%s --help:\n%s", c->name, r->out);
+    expect_out(r, "EXIT STATUS");
+    if (!*c->missing) return;
+    r = run(c->name);
+    cr_expect_eq(r->status, 2, "%s without input: exit %d", c->name, r->status);
+    cr_expect(strstr(r->err, c->missing), "%s: stderr lacks '%s':\n%s", c->name, c->missing, r->err);
+}
+
+/* ---- tangent binds its x axis by name ------------------------------------------------------- */
+
+Test(cli, tangent_binds_the_free_variable,
+     .description = "the one variable no --var gives becomes x, bound exactly to --at; the output is unchanged")
+{
+    result *r = run("tangent", "sin(a*t)", "--var", "a=2", "--at", "pi/4", "--range", "0:pi");
+    cr_assert_eq(r->status, 0, "%s", r->err);
+    cr_expect_str_eq(r->out, "f(t) = sin(a*t)\n"
+                             "at t = 0.785398163397448: f = 1, f' = 1.22464679914735e-16 (reverse mode)\n"
+                             "tangent: y = 1.22465e-16 t + 1\n"
+                             "slope     = 1.22464679914735e-16\n"
+                             "intercept = 1\n");
+    r = run("tangent", "x^3", "--at", "0.1");
+    cr_assert_eq(r->status, 0, "%s", r->err);
+    expect_out(r, "at x = 0.1: f = 0.001, f' = 0.03 (reverse mode)\n");
+    r = run("tangent", "a*x", "--var", "x=1", "--var", "a=2", "--at", "1");
+    cr_expect_eq(r->status, 2, "every variable given: %s", r->out);
+    expect_err(r, "has no variable left for the x axis");
+    r = run("tangent", "a*x + y", "--var", "a=2", "--at", "1");
+    cr_expect_eq(r->status, 2);
+    expect_err(r, "is a function of x, y");
 }
 
 /* Every line: arguments, then a piece of the message that must appear. */

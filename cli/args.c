@@ -1,4 +1,4 @@
-/* src/cli/args.c — the command line's option parser: "--name value",
+/* cli/args.c — the command line's option parser: "--name value",
  * "--name=value", flags, repeated options, positionals, "--". */
 #include <errno.h>
 #include <math.h>

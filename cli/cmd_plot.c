@@ -1,4 +1,4 @@
-/* src/cli/cmd_plot.c — adscope plot: the charts of a result CSV (see
+/* cli/cmd_plot.c — adscope plot: the charts of a result CSV (see
  * bench/README.md for its columns).  For every function: time of one
  * derivative vs size, peak memory vs size (vs chain length k for chain)
  * and the cost ratio T_grad/T_f vs size, each log-log with one line per
@@ -21,7 +21,7 @@
 #include "fit.h"
 #include "gnuplot.h"
 
-const char CLI_HELP_PLOT[] =
+static const char HELP[] =
     "NAME\n"
     "    adscope plot - draw the charts of a result CSV\n"
     "\n"
@@ -273,12 +273,6 @@ static void sort_backends(const char **b, int n)
         }
 }
 
-static int linetype_of(const char *backend)
-{
-    int r = backend_rank(backend);
-    return r < 7 ? r + 1 : 8;
-}
-
 /* A file-name-safe form of a function's name; `taken` (n names) resolves
  * collisions by a numeric suffix. */
 static void file_stem(char *out, size_t n, const char *fn, char taken[][64], int ntaken)
@@ -402,29 +396,14 @@ static void legend_of(const plot_run *pr, const fn_info *fi, const char *backend
     free(ys);
 }
 
-/* Writes the data file of one chart, runs gnuplot on it, adds it to the
- * index.  *drawn says whether there was anything to draw. */
-static int one_chart(plot_run *pr, const fn_info *fi, chart_kind kind, const char **backends, int nb, bool *drawn)
+/* One block per backend with cells to draw: its legend, then the points;
+ * lts gets the backends' line types.  Returns the number of blocks. */
+static int write_series(FILE *f, const plot_run *pr, const fn_info *fi, chart_kind kind, const char **backends,
+                        int nb, point *pts, char *lts, size_t ln)
 {
-    const ad_bench_table *t = pr->t;
-    char data[CLI_PATH_MAX], out[CLI_PATH_MAX], title[256], lts[3 * MAX_BACKENDS + 1] = "";
-    snprintf(data, sizeof data, "%s/data/%s_%s.dat", pr->outdir, CHART_NAME[kind], fi->stem);
-    snprintf(out, sizeof out, "%s/%s_%s.%s", pr->outdir, CHART_NAME[kind], fi->stem, pr->fmt);
-    chart_title(title, sizeof title, fi, kind);
-    point *pts = malloc(sizeof(point) * (size_t)(t->nrows > 0 ? t->nrows : 1));
-    FILE *f = pts ? fopen(data, "w") : NULL;
-    if (!f) {
-        fprintf(stderr, "adscope %s: cannot write %s: %s\n", CMD, data, pts ? strerror(errno) : "out of memory");
-        free(pts);
-        return CLI_USAGE;
-    }
-    static const char *const COLS[NCHARTS] = {"size  t_grad_median  t_grad_min  t_grad_max   (seconds)",
-                                              "size  peak_total   (bytes)", "size  t_grad_median / t_f_median"};
-    fprintf(f, "# adscope plot: %s\n# from %s; one block per backend: its legend, then %s\n", title, pr->csv,
-            COLS[kind]);
     int nseries = 0;
     for (int b = 0; b < nb; b++) {
-        int n = series(t, fi->fn, backends[b], kind, pts);
+        int n = series(pr->t, fi->fn, backends[b], kind, pts);
         if (n == 0) continue;
         char legend[160];
         legend_of(pr, fi, backends[b], kind, pts, n, legend, sizeof legend);
@@ -437,17 +416,49 @@ static int one_chart(plot_run *pr, const fn_info *fi, chart_kind kind, const cha
                 fprintf(f, "%.17g %.17g\n", pts[i].x, pts[i].y);
         }
         size_t l = strlen(lts);
-        snprintf(lts + l, sizeof lts - l, "%s%d", l ? " " : "", linetype_of(backends[b]));
+        snprintf(lts + l, ln - l, "%s%d", l ? " " : "", cli_backend_linetype(backends[b]));
         nseries++;
     }
+    return nseries;
+}
+
+/* The data file of one chart; *nseries blocks written into it. */
+static int write_chart_data(const plot_run *pr, const fn_info *fi, chart_kind kind, const char **backends, int nb,
+                            const char *data, const char *title, char *lts, size_t ln, int *nseries)
+{
+    point *pts = malloc(sizeof(point) * (size_t)(pr->t->nrows > 0 ? pr->t->nrows : 1));
+    FILE *f = pts ? fopen(data, "w") : NULL;
+    if (!f) {
+        fprintf(stderr, "adscope %s: cannot write %s: %s\n", CMD, data, pts ? strerror(errno) : "out of memory");
+        free(pts);
+        return CLI_USAGE;
+    }
+    static const char *const COLS[NCHARTS] = {"size  t_grad_median  t_grad_min  t_grad_max   (seconds)",
+                                              "size  peak_total   (bytes)", "size  t_grad_median / t_f_median"};
+    fprintf(f, "# adscope plot: %s\n# from %s; one block per backend: its legend, then %s\n", title, pr->csv,
+            COLS[kind]);
+    *nseries = write_series(f, pr, fi, kind, backends, nb, pts, lts, ln);
     bool werr = ferror(f) != 0;
     free(pts);
     if (fclose(f) != 0 || werr) {
         fprintf(stderr, "adscope %s: cannot write %s\n", CMD, data);
         return CLI_USAGE;
     }
-    *drawn = nseries > 0;
-    if (!*drawn) {
+    return CLI_OK;
+}
+
+/* Writes the data file of one chart, runs gnuplot on it, adds it to the
+ * index. */
+static int one_chart(plot_run *pr, const fn_info *fi, chart_kind kind, const char **backends, int nb)
+{
+    char data[CLI_PATH_MAX], out[CLI_PATH_MAX], title[256], lts[3 * MAX_BACKENDS + 1] = "";
+    snprintf(data, sizeof data, "%s/data/%s_%s.dat", pr->outdir, CHART_NAME[kind], fi->stem);
+    snprintf(out, sizeof out, "%s/%s_%s.%s", pr->outdir, CHART_NAME[kind], fi->stem, pr->fmt);
+    chart_title(title, sizeof title, fi, kind);
+    int nseries;
+    if (write_chart_data(pr, fi, kind, backends, nb, data, title, lts, sizeof lts, &nseries) != CLI_OK)
+        return CLI_USAGE;
+    if (nseries == 0) {
         remove(data);
         if (pr->index) fprintf(pr->index, "- %s: nothing to draw (no cell with status ok)\n", title);
         return CLI_OK;
@@ -458,14 +469,9 @@ static int one_chart(plot_run *pr, const fn_info *fi, chart_kind kind, const cha
                          {"rows", NULL, pr->rows}, {"outfile", out, 0}};
     int nvars = (int)(sizeof vars / sizeof vars[0]) - (dumb ? 1 : 0); /* dumb: to stdout */
     int rc = cli_gnuplot_run(CMD, pr->gnuplot, pr->script[kind], nvars, vars);
-    if (rc != CLI_OK) return rc;
-    if (pr->index) {
-        if (dumb) {
-            fprintf(pr->index, "- %s: data in `data/%s_%s.dat`\n", title, CHART_NAME[kind], fi->stem);
-        } else {
-            fprintf(pr->index, "![%s](%s_%s.%s)\n\n", title, CHART_NAME[kind], fi->stem, pr->fmt);
-        }
-    }
+    if (rc != CLI_OK || !pr->index) return rc;
+    if (dumb) fprintf(pr->index, "- %s: data in `data/%s_%s.dat`\n", title, CHART_NAME[kind], fi->stem);
+    else fprintf(pr->index, "![%s](%s_%s.%s)\n\n", title, CHART_NAME[kind], fi->stem, pr->fmt);
     return CLI_OK;
 }
 
@@ -499,6 +505,29 @@ static void index_slopes(FILE *ix, const plot_run *pr, const fn_info *fi, const 
     fprintf(ix, "\n");
 }
 
+/* index.md's title, the machine the results come from, and how to read the
+ * slopes. */
+static void index_header(FILE *ix, const plot_run *pr)
+{
+    const ad_bench_table *t = pr->t;
+    fprintf(ix, "# Charts of %s\n\n", pr->csv);
+    static const char *const META[] = {"adscope", "date", "machine", "cpu", "cores", "compiler", "build", "blas"};
+    bool any = false;
+    for (size_t i = 0; i < sizeof META / sizeof META[0]; i++) {
+        const char *v = ad_bench_table_meta(t, META[i]);
+        if (!v) continue;
+        fprintf(ix, "%s%s: %s", any ? "; " : "", META[i], v);
+        any = true;
+    }
+    fprintf(ix, "%s", any ? ".\n\n" : "");
+    fprintf(ix,
+            "Time and peak memory of one derivative against the problem size, log-log, one\n"
+            "line per backend.  A slope is the fitted exponent of log(cost) on log(size)\n"
+            "(1: linear growth, 2: quadratic) over the cells above the timing floor, as in\n"
+            "summary.txt (bench/README.md, \"The fit\"); theory's exponent in parentheses.\n"
+            "Drawn by `adscope plot` from the CSV above.\n\n");
+}
+
 static int draw_all(plot_run *pr)
 {
     const ad_bench_table *t = pr->t;
@@ -510,24 +539,7 @@ static int draw_all(plot_run *pr)
         rc = CLI_USAGE;
     }
     int nf = rc == CLI_OK ? distinct(t, "function", NULL, fns) : 0;
-    if (pr->index) {
-        fprintf(pr->index, "# Charts of %s\n\n", pr->csv);
-        static const char *const META[] = {"adscope", "date", "machine", "cpu", "cores", "compiler", "build", "blas"};
-        bool any = false;
-        for (size_t i = 0; i < sizeof META / sizeof META[0]; i++) {
-            const char *v = ad_bench_table_meta(t, META[i]);
-            if (!v) continue;
-            fprintf(pr->index, "%s%s: %s", any ? "; " : "", META[i], v);
-            any = true;
-        }
-        fprintf(pr->index, "%s", any ? ".\n\n" : "");
-        fprintf(pr->index,
-                "Time and peak memory of one derivative against the problem size, log-log, one\n"
-                "line per backend.  A slope is the fitted exponent of log(cost) on log(size)\n"
-                "(1: linear growth, 2: quadratic) over the cells above the timing floor, as in\n"
-                "summary.txt (bench/README.md, \"The fit\"); theory's exponent in parentheses.\n"
-                "Drawn by `adscope plot` from the CSV above.\n\n");
-    }
+    if (pr->index) index_header(pr->index, pr);
     for (int i = 0; rc == CLI_OK && i < nf; i++) {
         fn_info fi = {.fn = fns[i]};
         file_stem(fi.stem, sizeof fi.stem, fi.fn, stems, i);
@@ -548,66 +560,71 @@ static int draw_all(plot_run *pr)
             fprintf(pr->index, "## %s\n\n", fi.label);
             if (pr->ser) index_slopes(pr->index, pr, &fi, backends, nb);
         }
-        for (int k = 0; rc == CLI_OK && k < NCHARTS; k++) {
-            bool drawn;
-            rc = one_chart(pr, &fi, (chart_kind)k, backends, nb, &drawn);
-        }
+        for (int k = 0; rc == CLI_OK && k < NCHARTS; k++) rc = one_chart(pr, &fi, (chart_kind)k, backends, nb);
     }
     free(fns);
     free(stems);
     return rc;
 }
 
+/* The table, where each row starts, and the checks of its values. */
+static int read_results(results *r)
+{
+    char err[1024];
+    if (ad_bench_table_read(r->path, &r->t, err, sizeof err) != 0) {
+        fprintf(stderr, "adscope %s: %s\n", CMD, err);
+        return CLI_USAGE;
+    }
+    r->lines = row_lines(r->path, r->t.nrows);
+    if (!r->lines) {
+        fprintf(stderr, "adscope %s: out of memory\n", CMD);
+        return CLI_USAGE;
+    }
+    return results_check(r);
+}
+
+/* gnuplot and the scripts; the output directory (a temporary one for dumb
+ * charts without --out) with its data/ and, when kept, index.md. */
+static int prepare_output(plot_run *pr, const char *outdir, char *tmp, char *index)
+{
+    int rc = cli_gnuplot_locate(CMD, pr->gnuplot, sizeof pr->gnuplot);
+    for (int k = 0; rc == CLI_OK && k < NCHARTS; k++)
+        rc = cli_plot_script(CMD, CHART_NAME[k], pr->script[k], sizeof pr->script[k]);
+    if (rc == CLI_OK && !outdir) {
+        rc = cli_tmpdir(CMD, tmp, CLI_PATH_MAX);
+        outdir = tmp;
+    }
+    if (rc != CLI_OK) return rc;
+    if (strlen(outdir) > CLI_PATH_MAX / 2) {
+        fprintf(stderr, "adscope %s: --out: directory name too long\n", CMD);
+        return CLI_USAGE;
+    }
+    pr->outdir = outdir;
+    char datadir[CLI_PATH_MAX];
+    if (snprintf(datadir, sizeof datadir, "%s/data", outdir) >= (int)sizeof datadir) datadir[0] = '\0';
+    rc = cli_mkdirs(CMD, datadir);
+    if (rc != CLI_OK || *tmp) return rc;
+    if (snprintf(index, CLI_PATH_MAX, "%s/index.md", outdir) >= CLI_PATH_MAX) index[0] = '\0';
+    pr->index = fopen(index, "w");
+    if (!pr->index) {
+        fprintf(stderr, "adscope %s: cannot write %s: %s\n", CMD, index, strerror(errno));
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 int cli_plot_results(const char *csv, const char *outdir, const char *format)
 {
     plot_run pr = {.csv = csv};
-    const char *fmt;
-    if (cli_chart_format(CMD, format, NULL, "png", &fmt) != CLI_OK) return CLI_USAGE;
-    pr.fmt = fmt;
-    bool dumb = strcmp(fmt, "dumb") == 0;
-    if (!outdir && !dumb) {
+    if (cli_chart_format(CMD, format, NULL, "png", &pr.fmt) != CLI_OK) return CLI_USAGE;
+    if (!outdir && strcmp(pr.fmt, "dumb") != 0) {
         fprintf(stderr, "adscope %s: where should the charts go? add --out DIR\n", CMD);
         return CLI_USAGE;
     }
     results r = {.path = csv};
-    char err[1024];
-    if (ad_bench_table_read(csv, &r.t, err, sizeof err) != 0) {
-        fprintf(stderr, "adscope %s: %s\n", CMD, err);
-        return CLI_USAGE;
-    }
-    int rc = CLI_OK;
-    r.lines = row_lines(csv, r.t.nrows);
-    if (!r.lines) {
-        fprintf(stderr, "adscope %s: out of memory\n", CMD);
-        rc = CLI_USAGE;
-    }
-    if (rc == CLI_OK) rc = results_check(&r);
-    if (rc == CLI_OK) rc = cli_gnuplot_locate(CMD, pr.gnuplot, sizeof pr.gnuplot);
-    for (int k = 0; rc == CLI_OK && k < NCHARTS; k++)
-        rc = cli_plot_script(CMD, CHART_NAME[k], pr.script[k], sizeof pr.script[k]);
-    char tmp[CLI_PATH_MAX] = "", datadir[CLI_PATH_MAX];
-    if (rc == CLI_OK && !outdir) {
-        rc = cli_tmpdir(CMD, tmp, sizeof tmp);
-        outdir = tmp;
-    }
-    if (rc == CLI_OK && strlen(outdir) > CLI_PATH_MAX / 2) {
-        fprintf(stderr, "adscope %s: --out: directory name too long\n", CMD);
-        rc = CLI_USAGE;
-    }
-    if (rc == CLI_OK) {
-        pr.outdir = outdir;
-        if (snprintf(datadir, sizeof datadir, "%s/data", outdir) >= (int)sizeof datadir) datadir[0] = '\0';
-        rc = cli_mkdirs(CMD, datadir);
-    }
-    char index[CLI_PATH_MAX] = "";
-    if (rc == CLI_OK && !*tmp) {
-        if (snprintf(index, sizeof index, "%s/index.md", outdir) >= (int)sizeof index) index[0] = '\0';
-        pr.index = fopen(index, "w");
-        if (!pr.index) {
-            fprintf(stderr, "adscope %s: cannot write %s: %s\n", CMD, index, strerror(errno));
-            rc = CLI_USAGE;
-        }
-    }
+    char tmp[CLI_PATH_MAX] = "", index[CLI_PATH_MAX] = "";
+    int rc = read_results(&r);
+    if (rc == CLI_OK) rc = prepare_output(&pr, outdir, tmp, index);
     ad_bench_series *ser = NULL;
     if (rc == CLI_OK) {
         pr.t = &r.t;
@@ -627,20 +644,33 @@ int cli_plot_results(const char *csv, const char *outdir, const char *format)
     return rc;
 }
 
-int cmd_plot(int argc, char **argv)
+static int options(const cli_args *a, void *opts)
 {
-    cli_args a;
-    int rc = cli_parse(&a, CMD, OPTS, (int)(sizeof OPTS / sizeof OPTS[0]), argc, argv, 2);
-    if (rc != CLI_OK) return rc;
-    if (cli_has(&a, "help")) return cli_help_of(CMD);
-    if (a.npos != 1) {
+    (void)opts;
+    if (a->npos != 1) {
         fprintf(stderr, "adscope %s: %s (usage: adscope plot RESULTS.csv --out DIR [--format png|svg|dumb])\n", CMD,
-                a.npos == 0 ? "missing RESULTS.csv" : "one result file at a time (join several with 'adscope merge')");
+                a->npos == 0 ? "missing RESULTS.csv" : "one result file at a time (join several with 'adscope merge')");
         return CLI_USAGE;
     }
-    const char *out = cli_get(&a, "out"), *fmt = cli_get(&a, "format");
-    rc = cli_plot_results(a.pos[0], out, fmt);
+    return CLI_OK;
+}
+
+static int run(cli_call *c)
+{
+    const cli_args *a = c->args;
+    const char *out = cli_get(a, "out"), *fmt = cli_get(a, "format");
+    int rc = cli_plot_results(a->pos[0], out, fmt);
     if (rc == CLI_OK && out && !(fmt && strcmp(fmt, "dumb") == 0))
-        printf("adscope plot: charts of %s in %s/ (listed in %s/index.md)\n", a.pos[0], out, out);
+        printf("adscope plot: charts of %s in %s/ (listed in %s/index.md)\n", a->pos[0], out, out);
     return rc;
 }
+
+const cli_command cli_cmd_plot = {
+    .name = CMD,
+    .summary = "draw the charts of a result CSV (gnuplot: png, svg or dumb)",
+    .help = HELP,
+    .opts = OPTS,
+    .nopts = CLI_NOPTS(OPTS),
+    .options = options,
+    .run = run,
+};

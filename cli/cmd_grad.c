@@ -1,11 +1,11 @@
-/* src/cli/cmd_grad.c — adscope grad: the value and gradient of a scalar
+/* cli/cmd_grad.c — adscope grad: the value and gradient of a scalar
  * function, by one backend or by all of them side by side. */
 #include <math.h>
 #include <string.h>
 
 #include "cli.h"
 
-const char CLI_HELP_GRAD[] =
+static const char HELP[] =
     "NAME\n"
     "    adscope grad - value and gradient of a scalar function\n"
     "\n"
@@ -51,27 +51,20 @@ const char CLI_HELP_GRAD[] =
 static const cli_opt OPTS[] = {CLI_FN_OPTS, {"mode", CLI_VALUE, "MODE"}, {"width", CLI_VALUE, "K"},
                                {"h", CLI_VALUE, "H"}};
 
-int cli_backend_opts(const cli_args *a, ad_options *o)
-{
-    long long w;
-    double h;
-    memset(o, 0, sizeof *o);
-    if (cli_int(a, "width", 0, 1, 65536, &w) != CLI_OK) return CLI_USAGE;
-    if (cli_double(a, "h", 0, 1e-300, 1e300, &h) != CLI_OK) return CLI_USAGE;
-    o->width = (int)w;
-    o->h = h;
-    return CLI_OK;
-}
+typedef struct {
+    ad_options o;
+    const ad_backend *b; /* NULL: --mode all */
+    bool json;
+} grad_opts;
 
-const ad_backend *cli_backend(const char *cmd, const char *name)
+static int options(const cli_args *a, void *opts)
 {
-    const ad_backend *b = ad_backend_find(name);
-    if (!b) {
-        fprintf(stderr, "adscope %s: unknown mode '%s'; the backends are:", cmd, name);
-        for (int i = 0; i < ad_backend_count(); i++) fprintf(stderr, " %s", ad_backend_at(i)->name);
-        fprintf(stderr, " (or 'all')\n");
-    }
-    return b;
+    grad_opts *g = opts;
+    if (cli_backend_opts(a, &g->o) != CLI_OK) return CLI_USAGE;
+    const char *mode = cli_get(a, "mode") ? cli_get(a, "mode") : "reverse";
+    if (strcmp(mode, "all") != 0 && !(g->b = cli_backend("grad", mode))) return CLI_USAGE;
+    g->json = cli_has(a, "json");
+    return CLI_OK;
 }
 
 static double max_abs_diff(const cli_fn *fn, ad_tensor *const *g, ad_tensor *const *ref)
@@ -87,11 +80,19 @@ static double max_abs_diff(const cli_fn *fn, ad_tensor *const *g, ad_tensor *con
     return m;
 }
 
-static void print_grads(const cli_fn *fn, ad_tensor *const *g, ad_tensor *const *err)
+/* The width of "value" and of the longest "NAME.grad", so that the '='
+ * signs line up. */
+static size_t label_width(const cli_fn *fn)
 {
     size_t w = 5; /* "value" */
     for (int i = 0; i < fn->nvars; i++)
         if (fn->wrt[i] && strlen(fn->names[i]) + 5 > w) w = strlen(fn->names[i]) + 5;
+    return w;
+}
+
+static void print_grads(const cli_fn *fn, ad_tensor *const *g, ad_tensor *const *err)
+{
+    size_t w = label_width(fn);
     for (int i = 0; i < fn->nvars; i++) {
         if (!g[i]) continue;
         char prefix[128];
@@ -104,29 +105,9 @@ static void print_grads(const cli_fn *fn, ad_tensor *const *g, ad_tensor *const 
     }
 }
 
-static void json_grads(const cli_fn *fn, ad_tensor *const *g)
+static void print_one(const cli_fn *fn, const ad_backend *b, bool json, ad_tensor *value, ad_tensor *const *g,
+                      ad_tensor *const *err)
 {
-    printf("{");
-    bool first = true;
-    for (int i = 0; i < fn->nvars; i++) {
-        if (!g[i]) continue;
-        printf(first ? "" : ", ");
-        first = false;
-        cli_json_string(stdout, fn->names[i]);
-        printf(": ");
-        cli_json_tensor(stdout, g[i]);
-    }
-    printf("}");
-}
-
-static int one_mode(cli_fn *fn, const ad_backend *b, const ad_options *o, bool json)
-{
-    ad_tensor *value = NULL, *g[CLI_MAX_VARS] = {0}, *err[CLI_MAX_VARS] = {0};
-    ad_stats st;
-    if (ad_value_and_grad(b, &fn->problem, o, &value, g, err, &st) != AD_OK) {
-        cli_report_error(fn, "grad");
-        return CLI_USAGE;
-    }
     if (json) {
         printf("{\"expr\": ");
         cli_json_string(stdout, fn->label);
@@ -135,29 +116,60 @@ static int one_mode(cli_fn *fn, const ad_backend *b, const ad_options *o, bool j
         printf(", \"value\": ");
         cli_json_tensor(stdout, value);
         printf(", \"gradients\": ");
-        json_grads(fn, g);
+        cli_json_named(stdout, fn, g);
         printf("}\n");
-    } else {
-        char pad[64];
-        size_t w = 5;
-        for (int i = 0; i < fn->nvars; i++)
-            if (fn->wrt[i] && strlen(fn->names[i]) + 5 > w) w = strlen(fn->names[i]) + 5;
-        snprintf(pad, sizeof pad, "value%*s = ", (int)(w - 5), "");
-        cli_print_tensor(stdout, pad, value);
-        print_grads(fn, g, err);
+        return;
     }
+    char pad[64];
+    snprintf(pad, sizeof pad, "value%*s = ", (int)(label_width(fn) - 5), "");
+    cli_print_tensor(stdout, pad, value);
+    print_grads(fn, g, err);
+}
+
+static int one_backend(cli_fn *fn, const grad_opts *g)
+{
+    ad_tensor *value = NULL, *grad[CLI_MAX_VARS] = {0}, *err[CLI_MAX_VARS] = {0};
+    ad_stats st;
+    if (ad_value_and_grad(g->b, &fn->problem, &g->o, &value, grad, err, &st) != AD_OK) {
+        cli_report_error(fn);
+        return CLI_USAGE;
+    }
+    print_one(fn, g->b, g->json, value, grad, err);
     return CLI_OK;
 }
 
-static int all_modes(cli_fn *fn, const ad_options *o, bool json)
+/* One backend's row of --mode all: its gradients and their largest
+ * difference from the reference, or its error. */
+static void print_row(const cli_fn *fn, const ad_backend *b, bool json, bool first, int rc, ad_tensor *const *g,
+                      ad_tensor *const *ref, const ad_stats *st)
 {
-    const ad_backend *ref = ad_backend_find("five-point");
-    ad_tensor *value = NULL, *gref[CLI_MAX_VARS] = {0};
-    if (ad_value_and_grad(ref, &fn->problem, o, &value, gref, NULL, NULL) != AD_OK) {
-        cli_report_error(fn, "grad");
-        return CLI_USAGE;
+    if (json) {
+        printf("%s", first ? "" : ", ");
+        cli_json_string(stdout, b->name);
+        if (rc != AD_OK) {
+            printf(": {\"error\": ");
+            cli_json_string(stdout, ad_errmsg(fn->ctx));
+            printf("}");
+            return;
+        }
+        printf(": {\"gradients\": ");
+        cli_json_named(stdout, fn, g);
+        printf(", \"max_abs_err\": ");
+        cli_json_number(stdout, max_abs_diff(fn, g, ref));
+        printf(", \"passes\": %lld, \"seconds\": ", (long long)st->passes);
+        cli_json_number(stdout, st->seconds);
+        printf("}");
+    } else if (rc != AD_OK) {
+        printf("\n[%s] failed: %s\n", b->name, ad_errmsg(fn->ctx));
+    } else {
+        printf("\n[%s] max |grad - ref| = %.3g   (%lld pass%s, %.3g ms)\n", b->name, max_abs_diff(fn, g, ref),
+               (long long)st->passes, cli_plural(st->passes, "es"), st->seconds * 1e3);
+        print_grads(fn, g, NULL);
     }
-    int status = CLI_OK;
+}
+
+static void print_all_header(const cli_fn *fn, const ad_backend *ref, bool json, ad_tensor *value)
+{
     if (json) {
         printf("{\"expr\": ");
         cli_json_string(stdout, fn->label);
@@ -168,53 +180,39 @@ static int all_modes(cli_fn *fn, const ad_options *o, bool json)
         cli_print_tensor(stdout, "value = ", value);
         printf("(differences from the %s reference)\n", ref->name);
     }
+}
+
+/* Every backend side by side, against the difference reference. */
+static int all_backends(cli_fn *fn, const grad_opts *g)
+{
+    const ad_backend *ref = cli_fd_reference_backend();
+    ad_tensor *value = NULL, *gref[CLI_MAX_VARS] = {0};
+    if (ad_value_and_grad(ref, &fn->problem, &g->o, &value, gref, NULL, NULL) != AD_OK) {
+        cli_report_error(fn);
+        return CLI_USAGE;
+    }
+    print_all_header(fn, ref, g->json, value);
+    int status = CLI_OK;
     for (int bi = 0; bi < ad_backend_count(); bi++) {
         const ad_backend *b = ad_backend_at(bi);
         ad_scope s = ad_scope_begin(fn->ctx);
-        ad_tensor *g[CLI_MAX_VARS] = {0};
+        ad_tensor *grad[CLI_MAX_VARS] = {0};
         ad_stats st;
         ad_clear_error(fn->ctx);
-        int rc = ad_value_and_grad(b, &fn->problem, o, NULL, g, NULL, &st);
-        if (json) {
-            printf("%s", bi ? ", " : "");
-            cli_json_string(stdout, b->name);
-            if (rc != AD_OK) {
-                printf(": {\"error\": ");
-                cli_json_string(stdout, ad_errmsg(fn->ctx));
-                printf("}");
-            } else {
-                printf(": {\"gradients\": ");
-                json_grads(fn, g);
-                printf(", \"max_abs_err\": ");
-                cli_json_number(stdout, max_abs_diff(fn, g, gref));
-                printf(", \"passes\": %lld, \"seconds\": ", (long long)st.passes);
-                cli_json_number(stdout, st.seconds);
-                printf("}");
-            }
-        } else if (rc != AD_OK) {
-            printf("\n[%s] failed: %s\n", b->name, ad_errmsg(fn->ctx));
-        } else {
-            printf("\n[%s] max |grad - ref| = %.3g   (%lld pass%s, %.3g ms)\n", b->name, max_abs_diff(fn, g, gref),
-                   (long long)st.passes, st.passes == 1 ? "" : "es", st.seconds * 1e3);
-            print_grads(fn, g, NULL);
-        }
+        int rc = ad_value_and_grad(b, &fn->problem, &g->o, NULL, grad, NULL, &st);
+        print_row(fn, b, g->json, bi == 0, rc, grad, gref, &st);
         if (rc != AD_OK) status = CLI_FAILED;
         ad_scope_end(fn->ctx, s, NULL);
     }
-    if (json) printf("}}\n");
+    if (g->json) printf("}}\n");
     return status;
 }
 
 /* grad needs a single value: say so plainly before any backend does. */
 static int check_scalar(cli_fn *fn)
 {
-    bool prev = ad_set_grad_enabled(fn->ctx, false);
-    ad_tensor *y = fn->problem.f(fn->ctx, fn->problem.in, fn->problem.user);
-    ad_set_grad_enabled(fn->ctx, prev);
-    if (!y) {
-        cli_report_error(fn, "grad");
-        return CLI_USAGE;
-    }
+    ad_tensor *y = cli_fn_value(fn);
+    if (!y) return CLI_USAGE;
     int rc = CLI_OK;
     if (ad_numel(y) != 1) {
         char shape[128];
@@ -230,26 +228,22 @@ static int check_scalar(cli_fn *fn)
     return rc;
 }
 
-int cmd_grad(int argc, char **argv)
+static int run(cli_call *c)
 {
-    cli_args a;
-    int rc = cli_parse(&a, "grad", OPTS, (int)(sizeof OPTS / sizeof OPTS[0]), argc, argv, 2);
+    const grad_opts *g = c->opts;
+    int rc = check_scalar(c->fn);
     if (rc != CLI_OK) return rc;
-    if (cli_has(&a, "help")) return cli_help_of("grad");
-    ad_options o;
-    if (cli_backend_opts(&a, &o) != CLI_OK) return CLI_USAGE;
-    const char *mode = cli_get(&a, "mode") ? cli_get(&a, "mode") : "reverse";
-    const ad_backend *b = NULL;
-    if (strcmp(mode, "all") != 0 && !(b = cli_backend("grad", mode))) return CLI_USAGE;
-    ad_ctx *ctx = cli_ctx_new(&a, &rc);
-    if (!ctx) return rc;
-    ad_scope s = ad_scope_begin(ctx);
-    cli_fn fn;
-    rc = cli_fn_open(&fn, ctx, &a);
-    if (rc == CLI_OK) rc = check_scalar(&fn);
-    if (rc == CLI_OK) rc = b ? one_mode(&fn, b, &o, cli_has(&a, "json")) : all_modes(&fn, &o, cli_has(&a, "json"));
-    ad_scope_end(ctx, s, NULL);
-    cli_fn_close(&fn);
-    ad_ctx_free(ctx);
-    return rc;
+    return g->b ? one_backend(c->fn, g) : all_backends(c->fn, g);
 }
+
+const cli_command cli_cmd_grad = {
+    .name = "grad",
+    .summary = "value and gradient of a scalar expression, by any backend or all",
+    .help = HELP,
+    .opts = OPTS,
+    .nopts = CLI_NOPTS(OPTS),
+    .needs = CLI_NEEDS_FN,
+    .opts_size = sizeof(grad_opts),
+    .options = options,
+    .run = run,
+};

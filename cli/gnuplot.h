@@ -1,4 +1,4 @@
-/* src/cli/gnuplot.h — what the picture commands (plot, fd-error, tangent,
+/* cli/gnuplot.h — what the picture commands (plot, fd-error, tangent,
  * graph) share: finding gnuplot, Graphviz's dot and the chart scripts,
  * running a program with fork/exec (never a shell), output formats, data
  * files and directories.
@@ -55,12 +55,29 @@ int cli_run_program(const char *cmd, const char *path, char *const argv[], const
  * *fmt points to a static string. */
 int cli_chart_format(const char *cmd, const char *format, const char *out, const char *dflt, const char **fmt);
 
-/* For the commands that draw one optional chart (fd-error, tangent): when
- * --out or --format asks for it (*draw), checks the format and the output
- * name and locates gnuplot and the chart's script before any work is done.
- * Returns CLI_OK or CLI_USAGE (the error printed). */
-int cli_chart_setup(const char *cmd, const char *chart, const char *out, const char *format, bool *draw,
-                    const char **fmt, char *gnuplot, size_t gn, char *script, size_t sn);
+/* One optional chart of a command (fd-error, tangent): its format, the
+ * tools located before any work, and its data file. */
+typedef struct cli_chart {
+    const char *cmd;
+    const char *out; /* --out, or NULL (a dumb chart on stdout) */
+    const char *fmt; /* "png", "svg", "dumb"; NULL when not drawn */
+    bool draw;       /* --out or --format asked for it */
+    char gnuplot[CLI_PATH_MAX], script[CLI_PATH_MAX];
+    char data[CLI_PATH_MAX]; /* the data file, once opened */
+    char tmp[CLI_PATH_MAX];  /* a temporary directory for it, or "" */
+} cli_chart;
+
+/* When --out or --format asks for a chart, checks the format and the output
+ * name and locates gnuplot and the chart's script plots/<chart>.gp. */
+int cli_chart_setup(cli_chart *c, const char *cmd, const char *chart, const char *out, const char *format);
+/* Opens the data file for writing: next to out with the extension .dat, or
+ * <tmp>/<name>.dat for a dumb chart.  NULL with the error printed. */
+FILE *cli_chart_data(cli_chart *c, const char *name);
+/* Closes it: rc, or CLI_USAGE (printed) when rc was CLI_OK and the write
+ * failed. */
+int cli_chart_data_done(cli_chart *c, FILE *f, int rc);
+/* Removes the temporary directory, if any. */
+void cli_chart_cleanup(cli_chart *c);
 
 /* Columns and rows for a dumb chart: $COLUMNS or the terminal's width
  * (default 100), clamped to [60, 200]; rows about a third of that. */

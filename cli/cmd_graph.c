@@ -1,4 +1,4 @@
-/* src/cli/cmd_graph.c — adscope graph: the computation graph that reverse
+/* cli/cmd_graph.c — adscope graph: the computation graph that reverse
  * mode records for an expression, as DOT text or a picture drawn by
  * Graphviz's dot.  The graph is read from the tape itself (ad_tape_visit),
  * so it shows exactly what a backward sweep would traverse: the records in
@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "gnuplot.h"
 
-const char CLI_HELP_GRAPH[] =
+static const char HELP[] =
     "NAME\n"
     "    adscope graph - the recorded computation graph as a picture or DOT text\n"
     "\n"
@@ -150,11 +150,8 @@ static void leaf_node(dot_ctx *d, const ad_tensor *leaf, char *id, size_t n)
     fprintf(d->f, "\"];\n");
 }
 
-static int write_dot(FILE *f, const cli_fn *fn, const records *r, const ad_tensor *y, const char *rankdir)
+static void dot_header(FILE *f, const cli_fn *fn, const records *r, const char *rankdir)
 {
-    const ad_tensor **leaves = malloc(sizeof(ad_tensor *) * (size_t)(8 * r->n + 1));
-    if (!leaves) return CLI_USAGE;
-    dot_ctx d = {.fn = fn, .f = f, .leaves = leaves, .y = y};
     fprintf(f, "// adscope graph: the tape recorded by evaluating the expression below, in tape order\n");
     fprintf(f, "digraph adscope {\n");
     fprintf(f, "  graph [rankdir=%s, fontname=\"sans\", fontsize=13, labelloc=t, nodesep=0.25, ranksep=0.35, "
@@ -163,9 +160,67 @@ static int write_dot(FILE *f, const cli_fn *fn, const records *r, const ad_tenso
     char title[128];
     snprintf(title, sizeof title, "%.100s%s", fn->label, strlen(fn->label) > 100 ? "..." : "");
     dot_escaped(f, title);
-    fprintf(f, "  (%lld record%s)\"];\n", (long long)r->n, r->n == 1 ? "" : "s");
+    fprintf(f, "  (%lld record%s)\"];\n", (long long)r->n, cli_plural(r->n, "s"));
     fprintf(f, "  node [fontname=\"sans\", fontsize=11, margin=\"0.08,0.04\", height=0.3];\n");
     fprintf(f, "  edge [color=\"#505050\", arrowsize=0.6];\n");
+}
+
+/* Record i's ellipse. */
+static void record_node(FILE *f, const ad_tape_entry *e, bool is_out)
+{
+    char sh[128], b[32], label[512];
+    shape_str(sh, sizeof sh, e->out_shape);
+    snprintf(label, sizeof label, "#%llu %s\n%s  saved %s%s", (unsigned long long)e->seq, e->name, sh,
+             bytes_str(b, sizeof b, e->saved_bytes), is_out ? "\noutput" : "");
+    fprintf(f, "  n%llu [shape=ellipse, style=filled, fillcolor=\"%s\", color=\"%s\"%s, label=\"",
+            (unsigned long long)e->seq, is_out ? "#fbd9c4" : "#f2f2f2", is_out ? "#D55E00" : "#606060",
+            is_out ? ", penwidth=2.5" : "");
+    dot_escaped(f, label);
+    fprintf(f, "\"];\n");
+}
+
+/* Input j of record i: a record (drawn dashed when released), a leaf, or a
+ * constant; its node id in from. */
+static void input_node(dot_ctx *d, const records *r, int64_t i, int j, char *from, size_t n)
+{
+    const ad_tape_entry *e = &r->e[i];
+    if (e->input_seq[j] >= 0) {
+        bool live = false;
+        for (int64_t q = 0; q < i && !live; q++) live = (int64_t)r->e[q].seq == e->input_seq[j];
+        snprintf(from, n, "n%lld", (long long)e->input_seq[j]);
+        if (!live)
+            fprintf(d->f, "  %s [shape=ellipse, style=dashed, label=\"#%lld (released)\"];\n", from,
+                    (long long)e->input_seq[j]);
+    } else if (e->input_is_leaf[j] && e->input_leaf[j]) {
+        leaf_node(d, e->input_leaf[j], from, n);
+    } else {
+        snprintf(from, n, "c%llu_%d", (unsigned long long)e->seq, j);
+        fprintf(d->f, "  %s [shape=box, style=dashed, color=\"#a0a0a0\", fontcolor=\"#707070\", fontsize=9, "
+                      "label=\"constant\"];\n",
+                from);
+    }
+}
+
+static void record_edges(dot_ctx *d, const records *r, int64_t i)
+{
+    const ad_tape_entry *e = &r->e[i];
+    int nin = e->ninputs < 8 ? e->ninputs : 8;
+    for (int j = 0; j < nin; j++) {
+        char from[48];
+        input_node(d, r, i, j, from, sizeof from);
+        fprintf(d->f, "  %s -> n%llu;\n", from, (unsigned long long)e->seq);
+    }
+    if (e->ninputs > 8)
+        fprintf(d->f, "  more%llu [shape=plaintext, label=\"+%d more inputs\"];\n  more%llu -> n%llu [style=dotted];\n",
+                (unsigned long long)e->seq, e->ninputs - 8, (unsigned long long)e->seq, (unsigned long long)e->seq);
+}
+
+static int write_dot(FILE *f, const cli_fn *fn, const records *r, const ad_tensor *y, const char *rankdir)
+{
+    const ad_tensor **leaves = malloc(sizeof(ad_tensor *) * (size_t)(8 * r->n + 1));
+    if (!leaves) return CLI_USAGE;
+    dot_ctx d = {.fn = fn, .f = f, .leaves = leaves, .y = y};
+    dot_header(f, fn, r, rankdir);
     if (r->n == 0 && ad_is_leaf(y) && ad_requires_grad(y)) {
         char id[32];
         leaf_node(&d, y, id, sizeof id);
@@ -174,40 +229,8 @@ static int write_dot(FILE *f, const cli_fn *fn, const records *r, const ad_tenso
                    "requires grad\"];\n");
     }
     for (int64_t i = 0; i < r->n; i++) {
-        const ad_tape_entry *e = &r->e[i];
-        bool is_out = e->output && e->output == y;
-        char sh[128], b[32], label[512];
-        shape_str(sh, sizeof sh, e->out_shape);
-        snprintf(label, sizeof label, "#%llu %s\n%s  saved %s%s", (unsigned long long)e->seq, e->name, sh,
-                 bytes_str(b, sizeof b, e->saved_bytes), is_out ? "\noutput" : "");
-        fprintf(f, "  n%llu [shape=ellipse, style=filled, fillcolor=\"%s\", color=\"%s\"%s, label=\"",
-                (unsigned long long)e->seq, is_out ? "#fbd9c4" : "#f2f2f2", is_out ? "#D55E00" : "#606060",
-                is_out ? ", penwidth=2.5" : "");
-        dot_escaped(f, label);
-        fprintf(f, "\"];\n");
-        int nin = e->ninputs < 8 ? e->ninputs : 8;
-        for (int j = 0; j < nin; j++) {
-            char from[48];
-            if (e->input_seq[j] >= 0) {
-                bool live = false;
-                for (int64_t q = 0; q < i && !live; q++) live = (int64_t)r->e[q].seq == e->input_seq[j];
-                snprintf(from, sizeof from, "n%lld", (long long)e->input_seq[j]);
-                if (!live)
-                    fprintf(f, "  %s [shape=ellipse, style=dashed, label=\"#%lld (released)\"];\n", from,
-                            (long long)e->input_seq[j]);
-            } else if (e->input_is_leaf[j] && e->input_leaf[j]) {
-                leaf_node(&d, e->input_leaf[j], from, sizeof from);
-            } else {
-                snprintf(from, sizeof from, "c%llu_%d", (unsigned long long)e->seq, j);
-                fprintf(f, "  %s [shape=box, style=dashed, color=\"#a0a0a0\", fontcolor=\"#707070\", fontsize=9, "
-                           "label=\"constant\"];\n",
-                        from);
-            }
-            fprintf(f, "  %s -> n%llu;\n", from, (unsigned long long)e->seq);
-        }
-        if (e->ninputs > 8)
-            fprintf(f, "  more%llu [shape=plaintext, label=\"+%d more inputs\"];\n  more%llu -> n%llu [style=dotted];\n",
-                    (unsigned long long)e->seq, e->ninputs - 8, (unsigned long long)e->seq, (unsigned long long)e->seq);
+        record_node(f, &r->e[i], r->e[i].output && r->e[i].output == y);
+        record_edges(&d, r, i);
     }
     fprintf(f, "}\n");
     free(leaves);
@@ -269,18 +292,19 @@ static int emit(const char *out, const char *text, size_t len)
     return CLI_OK;
 }
 
-int cmd_graph(int argc, char **argv)
+typedef struct {
+    const char *rankdir, *out;
+} graph_opts;
+
+static int options(const cli_args *a, void *opts)
 {
-    cli_args a;
-    int rc = cli_parse(&a, CMD, OPTS, (int)(sizeof OPTS / sizeof OPTS[0]), argc, argv, 2);
-    if (rc != CLI_OK) return rc;
-    if (cli_has(&a, "help")) return cli_help_of(CMD);
-    const char *rankdir = cli_get(&a, "rankdir");
-    if (rankdir && strcmp(rankdir, "LR") != 0 && strcmp(rankdir, "TB") != 0) {
-        fprintf(stderr, "adscope %s: --rankdir must be LR or TB, not '%s'\n", CMD, rankdir);
+    graph_opts *g = opts;
+    g->rankdir = cli_get(a, "rankdir");
+    if (g->rankdir && strcmp(g->rankdir, "LR") != 0 && strcmp(g->rankdir, "TB") != 0) {
+        fprintf(stderr, "adscope %s: --rankdir must be LR or TB, not '%s'\n", CMD, g->rankdir);
         return CLI_USAGE;
     }
-    const char *out = cli_get(&a, "out");
+    const char *out = g->out = cli_get(a, "out");
     if (out && strcmp(out, "-") != 0 && !cli_ends_with(out, ".dot") && !cli_ends_with(out, ".gv") &&
         !cli_ends_with(out, ".png") && !cli_ends_with(out, ".svg") && !cli_ends_with(out, ".pdf")) {
         fprintf(stderr, "adscope %s: --out %s: the name must end in .png, .svg or .pdf (a picture) or .dot or .gv "
@@ -288,48 +312,63 @@ int cmd_graph(int argc, char **argv)
                 CMD, out);
         return CLI_USAGE;
     }
-    ad_ctx *ctx = cli_ctx_new(&a, &rc);
-    if (!ctx) return rc;
-    ad_scope s = ad_scope_begin(ctx);
-    cli_fn fn;
-    rc = cli_fn_open(&fn, ctx, &a);
-    ad_tensor *y = NULL;
-    records r = {0};
-    if (rc == CLI_OK) {
-        for (int i = 0; i < fn.nvars && rc == CLI_OK; i++)
-            if (fn.wrt[i] && ad_requires_grad_(fn.values[i], true) != AD_OK) {
-                cli_report_error(&fn, CMD);
-                rc = CLI_USAGE;
-            }
-    }
-    if (rc == CLI_OK) {
-        bool prev = ad_set_grad_enabled(ctx, true);
-        y = fn.problem.f(ctx, fn.problem.in, fn.problem.user);
-        ad_set_grad_enabled(ctx, prev);
-        if (!y) {
-            cli_report_error(&fn, CMD);
-            rc = CLI_USAGE;
+    return CLI_OK;
+}
+
+/* f evaluated with grad mode on and requires_grad on the --wrt variables;
+ * the live tape records in r. */
+static ad_tensor *record(cli_fn *fn, records *r)
+{
+    for (int i = 0; i < fn->nvars; i++)
+        if (fn->wrt[i] && ad_requires_grad_(fn->values[i], true) != AD_OK) {
+            cli_report_error(fn);
+            return NULL;
         }
+    bool prev = ad_set_grad_enabled(fn->ctx, true);
+    ad_tensor *y = fn->problem.f(fn->ctx, fn->problem.in, fn->problem.user);
+    ad_set_grad_enabled(fn->ctx, prev);
+    if (!y) {
+        cli_report_error(fn);
+        return NULL;
     }
-    if (rc == CLI_OK && ad_tape_visit(ctx, collect, &r) != AD_OK) {
-        fprintf(stderr, "adscope %s: %s\n", CMD, r.oom ? "out of memory" : ad_errmsg(ctx));
-        rc = CLI_USAGE;
+    if (ad_tape_visit(fn->ctx, collect, r) != AD_OK) {
+        fprintf(stderr, "adscope %s: %s\n", CMD, r->oom ? "out of memory" : ad_errmsg(fn->ctx));
+        return NULL;
     }
+    return y;
+}
+
+static int run(cli_call *c)
+{
+    const graph_opts *g = c->opts;
+    records r = {0};
+    ad_tensor *y = record(c->fn, &r);
+    int rc = y ? CLI_OK : CLI_USAGE;
     char *text = NULL;
     size_t len = 0;
     if (rc == CLI_OK) {
         FILE *f = open_memstream(&text, &len);
-        if (!f || write_dot(f, &fn, &r, y, rankdir ? rankdir : r.n >= 16 ? "TB" : "LR") != CLI_OK) {
+        const char *rankdir = g->rankdir ? g->rankdir : r.n >= 16 ? "TB" : "LR";
+        if (!f || write_dot(f, c->fn, &r, y, rankdir) != CLI_OK) {
             fprintf(stderr, "adscope %s: out of memory\n", CMD);
             rc = CLI_USAGE;
         }
         if (f) fclose(f);
     }
-    if (rc == CLI_OK) rc = emit(out, text, len);
+    if (rc == CLI_OK) rc = emit(g->out, text, len);
     free(text);
     free(r.e);
-    ad_scope_end(ctx, s, NULL);
-    cli_fn_close(&fn);
-    ad_ctx_free(ctx);
     return rc;
 }
+
+const cli_command cli_cmd_graph = {
+    .name = CMD,
+    .summary = "the recorded computation graph as a picture (Graphviz) or DOT text",
+    .help = HELP,
+    .opts = OPTS,
+    .nopts = CLI_NOPTS(OPTS),
+    .needs = CLI_NEEDS_FN,
+    .opts_size = sizeof(graph_opts),
+    .options = options,
+    .run = run,
+};

@@ -1,4 +1,4 @@
-/* src/cli/gnuplot.c — running gnuplot and dot for the picture commands:
+/* cli/gnuplot.c — running gnuplot and dot for the picture commands:
  * locating programs and scripts, fork/exec with arguments passed as they
  * are (no shell, so no quoting of paths can go wrong), formats, data files.
  * See gnuplot.h. */
@@ -93,6 +93,40 @@ int cli_plot_script(const char *cmd, const char *chart, char *out, size_t n)
 
 /* ---- running programs ----------------------------------------------------------------- */
 
+/* The child: stdin from the input pipe (or /dev/null), then exec; a
+ * failed exec reports its errno through ex. */
+_Noreturn static void exec_child(const char *path, char *const argv[], const int *in, const int *ex)
+{
+    close(ex[0]);
+    int fd0 = in ? in[0] : open("/dev/null", O_RDONLY);
+    if (fd0 >= 0 && fd0 != 0) {
+        dup2(fd0, 0);
+        close(fd0);
+    }
+    if (in) close(in[1]);
+    execv(path, argv);
+    int e = errno;
+    ssize_t w = write(ex[1], &e, sizeof e);
+    (void)w;
+    _exit(127);
+}
+
+/* Writes the input to the child's stdin and closes it. */
+static void feed(const int *in, const char *input, size_t inlen)
+{
+    close(in[0]);
+    /* a program that exits without reading its input must not kill us */
+    void (*prev)(int) = signal(SIGPIPE, SIG_IGN);
+    for (size_t off = 0; off < inlen;) {
+        ssize_t w = write(in[1], input + off, inlen - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        off += (size_t)w;
+    }
+    close(in[1]);
+    signal(SIGPIPE, prev);
+}
+
 int cli_run_program(const char *cmd, const char *path, char *const argv[], const char *input, size_t inlen)
 {
     int in[2] = {-1, -1}, ex[2];
@@ -116,34 +150,9 @@ int cli_run_program(const char *cmd, const char *path, char *const argv[], const
         close(ex[1]);
         return -1;
     }
-    if (pid == 0) {
-        close(ex[0]);
-        int fd0 = input ? in[0] : open("/dev/null", O_RDONLY);
-        if (fd0 >= 0 && fd0 != 0) {
-            dup2(fd0, 0);
-            close(fd0);
-        }
-        if (input) close(in[1]);
-        execv(path, argv);
-        int e = errno;
-        ssize_t w = write(ex[1], &e, sizeof e);
-        (void)w;
-        _exit(127);
-    }
+    if (pid == 0) exec_child(path, argv, input ? in : NULL, ex);
     close(ex[1]);
-    if (input) {
-        close(in[0]);
-        /* a program that exits without reading its input must not kill us */
-        void (*prev)(int) = signal(SIGPIPE, SIG_IGN);
-        for (size_t off = 0; off < inlen;) {
-            ssize_t w = write(in[1], input + off, inlen - off);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) break;
-            off += (size_t)w;
-        }
-        close(in[1]);
-        signal(SIGPIPE, prev);
-    }
+    if (input) feed(in, input, inlen);
     int e = 0;
     ssize_t r;
     do r = read(ex[0], &e, sizeof e);
@@ -349,15 +358,16 @@ void cli_replace_ext(char *out, size_t n, const char *path, const char *ext)
     snprintf(out, n, "%.*s%s", (int)keep, path, ext);
 }
 
-int cli_chart_setup(const char *cmd, const char *chart, const char *out, const char *format, bool *draw,
-                    const char **fmt, char *gnuplot, size_t gn, char *script, size_t sn)
+int cli_chart_setup(cli_chart *c, const char *cmd, const char *chart, const char *out, const char *format)
 {
-    *draw = out || format;
-    *fmt = NULL;
-    if (!*draw) return CLI_OK;
-    if (cli_chart_format(cmd, format, out, NULL, fmt) != CLI_OK) return CLI_USAGE;
-    if (strcmp(*fmt, "dumb") != 0 && !out) {
-        fprintf(stderr, "adscope %s: --format %s needs --out FILE\n", cmd, *fmt);
+    memset(c, 0, sizeof *c);
+    c->cmd = cmd;
+    c->out = out;
+    c->draw = out || format;
+    if (!c->draw) return CLI_OK;
+    if (cli_chart_format(cmd, format, out, NULL, &c->fmt) != CLI_OK) return CLI_USAGE;
+    if (strcmp(c->fmt, "dumb") != 0 && !out) {
+        fprintf(stderr, "adscope %s: --format %s needs --out FILE\n", cmd, c->fmt);
         return CLI_USAGE;
     }
     if (out && (cli_ends_with(out, ".dat") || strlen(out) > CLI_PATH_MAX / 2)) {
@@ -365,7 +375,37 @@ int cli_chart_setup(const char *cmd, const char *chart, const char *out, const c
         return CLI_USAGE;
     }
     /* find the tools before the work */
-    if (cli_gnuplot_locate(cmd, gnuplot, gn) != CLI_OK || cli_plot_script(cmd, chart, script, sn) != CLI_OK)
+    if (cli_gnuplot_locate(cmd, c->gnuplot, sizeof c->gnuplot) != CLI_OK ||
+        cli_plot_script(cmd, chart, c->script, sizeof c->script) != CLI_OK)
         return CLI_USAGE;
     return CLI_OK;
+}
+
+FILE *cli_chart_data(cli_chart *c, const char *name)
+{
+    if (c->out) {
+        cli_replace_ext(c->data, sizeof c->data, c->out, ".dat");
+    } else if (cli_tmpdir(c->cmd, c->tmp, sizeof c->tmp) == CLI_OK) {
+        if (snprintf(c->data, sizeof c->data, "%s/%s.dat", c->tmp, name) >= (int)sizeof c->data) c->data[0] = '\0';
+    } else {
+        return NULL;
+    }
+    FILE *f = fopen(c->data, "w");
+    if (!f) fprintf(stderr, "adscope %s: cannot write %s\n", c->cmd, c->data);
+    return f;
+}
+
+int cli_chart_data_done(cli_chart *c, FILE *f, int rc)
+{
+    if (fclose(f) != 0 && rc == CLI_OK) {
+        fprintf(stderr, "adscope %s: cannot write %s\n", c->cmd, c->data);
+        rc = CLI_USAGE;
+    }
+    return rc;
+}
+
+void cli_chart_cleanup(cli_chart *c)
+{
+    if (*c->tmp) cli_rmdir_tree(c->tmp);
+    c->tmp[0] = '\0';
 }

@@ -1,4 +1,4 @@
-/* src/cli/main.c — the adscope program: one table of subcommands, help
+/* cli/main.c — the adscope program: one table of subcommands, help
  * topics, and the exit-code convention (0 success, 1 a check failed, 2
  * usage or input error). */
 #include <stdio.h>
@@ -35,28 +35,19 @@ static const char HELP_TOP[] =
     "\n"
     "commands:\n";
 
-static const cli_command COMMANDS[] = {
-    {"grad", cmd_grad, "value and gradient of a scalar expression, by any backend or all", CLI_HELP_GRAD},
-    {"check", cmd_check, "check derivatives against finite differences (and a hand-written gradient)",
-     CLI_HELP_CHECK},
-    {"jacobian", cmd_jacobian, "the Jacobian of a vector-valued expression (forward, reverse or auto)",
-     CLI_HELP_JACOBIAN},
-    {"compare", cmd_compare, "every backend on one function: time, memory, passes, error", CLI_HELP_COMPARE},
-    {"bench", cmd_bench, "the complexity harness: time, memory and accuracy of every backend as n grows",
-     CLI_HELP_BENCH},
-    {"merge", cmd_merge, "join result CSVs from shards or machines", CLI_HELP_MERGE},
-    {"plot", cmd_plot, "draw the charts of a result CSV (gnuplot: png, svg or dumb)", CLI_HELP_PLOT},
-    {"fd-error", cmd_fd_error, "finite-difference error against the step size h (the V-shaped chart)",
-     CLI_HELP_FD_ERROR},
-    {"tangent", cmd_tangent, "a function of one variable and its tangent line at a point", CLI_HELP_TANGENT},
-    {"graph", cmd_graph, "the recorded computation graph as a picture (Graphviz) or DOT text", CLI_HELP_GRAPH},
+/* The one list of commands: 'adscope help', dispatch and 'help COMMAND'
+ * all read it.  Each descriptor (name, summary, man page, options, steps)
+ * lives in its cmd_*.c. */
+static const cli_command *const COMMANDS[] = {
+    &cli_cmd_grad,  &cli_cmd_check, &cli_cmd_jacobian, &cli_cmd_compare, &cli_cmd_bench,
+    &cli_cmd_merge, &cli_cmd_plot,  &cli_cmd_fd_error, &cli_cmd_tangent, &cli_cmd_graph,
 };
 #define NCOMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
 
 static void help_top(FILE *f)
 {
     fputs(HELP_TOP, f);
-    for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-10s %s\n", COMMANDS[i]->name, COMMANDS[i]->summary);
     fprintf(f, "\nhelp topics:\n  %-10s %s\n  %-10s %s\n", "expr", "the expression language (adscope help expr)",
             "backends", "the differentiation backends (adscope help backends)");
     fprintf(f, "\noptions:\n  --version  print the version and the BLAS in use\n  --help     this text\n"
@@ -83,8 +74,8 @@ static void help_expr(FILE *f)
 int cli_help_of(const char *cmd)
 {
     for (int i = 0; i < NCOMMANDS; i++)
-        if (strcmp(COMMANDS[i].name, cmd) == 0) {
-            fputs(COMMANDS[i].help, stdout);
+        if (strcmp(COMMANDS[i]->name, cmd) == 0) {
+            fputs(COMMANDS[i]->help, stdout);
             return CLI_OK;
         }
     if (strcmp(cmd, "expr") == 0) {
@@ -127,7 +118,7 @@ int main(int argc, char **argv)
         return cli_help_of(argv[2]);
     }
     for (int i = 0; i < NCOMMANDS; i++)
-        if (strcmp(COMMANDS[i].name, cmd) == 0) return COMMANDS[i].run(argc, argv);
+        if (strcmp(COMMANDS[i]->name, cmd) == 0) return cli_command_main(COMMANDS[i], argc, argv);
     fprintf(stderr, "adscope: unknown command '%s'\n\n", cmd);
     help_top(stderr);
     return CLI_USAGE;

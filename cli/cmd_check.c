@@ -1,4 +1,4 @@
-/* src/cli/cmd_check.c — adscope check: the gradient check of ad_gradcheck
+/* cli/cmd_check.c — adscope check: the gradient check of ad_gradcheck
  * from the shell.  Exit 0 when it passes, 1 when it fails, 2 when it cannot
  * run. */
 #include <math.h>
@@ -6,7 +6,7 @@
 
 #include "cli.h"
 
-const char CLI_HELP_CHECK[] =
+static const char HELP[] =
     "NAME\n"
     "    adscope check - are the derivatives of a function right?\n"
     "\n"
@@ -88,10 +88,8 @@ static void json_entry(const cli_fn *fn, const ad_gradcheck_entry *e)
     printf("}");
 }
 
-static void print_json(const cli_fn *fn, const ad_gradcheck_report *r)
+static void json_backends(const ad_gradcheck_report *r)
 {
-    printf("{\"passed\": %s, \"summary\": ", r->passed ? "true" : "false");
-    cli_json_string(stdout, r->summary);
     printf(", \"backends\": {");
     for (int i = 0; i < r->nbackends; i++) {
         const ad_gradcheck_backend *b = &r->backends[i];
@@ -103,7 +101,38 @@ static void print_json(const cli_fn *fn, const ad_gradcheck_report *r)
         cli_json_number(stdout, b->max_rel_err);
         printf(", \"checked\": %lld, \"mismatches\": %lld}", (long long)b->checked, (long long)b->mismatches);
     }
-    printf("}, \"worst\": ");
+    printf("}");
+}
+
+static void json_kink(const cli_fn *fn, const ad_gradcheck_kink *k)
+{
+    printf("{\"variable\": ");
+    cli_json_string(stdout, k->input >= 0 && k->input < fn->nvars ? fn->names[k->input] : "?");
+    printf(", \"index\": [");
+    for (int d = 0; d < k->ndim; d++) printf("%s%lld", d ? ", " : "", (long long)k->index[d]);
+    printf("], \"left\": ");
+    cli_json_number(stdout, k->left);
+    printf(", \"right\": ");
+    cli_json_number(stdout, k->right);
+    printf(", \"analytic\": ");
+    cli_json_number(stdout, k->analytic);
+    printf(", \"accepted\": %s}", k->accepted ? "true" : "false");
+}
+
+/* "name": {"passed": P, "key": V} for the checks that ran. */
+static void json_check(const char *name, bool passed, const char *key, double v)
+{
+    printf(", \"%s\": {\"passed\": %s, \"%s\": ", name, passed ? "true" : "false", key);
+    cli_json_number(stdout, v);
+    printf("}");
+}
+
+static void print_json(const cli_fn *fn, const ad_gradcheck_report *r)
+{
+    printf("{\"passed\": %s, \"summary\": ", r->passed ? "true" : "false");
+    cli_json_string(stdout, r->summary);
+    json_backends(r);
+    printf(", \"worst\": ");
     if (r->has_worst) json_entry(fn, &r->worst);
     else printf("null");
     printf(", \"mismatches\": [");
@@ -113,86 +142,71 @@ static void print_json(const cli_fn *fn, const ad_gradcheck_report *r)
     }
     printf("], \"mismatch_count\": %lld, \"kinks\": [", (long long)r->nmismatches);
     for (int i = 0; i < r->nkinks; i++) {
-        const ad_gradcheck_kink *k = &r->kinks[i];
-        printf("%s{\"variable\": ", i ? ", " : "");
-        cli_json_string(stdout, k->input >= 0 && k->input < fn->nvars ? fn->names[k->input] : "?");
-        printf(", \"index\": [");
-        for (int d = 0; d < k->ndim; d++) printf("%s%lld", d ? ", " : "", (long long)k->index[d]);
-        printf("], \"left\": ");
-        cli_json_number(stdout, k->left);
-        printf(", \"right\": ");
-        cli_json_number(stdout, k->right);
-        printf(", \"analytic\": ");
-        cli_json_number(stdout, k->analytic);
-        printf(", \"accepted\": %s}", k->accepted ? "true" : "false");
+        printf("%s", i ? ", " : "");
+        json_kink(fn, &r->kinks[i]);
     }
     printf("], \"nonfinite\": %s", r->nonfinite ? "true" : "false");
-    if (r->consistency_done) {
-        printf(", \"consistency\": {\"passed\": %s, \"rel_err\": ", r->consistency_passed ? "true" : "false");
-        cli_json_number(stdout, r->consistency_rel_err);
-        printf("}");
-    }
-    if (r->taylor_done) {
-        printf(", \"taylor\": {\"passed\": %s, \"order\": ", r->taylor_passed ? "true" : "false");
-        cli_json_number(stdout, r->taylor_order);
-        printf("}");
-    }
-    if (r->hvp_done) {
-        printf(", \"second_order\": {\"passed\": %s, \"max_abs_err\": ", r->hvp_passed ? "true" : "false");
-        cli_json_number(stdout, r->hvp_max_abs_err);
-        printf("}");
-    }
+    if (r->consistency_done) json_check("consistency", r->consistency_passed, "rel_err", r->consistency_rel_err);
+    if (r->taylor_done) json_check("taylor", r->taylor_passed, "order", r->taylor_order);
+    if (r->hvp_done) json_check("second_order", r->hvp_passed, "max_abs_err", r->hvp_max_abs_err);
     printf("}\n");
 }
 
-int cmd_check(int argc, char **argv)
+static int options(const cli_args *a, void *opts)
 {
-    cli_args a;
-    int rc = cli_parse(&a, "check", OPTS, (int)(sizeof OPTS / sizeof OPTS[0]), argc, argv, 2);
-    if (rc != CLI_OK) return rc;
-    if (cli_has(&a, "help")) return cli_help_of("check");
-    ad_gradcheck_options o = ad_gradcheck_defaults();
+    ad_gradcheck_options *o = opts;
+    *o = ad_gradcheck_defaults();
     long long dirs, rows, seed;
-    if (cli_double(&a, "atol", o.atol, 0, 1e300, &o.atol) || cli_double(&a, "rtol", o.rtol, 0, 1e300, &o.rtol) ||
-        cli_int(&a, "directions", o.directions, 1, 1000, &dirs) || cli_int(&a, "max-rows", o.max_rows, 0, 100000, &rows) ||
-        cli_int(&a, "seed", 0, 0, INT64_MAX, &seed))
+    if (cli_double(a, "atol", o->atol, 0, 1e300, &o->atol) || cli_double(a, "rtol", o->rtol, 0, 1e300, &o->rtol) ||
+        cli_int(a, "directions", o->directions, 1, 1000, &dirs) ||
+        cli_int(a, "max-rows", o->max_rows, 0, 100000, &rows) || cli_int(a, "seed", 0, 0, INT64_MAX, &seed))
         return CLI_USAGE;
-    o.directions = (int)dirs;
-    o.max_rows = (int)rows;
-    o.seed = (uint64_t)seed;
-    o.fast = cli_has(&a, "fast");
-    o.second_order = cli_has(&a, "second-order");
-    if (cli_get(&a, "reference")) {
-        const ad_backend *b = cli_backend("check", cli_get(&a, "reference"));
+    o->directions = (int)dirs;
+    o->max_rows = (int)rows;
+    o->seed = (uint64_t)seed;
+    o->fast = cli_has(a, "fast");
+    o->second_order = cli_has(a, "second-order");
+    if (cli_get(a, "reference")) {
+        const ad_backend *b = cli_backend("check", cli_get(a, "reference"));
         if (!b) return CLI_USAGE;
         if (b->caps & AD_CAP_EXACT) {
             fprintf(stderr, "adscope check: --reference must be a finite-difference backend, not '%s'\n", b->name);
             return CLI_USAGE;
         }
-        o.reference = b->name;
+        o->reference = b->name;
     }
-    ad_ctx *ctx = cli_ctx_new(&a, &rc);
-    if (!ctx) return rc;
-    ad_scope s = ad_scope_begin(ctx);
-    cli_fn fn;
-    rc = cli_fn_open(&fn, ctx, &a);
+    return CLI_OK;
+}
+
+static int run(cli_call *c)
+{
+    ad_gradcheck_options o = *(const ad_gradcheck_options *)c->opts;
+    cli_fn *fn = c->fn;
+    o.user_grad = fn->user_grad;
+    o.names = fn->names;
     ad_gradcheck_report r;
     memset(&r, 0, sizeof r);
-    if (rc == CLI_OK) {
-        o.user_grad = fn.user_grad;
-        o.names = fn.names;
-        if (ad_gradcheck(&fn.problem, &o, &r) != AD_OK) {
-            cli_report_error(&fn, "check");
-            rc = CLI_USAGE;
-        } else {
-            if (cli_has(&a, "json")) print_json(&fn, &r);
-            else ad_gradcheck_print(stdout, &r, &fn.problem, fn.names);
-            rc = r.passed ? CLI_OK : CLI_FAILED;
-        }
+    int rc;
+    if (ad_gradcheck(&fn->problem, &o, &r) != AD_OK) {
+        cli_report_error(fn);
+        rc = CLI_USAGE;
+    } else {
+        if (cli_has(c->args, "json")) print_json(fn, &r);
+        else ad_gradcheck_print(stdout, &r, &fn->problem, fn->names);
+        rc = r.passed ? CLI_OK : CLI_FAILED;
     }
     ad_gradcheck_report_free(&r);
-    ad_scope_end(ctx, s, NULL);
-    cli_fn_close(&fn);
-    ad_ctx_free(ctx);
     return rc;
 }
+
+const cli_command cli_cmd_check = {
+    .name = "check",
+    .summary = "check derivatives against finite differences (and a hand-written gradient)",
+    .help = HELP,
+    .opts = OPTS,
+    .nopts = CLI_NOPTS(OPTS),
+    .needs = CLI_NEEDS_FN,
+    .opts_size = sizeof(ad_gradcheck_options),
+    .options = options,
+    .run = run,
+};

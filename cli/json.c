@@ -1,4 +1,4 @@
-/* src/cli/json.c — the JSON the commands print with --json.  Numbers in the
+/* cli/json.c — the JSON the commands print with --json.  Numbers in the
  * shortest form that reads back exactly (up to 17 significant digits); JSON
  * has no NaN or infinity, so those print as null. */
 #include <math.h>
@@ -68,30 +68,17 @@ void cli_json_tensor(FILE *f, ad_tensor *t)
     free(v);
 }
 
-void cli_index_str(char *buf, size_t n, const char *name, int ndim, const int64_t *index)
+void cli_json_named(FILE *f, const cli_fn *fn, ad_tensor *const *t)
 {
-    size_t k = (size_t)snprintf(buf, n, "%s[", name);
-    for (int i = 0; i < ndim && k < n; i++) k += (size_t)snprintf(buf + k, n - k, i ? ",%lld" : "%lld", (long long)index[i]);
-    if (k < n) snprintf(buf + k, n - k, "]");
-}
-
-void cli_print_tensor(FILE *f, const char *prefix, ad_tensor *t)
-{
-    int64_t n = ad_snprint(NULL, 0, t, NULL);
-    if (n < 0) {
-        fprintf(f, "%s<%s>\n", prefix, ad_errmsg(ad_tensor_ctx(t)));
-        return;
+    fputc('{', f);
+    bool first = true;
+    for (int i = 0; i < fn->nvars; i++) {
+        if (!t[i]) continue;
+        fputs(first ? "" : ", ", f);
+        first = false;
+        cli_json_string(f, fn->names[i]);
+        fputs(": ", f);
+        cli_json_tensor(f, t[i]);
     }
-    char *buf = malloc((size_t)n + 1);
-    if (!buf) return;
-    ad_snprint(buf, (size_t)n + 1, t, NULL);
-    size_t indent = strlen(prefix);
-    fputs(prefix, f);
-    for (const char *p = buf; *p; p++) {
-        fputc(*p, f);
-        if (*p == '\n')
-            for (size_t i = 0; i < indent; i++) fputc(' ', f);
-    }
-    fputc('\n', f);
-    free(buf);
+    fputc('}', f);
 }

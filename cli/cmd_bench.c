@@ -1,0 +1,517 @@
+/* cli/cmd_bench.c — adscope bench: the complexity harness on the
+ * standard suite (and the user's own function), the result CSV, the
+ * summary with fitted exponents beside theory, the charts; and adscope
+ * merge, which joins result CSVs from shards or machines.  The work is
+ * done by bench/ (bench.h); this file is options and output. */
+#include <dlfcn.h>
+#include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "bench_custom.h"
+#include "cli.h"
+
+static const char HELP[] =
+    "NAME\n"
+    "    adscope bench - time, memory and accuracy of every backend as the size grows\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    adscope bench [--quick] [--functions LIST] [--backends LIST] [--sizes SIZES]\n"
+    "                  [--reps N] [--min-time S] [--max-reps N] [--budget S] [--out DIR]\n"
+    "                  [--seed S] [--shard I/N] [--no-plot] [--plot-format FMT]\n"
+    "                  [--expr EXPR [--size-var NAME] [--var NAME=VALUE]... | --plugin PATH.so:SYMBOL]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Every cell of functions x backends x sizes: T_f (plain evaluation) and\n"
+    "    T_grad (gradient or Jacobian), timed after a warm-up (min, median, max);\n"
+    "    passes, sweeps, tape records and peak bytes (values, tangents, tape,\n"
+    "    headers) of one call; peak RSS; errors against the analytic derivative\n"
+    "    (or five-point differences).  A call predicted from the previous size (or\n"
+    "    measured by its warm-up) to exceed --budget is skipped with the larger\n"
+    "    sizes of its series.  Per function and backend, log T_grad and log peak\n"
+    "    bytes are fitted against log size over the ok cells with T_grad >=\n"
+    "    max(4 x the fastest, 50 us), shown beside theory, flagged when\n"
+    "    |slope - theory| > max(0.3, 3 se).  Details: bench/README.md.\n"
+    "    Writes DIR/results.csv, DIR/summary.txt and the charts; the summary goes to\n"
+    "    stdout, progress to stderr (a bar on a terminal, else one line per cell).\n"
+    "\n"
+    "OPTIONS\n"
+    "    --functions LIST   suite functions (rosenbrock, expsin, mlp, softmax_ce,\n"
+    "                       chain, broadcast), 'all' (default) or 'none'.\n"
+    "    --backends LIST    backends (default: all; 'adscope help backends').\n"
+    "    --sizes SIZES      sizes for every function: 10,100,1000 or 10:1e6:x10\n"
+    "                       (factor) or 1:1000:+100 (step), or a list mixing them.\n"
+    "    --quick            small sweeps, --min-time 0.01, --budget 0.5.\n"
+    "    --reps N           at least N timed repetitions (default 3) ...\n"
+    "    --min-time S       ... and at least S seconds of them (default 0.1) ...\n"
+    "    --max-reps N       ... but at most N (default 1000).\n"
+    "    --budget S         seconds per cell (default 2): calls predicted over S are\n"
+    "                       skipped; repetitions stop once S is used.\n"
+    "    --out DIR          output directory (default bench-results).\n"
+    "    --seed S           the context's seed (recorded in the CSV).\n"
+    "    --shard I/N        run shard I (0 <= I < N): series (function, backend) j\n"
+    "                       goes to shard j mod N; writes results.shard-I-of-N.csv.\n"
+    "    --no-plot          no charts.   --plot-format FMT   png (default), svg, dumb.\n"
+    "    --width K, --h H   backend options (see 'adscope grad --help').\n"
+    "    --expr EXPR        a custom function, added to the suite functions selected.\n"
+    "    --size-var NAME    its swept variable: gets x_i = 0.5 + 0.4 sin(i+1) of each\n"
+    "                       size, and is the one differentiated (default: the only\n"
+    "                       variable; a plugin's first input).\n"
+    "    --var NAME=VALUE   its other variables (constants).\n"
+    "    --plugin PATH.so:SYMBOL   a compiled custom function instead of EXPR.\n"
+    "    --label NAME       its name in the CSV (default: EXPR or PATH:SYMBOL).\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 success (disagreements with theory are reported, not errors); 1 a cell\n"
+    "    failed; 2 usage or input error.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    adscope bench --quick\n"
+    "    adscope bench --functions chain --backends reverse,forward\n"
+    "    adscope bench --functions none --expr 'sum(exp(x) * x)' --sizes 1e2:1e5:x10\n"
+    "    adscope bench --shard 1/4 --out r1     # then: adscope merge r*/*.csv -o all.csv\n";
+
+static const cli_opt OPTS[] = {
+    {"functions", CLI_VALUE, "LIST"}, {"backends", CLI_VALUE, "LIST"},  {"sizes", CLI_VALUE, "SIZES"},
+    {"reps", CLI_VALUE, "N"},         {"min-time", CLI_VALUE, "S"},     {"max-reps", CLI_VALUE, "N"},
+    {"budget", CLI_VALUE, "S"},       {"out", CLI_VALUE, "DIR"},        {"quick", CLI_FLAG, NULL},
+    {"seed", CLI_VALUE, "S"},         {"shard", CLI_VALUE, "I/N"},      {"no-plot", CLI_FLAG, NULL},
+    {"plot-format", CLI_VALUE, "FMT"}, {"width", CLI_VALUE, "K"},       {"h", CLI_VALUE, "H"},
+    {"expr", CLI_VALUE, "EXPR"},      {"size-var", CLI_VALUE, "NAME"},  {"var", CLI_MULTI, "NAME=VALUE"},
+    {"plugin", CLI_VALUE, "PATH.so:SYMBOL"}, {"label", CLI_VALUE, "NAME"}, {"help", CLI_FLAG, NULL},
+};
+#define NOPTS ((int)(sizeof OPTS / sizeof OPTS[0]))
+
+/* ---- options ------------------------------------------------------------------------------- */
+
+/* Splits a comma list into items (into buf); returns the count. */
+static int split(const char *s, char *buf, size_t n, const char **items, int max)
+{
+    snprintf(buf, n, "%s", s);
+    int k = 0;
+    for (char *tok = strtok(buf, ","); tok && k < max; tok = strtok(NULL, ",")) {
+        while (*tok == ' ') tok++;
+        items[k++] = tok;
+    }
+    return k;
+}
+
+static int parse_functions(const cli_args *a, const ad_bench_fn **fns, int *n)
+{
+    const char *spec = cli_get(a, "functions");
+    *n = 0;
+    if (!spec || strcmp(spec, "all") == 0) {
+        for (int i = 0; i < ad_bench_suite_count(); i++) fns[(*n)++] = ad_bench_suite_at(i);
+        return CLI_OK;
+    }
+    if (strcmp(spec, "none") == 0) return CLI_OK;
+    char buf[1024];
+    const char *items[64];
+    int k = split(spec, buf, sizeof buf, items, 64);
+    for (int i = 0; i < k; i++) {
+        const ad_bench_fn *f = ad_bench_suite_find(items[i]);
+        if (!f) {
+            fprintf(stderr, "adscope bench: --functions: no suite function '%s' (the suite:", items[i]);
+            for (int j = 0; j < ad_bench_suite_count(); j++)
+                fprintf(stderr, "%s %s", j ? "," : "", ad_bench_suite_at(j)->name);
+            fprintf(stderr, "; or all, none)\n");
+            return CLI_USAGE;
+        }
+        bool dup = false;
+        for (int j = 0; j < *n; j++) dup = dup || fns[j] == f;
+        if (!dup) fns[(*n)++] = f;
+    }
+    if (*n == 0) {
+        fprintf(stderr, "adscope bench: --functions '%s' names no function\n", spec);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+static int parse_backends(const cli_args *a, const ad_backend **bs, int *n)
+{
+    const char *spec = cli_get(a, "backends");
+    *n = 0;
+    if (!spec || strcmp(spec, "all") == 0) {
+        for (int i = 0; i < ad_backend_count() && *n < 64; i++) bs[(*n)++] = ad_backend_at(i);
+        return CLI_OK;
+    }
+    char buf[1024];
+    const char *items[64];
+    int k = split(spec, buf, sizeof buf, items, 64);
+    for (int i = 0; i < k; i++) {
+        const ad_backend *b = cli_backend("bench", items[i]);
+        if (!b) return CLI_USAGE;
+        bool dup = false;
+        for (int j = 0; j < *n; j++) dup = dup || bs[j] == b;
+        if (!dup) bs[(*n)++] = b;
+    }
+    if (*n == 0) {
+        fprintf(stderr, "adscope bench: --backends '%s' names no backend\n", spec);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+static int parse_shard(const char *s, int *i, int *n)
+{
+    char *end;
+    errno = 0;
+    long a = strtol(s, &end, 10);
+    bool ok = end != s && *end == '/' && !errno;
+    long b = 0;
+    if (ok) {
+        const char *p = end + 1;
+        b = strtol(p, &end, 10);
+        ok = end != p && !*end && !errno;
+    }
+    if (!ok || b < 1 || b > 100000 || a < 0 || a >= b) {
+        fprintf(stderr, "adscope bench: --shard expects I/N with 0 <= I < N (e.g. 0/4 ... 3/4), not '%s'\n", s);
+        return CLI_USAGE;
+    }
+    *i = (int)a;
+    *n = (int)b;
+    return CLI_OK;
+}
+
+/* mkdir -p */
+static int make_dir(const char *path)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s", path);
+    size_t n = strlen(p);
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] != '/' && p[i] != '\0') continue;
+        char c = p[i];
+        p[i] = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) return -1;
+        p[i] = c;
+    }
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+/* The command line, shell-quoted where needed. */
+static void command_line(char *buf, size_t n, int argc, char **argv)
+{
+    size_t l = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < argc && l + 1 < n; i++) {
+        const char *s = i == 0 ? "adscope" : argv[i];
+        bool plain = *s != '\0';
+        for (const char *p = s; *p; p++)
+            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./:,+", *p)) plain = false;
+        if (plain) {
+            l += (size_t)snprintf(buf + l, n - l, "%s%s", i ? " " : "", s);
+        } else {
+            l += (size_t)snprintf(buf + l, n - l, "%s'", i ? " " : "");
+            for (const char *p = s; *p && l + 5 < n; p++) {
+                if (*p == '\'') l += (size_t)snprintf(buf + l, n - l, "'\\''");
+                else buf[l++] = *p;
+            }
+            if (l + 1 < n) buf[l++] = '\'';
+            buf[l < n ? l : n - 1] = '\0';
+        }
+        if (l >= n) break;
+    }
+}
+
+static int write_table(const char *path, const ad_bench_table *t)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "adscope bench: cannot write %s: %s\n", path, strerror(errno));
+        return CLI_USAGE;
+    }
+    int w = ad_bench_table_write(f, t);
+    if (fclose(f) != 0 || w != 0) {
+        fprintf(stderr, "adscope bench: error writing %s\n", path);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* ---- adscope bench ------------------------------------------------------------------------------ */
+
+/* One BLAS thread unless the environment says otherwise: OpenBLAS starts
+ * threads above size thresholds of its own, which would bend the measured
+ * exponents (mlp's matrix-vector products) by a speed-up that changes with
+ * n.  Looked up at run time, so any CBLAS works.  Returns what goes in the
+ * CSV's "blas_threads" comment. */
+static const char *blas_threads(char *buf, size_t n)
+{
+    const char *env = getenv("OPENBLAS_NUM_THREADS");
+    if (!env) env = getenv("OMP_NUM_THREADS");
+    void *self = dlopen(NULL, RTLD_NOW);
+    void *set = self ? dlsym(self, "openblas_set_num_threads") : NULL;
+    void *get = self ? dlsym(self, "openblas_get_num_threads") : NULL;
+    if (set && !env) {
+        void (*setf)(int);
+        memcpy(&setf, &set, sizeof setf);
+        setf(1);
+    }
+    if (get) {
+        int (*getf)(void);
+        memcpy(&getf, &get, sizeof getf);
+        snprintf(buf, n, "%d (%s)", getf(), env ? "from the environment" : "set by adscope bench");
+    } else {
+        snprintf(buf, n, "%s", env ? env : "the BLAS's default");
+    }
+    if (self) dlclose(self);
+    return buf;
+}
+
+/* glibc returns freed memory at the top of the heap to the system (above
+ * 128 kB) and serves large blocks by mmap, so a repetition would pay again
+ * the page faults its warm-up paid, depending on where its blocks landed.
+ * The harness keeps freed memory in the process instead: repetitions then
+ * time the computation (and malloc), not the kernel zeroing pages.
+ * Returns what goes in the CSV's "allocator" comment. */
+static const char *keep_freed_memory(void)
+{
+#ifdef __GLIBC__
+    if (mallopt(M_MMAP_THRESHOLD, 32 << 20) && mallopt(M_TRIM_THRESHOLD, 1 << 30))
+        return "glibc malloc, freed memory kept in the process (M_TRIM_THRESHOLD 1 GiB, M_MMAP_THRESHOLD 32 MiB)";
+    return "glibc malloc (mallopt refused: default trimming)";
+#else
+    return "system malloc (defaults)";
+#endif
+}
+
+#define MAX_SELECTED 64
+
+typedef struct {
+    ad_bench_config cfg;
+    int64_t *sizes; /* --sizes, owned */
+    const ad_bench_fn *fns[MAX_SELECTED + 1]; /* + the custom function */
+    const ad_backend *bs[MAX_SELECTED];
+    int nfns, nbs;
+    const char *fmt, *out;
+    bool want_custom;
+} bench_opts;
+
+/* --quick, --reps, --max-reps, --min-time, --budget, backend options,
+ * --shard, --plot-format. */
+static int config_options(const cli_args *a, bench_opts *o)
+{
+    ad_bench_config *cfg = &o->cfg;
+    ad_bench_config_defaults(cfg, cli_has(a, "quick"));
+    long long reps, max_reps;
+    if (cli_int(a, "reps", cfg->min_reps, 1, 100000, &reps) ||
+        cli_int(a, "max-reps", cfg->max_reps, 1, 1000000, &max_reps) ||
+        cli_double(a, "min-time", cfg->min_time, 0, 3600, &cfg->min_time) ||
+        cli_double(a, "budget", cfg->budget, 1e-4, 86400, &cfg->budget) || cli_backend_opts(a, &cfg->opts))
+        return CLI_USAGE;
+    if (max_reps < reps) {
+        fprintf(stderr, "adscope bench: --max-reps %lld is below --reps %lld\n", max_reps, reps);
+        return CLI_USAGE;
+    }
+    cfg->min_reps = (int)reps;
+    cfg->max_reps = (int)max_reps;
+    if (cli_get(a, "shard") && parse_shard(cli_get(a, "shard"), &cfg->shard, &cfg->nshards)) return CLI_USAGE;
+    o->fmt = cli_get(a, "plot-format") ? cli_get(a, "plot-format") : "png";
+    if (strcmp(o->fmt, "png") && strcmp(o->fmt, "svg") && strcmp(o->fmt, "dumb")) {
+        fprintf(stderr, "adscope bench: --plot-format expects png, svg or dumb, not '%s'\n", o->fmt);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* What runs: --functions (and the custom function), --backends, --sizes. */
+static int selection_options(const cli_args *a, bench_opts *o)
+{
+    o->want_custom = cli_get(a, "expr") || cli_get(a, "plugin");
+    if (!o->want_custom && (cli_get(a, "size-var") || cli_count(a, "var") || cli_get(a, "label"))) {
+        fprintf(stderr, "adscope bench: --size-var, --var and --label describe a custom function: add --expr EXPR or "
+                        "--plugin PATH.so:SYMBOL\n");
+        return CLI_USAGE;
+    }
+    if (parse_functions(a, o->fns, &o->nfns) || parse_backends(a, o->bs, &o->nbs)) return CLI_USAGE;
+    if (o->nfns == 0 && !o->want_custom) {
+        fprintf(stderr, "adscope bench: --functions none and no --expr or --plugin: nothing to run\n");
+        return CLI_USAGE;
+    }
+    if (cli_get(a, "sizes")) {
+        char err[512];
+        int nsizes = 0;
+        if (ad_bench_parse_sizes(cli_get(a, "sizes"), &o->sizes, &nsizes, err, sizeof err)) {
+            fprintf(stderr, "adscope bench: --sizes: %s\n", err);
+            return CLI_USAGE;
+        }
+        o->cfg.sizes = o->sizes;
+        o->cfg.nsizes = nsizes;
+    }
+    o->out = cli_get(a, "out") ? cli_get(a, "out") : "bench-results";
+    return CLI_OK;
+}
+
+static int options(const cli_args *a, void *opts)
+{
+    if (a->npos > 0) {
+        fprintf(stderr, "adscope bench: unexpected argument '%s' (a custom function goes in --expr 'EXPR')\n",
+                a->pos[0]);
+        return CLI_USAGE;
+    }
+    int rc = config_options(a, opts);
+    return rc == CLI_OK ? selection_options(a, opts) : rc;
+}
+
+static void release(void *opts)
+{
+    free(((bench_opts *)opts)->sizes);
+}
+
+/* The CSV's comments: the machine, the seed, the command line, BLAS
+ * threads, the allocator. */
+static int describe(cli_call *c, ad_bench_table *t)
+{
+    long long seed = 0;
+    cli_int(c->args, "seed", 0, 0, INT64_MAX, &seed);
+    char cmd[8192], threads[128];
+    command_line(cmd, sizeof cmd, c->argc, c->argv);
+    const char *alloc = keep_freed_memory();
+    if (ad_bench_table_init(t, AD_BENCH_NCOLS, ad_bench_columns) || ad_bench_describe(t, (uint64_t)seed, cmd) ||
+        ad_bench_table_comment(t, "blas_threads", blas_threads(threads, sizeof threads)) ||
+        ad_bench_table_comment(t, "allocator", alloc)) {
+        fprintf(stderr, "adscope bench: out of memory\n");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* How many cells, on stderr, before the run. */
+static int plan(const ad_bench_config *cfg)
+{
+    char err[512];
+    int64_t total = ad_bench_plan(cfg, NULL, 0, err, sizeof err);
+    if (total < 0) {
+        fprintf(stderr, "adscope bench: %s\n", err);
+        return CLI_USAGE;
+    }
+    if (total == 0) {
+        fprintf(stderr, "adscope bench: shard %d/%d has no cells (%d series)\n", cfg->shard, cfg->nshards,
+                cfg->nfns * cfg->nbackends);
+        return CLI_OK;
+    }
+    fprintf(stderr, "adscope bench: %lld cells (%d function%s x %d backend%s x sizes%s), budget %g s per cell\n",
+            (long long)total, cfg->nfns, cli_plural(cfg->nfns, "s"), cfg->nbackends, cli_plural(cfg->nbackends, "s"),
+            cfg->nshards > 1 ? ", this shard" : "", cfg->budget);
+    return CLI_OK;
+}
+
+/* Every cell into t; *failed counts the failed cells. */
+static int run_cells(cli_call *c, bench_opts *o, ad_bench_table *t, int *failed)
+{
+    if (describe(c, t) != CLI_OK) return CLI_USAGE;
+    ad_bench_progress_printer pp = {.f = stderr, .tty = isatty(2) != 0};
+    ad_bench_config *cfg = &o->cfg;
+    cfg->nfns = o->nfns;
+    cfg->fns = o->fns;
+    cfg->nbackends = o->nbs;
+    cfg->backends = o->bs;
+    cfg->progress = ad_bench_progress_print;
+    cfg->progress_ud = &pp;
+    if (plan(cfg) != CLI_OK) return CLI_USAGE;
+    char err[512];
+    *failed = ad_bench_run(c->ctx, cfg, t, err, sizeof err);
+    ad_bench_progress_done(&pp);
+    if (*failed < 0) {
+        fprintf(stderr, "adscope bench: %s\n", err);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* The summary (stdout and spath), where the results are, the charts. */
+static void report(const cli_call *c, const bench_opts *o, const ad_bench_table *t, const char *path,
+                   const char *spath)
+{
+    ad_bench_series *ser = NULL;
+    int nser = 0;
+    if (ad_bench_summarize(t, &ser, &nser) == 0) {
+        ad_bench_summary_print(stdout, ser, nser);
+        FILE *sf = fopen(spath, "w");
+        if (sf) {
+            ad_bench_summary_print(sf, ser, nser);
+            fclose(sf);
+        }
+    }
+    free(ser);
+    printf("\nresults: %s\nsummary: %s\n", path, spath);
+    fflush(stdout);
+    if (o->cfg.nshards > 1) {
+        printf("charts:  not drawn for a shard: merge the shards (adscope merge ... -o all.csv), then adscope "
+               "plot all.csv\n");
+    } else if (!cli_has(c->args, "no-plot")) {
+        if (cli_plot_results(path, o->out, o->fmt) == CLI_OK)
+            printf("charts:  %s/\n", o->out);
+        else
+            fprintf(stderr, "adscope bench: warning: the charts were not drawn (see above); the results are in %s\n",
+                    path);
+    }
+}
+
+/* DIR/results.csv and DIR/summary.txt, or per shard. */
+static void result_paths(const bench_opts *o, char *path, size_t pn, char *spath, size_t sn)
+{
+    const ad_bench_config *cfg = &o->cfg;
+    if (cfg->nshards > 1) {
+        snprintf(path, pn, "%s/results.shard-%d-of-%d.csv", o->out, cfg->shard, cfg->nshards);
+        snprintf(spath, sn, "%s/summary.shard-%d-of-%d.txt", o->out, cfg->shard, cfg->nshards);
+    } else {
+        snprintf(path, pn, "%s/results.csv", o->out);
+        snprintf(spath, sn, "%s/summary.txt", o->out);
+    }
+}
+
+static int run(cli_call *c)
+{
+    bench_opts *o = c->opts;
+    cli_bench_custom *cu = NULL;
+    int rc = CLI_OK, failed = 0;
+    if (o->want_custom) {
+        cu = calloc(1, sizeof *cu);
+        rc = cu ? cli_bench_custom_open(cu, c->ctx, c->args) : CLI_USAGE;
+        if (rc == CLI_OK) o->fns[o->nfns++] = &cu->base;
+    }
+    if (rc == CLI_OK && make_dir(o->out) != 0) {
+        fprintf(stderr, "adscope bench: cannot create the directory %s: %s\n", o->out, strerror(errno));
+        rc = CLI_USAGE;
+    }
+    ad_bench_table t;
+    memset(&t, 0, sizeof t);
+    char path[4200], spath[4200];
+    result_paths(o, path, sizeof path, spath, sizeof spath);
+    if (rc == CLI_OK) rc = run_cells(c, o, &t, &failed);
+    if (rc == CLI_OK) rc = write_table(path, &t);
+    if (rc == CLI_OK) report(c, o, &t, path, spath);
+    if (rc == CLI_OK && failed > 0) {
+        fprintf(stderr, "adscope bench: %d cell%s failed (status 'failed', the reason in 'note')\n", failed,
+                cli_plural(failed, "s"));
+        rc = CLI_FAILED;
+    }
+    ad_bench_table_free(&t);
+    if (cu) cli_bench_custom_close(cu);
+    free(cu);
+    return rc;
+}
+
+const cli_command cli_cmd_bench = {
+    .name = "bench",
+    .summary = "the complexity harness: time, memory and accuracy of every backend as n grows",
+    .help = HELP,
+    .opts = OPTS,
+    .nopts = NOPTS,
+    .needs = CLI_NEEDS_CTX,
+    .opts_size = sizeof(bench_opts),
+    .options = options,
+    .run = run,
+    .release = release,
+};
