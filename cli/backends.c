@@ -1,16 +1,8 @@
 /* cli/backends.c — the backends as the command line sees them: --mode NAME,
- * --width and --h, the colour of a backend in the charts, and the backends
- * some commands pick for a role (the reference of 'grad --mode all', the
- * exact derivative fd-error and tangent measure against, the difference
- * rules fd-error draws).
- *
- * The role selections below still go by registry name and copy the
- * difference step's formula: the library does not yet say which backend
- * has which capability or report a rule's step.  Each is one function with
- * a TODO(merge) naming its replacement, so nothing else in cli/ picks a
- * backend by name. */
-#include <float.h>
-#include <math.h>
+ * --width and --h, the colour of a backend in the charts, and the
+ * difference rules fd-error draws.  Backends needed for a role (the exact
+ * derivative, the reference) are selected by capability where they are
+ * used (ad_backend_with, ad_backend_reference), never by name. */
 #include <string.h>
 
 #include "cli.h"
@@ -45,68 +37,21 @@ int cli_backend_linetype(const char *name)
     return r < 7 ? r + 1 : 8;
 }
 
-/* TODO(merge): ad_backend_with(AD_CAP_EXACT | AD_CAP_VJP): exact, one sweep
- * per gradient. */
-const ad_backend *cli_exact_vjp_backend(void)
+/* The registry's difference rules (ad_backend_fd_rule), lowest order
+ * first; on equal orders, in registry order. */
+int cli_fd_rules(const ad_backend **rules, int max)
 {
-    return ad_backend_find("reverse");
-}
-
-/* TODO(merge): ad_backend_with(AD_CAP_EXACT | AD_CAP_JVP): exact, one pass
- * per direction. */
-const ad_backend *cli_exact_jvp_backend(void)
-{
-    return ad_backend_find("forward");
-}
-
-/* TODO(merge): the difference rule of highest order with an error estimate,
- * from the rule table (ad_backend_fd_rule). */
-const ad_backend *cli_fd_reference_backend(void)
-{
-    return ad_backend_find("five-point");
-}
-
-/* TODO(merge): every registered backend b with ad_backend_fd_rule(b), sorted
- * by the rule's order. */
-int cli_fd_rules(cli_fd_rule *rules, int max)
-{
-    static const struct {
-        const char *name;
-        int order;
-    } RULES[] = {{"forward-diff", 1}, {"central", 2}, {"five-point", 4}};
     int n = 0;
-    for (size_t i = 0; i < sizeof RULES / sizeof RULES[0] && n < max; i++) {
-        const ad_backend *b = ad_backend_find(RULES[i].name);
-        if (b) rules[n++] = (cli_fd_rule){b, RULES[i].order};
+    for (int i = 0; i < ad_backend_count() && n < max; i++) {
+        const ad_backend *b = ad_backend_at(i);
+        const ad_fd_rule *R = ad_backend_fd_rule(b);
+        if (!R) continue;
+        int at = n++;
+        while (at > 0 && ad_backend_fd_rule(rules[at - 1])->order > R->order) {
+            rules[at] = rules[at - 1];
+            at--;
+        }
+        rules[at] = b;
     }
     return n;
-}
-
-/* TODO(merge): ad_fd_step(...), the step the backend reports.  Until then a
- * copy of modes/finite.c (one_direction): h = eps^(1/(p+1))·max(1, max|x|
- * on v's support)/max|v|, and along a single coordinate moved so that x + h
- * is representable.  fd-error prints the backend's own error at its
- * automatic step beside this h, so a drift between the two would show. */
-double cli_fd_step(const cli_fn *fn, ad_tensor *const *v, int order)
-{
-    double vmax = 0, xmax = 1, xj = 0;
-    int64_t nnz = 0;
-    for (int i = 0; i < fn->nvars; i++) {
-        if (!fn->wrt[i]) continue;
-        const double *d = ad_data(v[i]), *x = ad_data(fn->values[i]);
-        for (int64_t j = 0; j < ad_numel(v[i]); j++) {
-            if (d[j] == 0) continue;
-            nnz++;
-            xj = x[j];
-            if (fabs(d[j]) > vmax) vmax = fabs(d[j]);
-            if (fabs(x[j]) > xmax) xmax = fabs(x[j]);
-        }
-    }
-    if (nnz == 0) return NAN;
-    double h = pow(DBL_EPSILON, 1.0 / (order + 1)) * xmax / vmax;
-    if (nnz == 1 && vmax == 1) {
-        volatile double moved = xj + h;
-        if (moved - xj > 0) h = moved - xj;
-    }
-    return h;
 }

@@ -132,21 +132,9 @@ const ad_backend *cli_backend(const char *cmd, const char *name);
  * the registry, so a backend has the same colour in every chart. */
 int cli_backend_linetype(const char *name);
 
-/* The backends some commands need for a role, not by the user's choice.
- * Each is the one place to switch to capability selection at merge. */
-const ad_backend *cli_exact_vjp_backend(void);   /* reverse mode */
-const ad_backend *cli_exact_jvp_backend(void);   /* forward mode */
-const ad_backend *cli_fd_reference_backend(void); /* the most accurate difference rule */
-
-/* The difference rules of fixed order, lowest order first. */
-typedef struct cli_fd_rule {
-    const ad_backend *backend;
-    int order; /* truncation error ~ h^order */
-} cli_fd_rule;
-int cli_fd_rules(cli_fd_rule *rules, int max);
-/* The automatic step the rule of this order takes along v (as the backend
- * computes it; the backend does not report it yet). */
-double cli_fd_step(const cli_fn *fn, ad_tensor *const *v, int order);
+/* The registry's difference rules (those with ad_backend_fd_rule), lowest
+ * order first, at most max of them.  Returns how many. */
+int cli_fd_rules(const ad_backend **rules, int max);
 
 /* ---- output (json.c: JSON; text.c: text) ---------------------------------------------- */
 

@@ -133,11 +133,11 @@ static int make_reference(cli_fn *fn, const compare_opts *c, reference *ref)
     ref->y = cli_fn_value(fn);
     if (!ref->y) return CLI_USAGE;
     ref->scalar = ad_numel(ref->y) == 1;
-    ref->exact = cli_exact_vjp_backend();
+    ref->exact = ad_backend_with(AD_CAP_EXACT | AD_CAP_REVERSE);
     ad_stats st;
     ad_tensor *R5[CLI_MAX_VARS] = {0};
     if (differentiate(fn, ref->exact, &c->o, ref->scalar, ref->R, &st) != AD_OK ||
-        differentiate(fn, cli_fd_reference_backend(), &c->o, ref->scalar, R5, &st) != AD_OK) {
+        differentiate(fn, ad_backend_reference(), &c->o, ref->scalar, R5, &st) != AD_OK) {
         cli_report_error(fn);
         return CLI_USAGE;
     }

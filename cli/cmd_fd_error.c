@@ -212,8 +212,8 @@ static int check_scalar(cli_fn *fn)
 static int exact_derivatives(cli_fn *fn, fd_result *res)
 {
     ad_tensor *grad[CLI_MAX_VARS] = {0}, *jv = NULL;
-    if (ad_value_and_grad(cli_exact_vjp_backend(), &fn->problem, NULL, NULL, grad, NULL, NULL) != AD_OK ||
-        ad_jvp(cli_exact_jvp_backend(), &fn->problem, res->v, NULL, NULL, &jv, NULL, NULL) != AD_OK) {
+    if (ad_value_and_grad(ad_backend_with(AD_CAP_EXACT | AD_CAP_REVERSE), &fn->problem, NULL, NULL, grad, NULL, NULL) != AD_OK ||
+        ad_jvp(ad_backend_with(AD_CAP_EXACT | AD_CAP_FORWARD), &fn->problem, res->v, NULL, NULL, &jv, NULL, NULL) != AD_OK) {
         cli_report_error(fn);
         return CLI_USAGE;
     }
@@ -233,7 +233,9 @@ static void measure_rule(const cli_fn *fn, fd_result *res, rule *r)
         if (isnan(d)) res->nfailed++;
         if (!isnan(r->err[i]) && (r->best < 0 || r->err[i] < r->err[r->best])) r->best = i;
     }
-    r->h_auto = cli_fd_step(fn, res->v, r->order);
+    ad_fd_scale sc;
+    r->h_auto = ad_fd_scale_of(&fn->problem, res->v, &sc) == AD_OK ? ad_fd_step_along(ad_backend_fd_rule(r->backend), &sc)
+                                                                     : NAN;
     r->err_auto = fabs(difference(fn, r->backend, res->v, 0, res->failure, sizeof res->failure) - res->deriv);
 }
 
@@ -241,12 +243,12 @@ static void measure_rules(const cli_fn *fn, fd_result *res)
 {
     for (int i = 0; i < NSTEPS; i++)
         res->hs[i] = pow(10.0, log10(H_MIN) + (log10(H_MAX) - log10(H_MIN)) * i / (NSTEPS - 1));
-    cli_fd_rule rules[MAX_RULES];
+    const ad_backend *rules[MAX_RULES];
     res->nrules = cli_fd_rules(rules, MAX_RULES);
     for (int r = 0; r < res->nrules; r++) {
         rule *R = &res->R[r];
-        R->backend = rules[r].backend;
-        R->order = rules[r].order;
+        R->backend = rules[r];
+        R->order = ad_backend_fd_rule(rules[r])->order;
         if (R->order == 1) snprintf(R->legend, sizeof R->legend, "%s: O(h)", R->backend->name);
         else snprintf(R->legend, sizeof R->legend, "%s: O(h^%d)", R->backend->name, R->order);
         measure_rule(fn, res, R);

@@ -61,8 +61,9 @@ static int options(const cli_args *a, void *opts)
 {
     grad_opts *g = opts;
     if (cli_backend_opts(a, &g->o) != CLI_OK) return CLI_USAGE;
-    const char *mode = cli_get(a, "mode") ? cli_get(a, "mode") : "reverse";
-    if (strcmp(mode, "all") != 0 && !(g->b = cli_backend("grad", mode))) return CLI_USAGE;
+    const char *mode = cli_get(a, "mode");
+    if (!mode) g->b = ad_backend_with(AD_CAP_EXACT | AD_CAP_REVERSE); /* the default: one sweep */
+    else if (strcmp(mode, "all") != 0 && !(g->b = cli_backend("grad", mode))) return CLI_USAGE;
     g->json = cli_has(a, "json");
     return CLI_OK;
 }
@@ -185,7 +186,7 @@ static void print_all_header(const cli_fn *fn, const ad_backend *ref, bool json,
 /* Every backend side by side, against the difference reference. */
 static int all_backends(cli_fn *fn, const grad_opts *g)
 {
-    const ad_backend *ref = cli_fd_reference_backend();
+    const ad_backend *ref = ad_backend_reference();
     ad_tensor *value = NULL, *gref[CLI_MAX_VARS] = {0};
     if (ad_value_and_grad(ref, &fn->problem, &g->o, &value, gref, NULL, NULL) != AD_OK) {
         cli_report_error(fn);

@@ -228,7 +228,7 @@ static int compute(cli_fn *fn, const tangent_opts *t, tangent_result *res)
     int rc = check_scalar(fn, t->var);
     if (rc != CLI_OK) return rc;
     ad_tensor *value = NULL, *grad[CLI_MAX_VARS] = {0};
-    if (ad_value_and_grad(cli_exact_vjp_backend(), &fn->problem, NULL, &value, grad, NULL, NULL) != AD_OK) {
+    if (ad_value_and_grad(ad_backend_with(AD_CAP_EXACT | AD_CAP_REVERSE), &fn->problem, NULL, &value, grad, NULL, NULL) != AD_OK) {
         cli_report_error(fn);
         return CLI_USAGE;
     }
