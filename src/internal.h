@@ -203,6 +203,12 @@ static inline void ad_unscope(ad_tensor *t)
 {
     if (t && t->scope_refs > 0) ad_scope_forget(t->ctx, t);
 }
+/* Gives the caller one reference to t, out of scope s: the slot of s (or
+ * of a scope opened inside it) holding t's latest registration is cleared
+ * and its reference becomes the caller's; when s does not hold t, the
+ * caller gets a new reference.  Lets a caller keep results made inside s
+ * past ad_scope_end(s) without knowing who registered them. */
+void ad_scope_take(ad_ctx *ctx, ad_scope s, ad_tensor *t);
 /* Clears the latest scope slot holding t (its reference now belongs to
  * whoever called; the caller drops it). */
 void ad_scope_forget(ad_ctx *ctx, ad_tensor *t);

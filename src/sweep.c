@@ -1,4 +1,5 @@
-/* modes/backward.c — the backward sweep (ad_backward).
+/* src/sweep.c — the backward sweep (ad_backward), beside the tape it walks
+ * (tape.c).  Part of the core: it uses the ops, the tape and scopes only.
  *
  * The tape is a list of records in the order they were made.  Backward
  * seeds the adjoint of the output's record and walks the list from there
@@ -102,15 +103,6 @@ static bool shape_is(const ad_tensor *t, int ndim, const int64_t *shape)
     return true;
 }
 
-/* Take a tensor made inside scope s out of it: its reference becomes ours. */
-static void take(ad_ctx *ctx, ad_scope s, ad_tensor *t)
-{
-    if (t->scope_refs > 0 && t->scope_slot >= s.mark && ctx->scope_stack[t->scope_slot] == t)
-        ad_scope_forget(ctx, t);
-    else
-        ad_incref(t); /* not registered here: keep our own reference */
-}
-
 /* Applies n's VJP and sends the shares on.  Consumes n->gout. */
 static int step(ad_ctx *ctx, ad_node *n, bool create_graph, int64_t *pending)
 {
@@ -146,7 +138,7 @@ static int step(ad_ctx *ctx, ad_node *n, bool create_graph, int64_t *pending)
     if (ctx->err == AD_OK) ctx->err = err_before;
     for (int i = 0; i < nin; i++) {
         if (!need[i] || !gin[i]) continue;
-        take(ctx, s, gin[i]);
+        ad_scope_take(ctx, s, gin[i]);
     }
     ad_scope_end(ctx, s, NULL);
 
