@@ -58,9 +58,11 @@ typedef int (*ad_vjp_fn)(const ad_call *c, ad_tensor *gy, ad_tensor **gin);
 #define AD_SAVE_ALL_IN 0xffffu
 #define AD_SAVE_OUT (1u << 16)
 
+/* The same bits as the public AD_OPINFO_* (adscope/ops.h; catalog.c checks). */
 enum {
     AD_OPF_BROADCAST = 1u << 0, /* elementwise with broadcasting: lift tangents */
-    AD_OPF_VARIADIC = 1u << 1   /* any number of inputs (concat, stack) */
+    AD_OPF_VARIADIC = 1u << 1,  /* any number of inputs (concat, stack) */
+    AD_OPF_INTERNAL = 1u << 2   /* used by rules only: no public function */
 };
 
 typedef struct ad_opdef {
@@ -74,14 +76,14 @@ typedef struct ad_opdef {
 } ad_opdef;
 
 /* The op ids and rule declarations, from the one list in ops.def. */
-#define AD_OP(id, gname, nin, save, flags) AD_OP_##id,
+#define AD_OP(id, gname, nin, save, flags, family) AD_OP_##id,
 typedef enum {
 #include "ops.def"
     AD_OP_COUNT
 } ad_opid;
 #undef AD_OP
 
-#define AD_OP(id, gname, nin, save, flags)                                   \
+#define AD_OP(id, gname, nin, save, flags, family)                           \
     ad_tensor *ad_op_##id##_jvp(const ad_call *c, ad_tensor *const *tin);    \
     int ad_op_##id##_vjp(const ad_call *c, ad_tensor *gy, ad_tensor **gin);
 #include "ops.def"

@@ -9,7 +9,7 @@
 #include "../iter.h"
 #include "op.h"
 
-#define AD_OP(id, gname, nin, save, flags) \
+#define AD_OP(id, gname, nin, save, flags, family) \
     [AD_OP_##id] = {#id, gname, nin, save, flags, ad_op_##id##_jvp, ad_op_##id##_vjp},
 const ad_opdef ad_ops[AD_OP_COUNT] = {
 #include "ops.def"
