@@ -13,8 +13,7 @@
 #include "helpers.h" /* before parameterized.h: criterion.h must come first */
 #include <criterion/parameterized.h>
 
-#include "ops/op.h"
-#include "tape.h"
+#include "th_graph.h"
 
 TestSuite(op_list, .init = th_setup, .fini = th_teardown);
 
@@ -114,21 +113,6 @@ static ad_tensor *make_var(int i)
     }
 }
 
-/* Whether the graph behind y holds a record of op (iterative walk). */
-static bool graph_has(ad_tensor *y, const ad_opdef *op)
-{
-    ad_node *stack[256];
-    int n = 0;
-    if (y->grad_fn) stack[n++] = y->grad_fn;
-    while (n > 0) {
-        ad_node *node = stack[--n];
-        if (node->op == op) return true;
-        for (int i = 0; i < node->nin && n < 256; i++)
-            if (node->edges[i].node) stack[n++] = node->edges[i].node;
-    }
-    return false;
-}
-
 /* Evaluates src with the variables it names bound and requiring grad;
  * true when the graph of the result holds a record of op. */
 static bool records(const char *src, int op)
@@ -146,7 +130,7 @@ static bool records(const char *src, int op)
     }
     ad_tensor *y = ad_expr_eval(ctx, e, vals, &err);
     cr_assert_not_null(y, "%s: \"%s\" fails: %s", ad_ops[op].name, src, err.msg);
-    bool found = graph_has(y, &ad_ops[op]);
+    bool found = th_graph_has(y, op);
     ad_tensor_free(y);
     for (int v = 0; v < NVARS; v++) ad_tensor_free(vals[v]);
     ad_expr_free(e);
