@@ -34,7 +34,7 @@ static int accumulate(ad_ctx *ctx, ad_tensor **acc, ad_tensor *g, bool create_gr
         return AD_OK;
     }
     if (!create_graph && exclusive(*acc) && !g->tangent) {
-        int rc = ad_ew_into("backward", AD_EW_ADD, *acc, *acc, g, 0);
+        int rc = ad_ew_into("backward", AD_EW_add, *acc, *acc, g, 0);
         ad_decref(g);
         return rc;
     }
@@ -67,7 +67,7 @@ static int accumulate_leaf(ad_ctx *ctx, ad_tensor *leaf, ad_tensor *g, bool crea
         return AD_OK;
     }
     if (!create_graph && !g->tangent && !leaf->grad->tangent && !leaf->grad->grad_fn) {
-        int rc = ad_ew_into("backward", AD_EW_ADD, leaf->grad, leaf->grad, g, 0);
+        int rc = ad_ew_into("backward", AD_EW_add, leaf->grad, leaf->grad, g, 0);
         ad_decref(g);
         return rc;
     }
