@@ -286,7 +286,7 @@ int ad_op_slice_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 ad_tensor *ad_slice_axis(ad_tensor *x, int axis, int64_t start, int64_t len)
 {
     AD_ARG(x);
-    int a = ad_norm_axis(x->ctx, "slice", axis, x->ndim);
+    int a = ad_axis_index(x->ctx, "slice", axis, x->ndim);
     if (a < 0) return NULL;
     ad_index ix[AD_MAX_DIMS];
     for (int i = 0; i < a; i++) ix[i] = AD_FULL;
@@ -297,7 +297,7 @@ ad_tensor *ad_slice_axis(ad_tensor *x, int axis, int64_t start, int64_t len)
 ad_tensor *ad_select(ad_tensor *x, int axis, int64_t i)
 {
     AD_ARG(x);
-    int a = ad_norm_axis(x->ctx, "select", axis, x->ndim);
+    int a = ad_axis_index(x->ctx, "select", axis, x->ndim);
     if (a < 0) return NULL;
     ad_index ix[AD_MAX_DIMS];
     for (int k = 0; k < a; k++) ix[k] = AD_FULL;
@@ -654,7 +654,7 @@ ad_tensor *ad_index_select(ad_tensor *x, int axis, int64_t n, const int64_t *idx
 {
     AD_ARG(x);
     ad_ctx *ctx = x->ctx;
-    int a = ad_norm_axis(ctx, "index_select", axis, x->ndim);
+    int a = ad_axis_index(ctx, "index_select", axis, x->ndim);
     if (a < 0) return NULL;
     if (norm_indices(ctx, "index_select", axis, x->shape[a], n, idx, NULL) != AD_OK) return NULL;
     int64_t shape[AD_MAX_DIMS];
@@ -699,7 +699,7 @@ ad_tensor *ad_index_add(ad_tensor *base, int axis, int64_t n, const int64_t *idx
     AD_ARG(base);
     AD_ARG(src);
     ad_ctx *ctx = base->ctx;
-    int a = ad_norm_axis(ctx, "index_add", axis, base->ndim);
+    int a = ad_axis_index(ctx, "index_add", axis, base->ndim);
     if (a < 0) return NULL;
     bool ok = src->ndim == base->ndim;
     for (int d = 0; ok && d < base->ndim; d++) ok = src->shape[d] == (d == a ? n : base->shape[d]);
@@ -860,7 +860,7 @@ ad_tensor *ad_gather(ad_tensor *x, int axis, ad_tensor *index)
     AD_ARG(x);
     AD_ARG(index);
     ad_ctx *ctx = x->ctx;
-    int a = ad_norm_axis(ctx, "gather", axis, x->ndim);
+    int a = ad_axis_index(ctx, "gather", axis, x->ndim);
     if (a < 0) return NULL;
     if (check_index_shape("gather", "x", x, index, a) != AD_OK) return NULL;
     if (check_index_values("gather", index, a, x->shape[a]) != AD_OK) return NULL;
@@ -893,7 +893,7 @@ ad_tensor *ad_scatter_add(ad_tensor *base, int axis, ad_tensor *index, ad_tensor
     AD_ARG(src);
     ad_ctx *ctx = base->ctx;
     char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
-    int a = ad_norm_axis(ctx, "scatter_add", axis, base->ndim);
+    int a = ad_axis_index(ctx, "scatter_add", axis, base->ndim);
     if (a < 0) return NULL;
     if (check_index_shape("scatter_add", "base", base, index, a) != AD_OK) return NULL;
     bool same = src->ndim == index->ndim;

@@ -78,7 +78,7 @@ ad_tensor *ad_concat(ad_tensor *const *ts, int n, int axis)
     const ad_tensor *t0 = ts[0];
     if (t0->ndim == 0)
         return AD_FAIL(ctx, AD_ESHAPE, "concat: tensor 0 is 0-d and cannot be concatenated (use ad_stack)");
-    int a = ad_norm_axis(ctx, "concat", axis, t0->ndim);
+    int a = ad_axis_index(ctx, "concat", axis, t0->ndim);
     if (a < 0) return NULL;
     int64_t shape[AD_MAX_DIMS];
     memcpy(shape, t0->shape, sizeof(int64_t) * (size_t)t0->ndim);
@@ -164,7 +164,7 @@ ad_tensor *ad_stack(ad_tensor *const *ts, int n, int axis)
     if (t0->ndim + 1 > AD_MAX_DIMS)
         return AD_FAIL(ctx, AD_ESIZE, "stack: tensors with %d axes cannot be stacked (at most %d axes)", t0->ndim,
                        AD_MAX_DIMS);
-    int a = ad_norm_axis(ctx, "stack", axis, t0->ndim + 1);
+    int a = ad_axis_index(ctx, "stack", axis, t0->ndim + 1);
     if (a < 0) return NULL;
     for (int i = 1; i < n; i++) {
         const ad_tensor *t = ts[i];

@@ -485,7 +485,7 @@ ad_tensor *ad_cross(ad_tensor *a, ad_tensor *b, int axis)
     int64_t shape[AD_MAX_DIMS];
     if (ad_ew_broadcast(ctx, "cross", a->ndim, a->shape, b->ndim, b->shape, &nd, shape) != AD_OK) return NULL;
     if (nd == 0) return fail_shapes(ctx, AD_ESHAPE, "cross", "expected tensors with an axis of length 3", a, b);
-    int ax = ad_norm_axis(ctx, "cross", axis, nd);
+    int ax = ad_axis_index(ctx, "cross", axis, nd);
     if (ax < 0) return NULL;
     int ia = ax - (nd - a->ndim), ib = ax - (nd - b->ndim);
     int64_t la = ia >= 0 ? a->shape[ia] : 1, lb = ib >= 0 ? b->shape[ib] : 1;

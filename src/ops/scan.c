@@ -90,7 +90,7 @@ static ad_tensor *scan_value(ad_tensor *x, int a, bool prod, bool reverse)
 static ad_tensor *scan_op(int opid, const char *what, ad_tensor *x, int axis, bool reverse)
 {
     AD_ARG(x);
-    int a = ad_norm_axis(x->ctx, what, axis, x->ndim);
+    int a = ad_axis_index(x->ctx, what, axis, x->ndim);
     if (a < 0) return NULL;
     scan_attr at = {a, reverse};
     ad_tensor *y = scan_value(x, a, opid == AD_OP_cumprod, reverse);

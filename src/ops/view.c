@@ -203,7 +203,7 @@ static ad_tensor *squeeze_mask(ad_tensor *x, uint32_t mask)
 ad_tensor *ad_squeeze(ad_tensor *x, int axis)
 {
     AD_ARG(x);
-    int a = ad_norm_axis(x->ctx, "squeeze", axis, x->ndim);
+    int a = ad_axis_index(x->ctx, "squeeze", axis, x->ndim);
     if (a < 0) return NULL;
     if (x->shape[a] != 1)
         return AD_FAIL(x->ctx, AD_ESHAPE, "squeeze: axis %d has length %lld, not 1", axis, (long long)x->shape[a]);
@@ -227,7 +227,7 @@ ad_tensor *ad_unsqueeze(ad_tensor *x, int axis)
     if (x->ndim + 1 > AD_MAX_DIMS)
         return AD_FAIL(x->ctx, AD_ESIZE, "unsqueeze: a tensor with %d axes cannot get another (at most %d)",
                        x->ndim, AD_MAX_DIMS);
-    int a = ad_norm_axis(x->ctx, "unsqueeze", axis, x->ndim + 1);
+    int a = ad_axis_index(x->ctx, "unsqueeze", axis, x->ndim + 1);
     if (a < 0) return NULL;
     int64_t shape[AD_MAX_DIMS], stride[AD_MAX_DIMS];
     for (int i = 0, j = 0; i <= x->ndim; i++) {
@@ -263,7 +263,7 @@ ad_tensor *ad_permute(ad_tensor *x, int n, const int *perm)
     uint32_t seen = 0;
     int64_t shape[AD_MAX_DIMS], stride[AD_MAX_DIMS];
     for (int i = 0; i < n; i++) {
-        int a = ad_norm_axis(ctx, "permute", perm[i], n);
+        int a = ad_axis_index(ctx, "permute", perm[i], n);
         if (a < 0) return NULL;
         if (seen & (1u << a)) return AD_FAIL(ctx, AD_EAXIS, "permute: axis %d appears twice", perm[i]);
         seen |= 1u << a;
@@ -303,8 +303,8 @@ ad_tensor *ad_T(ad_tensor *x)
 ad_tensor *ad_transpose(ad_tensor *x, int axis0, int axis1)
 {
     AD_ARG(x);
-    int a = ad_norm_axis(x->ctx, "transpose", axis0, x->ndim);
-    int b = a < 0 ? -1 : ad_norm_axis(x->ctx, "transpose", axis1, x->ndim);
+    int a = ad_axis_index(x->ctx, "transpose", axis0, x->ndim);
+    int b = a < 0 ? -1 : ad_axis_index(x->ctx, "transpose", axis1, x->ndim);
     if (b < 0) return NULL;
     int64_t shape[AD_MAX_DIMS], stride[AD_MAX_DIMS];
     memcpy(shape, x->shape, sizeof shape);
