@@ -11,7 +11,7 @@ static ad_tensor *binary(int opid, ad_ew_kind kind, ad_tensor *a, ad_tensor *b)
     AD_ARG(a);
     AD_ARG(b);
     ad_tensor *in[2] = {a, b};
-    return ad_op_record(opid, ad_ew_apply(ad_ops[opid].name, kind, a, b), 2, in, NULL, 0);
+    return ad_op_finish(opid, ad_ew_apply(ad_ops[opid].name, kind, a, b), 2, in, NULL, 0);
 }
 
 /* ad_<id>(a, b): op AD_OP_<id> of ops.def with kernel AD_EW_<id> of ew.def,
@@ -159,7 +159,7 @@ ad_tensor *ad_where(ad_tensor *cond, ad_tensor *a, ad_tensor *b)
     ad_iter_init(&it, n2, s2, 4, ops);
     ad_iter_run(&it, k_where, NULL);
     ad_tensor *in[3] = {cond, a, b};
-    return ad_op_record(AD_OP_where, y, 3, in, NULL, 0);
+    return ad_op_finish(AD_OP_where, y, 3, in, NULL, 0);
 }
 ad_tensor *ad_op_where_jvp(const ad_call *c, ad_tensor *const *t)
 {

@@ -105,7 +105,7 @@ ad_tensor *ad_concat(ad_tensor *const *ts, int n, int axis)
         off += ts[i]->shape[a];
     }
     join_attr at = {a};
-    return ad_op_record(AD_OP_concat, y, n, ts, &at, sizeof at);
+    return ad_op_finish(AD_OP_concat, y, n, ts, &at, sizeof at);
 }
 
 /* The tangents of a variadic op's inputs with NULL replaced by zeros of
@@ -184,7 +184,7 @@ ad_tensor *ad_stack(ad_tensor *const *ts, int n, int axis)
         if (d != a) st[j++] = y->stride[d];
     for (int i = 0; i < n && y->numel > 0; i++) copy_region(y->data + i * y->stride[a], st, ts[i]);
     join_attr at = {a};
-    return ad_op_record(AD_OP_stack, y, n, ts, &at, sizeof at);
+    return ad_op_finish(AD_OP_stack, y, n, ts, &at, sizeof at);
 }
 
 ad_tensor *ad_op_stack_jvp(const ad_call *c, ad_tensor *const *t)

@@ -5,8 +5,9 @@
  * three pieces side by side:
  *
  *     // y = sin x;   ẏ = cos(x)·ẋ;   x̄ += cos(x)·ȳ
- *     value kernel:   the public function ad_sin() computes y, then calls
- *                     ad_op_record(AD_OP_sin, y, 1, &x, NULL, 0)
+ *     value kernel:   the public function ad_sin() computes y, then ends with
+ *                     ad_op_finish(AD_OP_sin, y, 1, &x, NULL, 0), which
+ *                     propagates tangents and records on the tape
  *     JVP rule:       ad_op_sin_jvp(c, tin) returns ẏ from ẋ
  *     VJP rule:       ad_op_sin_vjp(c, gy, gin) sets x̄ from ȳ
  *
@@ -93,12 +94,14 @@ extern const ad_opdef ad_ops[AD_OP_COUNT];
 
 /* ---- the engine (record.c) ------------------------------------------------- */
 
-/* Called by every differentiable op once `out` holds the value computed
- * from in[0..nin).  Attaches out's tangent when an input carries one, and
- * appends a tape record when grad mode is on and an input requires grad.
+/* The end of every differentiable op, once `out` holds the value computed
+ * from in[0..nin): both modes' share of the op.  Forward mode: applies the
+ * JVP rule and attaches out's tangent when an input carries one.  Reverse
+ * mode: appends a tape record when grad mode is on and an input requires
+ * grad.
  * attr (attr_size bytes) is copied into the record.  Returns out, or NULL
  * after freeing out on failure. */
-ad_tensor *ad_op_record(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
                         size_t attr_size);
 
 /* True when applying an op to these inputs needs the engine at all (a

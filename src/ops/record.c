@@ -129,7 +129,7 @@ done:
     return AD_OK;
 }
 
-ad_tensor *ad_op_record(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
                         size_t attr_size)
 {
     if (!out) return NULL;

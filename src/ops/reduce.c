@@ -340,7 +340,7 @@ static ad_tensor *reduce_op(int opid, const char *what, ad_tensor *x, ad_axes ax
     at.mask = r.mask;
     at.keepdims = keepdims;
     at.correction = correction;
-    return ad_op_record(opid, y, 1, &x, &at, sizeof at);
+    return ad_op_finish(opid, y, 1, &x, &at, sizeof at);
 }
 
 /* ---- helpers for the rules ------------------------------------------------------ */
@@ -638,7 +638,7 @@ static ad_tensor *softmax_op(int opid, const char *what, ad_tensor *x, int axis)
     int a = ad_axis_index(x->ctx, what, axis, x->ndim);
     if (a < 0) return NULL;
     ad_tensor *y = softmax_value(x, a, opid == AD_OP_log_softmax);
-    return ad_op_record(opid, y, 1, &x, &a, sizeof a);
+    return ad_op_finish(opid, y, 1, &x, &a, sizeof a);
 }
 
 /* y = exp(x - lse(x));   ẏ = y·(ẋ - Σ y·ẋ);   x̄ += y·(ȳ - Σ ȳ·y)   (sums along axis) */

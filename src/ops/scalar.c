@@ -15,7 +15,7 @@ static ad_tensor *scalar_op(int opid, ad_ew_kind kind, ad_tensor *a, double s)
 {
     AD_ARG(a);
     scalar_attr at = {s};
-    return ad_op_record(opid, ad_ew_apply_s(kind, a, s), 1, &a, &at, sizeof at);
+    return ad_op_finish(opid, ad_ew_apply_s(kind, a, s), 1, &a, &at, sizeof at);
 }
 
 /* y = x + s;   ẏ = ẋ;   x̄ += ȳ */

@@ -94,7 +94,7 @@ static ad_tensor *scan_op(int opid, const char *what, ad_tensor *x, int axis, bo
     if (a < 0) return NULL;
     scan_attr at = {a, reverse};
     ad_tensor *y = scan_value(x, a, opid == AD_OP_cumprod, reverse);
-    return ad_op_record(opid, y, 1, &x, &at, sizeof at);
+    return ad_op_finish(opid, y, 1, &x, &at, sizeof at);
 }
 
 /* ---- cumsum ------------------------------------------------------------------- */
