@@ -43,5 +43,6 @@
 #include "adscope/drivers.h"
 #include "adscope/gradcheck.h"
 #include "adscope/expr.h"
+#include "adscope/ops.h"
 
 #endif

@@ -1,6 +1,6 @@
 /* src/autograd.c — the reverse-mode API that does not sweep the tape:
  * requires_grad, grad mode, detach, .grad access and graph inspection.
- * The sweep itself (ad_backward) is in modes/reverse.c. */
+ * The sweep itself (ad_backward) is in src/sweep.c. */
 #include <string.h>
 
 #include "ops/op.h"

@@ -241,6 +241,14 @@ void ad_scope_forget(ad_ctx *ctx, ad_tensor *t)
     }
 }
 
+void ad_scope_take(ad_ctx *ctx, ad_scope s, ad_tensor *t)
+{
+    if (t->scope_refs > 0 && t->scope_slot >= s.mark && ctx->scope_stack[t->scope_slot] == t)
+        ad_scope_forget(ctx, t);
+    else
+        ad_incref(t); /* not registered in s: the caller gets its own reference */
+}
+
 int ad_scope_end_n(ad_ctx *ctx, ad_scope s, int n, ad_tensor **keep)
 {
     if (!ctx) return AD_EINVAL;

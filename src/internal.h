@@ -182,8 +182,9 @@ static inline void ad_bump_version(ad_tensor *t) { t->st->version++; }
 /* Element count of a shape with overflow and negativity checks (records
  * AD_ESIZE and returns -1 on failure).  `what` names the caller. */
 int64_t ad_shape_numel(ad_ctx *ctx, const char *what, int ndim, const int64_t *shape);
-/* Normalise an axis into [0, ndim); records AD_EAXIS and returns -1. */
-int ad_norm_axis(ad_ctx *ctx, const char *what, int axis, int ndim);
+/* The index in [0, ndim) of a possibly negative axis (-1: the last);
+ * records AD_EAXIS and returns -1 when out of range. */
+int ad_axis_index(ad_ctx *ctx, const char *what, int axis, int ndim);
 /* Turns an ad_axes into a bitmask over ndim axes (AD_ALL: every axis). */
 int ad_axes_mask(ad_ctx *ctx, const char *what, ad_axes axes, int ndim, uint32_t *mask);
 /* "[2,3]" of a tensor or a raw shape, into a caller buffer of size >= 160. */
@@ -209,6 +210,12 @@ static inline void ad_unscope(ad_tensor *t)
 {
     if (t && t->scope_refs > 0) ad_scope_forget(t->ctx, t);
 }
+/* Gives the caller one reference to t, out of scope s: the slot of s (or
+ * of a scope opened inside it) holding t's latest registration is cleared
+ * and its reference becomes the caller's; when s does not hold t, the
+ * caller gets a new reference.  Lets a caller keep results made inside s
+ * past ad_scope_end(s) without knowing who registered them. */
+void ad_scope_take(ad_ctx *ctx, ad_scope s, ad_tensor *t);
 /* Clears the latest scope slot holding t (its reference now belongs to
  * whoever called; the caller drops it). */
 void ad_scope_forget(ad_ctx *ctx, ad_tensor *t);

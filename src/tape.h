@@ -10,7 +10,7 @@
  * the edges of later records.  When no reference is left it dies: its saved
  * tensors are dropped at once and its bytes leave AD_MEM_TAPE; the arena
  * space is reused when the records above it are gone too.  Backward
- * (modes/reverse.c) sweeps the arena from newest to oldest.
+ * (src/sweep.c) sweeps the arena from newest to oldest.
  */
 #ifndef ADSCOPE_TAPE_H
 #define ADSCOPE_TAPE_H

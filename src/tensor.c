@@ -295,7 +295,7 @@ int64_t ad_shape_numel(ad_ctx *ctx, const char *what, int ndim, const int64_t *s
     return n;
 }
 
-int ad_norm_axis(ad_ctx *ctx, const char *what, int axis, int ndim)
+int ad_axis_index(ad_ctx *ctx, const char *what, int axis, int ndim)
 {
     int a = axis < 0 ? axis + ndim : axis;
     if (a < 0 || a >= ndim) {
@@ -318,7 +318,7 @@ int ad_axes_mask(ad_ctx *ctx, const char *what, ad_axes axes, int ndim, uint32_t
     }
     if (axes.n > AD_MAX_DIMS) return ad_error(ctx, AD_EAXIS, "%s: %d axes given", what, axes.n);
     for (int i = 0; i < axes.n; i++) {
-        int a = ad_norm_axis(ctx, what, axes.axis[i], ndim);
+        int a = ad_axis_index(ctx, what, axes.axis[i], ndim);
         if (a < 0) return AD_EAXIS;
         if (m & (1u << a)) return ad_error(ctx, AD_EAXIS, "%s: axis %d appears twice", what, axes.axis[i]);
         m |= 1u << a;

@@ -180,6 +180,8 @@ int ex_check_elements(ex_call *c, const ad_shape *s)
                         AD_EXPR_MAX_ELEMENTS);
 }
 
+static size_t int_list_bytes(int64_t n) { return (size_t)(n > 0 ? n : 1) * sizeof(int64_t); }
+
 int ex_int_list(ex_call *c, const ex_val *v, const char *what, int64_t **out, int64_t *n)
 {
     *out = NULL;
@@ -188,7 +190,7 @@ int ex_int_list(ex_call *c, const ex_val *v, const char *what, int64_t **out, in
         int64_t k = 0;
         int rc = ex_integer(c, v, what, &k);
         if (rc < 0) return rc;
-        if (!(*out = malloc(sizeof **out))) return ex_arg_fail(c, v, AD_ENOMEM, "out of memory");
+        if (!(*out = ex_alloc(c->ev, int_list_bytes(1)))) return ex_arg_fail(c, v, AD_ENOMEM, "out of memory");
         (*out)[0] = k;
         *n = 1;
         return AD_OK;
@@ -198,18 +200,24 @@ int ex_int_list(ex_call *c, const ex_val *v, const char *what, int64_t **out, in
         return ex_arg_fail(c, v, AD_EINVAL, "%s must be a list of integers, got a tensor of shape %s", what,
                            shape_of(v->t, sh, sizeof sh));
     int64_t m = ad_numel(v->t);
-    double *buf = malloc((size_t)(m > 0 ? m : 1) * sizeof *buf);
-    int64_t *r = malloc((size_t)(m > 0 ? m : 1) * sizeof *r);
+    double *buf = ex_alloc(c->ev, (size_t)(m > 0 ? m : 1) * sizeof *buf);
+    int64_t *r = buf ? ex_alloc(c->ev, int_list_bytes(m)) : NULL;
     int rc = AD_OK;
     if (!buf || !r) rc = ex_arg_fail(c, v, AD_ENOMEM, "out of memory");
-    if (rc == AD_OK && ad_to_array(v->t, buf, m) != AD_OK) rc = ex_arg_fail(c, v, AD_EINVAL, "cannot read %s", what);
+    int st = rc == AD_OK ? ad_to_array(v->t, buf, m) : AD_OK;
+    if (st != AD_OK) rc = ex_arg_fail(c, v, st, "cannot read %s: %s", what, ad_errmsg(c->ev->ctx)); /* e.g. AD_ENOMEM */
     for (int64_t i = 0; rc == AD_OK && i < m; i++) rc = integral(c, v, what, buf[i], &r[i]);
-    free(buf);
+    if (buf) ex_free(c->ev, buf, (size_t)(m > 0 ? m : 1) * sizeof *buf);
     if (rc < 0) {
-        free(r);
+        if (r) ex_free(c->ev, r, int_list_bytes(m));
         return rc;
     }
     *out = r;
     *n = m;
     return AD_OK;
+}
+
+void ex_int_list_free(ex_call *c, int64_t *list, int64_t n)
+{
+    if (list) ex_free(c->ev, list, int_list_bytes(n));
 }

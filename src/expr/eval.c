@@ -274,7 +274,7 @@ static ad_tensor *eval_list(ex_eval *ev, const ex_node *nd, ex_val *v)
     }
     ex_call c = {.ev = ev, .what = "list", .node = nd};
     ad_tensor *small[16];
-    ad_tensor **ts = nd->nkid <= 16 ? small : malloc((size_t)nd->nkid * sizeof *ts);
+    ad_tensor **ts = nd->nkid <= 16 ? small : ex_alloc(ev, (size_t)nd->nkid * sizeof *ts);
     if (!ts) {
         ex_fail(ev, AD_ENOMEM, nd->pos, nd->len, "out of memory");
         return NULL;
@@ -284,7 +284,7 @@ static ad_tensor *eval_list(ex_eval *ev, const ex_node *nd, ex_val *v)
     for (; i < nd->nkid; i++)
         if (!(ts[i] = ex_tensor(&c, &v[i]))) break;
     if (i == nd->nkid) r = ad_stack(ts, nd->nkid, 0);
-    if (ts != small) free(ts);
+    if (ts != small) ex_free(ev, ts, (size_t)nd->nkid * sizeof *ts);
     if (!r) lib_fail(ev, nd->pos, nd->len);
     return r;
 }
@@ -403,7 +403,7 @@ ad_tensor *ad_expr_eval(ad_ctx *ctx, const ad_expr *e, ad_tensor *const *values,
         }
     }
     ex_val small[32];
-    ex_val *st = e->max_stack <= 32 ? small : malloc((size_t)e->max_stack * sizeof *st);
+    ex_val *st = e->max_stack <= 32 ? small : ex_alloc(&ev, (size_t)e->max_stack * sizeof *st);
     if (!st) {
         ex_fail(&ev, AD_ENOMEM, -1, 0, "expr_eval: out of memory");
         return NULL;
@@ -411,7 +411,7 @@ ad_tensor *ad_expr_eval(ad_ctx *ctx, const ad_expr *e, ad_tensor *const *values,
     ad_scope s = ad_scope_begin(ctx);
     ad_tensor *r = run(&ev, values, st);
     r = ad_scope_end(ctx, s, r);
-    if (st != small) free(st);
+    if (st != small) ex_free(&ev, st, (size_t)e->max_stack * sizeof *st);
     if (!r && err->status == AD_OK) lib_fail(&ev, -1, 0);
     return r;
 }

@@ -20,9 +20,12 @@
  * parser does recurse, but every recursion (parentheses, calls, subscripts,
  * lists, prefix signs, exponents) counts against AD_EXPR_MAX_DEPTH.
  *
- * Memory: the AST and the ad_expr are plain malloc/free (no context exists
- * at parse time); tensors made during evaluation live in a scope that ends
- * with only the result alive.
+ * Memory: the AST and the ad_expr are plain malloc/free, because parsing
+ * has no context (ad_expr_parse takes none, and one ad_expr may be
+ * evaluated in several contexts).  Everything an evaluation allocates goes
+ * through the evaluating context's allocator hook: tensors live in a scope
+ * that ends with only the result alive, and scratch arrays (ex_alloc) are
+ * accounted as AD_MEM_META, so the allocation-failure tests reach them.
  */
 #ifndef ADSCOPE_EXPR_INTERNAL_H
 #define ADSCOPE_EXPR_INTERNAL_H
@@ -200,6 +203,11 @@ typedef struct ex_eval {
     ad_expr_error *err;
 } ex_eval;
 
+/* Scratch memory of an evaluation, through the context's allocator hook
+ * (AD_MEM_META).  ex_free takes the size given to ex_alloc. */
+static inline void *ex_alloc(ex_eval *ev, size_t n) { return ad_mem_alloc(ev->ctx, n, AD_MEM_META); }
+static inline void ex_free(ex_eval *ev, void *p, size_t n) { ad_mem_free(ev->ctx, p, n, AD_MEM_META); }
+
 struct ex_call {
     ex_eval *ev;
     const char *what;   /* prefix of messages: the function's name, "subscript" */
@@ -252,8 +260,10 @@ int ex_axes(ex_call *c, const ex_val *v, ad_axes *out);
 int ex_ints(ex_call *c, ex_val *v, int n, const char *what, int64_t lo, ad_shape *out);
 /* Refuses (AD_ELIMIT) a creation of more than AD_EXPR_MAX_ELEMENTS. */
 int ex_check_elements(ex_call *c, const ad_shape *s);
-/* A list of integers (1-d tensor or a number) into a malloc'd array. */
+/* A list of integers (1-d tensor or a number) into a new array of *n
+ * integers (ex_alloc); release it with ex_int_list_free(c, *out, *n). */
 int ex_int_list(ex_call *c, const ex_val *v, const char *what, int64_t **out, int64_t *n);
+void ex_int_list_free(ex_call *c, int64_t *list, int64_t n);
 
 /* Integer-valued doubles: |x| <= 2^53 converts exactly. */
 #define EX_MAX_EXACT 9007199254740992.0

@@ -85,13 +85,13 @@ ad_tensor *ex_fn_join(ex_call *c)
     if (ex_axis(c, c->a[0], 0, &axis) < 0) return NULL;
     if (c->nrest == 0) return ex_call_fail(c, AD_EINVAL, "needs at least one tensor; usage: %s", c->fn->sig), NULL;
     ad_tensor *small[16];
-    ad_tensor **ts = c->nrest <= 16 ? small : malloc((size_t)c->nrest * sizeof *ts);
+    ad_tensor **ts = c->nrest <= 16 ? small : ex_alloc(c->ev, (size_t)c->nrest * sizeof *ts);
     if (!ts) return ex_call_fail(c, AD_ENOMEM, "out of memory"), NULL;
     int i = 0;
     for (; i < c->nrest; i++)
         if (!(ts[i] = ex_tensor(c, &c->rest[i]))) break;
     ad_tensor *r = i == c->nrest ? c->fn->op.join(ts, c->nrest, axis) : NULL;
-    if (ts != small) free(ts);
+    if (ts != small) ex_free(c->ev, ts, (size_t)c->nrest * sizeof *ts);
     return r;
 }
 
@@ -102,7 +102,7 @@ ad_tensor *ex_fn_index_select(ex_call *c)
     ad_tensor *x = X(0);
     if (!x || ex_axis(c, c->a[1], 0, &axis) < 0 || ex_int_list(c, c->a[2], "index", &idx, &n) < 0) return NULL;
     ad_tensor *r = ad_index_select(x, axis, n, idx);
-    free(idx);
+    ex_int_list_free(c, idx, n);
     return r;
 }
 

@@ -6,16 +6,21 @@
 #include "ew.h"
 #include "op.h"
 
-static ad_tensor *binary(int opid, const char *what, ad_ew_kind kind, ad_tensor *a, ad_tensor *b)
+static ad_tensor *binary(int opid, ad_ew_kind kind, ad_tensor *a, ad_tensor *b)
 {
     AD_ARG(a);
     AD_ARG(b);
     ad_tensor *in[2] = {a, b};
-    return ad_op_record(opid, ad_ew_apply(what, kind, a, b), 2, in, NULL, 0);
+    return ad_op_finish(opid, ad_ew_apply(ad_ops[opid].name, kind, a, b), 2, in, NULL, 0);
 }
 
+/* ad_<id>(a, b): op AD_OP_<id> of ops.def with kernel AD_EW_<id> of ew.def,
+ * named by one token so that neither list can drift from the other. */
+#define BINARY_OP(id) \
+    ad_tensor *ad_##id(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_##id, AD_EW_##id, a, b); }
+
 /* y = a + b;   ẏ = ȧ + ḃ;   ā += ȳ,  b̄ += ȳ   (summed over broadcast axes) */
-ad_tensor *ad_add(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_add, "add", AD_EW_ADD, a, b); }
+BINARY_OP(add)
 ad_tensor *ad_op_add_jvp(const ad_call *c, ad_tensor *const *t)
 {
     (void)c;
@@ -29,7 +34,7 @@ int ad_op_add_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
 }
 
 /* y = a - b;   ẏ = ȧ - ḃ;   ā += ȳ,  b̄ += -ȳ */
-ad_tensor *ad_sub(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_sub, "sub", AD_EW_SUB, a, b); }
+BINARY_OP(sub)
 ad_tensor *ad_op_sub_jvp(const ad_call *c, ad_tensor *const *t)
 {
     (void)c;
@@ -44,7 +49,7 @@ int ad_op_sub_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
 }
 
 /* y = a·b;   ẏ = ȧ·b + a·ḃ;   ā += ȳ·b,  b̄ += ȳ·a */
-ad_tensor *ad_mul(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_mul, "mul", AD_EW_MUL, a, b); }
+BINARY_OP(mul)
 ad_tensor *ad_op_mul_jvp(const ad_call *c, ad_tensor *const *t)
 {
     ad_tensor *r = t[0] ? ad_mul(t[0], c->in[1]) : NULL;
@@ -59,7 +64,7 @@ int ad_op_mul_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
 }
 
 /* y = a/b;   ẏ = ȧ/b - a·ḃ/b²;   ā += ȳ/b,  b̄ += -ȳ·a/b² */
-ad_tensor *ad_div(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_div, "div", AD_EW_DIV, a, b); }
+BINARY_OP(div)
 ad_tensor *ad_op_div_jvp(const ad_call *c, ad_tensor *const *t)
 {
     ad_tensor *r = t[0] ? ad_div(t[0], c->in[1]) : NULL;
@@ -77,7 +82,7 @@ int ad_op_div_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
 /* y = a^b;   ẏ = b·a^(b-1)·ȧ + y·log(a)·ḃ
  * ā += ȳ·b·a^(b-1),  b̄ += ȳ·y·log(a)   where a = 0 contributes 0 to b̄
  * (the limit of y·log a when b > 0, as PyTorch does). */
-ad_tensor *ad_pow(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_pow, "pow", AD_EW_POW, a, b); }
+BINARY_OP(pow)
 static ad_tensor *pow_da(const ad_call *c) { return ad_mul(c->in[1], ad_pow(c->in[0], ad_sub_s(c->in[1], 1))); }
 static ad_tensor *pow_db(const ad_call *c)
 {
@@ -119,10 +124,10 @@ static int extremum_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin, bool ma
     if (c->need[1]) gin[1] = ad_op_sum_to_input(c, 1, ad_mul(g, ad_rsub_s(1, w)));
     return AD_OK;
 }
-ad_tensor *ad_maximum(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_maximum, "maximum", AD_EW_MAX, a, b); }
+BINARY_OP(maximum)
 ad_tensor *ad_op_maximum_jvp(const ad_call *c, ad_tensor *const *t) { return extremum_jvp(c, t, true); }
 int ad_op_maximum_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin) { return extremum_vjp(c, g, gin, true); }
-ad_tensor *ad_minimum(ad_tensor *a, ad_tensor *b) { return binary(AD_OP_minimum, "minimum", AD_EW_MIN, a, b); }
+BINARY_OP(minimum)
 ad_tensor *ad_op_minimum_jvp(const ad_call *c, ad_tensor *const *t) { return extremum_jvp(c, t, false); }
 int ad_op_minimum_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin) { return extremum_vjp(c, g, gin, false); }
 
@@ -154,7 +159,7 @@ ad_tensor *ad_where(ad_tensor *cond, ad_tensor *a, ad_tensor *b)
     ad_iter_init(&it, n2, s2, 4, ops);
     ad_iter_run(&it, k_where, NULL);
     ad_tensor *in[3] = {cond, a, b};
-    return ad_op_record(AD_OP_where, y, 3, in, NULL, 0);
+    return ad_op_finish(AD_OP_where, y, 3, in, NULL, 0);
 }
 ad_tensor *ad_op_where_jvp(const ad_call *c, ad_tensor *const *t)
 {

@@ -4,22 +4,22 @@
 #include "ew.h"
 #include "op.h"
 
-#define COMPARE(name, KIND)                                                          \
+#define COMPARE(name)                                                                \
     ad_tensor *ad_##name(ad_tensor *a, ad_tensor *b)                                 \
     {                                                                                \
         AD_ARG(a);                                                                   \
         AD_ARG(b);                                                                   \
-        return ad_ew_apply(#name, KIND, a, b);                                       \
+        return ad_ew_apply(#name, AD_EW_##name, a, b);                               \
     }                                                                                \
     ad_tensor *ad_##name##_s(ad_tensor *a, double s)                                 \
     {                                                                                \
         AD_ARG(a);                                                                   \
-        return ad_ew_apply_s(KIND, a, s);                                            \
+        return ad_ew_apply_s(AD_EW_##name, a, s);                                    \
     }
 
-COMPARE(eq, AD_EW_EQ)
-COMPARE(ne, AD_EW_NE)
-COMPARE(lt, AD_EW_LT)
-COMPARE(le, AD_EW_LE)
-COMPARE(gt, AD_EW_GT)
-COMPARE(ge, AD_EW_GE)
+COMPARE(eq)
+COMPARE(ne)
+COMPARE(lt)
+COMPARE(le)
+COMPARE(gt)
+COMPARE(ge)

@@ -39,32 +39,18 @@
         }                                                                                  \
     }
 
-static double max2(double u, double v) { return (u > v || u != u) ? u : v; } /* NaN wins */
-static double min2(double u, double v) { return (u < v || u != u) ? u : v; }
+static double ew_max(double u, double v) { return (u > v || u != u) ? u : v; } /* NaN wins */
+static double ew_min(double u, double v) { return (u < v || u != u) ? u : v; }
 
-EW_KERNEL(add, u + v)
-EW_KERNEL(sub, u - v)
-EW_KERNEL(mul, u * v)
-EW_KERNEL(div, u / v)
-EW_KERNEL(pow, pow(u, v))
-EW_KERNEL(max, max2(u, v))
-EW_KERNEL(min, min2(u, v))
-EW_KERNEL(eq, (double)(u == v))
-EW_KERNEL(ne, (double)(u != v))
-EW_KERNEL(lt, (double)(u < v))
-EW_KERNEL(le, (double)(u <= v))
-EW_KERNEL(gt, (double)(u > v))
-EW_KERNEL(ge, (double)(u >= v))
-EW_KERNEL(rsub, v - u)
-EW_KERNEL(rdiv, v / u)
-EW_KERNEL(rpow, pow(v, u))
+#define AD_EW(name, EXPR) EW_KERNEL(name, EXPR)
+#include "ew.def"
+#undef AD_EW
 
+#define AD_EW(name, EXPR) [AD_EW_##name] = k_##name,
 static const ad_iter_fn kernels[AD_EW_COUNT] = {
-    [AD_EW_ADD] = k_add, [AD_EW_SUB] = k_sub, [AD_EW_MUL] = k_mul, [AD_EW_DIV] = k_div,
-    [AD_EW_POW] = k_pow, [AD_EW_MAX] = k_max, [AD_EW_MIN] = k_min, [AD_EW_EQ] = k_eq,
-    [AD_EW_NE] = k_ne,   [AD_EW_LT] = k_lt,   [AD_EW_LE] = k_le,   [AD_EW_GT] = k_gt,
-    [AD_EW_GE] = k_ge,   [AD_EW_RSUB] = k_rsub, [AD_EW_RDIV] = k_rdiv, [AD_EW_RPOW] = k_rpow,
+#include "ew.def"
 };
+#undef AD_EW
 
 int ad_ew_broadcast(ad_ctx *ctx, const char *what, int na, const int64_t *sa, int nb, const int64_t *sb,
                     int *nout, int64_t *out)

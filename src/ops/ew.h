@@ -6,12 +6,13 @@
 
 #include "../iter.h"
 
+/* AD_EW_add, AD_EW_sub, ...: one per line of ew.def. */
+#define AD_EW(name, EXPR) AD_EW_##name,
 typedef enum {
-    AD_EW_ADD, AD_EW_SUB, AD_EW_MUL, AD_EW_DIV, AD_EW_POW, AD_EW_MAX, AD_EW_MIN,
-    AD_EW_EQ, AD_EW_NE, AD_EW_LT, AD_EW_LE, AD_EW_GT, AD_EW_GE,
-    AD_EW_RSUB, AD_EW_RDIV, AD_EW_RPOW, /* b op a: for scalar-first forms */
+#include "ew.def"
     AD_EW_COUNT
 } ad_ew_kind;
+#undef AD_EW
 
 /* a op b (broadcast) into a fresh contiguous tensor.  `what` names the
  * public op in errors ("add: shapes [2,3] and [4] cannot broadcast"). */

@@ -261,7 +261,7 @@ ad_tensor *ad_slice_apply(ad_tensor *x, const ad_slice_attr *a)
     ad_tensor *v = ad_handle_new(x->ctx, x->st, a->out_ndim, shape, stride, off);
     if (!v) return NULL;
     v->flags |= AD_T_VIEW;
-    return ad_op_record(AD_OP_slice, v, 1, &x, a, sizeof *a);
+    return ad_op_finish(AD_OP_slice, v, 1, &x, a, sizeof *a);
 }
 
 ad_tensor *ad_slice(ad_tensor *x, int n, const ad_index *ix)
@@ -286,7 +286,7 @@ int ad_op_slice_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 ad_tensor *ad_slice_axis(ad_tensor *x, int axis, int64_t start, int64_t len)
 {
     AD_ARG(x);
-    int a = ad_norm_axis(x->ctx, "slice", axis, x->ndim);
+    int a = ad_axis_index(x->ctx, "slice", axis, x->ndim);
     if (a < 0) return NULL;
     ad_index ix[AD_MAX_DIMS];
     for (int i = 0; i < a; i++) ix[i] = AD_FULL;
@@ -297,7 +297,7 @@ ad_tensor *ad_slice_axis(ad_tensor *x, int axis, int64_t start, int64_t len)
 ad_tensor *ad_select(ad_tensor *x, int axis, int64_t i)
 {
     AD_ARG(x);
-    int a = ad_norm_axis(x->ctx, "select", axis, x->ndim);
+    int a = ad_axis_index(x->ctx, "select", axis, x->ndim);
     if (a < 0) return NULL;
     ad_index ix[AD_MAX_DIMS];
     for (int k = 0; k < a; k++) ix[k] = AD_FULL;
@@ -458,7 +458,7 @@ static ad_tensor *slice_scatter_impl(const char *what, ad_tensor *base, ad_tenso
     ad_iter_init_raw(&it, a->out_ndim, shape, 2, ptr, st);
     ad_iter_run(&it, ad_iter_copy_run, NULL);
     ad_tensor *in[2] = {base, src};
-    return ad_op_record(AD_OP_slice_scatter, y, 2, in, a, sizeof *a);
+    return ad_op_finish(AD_OP_slice_scatter, y, 2, in, a, sizeof *a);
 }
 
 /* y = base with y[ix] = src;   ẏ = slice_scatter(ḃase, ṡrc);
@@ -654,7 +654,7 @@ ad_tensor *ad_index_select(ad_tensor *x, int axis, int64_t n, const int64_t *idx
 {
     AD_ARG(x);
     ad_ctx *ctx = x->ctx;
-    int a = ad_norm_axis(ctx, "index_select", axis, x->ndim);
+    int a = ad_axis_index(ctx, "index_select", axis, x->ndim);
     if (a < 0) return NULL;
     if (norm_indices(ctx, "index_select", axis, x->shape[a], n, idx, NULL) != AD_OK) return NULL;
     int64_t shape[AD_MAX_DIMS];
@@ -676,7 +676,7 @@ ad_tensor *ad_index_select(ad_tensor *x, int axis, int64_t n, const int64_t *idx
     }
     for (int64_t j = 0; j < n; j++)
         if (at->idx[j] < 0) at->idx[j] += x->shape[a];
-    y = ad_op_record(AD_OP_index_select, y, 1, &x, at, size);
+    y = ad_op_finish(AD_OP_index_select, y, 1, &x, at, size);
     ad_mem_free(ctx, at, size, AD_MEM_META);
     return y;
 }
@@ -699,7 +699,7 @@ ad_tensor *ad_index_add(ad_tensor *base, int axis, int64_t n, const int64_t *idx
     AD_ARG(base);
     AD_ARG(src);
     ad_ctx *ctx = base->ctx;
-    int a = ad_norm_axis(ctx, "index_add", axis, base->ndim);
+    int a = ad_axis_index(ctx, "index_add", axis, base->ndim);
     if (a < 0) return NULL;
     bool ok = src->ndim == base->ndim;
     for (int d = 0; ok && d < base->ndim; d++) ok = src->shape[d] == (d == a ? n : base->shape[d]);
@@ -728,7 +728,7 @@ ad_tensor *ad_index_add(ad_tensor *base, int axis, int64_t n, const int64_t *idx
     }
     for (int64_t j = 0; j < n; j++)
         if (at->idx[j] < 0) at->idx[j] += base->shape[a];
-    y = ad_op_record(AD_OP_index_add, y, 2, in, at, size);
+    y = ad_op_finish(AD_OP_index_add, y, 2, in, at, size);
     ad_mem_free(ctx, at, size, AD_MEM_META);
     return y;
 }
@@ -860,7 +860,7 @@ ad_tensor *ad_gather(ad_tensor *x, int axis, ad_tensor *index)
     AD_ARG(x);
     AD_ARG(index);
     ad_ctx *ctx = x->ctx;
-    int a = ad_norm_axis(ctx, "gather", axis, x->ndim);
+    int a = ad_axis_index(ctx, "gather", axis, x->ndim);
     if (a < 0) return NULL;
     if (check_index_shape("gather", "x", x, index, a) != AD_OK) return NULL;
     if (check_index_values("gather", index, a, x->shape[a]) != AD_OK) return NULL;
@@ -869,7 +869,7 @@ ad_tensor *ad_gather(ad_tensor *x, int axis, ad_tensor *index)
     run_indexed(x, index, y, a, x->stride[a], k_gather);
     int32_t at = a;
     ad_tensor *in[2] = {x, index};
-    return ad_op_record(AD_OP_gather, y, 2, in, &at, sizeof at);
+    return ad_op_finish(AD_OP_gather, y, 2, in, &at, sizeof at);
 }
 ad_tensor *ad_op_gather_jvp(const ad_call *c, ad_tensor *const *t)
 {
@@ -893,7 +893,7 @@ ad_tensor *ad_scatter_add(ad_tensor *base, int axis, ad_tensor *index, ad_tensor
     AD_ARG(src);
     ad_ctx *ctx = base->ctx;
     char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
-    int a = ad_norm_axis(ctx, "scatter_add", axis, base->ndim);
+    int a = ad_axis_index(ctx, "scatter_add", axis, base->ndim);
     if (a < 0) return NULL;
     if (check_index_shape("scatter_add", "base", base, index, a) != AD_OK) return NULL;
     bool same = src->ndim == index->ndim;
@@ -909,7 +909,7 @@ ad_tensor *ad_scatter_add(ad_tensor *base, int axis, ad_tensor *index, ad_tensor
     run_indexed(y, index, src, a, y->stride[a], k_scatter_add);
     int32_t at = a;
     ad_tensor *in[3] = {base, index, src};
-    return ad_op_record(AD_OP_scatter_add, y, 3, in, &at, sizeof at);
+    return ad_op_finish(AD_OP_scatter_add, y, 3, in, &at, sizeof at);
 }
 ad_tensor *ad_op_scatter_add_jvp(const ad_call *c, ad_tensor *const *t)
 {

@@ -42,20 +42,20 @@ static int into(const char *what, ad_ew_kind kind, binop_fn f, scalop_fn fs, ad_
     return ad_op_commit_inplace(out, r, what);
 }
 
-int ad_add_into(ad_tensor *o, ad_tensor *a, ad_tensor *b) { return b ? into("add", AD_EW_ADD, ad_add, NULL, o, a, b, 0) : AD_EINVAL; }
-int ad_sub_into(ad_tensor *o, ad_tensor *a, ad_tensor *b) { return b ? into("sub", AD_EW_SUB, ad_sub, NULL, o, a, b, 0) : AD_EINVAL; }
-int ad_mul_into(ad_tensor *o, ad_tensor *a, ad_tensor *b) { return b ? into("mul", AD_EW_MUL, ad_mul, NULL, o, a, b, 0) : AD_EINVAL; }
-int ad_div_into(ad_tensor *o, ad_tensor *a, ad_tensor *b) { return b ? into("div", AD_EW_DIV, ad_div, NULL, o, a, b, 0) : AD_EINVAL; }
+int ad_add_into(ad_tensor *o, ad_tensor *a, ad_tensor *b) { return b ? into("add", AD_EW_add, ad_add, NULL, o, a, b, 0) : AD_EINVAL; }
+int ad_sub_into(ad_tensor *o, ad_tensor *a, ad_tensor *b) { return b ? into("sub", AD_EW_sub, ad_sub, NULL, o, a, b, 0) : AD_EINVAL; }
+int ad_mul_into(ad_tensor *o, ad_tensor *a, ad_tensor *b) { return b ? into("mul", AD_EW_mul, ad_mul, NULL, o, a, b, 0) : AD_EINVAL; }
+int ad_div_into(ad_tensor *o, ad_tensor *a, ad_tensor *b) { return b ? into("div", AD_EW_div, ad_div, NULL, o, a, b, 0) : AD_EINVAL; }
 
-int ad_add_(ad_tensor *x, ad_tensor *y) { return y ? into("add_", AD_EW_ADD, ad_add, NULL, x, x, y, 0) : AD_EINVAL; }
-int ad_sub_(ad_tensor *x, ad_tensor *y) { return y ? into("sub_", AD_EW_SUB, ad_sub, NULL, x, x, y, 0) : AD_EINVAL; }
-int ad_mul_(ad_tensor *x, ad_tensor *y) { return y ? into("mul_", AD_EW_MUL, ad_mul, NULL, x, x, y, 0) : AD_EINVAL; }
-int ad_div_(ad_tensor *x, ad_tensor *y) { return y ? into("div_", AD_EW_DIV, ad_div, NULL, x, x, y, 0) : AD_EINVAL; }
+int ad_add_(ad_tensor *x, ad_tensor *y) { return y ? into("add_", AD_EW_add, ad_add, NULL, x, x, y, 0) : AD_EINVAL; }
+int ad_sub_(ad_tensor *x, ad_tensor *y) { return y ? into("sub_", AD_EW_sub, ad_sub, NULL, x, x, y, 0) : AD_EINVAL; }
+int ad_mul_(ad_tensor *x, ad_tensor *y) { return y ? into("mul_", AD_EW_mul, ad_mul, NULL, x, x, y, 0) : AD_EINVAL; }
+int ad_div_(ad_tensor *x, ad_tensor *y) { return y ? into("div_", AD_EW_div, ad_div, NULL, x, x, y, 0) : AD_EINVAL; }
 
-int ad_add_s_(ad_tensor *x, double s) { return into("add_", AD_EW_ADD, NULL, ad_add_s, x, x, NULL, s); }
-int ad_sub_s_(ad_tensor *x, double s) { return into("sub_", AD_EW_SUB, NULL, ad_sub_s, x, x, NULL, s); }
-int ad_mul_s_(ad_tensor *x, double s) { return into("mul_", AD_EW_MUL, NULL, ad_mul_s, x, x, NULL, s); }
-int ad_div_s_(ad_tensor *x, double s) { return into("div_", AD_EW_DIV, NULL, ad_div_s, x, x, NULL, s); }
+int ad_add_s_(ad_tensor *x, double s) { return into("add_", AD_EW_add, NULL, ad_add_s, x, x, NULL, s); }
+int ad_sub_s_(ad_tensor *x, double s) { return into("sub_", AD_EW_sub, NULL, ad_sub_s, x, x, NULL, s); }
+int ad_mul_s_(ad_tensor *x, double s) { return into("mul_", AD_EW_mul, NULL, ad_mul_s, x, x, NULL, s); }
+int ad_div_s_(ad_tensor *x, double s) { return into("div_", AD_EW_div, NULL, ad_div_s, x, x, NULL, s); }
 
 /* x[...] = v: v broadcast to x's shape. */
 int ad_copy_(ad_tensor *x, ad_tensor *v)

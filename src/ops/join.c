@@ -78,7 +78,7 @@ ad_tensor *ad_concat(ad_tensor *const *ts, int n, int axis)
     const ad_tensor *t0 = ts[0];
     if (t0->ndim == 0)
         return AD_FAIL(ctx, AD_ESHAPE, "concat: tensor 0 is 0-d and cannot be concatenated (use ad_stack)");
-    int a = ad_norm_axis(ctx, "concat", axis, t0->ndim);
+    int a = ad_axis_index(ctx, "concat", axis, t0->ndim);
     if (a < 0) return NULL;
     int64_t shape[AD_MAX_DIMS];
     memcpy(shape, t0->shape, sizeof(int64_t) * (size_t)t0->ndim);
@@ -105,7 +105,7 @@ ad_tensor *ad_concat(ad_tensor *const *ts, int n, int axis)
         off += ts[i]->shape[a];
     }
     join_attr at = {a};
-    return ad_op_record(AD_OP_concat, y, n, ts, &at, sizeof at);
+    return ad_op_finish(AD_OP_concat, y, n, ts, &at, sizeof at);
 }
 
 /* The tangents of a variadic op's inputs with NULL replaced by zeros of
@@ -164,7 +164,7 @@ ad_tensor *ad_stack(ad_tensor *const *ts, int n, int axis)
     if (t0->ndim + 1 > AD_MAX_DIMS)
         return AD_FAIL(ctx, AD_ESIZE, "stack: tensors with %d axes cannot be stacked (at most %d axes)", t0->ndim,
                        AD_MAX_DIMS);
-    int a = ad_norm_axis(ctx, "stack", axis, t0->ndim + 1);
+    int a = ad_axis_index(ctx, "stack", axis, t0->ndim + 1);
     if (a < 0) return NULL;
     for (int i = 1; i < n; i++) {
         const ad_tensor *t = ts[i];
@@ -184,7 +184,7 @@ ad_tensor *ad_stack(ad_tensor *const *ts, int n, int axis)
         if (d != a) st[j++] = y->stride[d];
     for (int i = 0; i < n && y->numel > 0; i++) copy_region(y->data + i * y->stride[a], st, ts[i]);
     join_attr at = {a};
-    return ad_op_record(AD_OP_stack, y, n, ts, &at, sizeof at);
+    return ad_op_finish(AD_OP_stack, y, n, ts, &at, sizeof at);
 }
 
 ad_tensor *ad_op_stack_jvp(const ad_call *c, ad_tensor *const *t)

@@ -130,7 +130,7 @@ static ad_tensor *dot_impl(const char *what, ad_tensor *x, ad_tensor *y)
     ad_tensor_free(xc);
     ad_tensor_free(yc);
     ad_tensor *in[2] = {x, y};
-    return ad_op_record(AD_OP_dot, out, 2, in, NULL, 0);
+    return ad_op_finish(AD_OP_dot, out, 2, in, NULL, 0);
 fail:
     ad_tensor_free(xc);
     ad_tensor_free(yc);
@@ -197,7 +197,7 @@ static ad_tensor *mv_impl(const char *what, ad_tensor *A, ad_tensor *x)
     ad_tensor_free(Ac);
     ad_tensor_free(xc);
     ad_tensor *in[2] = {A, x};
-    return ad_op_record(AD_OP_mv, y, 2, in, NULL, 0);
+    return ad_op_finish(AD_OP_mv, y, 2, in, NULL, 0);
 fail:
     ad_tensor_free(Ac);
     ad_tensor_free(xc);
@@ -334,7 +334,7 @@ static ad_tensor *mm_impl(const char *what, ad_tensor *A, ad_tensor *B)
         return NULL;
     }
     ad_tensor *in[2] = {A, B};
-    return ad_op_record(AD_OP_mm, y, 2, in, NULL, 0);
+    return ad_op_finish(AD_OP_mm, y, 2, in, NULL, 0);
 }
 
 /* Y = A B;   Ẏ = Ȧ B + A Ḃ;   Ā += Ȳ Bᵀ,  B̄ += Aᵀ Ȳ */
@@ -388,7 +388,7 @@ static ad_tensor *bmm_impl(const char *what, ad_tensor *a, ad_tensor *b)
         return NULL;
     }
     ad_tensor *in[2] = {a, b};
-    return ad_op_record(AD_OP_bmm, y, 2, in, NULL, 0);
+    return ad_op_finish(AD_OP_bmm, y, 2, in, NULL, 0);
 }
 
 /* Y = A B batched over broadcast leading axes;   Ẏ = Ȧ B + A Ḃ;
@@ -485,7 +485,7 @@ ad_tensor *ad_cross(ad_tensor *a, ad_tensor *b, int axis)
     int64_t shape[AD_MAX_DIMS];
     if (ad_ew_broadcast(ctx, "cross", a->ndim, a->shape, b->ndim, b->shape, &nd, shape) != AD_OK) return NULL;
     if (nd == 0) return fail_shapes(ctx, AD_ESHAPE, "cross", "expected tensors with an axis of length 3", a, b);
-    int ax = ad_norm_axis(ctx, "cross", axis, nd);
+    int ax = ad_axis_index(ctx, "cross", axis, nd);
     if (ax < 0) return NULL;
     int ia = ax - (nd - a->ndim), ib = ax - (nd - b->ndim);
     int64_t la = ia >= 0 ? a->shape[ia] : 1, lb = ib >= 0 ? b->shape[ib] : 1;
@@ -517,7 +517,7 @@ ad_tensor *ad_cross(ad_tensor *a, ad_tensor *b, int axis)
     ad_iter_run(&it, k_cross, &u);
     cross_attr at = {ax - nd};
     ad_tensor *in[2] = {a, b};
-    return ad_op_record(AD_OP_cross, y, 2, in, &at, sizeof at);
+    return ad_op_finish(AD_OP_cross, y, 2, in, &at, sizeof at);
 }
 ad_tensor *ad_op_cross_jvp(const ad_call *c, ad_tensor *const *t)
 {
@@ -552,7 +552,7 @@ ad_tensor *ad_trace(ad_tensor *A)
     double s = 0;
     for (int64_t i = 0; i < n; i++) s += A->data[i * step];
     y->data[0] = s;
-    return ad_op_record(AD_OP_trace, y, 1, &A, NULL, 0);
+    return ad_op_finish(AD_OP_trace, y, 1, &A, NULL, 0);
 }
 ad_tensor *ad_op_trace_jvp(const ad_call *c, ad_tensor *const *t)
 {

@@ -238,7 +238,7 @@ ad_tensor *ad_norm(ad_tensor *x, double p, ad_axes axes, bool keepdims)
     at.p = p;
     at.mask = mask;
     at.keepdims = keepdims;
-    return ad_op_record(AD_OP_norm, y, 1, &x, &at, sizeof at);
+    return ad_op_finish(AD_OP_norm, y, 1, &x, &at, sizeof at);
 }
 
 /* ‖A‖_F = sqrt(Σ Aᵢⱼ²): the 2-norm over every element */

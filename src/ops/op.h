@@ -5,8 +5,9 @@
  * three pieces side by side:
  *
  *     // y = sin x;   ẏ = cos(x)·ẋ;   x̄ += cos(x)·ȳ
- *     value kernel:   the public function ad_sin() computes y, then calls
- *                     ad_op_record(AD_OP_sin, y, 1, &x, NULL, 0)
+ *     value kernel:   the public function ad_sin() computes y, then ends with
+ *                     ad_op_finish(AD_OP_sin, y, 1, &x, NULL, 0), which
+ *                     propagates tangents and records on the tape
  *     JVP rule:       ad_op_sin_jvp(c, tin) returns ẏ from ẋ
  *     VJP rule:       ad_op_sin_vjp(c, gy, gin) sets x̄ from ȳ
  *
@@ -58,9 +59,11 @@ typedef int (*ad_vjp_fn)(const ad_call *c, ad_tensor *gy, ad_tensor **gin);
 #define AD_SAVE_ALL_IN 0xffffu
 #define AD_SAVE_OUT (1u << 16)
 
+/* The same bits as the public AD_OPINFO_* (adscope/ops.h; catalog.c checks). */
 enum {
     AD_OPF_BROADCAST = 1u << 0, /* elementwise with broadcasting: lift tangents */
-    AD_OPF_VARIADIC = 1u << 1   /* any number of inputs (concat, stack) */
+    AD_OPF_VARIADIC = 1u << 1,  /* any number of inputs (concat, stack) */
+    AD_OPF_INTERNAL = 1u << 2   /* used by rules only: no public function */
 };
 
 typedef struct ad_opdef {
@@ -74,14 +77,14 @@ typedef struct ad_opdef {
 } ad_opdef;
 
 /* The op ids and rule declarations, from the one list in ops.def. */
-#define AD_OP(id, gname, nin, save, flags) AD_OP_##id,
+#define AD_OP(id, gname, nin, save, flags, family) AD_OP_##id,
 typedef enum {
 #include "ops.def"
     AD_OP_COUNT
 } ad_opid;
 #undef AD_OP
 
-#define AD_OP(id, gname, nin, save, flags)                                   \
+#define AD_OP(id, gname, nin, save, flags, family)                           \
     ad_tensor *ad_op_##id##_jvp(const ad_call *c, ad_tensor *const *tin);    \
     int ad_op_##id##_vjp(const ad_call *c, ad_tensor *gy, ad_tensor **gin);
 #include "ops.def"
@@ -91,12 +94,14 @@ extern const ad_opdef ad_ops[AD_OP_COUNT];
 
 /* ---- the engine (record.c) ------------------------------------------------- */
 
-/* Called by every differentiable op once `out` holds the value computed
- * from in[0..nin).  Attaches out's tangent when an input carries one, and
- * appends a tape record when grad mode is on and an input requires grad.
+/* The end of every differentiable op, once `out` holds the value computed
+ * from in[0..nin): both modes' share of the op.  Forward mode: applies the
+ * JVP rule and attaches out's tangent when an input carries one.  Reverse
+ * mode: appends a tape record when grad mode is on and an input requires
+ * grad.
  * attr (attr_size bytes) is copied into the record.  Returns out, or NULL
  * after freeing out on failure. */
-ad_tensor *ad_op_record(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
                         size_t attr_size);
 
 /* True when applying an op to these inputs needs the engine at all (a

@@ -9,7 +9,7 @@
 #include "../iter.h"
 #include "op.h"
 
-#define AD_OP(id, gname, nin, save, flags) \
+#define AD_OP(id, gname, nin, save, flags, family) \
     [AD_OP_##id] = {#id, gname, nin, save, flags, ad_op_##id##_jvp, ad_op_##id##_vjp},
 const ad_opdef ad_ops[AD_OP_COUNT] = {
 #include "ops.def"
@@ -127,7 +127,7 @@ done:
     return AD_OK;
 }
 
-ad_tensor *ad_op_record(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
                         size_t attr_size)
 {
     if (!out) return NULL;

@@ -340,7 +340,7 @@ static ad_tensor *reduce_op(int opid, const char *what, ad_tensor *x, ad_axes ax
     at.mask = r.mask;
     at.keepdims = keepdims;
     at.correction = correction;
-    return ad_op_record(opid, y, 1, &x, &at, sizeof at);
+    return ad_op_finish(opid, y, 1, &x, &at, sizeof at);
 }
 
 /* ---- helpers for the rules ------------------------------------------------------ */
@@ -635,10 +635,10 @@ static ad_tensor *softmax_value(ad_tensor *x, int axis, bool log_form)
 static ad_tensor *softmax_op(int opid, const char *what, ad_tensor *x, int axis)
 {
     AD_ARG(x);
-    int a = ad_norm_axis(x->ctx, what, axis, x->ndim);
+    int a = ad_axis_index(x->ctx, what, axis, x->ndim);
     if (a < 0) return NULL;
     ad_tensor *y = softmax_value(x, a, opid == AD_OP_log_softmax);
-    return ad_op_record(opid, y, 1, &x, &a, sizeof a);
+    return ad_op_finish(opid, y, 1, &x, &a, sizeof a);
 }
 
 /* y = exp(x - lse(x));   ẏ = y·(ẋ - Σ y·ẋ);   x̄ += y·(ȳ - Σ ȳ·y)   (sums along axis) */
@@ -706,7 +706,7 @@ static ad_tensor *arg_op(const char *what, ad_tensor *x, int axis, bool keepdims
 {
     AD_ARG(x);
     ad_ctx *ctx = x->ctx;
-    int a = ad_norm_axis(ctx, what, axis, x->ndim);
+    int a = ad_axis_index(ctx, what, axis, x->ndim);
     if (a < 0) return NULL;
     if (x->shape[a] == 0) {
         char b[AD_SHAPEBUF];

@@ -15,12 +15,12 @@ static ad_tensor *scalar_op(int opid, ad_ew_kind kind, ad_tensor *a, double s)
 {
     AD_ARG(a);
     scalar_attr at = {s};
-    return ad_op_record(opid, ad_ew_apply_s(kind, a, s), 1, &a, &at, sizeof at);
+    return ad_op_finish(opid, ad_ew_apply_s(kind, a, s), 1, &a, &at, sizeof at);
 }
 
 /* y = x + s;   ẏ = ẋ;   x̄ += ȳ */
-ad_tensor *ad_add_s(ad_tensor *a, double s) { return scalar_op(AD_OP_add_s, AD_EW_ADD, a, s); }
-ad_tensor *ad_sub_s(ad_tensor *a, double s) { return scalar_op(AD_OP_add_s, AD_EW_SUB, a, s); }
+ad_tensor *ad_add_s(ad_tensor *a, double s) { return scalar_op(AD_OP_add_s, AD_EW_add, a, s); }
+ad_tensor *ad_sub_s(ad_tensor *a, double s) { return scalar_op(AD_OP_add_s, AD_EW_sub, a, s); }
 ad_tensor *ad_op_add_s_jvp(const ad_call *c, ad_tensor *const *t)
 {
     (void)c;
@@ -34,7 +34,7 @@ int ad_op_add_s_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 }
 
 /* y = x·s;   ẏ = s·ẋ;   x̄ += s·ȳ */
-ad_tensor *ad_mul_s(ad_tensor *a, double s) { return scalar_op(AD_OP_mul_s, AD_EW_MUL, a, s); }
+ad_tensor *ad_mul_s(ad_tensor *a, double s) { return scalar_op(AD_OP_mul_s, AD_EW_mul, a, s); }
 ad_tensor *ad_op_mul_s_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul_s(t[0], S(c)); }
 int ad_op_mul_s_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
@@ -43,7 +43,7 @@ int ad_op_mul_s_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 }
 
 /* y = x/s;   ẏ = ẋ/s;   x̄ += ȳ/s   (a true division, so x/3 rounds like x/3) */
-ad_tensor *ad_div_s(ad_tensor *a, double s) { return scalar_op(AD_OP_div_s, AD_EW_DIV, a, s); }
+ad_tensor *ad_div_s(ad_tensor *a, double s) { return scalar_op(AD_OP_div_s, AD_EW_div, a, s); }
 ad_tensor *ad_op_div_s_jvp(const ad_call *c, ad_tensor *const *t) { return ad_div_s(t[0], S(c)); }
 int ad_op_div_s_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
@@ -52,7 +52,7 @@ int ad_op_div_s_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 }
 
 /* y = s - x;   ẏ = -ẋ;   x̄ += -ȳ */
-ad_tensor *ad_rsub_s(double s, ad_tensor *a) { return scalar_op(AD_OP_rsub_s, AD_EW_RSUB, a, s); }
+ad_tensor *ad_rsub_s(double s, ad_tensor *a) { return scalar_op(AD_OP_rsub_s, AD_EW_rsub, a, s); }
 ad_tensor *ad_op_rsub_s_jvp(const ad_call *c, ad_tensor *const *t)
 {
     (void)c;
@@ -66,7 +66,7 @@ int ad_op_rsub_s_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 }
 
 /* y = s/x;   ẏ = -y·ẋ/x;   x̄ += -y·ȳ/x */
-ad_tensor *ad_rdiv_s(double s, ad_tensor *a) { return scalar_op(AD_OP_rdiv_s, AD_EW_RDIV, a, s); }
+ad_tensor *ad_rdiv_s(double s, ad_tensor *a) { return scalar_op(AD_OP_rdiv_s, AD_EW_rdiv, a, s); }
 ad_tensor *ad_op_rdiv_s_jvp(const ad_call *c, ad_tensor *const *t)
 {
     return ad_neg(ad_div(ad_mul(t[0], c->out), c->in[0]));
@@ -87,7 +87,7 @@ static ad_tensor *pow_s_deriv(const ad_call *c)
     if (s == 2) return ad_mul_s(c->in[0], 2);
     return ad_mul_s(ad_pow_s(c->in[0], s - 1), s);
 }
-ad_tensor *ad_pow_s(ad_tensor *a, double s) { return scalar_op(AD_OP_pow_s, AD_EW_POW, a, s); }
+ad_tensor *ad_pow_s(ad_tensor *a, double s) { return scalar_op(AD_OP_pow_s, AD_EW_pow, a, s); }
 ad_tensor *ad_op_pow_s_jvp(const ad_call *c, ad_tensor *const *t)
 {
     if (S(c) == 0) return NULL;
@@ -101,7 +101,7 @@ int ad_op_pow_s_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 }
 
 /* y = s^x;   ẏ = y·log(s)·ẋ;   x̄ += y·log(s)·ȳ */
-ad_tensor *ad_rpow_s(double s, ad_tensor *a) { return scalar_op(AD_OP_rpow_s, AD_EW_RPOW, a, s); }
+ad_tensor *ad_rpow_s(double s, ad_tensor *a) { return scalar_op(AD_OP_rpow_s, AD_EW_rpow, a, s); }
 ad_tensor *ad_op_rpow_s_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], ad_mul_s(c->out, log(S(c)))); }
 int ad_op_rpow_s_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
@@ -116,14 +116,14 @@ static ad_tensor *clamp_weight(const ad_call *c, bool max)
     double s = S(c);
     return ad_add(max ? ad_gt_s(x, s) : ad_lt_s(x, s), ad_mul_s(ad_eq_s(x, s), 0.5));
 }
-ad_tensor *ad_maximum_s(ad_tensor *a, double s) { return scalar_op(AD_OP_maximum_s, AD_EW_MAX, a, s); }
+ad_tensor *ad_maximum_s(ad_tensor *a, double s) { return scalar_op(AD_OP_maximum_s, AD_EW_maximum, a, s); }
 ad_tensor *ad_op_maximum_s_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], clamp_weight(c, true)); }
 int ad_op_maximum_s_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
     gx[0] = ad_mul(g, clamp_weight(c, true));
     return AD_OK;
 }
-ad_tensor *ad_minimum_s(ad_tensor *a, double s) { return scalar_op(AD_OP_minimum_s, AD_EW_MIN, a, s); }
+ad_tensor *ad_minimum_s(ad_tensor *a, double s) { return scalar_op(AD_OP_minimum_s, AD_EW_minimum, a, s); }
 ad_tensor *ad_op_minimum_s_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], clamp_weight(c, false)); }
 int ad_op_minimum_s_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {

@@ -90,11 +90,11 @@ static ad_tensor *scan_value(ad_tensor *x, int a, bool prod, bool reverse)
 static ad_tensor *scan_op(int opid, const char *what, ad_tensor *x, int axis, bool reverse)
 {
     AD_ARG(x);
-    int a = ad_norm_axis(x->ctx, what, axis, x->ndim);
+    int a = ad_axis_index(x->ctx, what, axis, x->ndim);
     if (a < 0) return NULL;
     scan_attr at = {a, reverse};
     ad_tensor *y = scan_value(x, a, opid == AD_OP_cumprod, reverse);
-    return ad_op_record(opid, y, 1, &x, &at, sizeof at);
+    return ad_op_finish(opid, y, 1, &x, &at, sizeof at);
 }
 
 /* ---- cumsum ------------------------------------------------------------------- */

@@ -72,7 +72,7 @@ static ad_tensor *apply(ad_iter_fn k, ad_tensor *x)
 static ad_tensor *unary(int opid, ad_iter_fn k, ad_tensor *x)
 {
     AD_ARG(x);
-    return ad_op_record(opid, apply(k, x), 1, &x, NULL, 0);
+    return ad_op_finish(opid, apply(k, x), 1, &x, NULL, 0);
 }
 
 /* y = -x;   ẏ = -ẋ;   x̄ += -ȳ */
@@ -253,7 +253,7 @@ static ad_tensor *fused(int opid, ad_iter_fn k, ad_tensor *a, ad_tensor *b)
     ad_iter_init(&it, s.ndim, s.dim, 3, ops);
     ad_iter_run(&it, k, NULL);
     ad_tensor *in[2] = {a, b};
-    return ad_op_record(opid, y, 2, in, NULL, 0);
+    return ad_op_finish(opid, y, 2, in, NULL, 0);
 }
 
 /* z = g·(1 - y²);   ż = ġ(1 - y²) - 2gy·ẏ;   ḡ += z̄(1 - y²),  ȳ += -2gy·z̄ */

@@ -44,7 +44,7 @@ ad_tensor *ad_clone(ad_tensor *x)
     ad_tensor *y = ad_new_like(x);
     if (!y) return NULL;
     ad_copy_raw(y, x);
-    return ad_op_record(AD_OP_clone, y, 1, &x, NULL, 0);
+    return ad_op_finish(AD_OP_clone, y, 1, &x, NULL, 0);
 }
 ad_tensor *ad_op_clone_jvp(const ad_call *c, ad_tensor *const *t)
 {
@@ -163,7 +163,7 @@ static ad_tensor *view_op(int opid, const char *what, ad_tensor *x, ad_shape s, 
     }
     shape_attr at = to_attr(s.ndim, s.dim);
     ad_tensor *v = make_view(x, s.ndim, s.dim, stride, x->offset);
-    return ad_op_record(opid, v, 1, &x, &at, sizeof at);
+    return ad_op_finish(opid, v, 1, &x, &at, sizeof at);
 }
 
 ad_tensor *ad_view(ad_tensor *x, ad_shape shape) { return view_op(AD_OP_view, "view", x, shape, false); }
@@ -197,13 +197,13 @@ static ad_tensor *squeeze_mask(ad_tensor *x, uint32_t mask)
         n++;
     }
     ad_tensor *v = make_view(x, n, shape, stride, x->offset);
-    return ad_op_record(AD_OP_squeeze, v, 1, &x, NULL, 0);
+    return ad_op_finish(AD_OP_squeeze, v, 1, &x, NULL, 0);
 }
 
 ad_tensor *ad_squeeze(ad_tensor *x, int axis)
 {
     AD_ARG(x);
-    int a = ad_norm_axis(x->ctx, "squeeze", axis, x->ndim);
+    int a = ad_axis_index(x->ctx, "squeeze", axis, x->ndim);
     if (a < 0) return NULL;
     if (x->shape[a] != 1)
         return AD_FAIL(x->ctx, AD_ESHAPE, "squeeze: axis %d has length %lld, not 1", axis, (long long)x->shape[a]);
@@ -227,7 +227,7 @@ ad_tensor *ad_unsqueeze(ad_tensor *x, int axis)
     if (x->ndim + 1 > AD_MAX_DIMS)
         return AD_FAIL(x->ctx, AD_ESIZE, "unsqueeze: a tensor with %d axes cannot get another (at most %d)",
                        x->ndim, AD_MAX_DIMS);
-    int a = ad_norm_axis(x->ctx, "unsqueeze", axis, x->ndim + 1);
+    int a = ad_axis_index(x->ctx, "unsqueeze", axis, x->ndim + 1);
     if (a < 0) return NULL;
     int64_t shape[AD_MAX_DIMS], stride[AD_MAX_DIMS];
     for (int i = 0, j = 0; i <= x->ndim; i++) {
@@ -241,7 +241,7 @@ ad_tensor *ad_unsqueeze(ad_tensor *x, int axis)
         }
     }
     ad_tensor *v = make_view(x, x->ndim + 1, shape, stride, x->offset);
-    return ad_op_record(AD_OP_unsqueeze, v, 1, &x, NULL, 0);
+    return ad_op_finish(AD_OP_unsqueeze, v, 1, &x, NULL, 0);
 }
 ad_tensor *ad_op_unsqueeze_jvp(const ad_call *c, ad_tensor *const *t) { return reshape_jvp(c, t); }
 int ad_op_unsqueeze_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx) { return reshape_vjp(c, g, gx); }
@@ -263,7 +263,7 @@ ad_tensor *ad_permute(ad_tensor *x, int n, const int *perm)
     uint32_t seen = 0;
     int64_t shape[AD_MAX_DIMS], stride[AD_MAX_DIMS];
     for (int i = 0; i < n; i++) {
-        int a = ad_norm_axis(ctx, "permute", perm[i], n);
+        int a = ad_axis_index(ctx, "permute", perm[i], n);
         if (a < 0) return NULL;
         if (seen & (1u << a)) return AD_FAIL(ctx, AD_EAXIS, "permute: axis %d appears twice", perm[i]);
         seen |= 1u << a;
@@ -272,7 +272,7 @@ ad_tensor *ad_permute(ad_tensor *x, int n, const int *perm)
         stride[i] = x->stride[a];
     }
     ad_tensor *v = make_view(x, n, shape, stride, x->offset);
-    return ad_op_record(AD_OP_permute, v, 1, &x, &at, sizeof at);
+    return ad_op_finish(AD_OP_permute, v, 1, &x, &at, sizeof at);
 }
 ad_tensor *ad_op_permute_jvp(const ad_call *c, ad_tensor *const *t)
 {
@@ -303,8 +303,8 @@ ad_tensor *ad_T(ad_tensor *x)
 ad_tensor *ad_transpose(ad_tensor *x, int axis0, int axis1)
 {
     AD_ARG(x);
-    int a = ad_norm_axis(x->ctx, "transpose", axis0, x->ndim);
-    int b = a < 0 ? -1 : ad_norm_axis(x->ctx, "transpose", axis1, x->ndim);
+    int a = ad_axis_index(x->ctx, "transpose", axis0, x->ndim);
+    int b = a < 0 ? -1 : ad_axis_index(x->ctx, "transpose", axis1, x->ndim);
     if (b < 0) return NULL;
     int64_t shape[AD_MAX_DIMS], stride[AD_MAX_DIMS];
     memcpy(shape, x->shape, sizeof shape);
@@ -315,7 +315,7 @@ ad_tensor *ad_transpose(ad_tensor *x, int axis0, int axis1)
     stride[b] = x->stride[a];
     int at[2] = {a, b};
     ad_tensor *v = make_view(x, x->ndim, shape, stride, x->offset);
-    return ad_op_record(AD_OP_transpose, v, 1, &x, at, sizeof at);
+    return ad_op_finish(AD_OP_transpose, v, 1, &x, at, sizeof at);
 }
 ad_tensor *ad_op_transpose_jvp(const ad_call *c, ad_tensor *const *t)
 {
@@ -368,7 +368,7 @@ static ad_tensor *expand_impl(ad_tensor *x, ad_shape s, bool allow_keep, const c
     if (ad_shape_numel(ctx, what, s.ndim, s.dim) < 0) return NULL;
     shape_attr at = to_attr(s.ndim, s.dim);
     ad_tensor *v = make_view(x, s.ndim, s.dim, stride, x->offset);
-    return ad_op_record(AD_OP_expand, v, 1, &x, &at, sizeof at);
+    return ad_op_finish(AD_OP_expand, v, 1, &x, &at, sizeof at);
 }
 ad_tensor *ad_expand(ad_tensor *x, ad_shape shape) { return expand_impl(x, shape, true, "expand"); }
 ad_tensor *ad_broadcast_to(ad_tensor *x, ad_shape shape) { return expand_impl(x, shape, false, "broadcast_to"); }

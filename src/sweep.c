@@ -1,4 +1,5 @@
-/* modes/backward.c — the backward sweep (ad_backward).
+/* src/sweep.c — the backward sweep (ad_backward), beside the tape it walks
+ * (tape.c).  Part of the core: it uses the ops, the tape and scopes only.
  *
  * The tape is a list of records in the order they were made.  Backward
  * seeds the adjoint of the output's record and walks the list from there
@@ -33,7 +34,7 @@ static int accumulate(ad_ctx *ctx, ad_tensor **acc, ad_tensor *g, bool create_gr
         return AD_OK;
     }
     if (!create_graph && exclusive(*acc) && !g->tangent) {
-        int rc = ad_ew_into("backward", AD_EW_ADD, *acc, *acc, g, 0);
+        int rc = ad_ew_into("backward", AD_EW_add, *acc, *acc, g, 0);
         ad_decref(g);
         return rc;
     }
@@ -66,7 +67,7 @@ static int accumulate_leaf(ad_ctx *ctx, ad_tensor *leaf, ad_tensor *g, bool crea
         return AD_OK;
     }
     if (!create_graph && !g->tangent && !leaf->grad->tangent && !leaf->grad->grad_fn) {
-        int rc = ad_ew_into("backward", AD_EW_ADD, leaf->grad, leaf->grad, g, 0);
+        int rc = ad_ew_into("backward", AD_EW_add, leaf->grad, leaf->grad, g, 0);
         ad_decref(g);
         return rc;
     }
@@ -100,15 +101,6 @@ static bool shape_is(const ad_tensor *t, int ndim, const int64_t *shape)
     for (int i = 0; i < ndim; i++)
         if (t->shape[i] != shape[i]) return false;
     return true;
-}
-
-/* Take a tensor made inside scope s out of it: its reference becomes ours. */
-static void take(ad_ctx *ctx, ad_scope s, ad_tensor *t)
-{
-    if (t->scope_refs > 0 && t->scope_slot >= s.mark && ctx->scope_stack[t->scope_slot] == t)
-        ad_scope_forget(ctx, t);
-    else
-        ad_incref(t); /* not registered here: keep our own reference */
 }
 
 /* Applies n's VJP and sends the shares on.  Consumes n->gout. */
@@ -146,7 +138,7 @@ static int step(ad_ctx *ctx, ad_node *n, bool create_graph, int64_t *pending)
     if (ctx->err == AD_OK) ctx->err = err_before;
     for (int i = 0; i < nin; i++) {
         if (!need[i] || !gin[i]) continue;
-        take(ctx, s, gin[i]);
+        ad_scope_take(ctx, s, gin[i]);
     }
     ad_scope_end(ctx, s, NULL);
 
