@@ -40,7 +40,7 @@ static const char HELP_TOP[] =
  * lives in its cmd_*.c. */
 static const cli_command *const COMMANDS[] = {
     &cli_cmd_grad,  &cli_cmd_check, &cli_cmd_jacobian, &cli_cmd_compare, &cli_cmd_bench,
-    &cli_cmd_merge, &cli_cmd_plot,  &cli_cmd_fd_error, &cli_cmd_tangent, &cli_cmd_graph,
+    &cli_cmd_merge, &cli_cmd_plot,  &cli_cmd_fd_error, &cli_cmd_tangent, &cli_cmd_graph, &cli_cmd_ops,
 };
 #define NCOMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
 

@@ -131,11 +131,9 @@ static int step(ad_ctx *ctx, ad_node *n, bool create_graph, int64_t *pending)
     n->gout = NULL;
 
     ad_scope s = ad_scope_begin(ctx);
-    int err_before = ctx->err; /* errors are sticky: see only this rule's */
-    ctx->err = AD_OK;
+    int mark = ad_err_mark(ctx); /* errors are sticky: see only this rule's */
     rc = n->op->vjp(&c, g, gin);
-    if (rc == AD_OK && ctx->err != AD_OK) rc = ctx->err;
-    if (ctx->err == AD_OK) ctx->err = err_before;
+    if (ad_err_since(ctx, mark) && rc == AD_OK) rc = ctx->err;
     for (int i = 0; i < nin; i++) {
         if (!need[i] || !gin[i]) continue;
         ad_scope_take(ctx, s, gin[i]);

@@ -274,7 +274,7 @@ static const command_case COMMANDS[] = {
     {"grad", "missing EXPR"},      {"check", "missing EXPR"},    {"jacobian", "missing EXPR"},
     {"compare", "missing EXPR"},   {"bench", ""},              {"merge", "no files to merge"},
     {"plot", "missing RESULTS.csv"}, {"fd-error", "missing EXPR"}, {"tangent", "missing EXPR"},
-    {"graph", "missing EXPR"},
+    {"graph", "missing EXPR"},     {"ops", ""},
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -421,4 +421,41 @@ Test(cli, deep_nesting_and_long_input_are_refused_quickly)
     r = run("grad", longsrc, "--var", "x=1");
     cr_expect_eq(r->status, 2, "%s", r->err);
     expect_err(r, "long");
+}
+
+/* ---- adscope ops: the op list as the library holds it ------------------------------------ */
+
+Test(cli, ops_json_lists_every_op_of_ops_def,
+     .description = "adscope ops --json names every AD_OP of src/ops/ops.def, read from the source file itself")
+{
+    char *def = th_read_file(ADSCOPE_SOURCE_DIR "/src/ops/ops.def", NULL);
+    cr_assert(def, "cannot read ops.def");
+    result *r = run("ops", "--json");
+    cr_assert_eq(r->status, 0, "%s", r->err);
+    int listed = 0;
+    for (const char *p = strstr(def, "\nAD_OP("); p; p = strstr(p + 1, "\nAD_OP(")) {
+        char name[40], key[64];
+        cr_assert_eq(sscanf(p + 7, "%39[a-z_0-9]", name), 1);
+        snprintf(key, sizeof key, "{\"name\": \"%s\", ", name);
+        cr_expect(strstr(r->out, key), "adscope ops --json lacks %s", name);
+        listed++;
+    }
+    char count[32];
+    snprintf(count, sizeof count, "{\"count\": %d, ", listed);
+    cr_expect(strncmp(r->out, count, strlen(count)) == 0, "ops.def has %d ops; output starts %.40s", listed, r->out);
+    expect_out(r, "{\"name\": \"sin\", \"grad_fn\": \"SinBackward0\", \"inputs\": 1, \"saves\": [\"in0\"], "
+                  "\"family\": \"unary\", \"elementwise\": true, \"internal\": false}");
+    free(def);
+}
+
+Test(cli, ops_text_table, .description = "adscope ops prints one row per op with grad_fn, arity and saved tensors")
+{
+    result *r = run("ops");
+    cr_assert_eq(r->status, 0, "%s", r->err);
+    expect_out(r, "op             grad_fn                      inputs saves        family   kind\n");
+    expect_out(r, "\nexp            ExpBackward0                 1      out          unary    elementwise\n");
+    expect_out(r, "\nmul            MulBackward0                 2      in0,in1      binary   elementwise\n");
+    r = run("ops", "extra");
+    cr_expect_eq(r->status, 2);
+    expect_err(r, "unexpected argument 'extra'");
 }
