@@ -13,6 +13,7 @@
 
 #include "bench.h"
 #include "helpers.h"
+#include "th_cli.h"
 
 TestSuite(bench, .init = th_setup, .fini = th_teardown);
 
@@ -767,14 +768,6 @@ Test(bench, progress_lines_and_bar)
 
 /* ---- the commands --------------------------------------------------------------------------------------------- */
 
-#define ADSCOPE ADSCOPE_BINARY_DIR "/adscope"
-#define PLUGIN ADSCOPE_BINARY_DIR "/plugin_rosenbrock.so"
-
-typedef th_result result;
-#define run(...) th_run(__VA_ARGS__)
-#define run_argv(args) th_run_adscope(NULL, (args))
-#define expect_out th_expect_out
-#define expect_err th_expect_err
 
 Test(bench, cli_usage_errors_exit_2)
 {

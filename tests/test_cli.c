@@ -12,14 +12,7 @@
 
 #include <criterion/parameterized.h>
 
-#define ADSCOPE ADSCOPE_BINARY_DIR "/adscope"
-#define PLUGIN ADSCOPE_BINARY_DIR "/plugin_rosenbrock.so"
-
-typedef th_result result;
-#define run(...) th_run(__VA_ARGS__)
-#define run_argv(args) th_run_adscope(NULL, (args))
-#define expect_out th_expect_out
-#define expect_err th_expect_err
+#include "th_cli.h"
 
 /* ---- the autograd introduction's examples, as one-liners ------------------------------------ */
 

@@ -14,21 +14,13 @@
 #include "csv.h"
 #include "fit.h"
 #include "helpers.h"
-
-#define ADSCOPE ADSCOPE_BINARY_DIR "/adscope"
+#include "th_cli.h"
 
 TestSuite(plot, .init = th_setup, .fini = th_teardown);
 
 #define path th_tmp_path
 
 /* ---- running the program ---------------------------------------------------------- */
-
-typedef th_result result;
-#define run(...) th_run(__VA_ARGS__)
-#define run_with(env, ...) th_run_env(env, __VA_ARGS__)
-
-#define expect_out th_expect_out
-#define expect_err th_expect_err
 
 #define NEED(prog)                                                                           \
     do {                                                                                     \
