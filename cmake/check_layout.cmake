@@ -37,8 +37,9 @@ if(npatterns EQUAL 0)
   message(FATAL_ERROR "check_layout: no layout table found under '## Layout' in docs/ARCHITECTURE.md")
 endif()
 
-# The files: git's list in a checkout, else every file below the code folders.
-set(code_dirs include src modes cli bench plots tests examples scripts cmake)
+# The files: git's list in a checkout, else every file below the code
+# folders (and the top-level files named).
+set(code_dirs include src modes cli bench plots tests examples scripts cmake docs .ci CMakeLists.txt README.md)
 find_program(GIT git)
 if(GIT AND EXISTS "${SOURCE_DIR}/.git")
   execute_process(COMMAND "${GIT}" -C "${SOURCE_DIR}" ls-files ${code_dirs}
@@ -49,8 +50,12 @@ else()
   set(rc 0)
   set(files "")
   foreach(d IN LISTS code_dirs)
-    file(GLOB_RECURSE found RELATIVE "${SOURCE_DIR}" "${SOURCE_DIR}/${d}/*")
-    list(APPEND files ${found})
+    if(IS_DIRECTORY "${SOURCE_DIR}/${d}")
+      file(GLOB_RECURSE found RELATIVE "${SOURCE_DIR}" "${SOURCE_DIR}/${d}/*")
+      list(APPEND files ${found})
+    elseif(EXISTS "${SOURCE_DIR}/${d}")
+      list(APPEND files "${d}")
+    endif()
   endforeach()
 endif()
 if(NOT rc EQUAL 0)

@@ -1,7 +1,7 @@
 /* src/internal.h — the layout of the context, storage and tensor handles.
  *
  * Not installed.  Everything here is shared by the core (src/) and the
- * differentiation modes (modes/); user code sees only opaque handles.
+ * backends and drivers (modes/); user code sees only opaque handles.
  *
  * Ownership model:
  *   ad_storage  refcounted by the tensor handles that view it; owns its

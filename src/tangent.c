@@ -1,6 +1,6 @@
 /* src/tangent.c — forward mode's API: the tangent width and the tangents
  * attached to tensors.  Propagation happens in ops/record.c, through each
- * op's JVP rule; the driver that seeds passes is modes/forward.c. */
+ * op's JVP rule; the backend that seeds passes is modes/forward.c. */
 #include <string.h>
 
 #include "iter.h"

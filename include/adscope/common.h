@@ -4,7 +4,9 @@
  *   - A function that returns `ad_tensor *` returns a NEW reference that the
  *     caller owns and releases with ad_tensor_free() (or that the innermost
  *     open scope releases, see ad_scope_begin in ctx.h).  NULL means failure;
- *     the reason is in ad_errmsg(ctx).
+ *     the reason is in ad_errmsg(ctx).  The one exception is ad_grad()
+ *     (autograd.h), which returns a BORROWED pointer to the tensor's .grad,
+ *     as PyTorch's x.grad does: never free it; ad_tensor_ref() keeps it.
  *   - `ad_tensor *` parameters are BORROWED: the callee never frees them.
  *     Passing NULL is allowed everywhere and yields NULL (the error that
  *     produced the NULL stays recorded), so calls can be chained.
