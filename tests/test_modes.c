@@ -467,6 +467,9 @@ Test(modes, errors_are_reported_with_their_cause)
     cr_expect_eq(ad_value_and_grad(ad_backend_find("reverse"), &q, NULL, NULL, g2, NULL, NULL), AD_ESHAPE);
     cr_expect(strstr(ad_errmsg(ctx), "one output value (got shape [2,3])"), "%s", ad_errmsg(ctx));
     cr_expect_eq(ad_value_and_grad(NULL, &q, NULL, NULL, g2, NULL, NULL), AD_EINVAL);
+    ad_tensor *J[1];
+    cr_expect_eq(ad_jacobian(NULL, &p, NULL, NULL, J, NULL, NULL, NULL), AD_ESHAPE, "auto: f fails before the choice");
+    cr_expect_str_eq(ad_errmsg(ctx), "add: shapes [5] and [7] cannot broadcast");
     ad_tensor *bad[2] = {ad_ones(ctx, AD_SHAPE(4)), ad_ones(ctx, AD_SHAPE(2, 3))}, *y, *jv;
     cr_expect_eq(ad_jvp(ad_backend_find("forward"), &q, bad, NULL, &y, &jv, NULL, NULL), AD_ESHAPE);
     cr_expect(strstr(ad_errmsg(ctx), "tangent 0 has shape [4] but input 0 has shape [3]"), "%s", ad_errmsg(ctx));
