@@ -362,57 +362,69 @@ static int jac_index(const gc_run *g, int i, int64_t o, int64_t j, int64_t *idx)
     return yd + in->ndim;
 }
 
+/* Records the kink at (output o, element j of input i). */
+static int mark_kink(gc_run *g, int i, int64_t o, int64_t j, double L, double R, double tol)
+{
+    int64_t ni = g->p->in[i]->numel, idx[AD_MAX_DIMS];
+    int nd = jac_index(g, i, o, j, idx);
+    int id = gc_kink_add(g, i, nd, idx, L, R, tol);
+    if (!g->kink_at[i]) g->kink_at[i] = calloc((size_t)(g->m * ni), sizeof(int32_t));
+    if (id < 0 || !g->kink_at[i]) return ad_error(g->ctx, AD_ENOMEM, "gradcheck: out of memory recording kinks");
+    g->kink_at[i][o * ni + j] = id + 1;
+    return AD_OK;
+}
+
+/* f at x_j ± h (element j of input i): *fp, *fm and the steps taken. */
+static int probe_pair(gc_run *g, int i, int64_t j, double h, ad_tensor **fp, ad_tensor **fm, double *hp, double *hm)
+{
+    *fp = gc_eval_coord(g, i, j, h, hp);
+    *fm = gc_eval_coord(g, i, j, -h, hm);
+    if (!*fp || !*fm) return g->ctx->err;
+    if ((*fp)->numel == g->m && (*fm)->numel == g->m) return AD_OK;
+    return ad_error(g->ctx, AD_ESHAPE, "gradcheck: f returned %lld elements at a nearby point, %lld at x",
+                    (long long)((*fp)->numel != g->m ? (*fp)->numel : (*fm)->numel), (long long)g->m);
+}
+
+/* One coordinate: one-sided differences at h; where some output jumps,
+ * again at h/4, and a jump that stays is a kink (gc_is_kink). */
+static int probe_coordinate(gc_run *g, int i, int64_t j, double xj)
+{
+    const double *y = g->y->data;
+    double h = sqrt(DBL_EPSILON) * fmax(1, fabs(xj));
+    gc_sides sd = {0};
+    ad_tensor *fp, *fm, *fp4 = NULL, *fm4 = NULL;
+    int rc = probe_pair(g, i, j, h, &fp, &fm, &sd.hp, &sd.hm);
+    bool cand = false;
+    for (int64_t o = 0; rc == AD_OK && o < g->m && !cand; o++) {
+        sd.f0 = y[o];
+        sd.fp = fp->data[o];
+        sd.fm = fm->data[o];
+        cand = gc_jump_candidate(&sd);
+    }
+    if (rc != AD_OK || !cand) return rc;
+    fp4 = gc_eval_coord(g, i, j, h / 4, &sd.hp4);
+    fm4 = gc_eval_coord(g, i, j, -h / 4, &sd.hm4);
+    if (!fp4 || !fm4) return g->ctx->err;
+    for (int64_t o = 0; rc == AD_OK && o < g->m; o++) {
+        sd = (gc_sides){.f0 = y[o], .fp = fp->data[o], .fm = fm->data[o], .fp4 = fp4->data[o], .fm4 = fm4->data[o],
+                        .hp = sd.hp, .hm = sd.hm, .hp4 = sd.hp4, .hm4 = sd.hm4};
+        double L, R, tol;
+        if (gc_is_kink(&sd, g->o.atol, g->o.rtol, &L, &R, &tol)) rc = mark_kink(g, i, o, j, L, R, tol);
+    }
+    return rc;
+}
+
 static int scan_kinks(gc_run *g)
 {
     const ad_problem *p = g->p;
     ad_ctx *ctx = g->ctx;
-    const double *y = g->y->data;
     for (int i = 0; i < p->nin; i++) {
         if (!ad_wrt(p, i)) continue;
-        int64_t ni = p->in[i]->numel;
         ad_tensor *xc = ad_contiguous(g->x[i]);
         if (!xc) return ctx->err;
-        for (int64_t j = 0; j < ni; j++) {
+        for (int64_t j = 0; j < p->in[i]->numel; j++) {
             ad_scope s = ad_scope_begin(ctx);
-            int rc = AD_OK;
-            double xj = xc->data[j], h = sqrt(DBL_EPSILON) * fmax(1, fabs(xj));
-            gc_sides sd = {0};
-            ad_tensor *fp = gc_eval_coord(g, i, j, h, &sd.hp), *fm = gc_eval_coord(g, i, j, -h, &sd.hm);
-            ad_tensor *fp4 = NULL, *fm4 = NULL;
-            if (!fp || !fm) rc = ctx->err;
-            else if (fp->numel != g->m || fm->numel != g->m)
-                rc = ad_error(ctx, AD_ESHAPE, "gradcheck: f returned %lld elements at a nearby point, %lld at x",
-                              (long long)(fp->numel != g->m ? fp->numel : fm->numel), (long long)g->m);
-            bool cand = false;
-            for (int64_t o = 0; rc == AD_OK && o < g->m && !cand; o++) {
-                sd.f0 = y[o];
-                sd.fp = fp->data[o];
-                sd.fm = fm->data[o];
-                cand = gc_jump_candidate(&sd);
-            }
-            if (rc == AD_OK && cand) {
-                fp4 = gc_eval_coord(g, i, j, h / 4, &sd.hp4);
-                fm4 = gc_eval_coord(g, i, j, -h / 4, &sd.hm4);
-                if (!fp4 || !fm4) rc = ctx->err;
-            }
-            for (int64_t o = 0; rc == AD_OK && cand && o < g->m; o++) {
-                sd.f0 = y[o];
-                sd.fp = fp->data[o];
-                sd.fm = fm->data[o];
-                sd.fp4 = fp4->data[o];
-                sd.fm4 = fm4->data[o];
-                double L, R, tol;
-                if (!gc_is_kink(&sd, g->o.atol, g->o.rtol, &L, &R, &tol)) continue;
-                int64_t idx[AD_MAX_DIMS];
-                int nd = jac_index(g, i, o, j, idx);
-                int id = gc_kink_add(g, i, nd, idx, L, R, tol);
-                if (!g->kink_at[i]) g->kink_at[i] = calloc((size_t)(g->m * ni), sizeof(int32_t));
-                if (id < 0 || !g->kink_at[i]) {
-                    rc = ad_error(ctx, AD_ENOMEM, "gradcheck: out of memory recording kinks");
-                    break;
-                }
-                g->kink_at[i][o * ni + j] = id + 1;
-            }
+            int rc = probe_coordinate(g, i, j, xc->data[j]);
             ad_scope_end(ctx, s, NULL);
             if (rc != AD_OK) return rc;
         }
