@@ -19,6 +19,9 @@ static int width_of(const ad_backend *b, const ad_options *o)
     return w > 0 ? w : 1;
 }
 
+/* How many of the n columns (or rows) the block starting at j0 holds. */
+static int block_at(int64_t n, int64_t j0, int64_t w) { return (int)(n - j0 < w ? n - j0 : w); }
+
 /* Unit directions for flat columns [j0, j0 + k): V[i] is [k, in_i.shape]. */
 static int unit_directions(const ad_problem *p, int64_t j0, int k, ad_tensor **V)
 {
@@ -54,6 +57,8 @@ static void locate(const ad_problem *p, int64_t j, int *input, int64_t *elem)
     *elem = 0;
 }
 
+/* The start every driver shares: the backend and the problem are checked,
+ * *st is cleared and the context's counters are noted. */
 static int start(const char *what, const ad_backend *b, const ad_problem *p, ad_stats *st, ad_snapshot *snap)
 {
     if (!p || !p->ctx) return AD_EINVAL;
@@ -66,7 +71,57 @@ static int start(const char *what, const ad_backend *b, const ad_problem *p, ad_
     return AD_OK;
 }
 
+/* A driver that stops after start() and before its scope: *st still gets
+ * what was counted. */
+static int stop(ad_ctx *ctx, const ad_snapshot *snap, ad_stats *st, int rc)
+{
+    ad_snapshot_end(ctx, snap, st);
+    return rc;
+}
+
+/* The passes and sweeps of a driver called by another (its peaks and time
+ * are inside the caller's own snapshot). */
+static void add_counts(ad_stats *st, const ad_stats *inner)
+{
+    if (!st) return;
+    st->passes += inner->passes;
+    st->sweeps += inner->sweeps;
+}
+
 static const char *shape_s(char *buf, const ad_tensor *t) { return ad_fmt_shape(buf, AD_SHAPEBUF, t->ndim, t->shape); }
+
+static bool same_shape(const ad_tensor *a, const ad_tensor *b)
+{
+    return a->ndim == b->ndim && memcmp(a->shape, b->shape, (size_t)a->ndim * sizeof(int64_t)) == 0;
+}
+
+/* A reference to t that no scope releases: the driver keeps the value
+ * across the scopes of its blocks, and hands it back with rescope. */
+static ad_tensor *unscoped_ref(ad_tensor *t)
+{
+    ad_tensor *r = ad_tensor_ref(t);
+    ad_unscope(r);
+    return r;
+}
+
+/* An unscoped reference handed back to the open (the driver's) scope. */
+static ad_tensor *rescope(ad_tensor *t)
+{
+    if (!t) return NULL;
+    ad_tensor *r = ad_tensor_ref(t);
+    ad_decref(t);
+    return r;
+}
+
+/* f(x) as an unscoped reference (nothing differentiated, or the value is
+ * needed before the derivatives). */
+static int value_unscoped(const ad_problem *p, ad_stats *st, ad_tensor **y)
+{
+    *y = ad_call_f(p, p->in, st);
+    if (!*y) return p->ctx->err;
+    ad_unscope(*y);
+    return AD_OK;
+}
 
 /* Where a driver's results go: out[0] = value, out[1 + i] = &a[i] and
  * out[1 + nin + i] = &b[i] (NULL where the caller did not ask). */
@@ -94,7 +149,98 @@ static int finish(ad_ctx *ctx, ad_scope s, int rc, int n, ad_tensor **keep, ad_t
     return rc;
 }
 
+/* One JVP call on unit directions: columns [j0, j0 + k) of J in e->jv.
+ * The first call also gives the value (*y, kept unscoped); later ones
+ * reuse it. */
+static int unit_jvp(const ad_backend *b, const ad_problem *p, const ad_options *o, int64_t j0, int k, ad_tensor **y,
+                    ad_eval *e, ad_stats *st)
+{
+    ad_tensor *V[AD_MAX_INPUTS];
+    int rc = unit_directions(p, j0, k, V);
+    *e = (ad_eval){.no_value = *y != NULL, .y_in = *y};
+    if (rc == AD_OK) rc = b->jvp(b, p, k, V, o, e, st);
+    if (rc == AD_OK && !*y) *y = unscoped_ref(e->y);
+    return rc;
+}
+
 /* ---- value and gradient ------------------------------------------------------------- */
+
+static int not_scalar(ad_ctx *ctx, const ad_tensor *y)
+{
+    char buf[AD_SHAPEBUF];
+    return ad_error(ctx, AD_ESHAPE,
+                    "value_and_grad: f must return a single value, not a tensor of shape %s "
+                    "(use ad_jacobian, or reduce it, e.g. with ad_sum)",
+                    shape_s(buf, y));
+}
+
+/* One VJP with cotangent 1: the whole gradient (keep[1 + i]) and its
+ * error estimate (keep[1 + nin + i]) in one call. */
+static int grad_by_vjp(const ad_backend *b, const ad_problem *p, const ad_options *o, ad_tensor **y, ad_tensor **keep,
+                       ad_stats *st)
+{
+    ad_tensor *G[AD_MAX_INPUTS] = {0}, *GE[AD_MAX_INPUTS] = {0};
+    ad_eval e = {.g = G, .g_err = GE};
+    int rc = b->vjp(b, p, 1, NULL, o, &e, st);
+    *y = e.y;
+    for (int i = 0; rc == AD_OK && i < p->nin; i++) {
+        if (G[i]) keep[1 + i] = ad_row(G[i], 0);
+        if (GE[i]) keep[1 + p->nin + i] = ad_row(GE[i], 0);
+    }
+    return rc;
+}
+
+/* Columns [j0, j0 + k) of the gradient (one JVP of k unit directions)
+ * into gflat, and their error estimates into eflat (*has_err: some came). */
+static int grad_block(const ad_backend *b, const ad_problem *p, const ad_options *o, int64_t j0, int k, ad_tensor **y,
+                      ad_tensor **gflat, ad_tensor **eflat, bool *has_err, ad_stats *st)
+{
+    ad_ctx *ctx = p->ctx;
+    ad_scope sj = ad_scope_begin(ctx);
+    ad_eval e;
+    int rc = unit_jvp(b, p, o, j0, k, y, &e, st);
+    if (rc == AD_OK && e.jv->numel != k) rc = not_scalar(ctx, *y);
+    for (int r = 0; rc == AD_OK && r < k; r++) {
+        int in_i;
+        int64_t el;
+        locate(p, j0 + r, &in_i, &el);
+        gflat[in_i]->data[el] = e.jv->data[r];
+        if (e.jv_err) {
+            eflat[in_i]->data[el] = e.jv_err->data[r];
+            *has_err = true;
+        }
+    }
+    ad_scope_end(ctx, sj, NULL);
+    return rc;
+}
+
+/* The gradient by JVPs on blocks of unit directions (width_of at a time);
+ * the value comes from the first block, or from f alone when nothing is
+ * differentiated. */
+static int grad_by_columns(const ad_backend *b, const ad_problem *p, const ad_options *o, ad_tensor **y,
+                           ad_tensor **keep, ad_stats *st)
+{
+    ad_ctx *ctx = p->ctx;
+    int64_t n = ad_problem_size(p);
+    int w = width_of(b, o), rc = AD_OK;
+    ad_tensor *gflat[AD_MAX_INPUTS] = {0}, *eflat[AD_MAX_INPUTS] = {0};
+    for (int i = 0; rc == AD_OK && i < p->nin; i++) {
+        if (!ad_wrt(p, i)) continue;
+        gflat[i] = ad_deriv_zeros(ctx, ad_shape_of(p->in[i]));
+        eflat[i] = ad_deriv_zeros(ctx, ad_shape_of(p->in[i]));
+        if (!gflat[i] || !eflat[i]) rc = ctx->err;
+    }
+    bool has_err = false;
+    if (rc == AD_OK && n == 0) rc = value_unscoped(p, st, y);
+    for (int64_t j0 = 0; rc == AD_OK && j0 < n; j0 += w)
+        rc = grad_block(b, p, o, j0, block_at(n, j0, w), y, gflat, eflat, &has_err, st);
+    *y = rescope(*y);
+    for (int i = 0; rc == AD_OK && i < p->nin; i++) {
+        keep[1 + i] = gflat[i];
+        keep[1 + p->nin + i] = has_err ? eflat[i] : NULL;
+    }
+    return rc;
+}
 
 int ad_value_and_grad(const ad_backend *b, const ad_problem *p, const ad_options *o, ad_tensor **value,
                       ad_tensor **grad, ad_tensor **grad_err, ad_stats *st)
@@ -103,91 +249,59 @@ int ad_value_and_grad(const ad_backend *b, const ad_problem *p, const ad_options
     int rc = start("value_and_grad", b, p, st, &snap);
     if (rc != AD_OK) return rc;
     ad_ctx *ctx = p->ctx;
-    char buf[AD_SHAPEBUF];
-    int nin = p->nin;
     ad_scope s = ad_scope_begin(ctx);
     ad_tensor *keep[1 + 2 * AD_MAX_INPUTS] = {0};
     ad_tensor **out[1 + 2 * AD_MAX_INPUTS] = {0};
-    out_slots(out, value, grad, grad_err, nin);
+    out_slots(out, value, grad, grad_err, p->nin);
     ad_tensor *y = NULL;
-
-    if (b->vjp) {
-        ad_tensor *G[AD_MAX_INPUTS] = {0}, *GE[AD_MAX_INPUTS] = {0};
-        ad_eval e = {.g = G, .g_err = GE};
-        rc = b->vjp(b, p, 1, NULL, o, &e, st);
-        y = e.y;
-        for (int i = 0; rc == AD_OK && i < nin; i++) {
-            if (G[i]) keep[1 + i] = ad_row(G[i], 0);
-            if (GE[i]) keep[1 + nin + i] = ad_row(GE[i], 0);
-        }
-    } else {
-        int64_t n = ad_problem_size(p);
-        int w = width_of(b, o);
-        ad_tensor *gflat[AD_MAX_INPUTS] = {0}, *eflat[AD_MAX_INPUTS] = {0};
-        for (int i = 0; rc == AD_OK && i < nin; i++) {
-            if (!ad_wrt(p, i)) continue;
-            gflat[i] = ad_deriv_zeros(ctx, ad_shape_of(p->in[i]));
-            eflat[i] = ad_deriv_zeros(ctx, ad_shape_of(p->in[i]));
-            if (!gflat[i] || !eflat[i]) rc = ctx->err;
-        }
-        bool has_err = false;
-        for (int64_t j0 = 0; rc == AD_OK && (j0 < n || (n == 0 && j0 == 0)); j0 += w) {
-            int k = (int)(n - j0 < w ? n - j0 : w);
-            if (n == 0) k = 0;
-            ad_scope sj = ad_scope_begin(ctx);
-            ad_tensor *V[AD_MAX_INPUTS];
-            rc = unit_directions(p, j0, k ? k : 1, V);
-            ad_eval e = {.no_value = y != NULL, .y_in = y};
-            if (rc == AD_OK && k == 0) { /* nothing differentiated: just the value */
-                y = ad_call_f(p, p->in, st);
-                if (!y) rc = ctx->err;
-                ad_scope_end(ctx, sj, NULL);
-                break;
-            }
-            if (rc == AD_OK) rc = b->jvp(b, p, k, V, o, &e, st);
-            if (rc == AD_OK && !y) {
-                y = ad_tensor_ref(e.y);
-                ad_unscope(y);
-            }
-            if (rc == AD_OK && e.jv->numel != k)
-                rc = ad_error(ctx, AD_ESHAPE,
-                              "value_and_grad: f must return a single value, not a tensor of shape %s "
-                              "(use ad_jacobian, or reduce it, e.g. with ad_sum)",
-                              shape_s(buf, y));
-            for (int r = 0; rc == AD_OK && r < k; r++) {
-                int in_i;
-                int64_t el;
-                locate(p, j0 + r, &in_i, &el);
-                gflat[in_i]->data[el] = e.jv->data[r];
-                if (e.jv_err) {
-                    eflat[in_i]->data[el] = e.jv_err->data[r];
-                    has_err = true;
-                }
-            }
-            ad_scope_end(ctx, sj, NULL);
-        }
-        if (y) {
-            ad_tensor *yy = ad_tensor_ref(y); /* back into the driver's scope */
-            ad_decref(y);
-            y = yy;
-        }
-        for (int i = 0; rc == AD_OK && i < nin; i++) {
-            keep[1 + i] = gflat[i];
-            keep[1 + nin + i] = has_err ? eflat[i] : NULL;
-        }
-    }
-    if (rc == AD_OK && y && y->numel != 1)
-        rc = ad_error(ctx, AD_ESHAPE,
-                      "value_and_grad: f must return a single value, not a tensor of shape %s "
-                      "(use ad_jacobian, or reduce it, e.g. with ad_sum)",
-                      shape_s(buf, y));
+    rc = b->vjp ? grad_by_vjp(b, p, o, &y, keep, st) : grad_by_columns(b, p, o, &y, keep, st);
+    if (rc == AD_OK && y && y->numel != 1) rc = not_scalar(ctx, y);
     keep[0] = y;
-    return finish(ctx, s, rc, 1 + 2 * nin, keep, out, &snap, st);
+    return finish(ctx, s, rc, 1 + 2 * p->nin, keep, out, &snap, st);
 }
 
 /* ---- Jacobian -------------------------------------------------------------------------- */
 
-/* J_i as contiguous [m, n_i] blocks, filled by columns (jvp) or rows (vjp). */
+/* Contiguous [m, n_i] blocks of zeros for the differentiated inputs (and
+ * for their error estimates when Ef), unscoped: they outlive the blocks'
+ * scopes. */
+static int jac_blocks(const ad_problem *p, int64_t m, ad_tensor **Jf, ad_tensor **Ef)
+{
+    for (int i = 0; i < p->nin; i++) {
+        if (!ad_wrt(p, i)) continue;
+        Jf[i] = ad_deriv_zeros(p->ctx, AD_SHAPE(m, p->in[i]->numel));
+        ad_unscope(Jf[i]);
+        if (Ef) {
+            Ef[i] = ad_deriv_zeros(p->ctx, AD_SHAPE(m, p->in[i]->numel));
+            ad_unscope(Ef[i]);
+        }
+        if (!Jf[i] || (Ef && !Ef[i])) return p->ctx->err;
+    }
+    return AD_OK;
+}
+
+/* Rows r of e->jv (and e->jv_err) are columns j0 + r of J: scattered into
+ * the blocks of the inputs they belong to. */
+static int scatter_columns(const ad_problem *p, int64_t j0, int k, const ad_eval *e, ad_tensor **Jf, ad_tensor **Ef)
+{
+    for (int r = 0; r < k; r++) {
+        int in_i;
+        int64_t el;
+        locate(p, j0 + r, &in_i, &el);
+        int64_t ni = p->in[in_i]->numel;
+        ad_tensor *col = ad_contiguous(ad_row(e->jv, r)); /* y->numel entries */
+        ad_tensor *ecol = e->jv_err ? ad_contiguous(ad_row(e->jv_err, r)) : NULL;
+        if (!col) return p->ctx->err;
+        for (int64_t q = 0; q < col->numel; q++) {
+            Jf[in_i]->data[q * ni + el] = col->data[q];
+            if (ecol && Ef[in_i]) Ef[in_i]->data[q * ni + el] = ecol->data[q];
+        }
+    }
+    return AD_OK;
+}
+
+/* J_i as contiguous [m, n_i] blocks, filled by columns: one JVP per block
+ * of unit directions; the first one sizes the blocks. */
 static int jac_columns(const ad_backend *b, const ad_problem *p, const ad_options *o, ad_tensor **y, ad_tensor **Jf,
                        ad_tensor **Ef, ad_stats *st)
 {
@@ -195,46 +309,14 @@ static int jac_columns(const ad_backend *b, const ad_problem *p, const ad_option
     int64_t n = ad_problem_size(p);
     int w = width_of(b, o);
     int rc = AD_OK;
-    int64_t m = -1;
     for (int64_t j0 = 0; rc == AD_OK && j0 < n; j0 += w) {
-        int k = (int)(n - j0 < w ? n - j0 : w);
+        int k = block_at(n, j0, w);
+        bool first = *y == NULL;
         ad_scope sj = ad_scope_begin(ctx);
-        ad_tensor *V[AD_MAX_INPUTS];
-        rc = unit_directions(p, j0, k, V);
-        ad_eval e = {.no_value = *y != NULL, .y_in = *y};
-        if (rc == AD_OK) rc = b->jvp(b, p, k, V, o, &e, st);
-        if (rc == AD_OK && !*y) {
-            *y = ad_tensor_ref(e.y);
-            ad_unscope(*y);
-            m = (*y)->numel;
-            for (int i = 0; rc == AD_OK && i < p->nin; i++) {
-                if (!ad_wrt(p, i)) continue;
-                Jf[i] = ad_deriv_zeros(ctx, AD_SHAPE(m, p->in[i]->numel));
-                ad_unscope(Jf[i]);
-                if (e.jv_err) {
-                    Ef[i] = ad_deriv_zeros(ctx, AD_SHAPE(m, p->in[i]->numel));
-                    ad_unscope(Ef[i]);
-                }
-                if (!Jf[i] || (e.jv_err && !Ef[i])) rc = ctx->err;
-            }
-        }
-        if (rc == AD_OK && m < 0) m = (*y)->numel;
-        for (int r = 0; rc == AD_OK && r < k; r++) {
-            int in_i;
-            int64_t el;
-            locate(p, j0 + r, &in_i, &el);
-            int64_t ni = p->in[in_i]->numel;
-            ad_tensor *col = ad_contiguous(ad_row(e.jv, r));
-            ad_tensor *ecol = e.jv_err ? ad_contiguous(ad_row(e.jv_err, r)) : NULL;
-            if (!col) {
-                rc = ctx->err;
-                break;
-            }
-            for (int64_t q = 0; q < m; q++) {
-                Jf[in_i]->data[q * ni + el] = col->data[q];
-                if (ecol && Ef[in_i]) Ef[in_i]->data[q * ni + el] = ecol->data[q];
-            }
-        }
+        ad_eval e;
+        rc = unit_jvp(b, p, o, j0, k, y, &e, st);
+        if (rc == AD_OK && first) rc = jac_blocks(p, (*y)->numel, Jf, e.jv_err ? Ef : NULL);
+        if (rc == AD_OK) rc = scatter_columns(p, j0, k, &e, Jf, Ef);
         ad_scope_end(ctx, sj, NULL);
     }
     return rc;
@@ -250,8 +332,7 @@ static int jac_all_rows(const ad_backend *b, const ad_problem *p, const ad_optio
     ad_eval e = {.g = G};
     int rc = b->vjp(b, p, 0, NULL, o, &e, st);
     if (rc != AD_OK) return rc;
-    *y = ad_tensor_ref(e.y);
-    ad_unscope(*y);
+    *y = unscoped_ref(e.y);
     for (int i = 0; rc == AD_OK && i < p->nin; i++) {
         if (!G[i]) continue;
         Jf[i] = ad_reshape(G[i], AD_SHAPE((*y)->numel, p->in[i]->numel));
@@ -261,41 +342,42 @@ static int jac_all_rows(const ad_backend *b, const ad_problem *p, const ad_optio
     return rc;
 }
 
+/* Rows [i0, i0 + k) of J by one VJP of k unit cotangents. */
+static int row_block(const ad_backend *b, const ad_problem *p, const ad_options *o, const ad_tensor *y, int64_t i0,
+                     int k, ad_tensor **Jf, ad_stats *st)
+{
+    ad_ctx *ctx = p->ctx;
+    int64_t m = y->numel;
+    ad_tensor *U = ad_tangent_zeros(ctx, k, ad_shape_of(y));
+    if (!U) return ctx->err;
+    for (int r = 0; r < k; r++) U->data[(int64_t)r * m + i0 + r] = 1.0;
+    ad_tensor *G[AD_MAX_INPUTS] = {0};
+    ad_eval e = {.g = G, .no_value = true};
+    int rc = b->vjp(b, p, k, U, o, &e, st);
+    for (int i = 0; rc == AD_OK && i < p->nin; i++) {
+        if (!Jf[i] || !G[i]) continue;
+        ad_tensor *g = ad_contiguous(G[i]);
+        if (!g) return ctx->err;
+        int64_t ni = p->in[i]->numel;
+        memcpy(Jf[i]->data + i0 * ni, g->data, (size_t)(k * ni) * sizeof(double));
+    }
+    return rc;
+}
+
+/* By rows in chunks when y is known (the caller's chunk, or as many rows
+ * as keep the identity block of cotangents under 2^24 entries). */
 static int jac_rows(const ad_backend *b, const ad_problem *p, const ad_options *o, ad_tensor *y, ad_tensor **Jf,
                     ad_stats *st)
 {
     ad_ctx *ctx = p->ctx;
     int64_t m = y->numel;
-    int rc = AD_OK;
-    for (int i = 0; rc == AD_OK && i < p->nin; i++) {
-        if (!ad_wrt(p, i)) continue;
-        Jf[i] = ad_deriv_zeros(ctx, AD_SHAPE(m, p->in[i]->numel));
-        ad_unscope(Jf[i]);
-        if (!Jf[i]) rc = ctx->err;
-    }
-    /* all rows in one call (one recording) unless the identity block gets big */
+    int rc = jac_blocks(p, m, Jf, NULL);
     int64_t chunk = (o && o->chunk > 0) ? o->chunk : (m > 0 ? ((int64_t)1 << 24) / m : 1);
     if (chunk < 1) chunk = 1;
     if (chunk > m) chunk = m;
     for (int64_t i0 = 0; rc == AD_OK && i0 < m; i0 += chunk) {
-        int k = (int)(m - i0 < chunk ? m - i0 : chunk);
         ad_scope si = ad_scope_begin(ctx);
-        ad_tensor *U = ad_tangent_zeros(ctx, k, ad_shape_of(y));
-        if (!U) rc = ctx->err;
-        for (int r = 0; rc == AD_OK && r < k; r++) U->data[(int64_t)r * m + i0 + r] = 1.0;
-        ad_tensor *G[AD_MAX_INPUTS] = {0};
-        ad_eval e = {.g = G, .no_value = true};
-        if (rc == AD_OK) rc = b->vjp(b, p, k, U, o, &e, st);
-        for (int i = 0; rc == AD_OK && i < p->nin; i++) {
-            if (!Jf[i] || !G[i]) continue;
-            ad_tensor *g = ad_contiguous(G[i]);
-            if (!g) {
-                rc = ctx->err;
-                break;
-            }
-            int64_t ni = p->in[i]->numel;
-            memcpy(Jf[i]->data + i0 * ni, g->data, (size_t)(k * ni) * sizeof(double));
-        }
+        rc = row_block(b, p, o, y, i0, block_at(m, i0, chunk), Jf, st);
         ad_scope_end(ctx, si, NULL);
     }
     return rc;
@@ -311,96 +393,96 @@ static ad_tensor *jac_shape(ad_tensor *Jf, const ad_tensor *y, const ad_tensor *
     return ad_reshape(Jf, s);
 }
 
+/* "auto": forward mode by columns when n <= m, else reverse mode by rows;
+ * the reason, with the passes both would need, goes into why. */
+static const ad_backend *choose_by_shape(const ad_backend *fwd, const ad_options *o, int64_t n, int64_t m,
+                                         char *why, size_t len)
+{
+    int w = width_of(fwd, o);
+    int64_t fpasses = (n + w - 1) / w;
+    if (n <= m) {
+        snprintf(why, len,
+                 "n = %lld input%s <= m = %lld outputs: %s mode fills J by columns in %lld pass%s "
+                 "(reverse would need %lld sweeps)",
+                 (long long)n, n == 1 ? "" : "s", (long long)m, fwd->name, (long long)fpasses,
+                 fpasses == 1 ? "" : "es", (long long)m);
+        return fwd;
+    }
+    snprintf(why, len,
+             "m = %lld output%s < n = %lld inputs: reverse mode fills J by rows in 1 pass and %lld "
+             "sweep%s (forward would need %lld passes)",
+             (long long)m, m == 1 ? "" : "s", (long long)n, (long long)m, m == 1 ? "" : "s", (long long)fpasses);
+    return ad_backend_with(AD_CAP_REVERSE);
+}
+
+/* f(x) without recording, before any derivative: its size decides
+ * ("auto") or sizes the row chunks. */
+static int value_unrecorded(const ad_problem *p, ad_stats *st, ad_tensor **y)
+{
+    bool prev = ad_set_grad_enabled(p->ctx, false);
+    int rc = value_unscoped(p, st, y);
+    ad_set_grad_enabled(p->ctx, prev);
+    return rc;
+}
+
+/* The flat blocks by the backend's primitive: rows when it has only a VJP
+ * (in chunks when y is known already), else columns, which give y again
+ * (so a y evaluated first is dropped).  *y comes back unscoped. */
+static int jac_fill(const ad_backend *b, const ad_problem *p, const ad_options *o, bool by_rows, ad_tensor **y,
+                    ad_tensor **Jf, ad_tensor **Ef, ad_stats *st)
+{
+    if (by_rows) return *y ? jac_rows(b, p, o, *y, Jf, st) : jac_all_rows(b, p, o, y, Jf, st);
+    if (*y) {
+        ad_decref(*y);
+        *y = NULL;
+    }
+    int rc = ad_problem_size(p) > 0 ? jac_columns(b, p, o, y, Jf, Ef, st) : AD_OK;
+    if (rc == AD_OK && !*y) rc = value_unscoped(p, st, y); /* nothing to differentiate */
+    return rc;
+}
+
+/* The blocks in the shapes PyTorch uses (views) into keep; the flat ones
+ * are released. */
+static void jac_keep(const ad_problem *p, int rc, const ad_tensor *y, ad_tensor **Jf, ad_tensor **Ef,
+                     ad_tensor **keep)
+{
+    for (int i = 0; i < p->nin; i++) {
+        if (rc == AD_OK && Jf[i]) keep[1 + i] = jac_shape(Jf[i], y, p->in[i]);
+        if (rc == AD_OK && Ef[i]) keep[1 + p->nin + i] = jac_shape(Ef[i], y, p->in[i]);
+        if (Jf[i]) ad_decref(Jf[i]);
+        if (Ef[i]) ad_decref(Ef[i]);
+    }
+}
+
 int ad_jacobian(const ad_backend *b, const ad_problem *p, const ad_options *o, ad_tensor **value, ad_tensor **J,
                 ad_tensor **J_err, ad_jacobian_info *info, ad_stats *st)
 {
     bool automatic = b == NULL;
     /* automatic: forward mode (carrying several directions when a width is
      * given) or reverse mode, whichever the shapes favour */
-    unsigned fwd_caps = AD_CAP_FORWARD | ((o && o->width > 1) ? AD_CAP_VECTOR : 0);
-    const ad_backend *fwd = ad_backend_with(fwd_caps);
+    const ad_backend *fwd = ad_backend_with(AD_CAP_FORWARD | ((o && o->width > 1) ? AD_CAP_VECTOR : 0));
     ad_snapshot snap;
     int rc = start("jacobian", automatic ? fwd : b, p, st, &snap);
     if (rc != AD_OK) return rc;
     ad_ctx *ctx = p->ctx;
-    int nin = p->nin;
-    int64_t n = ad_problem_size(p);
     ad_scope s = ad_scope_begin(ctx);
     ad_tensor *y = NULL;
-    ad_jacobian_info inf;
-    memset(&inf, 0, sizeof inf);
-    inf.n = n;
-    inf.m = -1;
-
-    bool chunked_rows = b && b->vjp && !b->jvp && o && o->chunk > 0;
-    if (automatic || chunked_rows) {
-        /* the output size decides (auto) or sizes the row chunks */
-        bool prev = ad_set_grad_enabled(ctx, false);
-        y = ad_call_f(p, p->in, st);
-        ad_set_grad_enabled(ctx, prev);
-        if (!y) rc = ctx->err;
-        else ad_unscope(y);
-    }
-    if (rc == AD_OK && automatic) {
-        int64_t m = y->numel;
-        int w = width_of(fwd, o);
-        int64_t fpasses = (n + w - 1) / w;
-        if (n <= m) {
-            b = fwd;
-            snprintf(inf.reason, sizeof inf.reason,
-                     "n = %lld input%s <= m = %lld outputs: %s mode fills J by columns in %lld pass%s "
-                     "(reverse would need %lld sweeps)",
-                     (long long)n, n == 1 ? "" : "s", (long long)m, fwd->name, (long long)fpasses,
-                     fpasses == 1 ? "" : "es", (long long)m);
-        } else {
-            b = ad_backend_with(AD_CAP_REVERSE);
-            snprintf(inf.reason, sizeof inf.reason,
-                     "m = %lld output%s < n = %lld inputs: reverse mode fills J by rows in 1 pass and %lld "
-                     "sweep%s (forward would need %lld passes)",
-                     (long long)m, m == 1 ? "" : "s", (long long)n, (long long)m,
-                     m == 1 ? "" : "s", (long long)fpasses);
-        }
-    } else if (rc == AD_OK) {
-        snprintf(inf.reason, sizeof inf.reason, "backend \"%s\" chosen by the caller", b->name);
-    }
+    ad_jacobian_info inf = {.n = ad_problem_size(p), .m = -1};
+    if (automatic || (b->vjp && !b->jvp && o && o->chunk > 0)) rc = value_unrecorded(p, st, &y);
+    if (rc == AD_OK && automatic) b = choose_by_shape(fwd, o, inf.n, y->numel, inf.reason, sizeof inf.reason);
+    else if (rc == AD_OK) snprintf(inf.reason, sizeof inf.reason, "backend \"%s\" chosen by the caller", b->name);
     inf.backend = b;
-    inf.by_rows = b->vjp != NULL && !b->jvp;
-
+    inf.by_rows = b && b->vjp != NULL && !b->jvp;
     ad_tensor *Jf[AD_MAX_INPUTS] = {0}, *Ef[AD_MAX_INPUTS] = {0};
-    if (rc == AD_OK) {
-        if (inf.by_rows && y) {
-            rc = jac_rows(b, p, o, y, Jf, st);
-        } else if (inf.by_rows) {
-            rc = jac_all_rows(b, p, o, &y, Jf, st);
-        } else {
-            if (y) { /* auto evaluated it already */
-                ad_decref(y);
-                y = NULL;
-            }
-            rc = n > 0 ? jac_columns(b, p, o, &y, Jf, Ef, st) : AD_OK;
-            if (rc == AD_OK && !y) { /* nothing to differentiate */
-                y = ad_call_f(p, p->in, st);
-                if (!y) rc = ctx->err;
-                else ad_unscope(y);
-            }
-        }
-    }
+    if (rc == AD_OK) rc = jac_fill(b, p, o, inf.by_rows, &y, Jf, Ef, st);
     ad_tensor *keep[1 + 2 * AD_MAX_INPUTS] = {0};
     ad_tensor **out[1 + 2 * AD_MAX_INPUTS] = {0};
-    out_slots(out, value, J, J_err, nin);
-    for (int i = 0; i < nin; i++) {
-        if (rc == AD_OK && Jf[i]) keep[1 + i] = jac_shape(Jf[i], y, p->in[i]);
-        if (rc == AD_OK && Ef[i]) keep[1 + nin + i] = jac_shape(Ef[i], y, p->in[i]);
-        if (Jf[i]) ad_decref(Jf[i]);
-        if (Ef[i]) ad_decref(Ef[i]);
-    }
-    if (y) {
-        inf.m = y->numel;
-        keep[0] = ad_tensor_ref(y);
-        ad_decref(y);
-    }
+    out_slots(out, value, J, J_err, p->nin);
+    jac_keep(p, rc, y, Jf, Ef, keep);
+    if (y) inf.m = y->numel;
+    keep[0] = rescope(y);
     if (info) *info = inf;
-    return finish(ctx, s, rc, 1 + 2 * nin, keep, out, &snap, st);
+    return finish(ctx, s, rc, 1 + 2 * p->nin, keep, out, &snap, st);
 }
 
 /* ---- JVP and VJP ---------------------------------------------------------------------- */
@@ -421,6 +503,51 @@ static ad_tensor *contract_columns(const ad_problem *p, ad_tensor *const *J, ad_
     return acc ? ad_reshape(acc, ad_shape_of(y)) : ad_zeros(p->ctx, ad_shape_of(y));
 }
 
+/* A tangent for every differentiated input, each of its input's shape. */
+static int check_tangents(const ad_problem *p, ad_tensor *const *v)
+{
+    char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
+    if (!v) return ad_error(p->ctx, AD_EINVAL, "jvp: no tangents given");
+    for (int i = 0; i < p->nin; i++) {
+        if (!ad_wrt(p, i)) continue;
+        if (!v[i]) return ad_error(p->ctx, AD_EINVAL, "jvp: tangent %d is NULL", i);
+        if (!same_shape(v[i], p->in[i]))
+            return ad_error(p->ctx, AD_ESHAPE, "jvp: tangent %d has shape %s but input %d has shape %s", i,
+                            shape_s(b1, v[i]), i, shape_s(b2, p->in[i]));
+    }
+    return AD_OK;
+}
+
+/* keep = {y, J·v, its error estimate} by one JVP call with k = 1. */
+static int jvp_direct(const ad_backend *b, const ad_problem *p, ad_tensor *const *v, const ad_options *o,
+                      ad_tensor **keep, ad_stats *st)
+{
+    ad_tensor *V[AD_MAX_INPUTS] = {0};
+    for (int i = 0; i < p->nin; i++)
+        if (ad_wrt(p, i)) V[i] = ad_unsqueeze(v[i], 0);
+    ad_eval e = {0};
+    int rc = b->jvp(b, p, 1, V, o, &e, st);
+    if (rc != AD_OK) return rc;
+    keep[0] = e.y;
+    keep[1] = ad_row(e.jv, 0);
+    keep[2] = e.jv_err ? ad_row(e.jv_err, 0) : NULL;
+    return AD_OK;
+}
+
+/* No JVP primitive (reverse): keep = {y, J·v} through the Jacobian, m sweeps. */
+static int jvp_through_jacobian(const ad_backend *b, const ad_problem *p, ad_tensor *const *v, const ad_options *o,
+                                ad_tensor **keep, ad_stats *st)
+{
+    ad_tensor *y = NULL, *J[AD_MAX_INPUTS] = {0};
+    ad_stats js;
+    int rc = ad_jacobian(b, p, o, &y, J, NULL, NULL, &js);
+    add_counts(st, &js);
+    if (rc != AD_OK) return rc;
+    keep[0] = y;
+    keep[1] = contract_columns(p, J, v, y, false);
+    return keep[1] ? AD_OK : p->ctx->err;
+}
+
 int ad_jvp(const ad_backend *b, const ad_problem *p, ad_tensor *const *v, const ad_options *o, ad_tensor **value,
            ad_tensor **jv, ad_tensor **jv_err, ad_stats *st)
 {
@@ -428,54 +555,62 @@ int ad_jvp(const ad_backend *b, const ad_problem *p, ad_tensor *const *v, const 
     int rc = start("jvp", b, p, st, &snap);
     if (rc != AD_OK) return rc;
     ad_ctx *ctx = p->ctx;
-    char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
-    if (!v) rc = ad_error(ctx, AD_EINVAL, "jvp: no tangents given");
-    for (int i = 0; rc == AD_OK && i < p->nin; i++) {
-        if (!ad_wrt(p, i)) continue;
-        if (!v[i]) {
-            rc = ad_error(ctx, AD_EINVAL, "jvp: tangent %d is NULL", i);
-        } else {
-            ad_shape a = ad_shape_of(v[i]), c = ad_shape_of(p->in[i]);
-            bool same = a.ndim == c.ndim && memcmp(a.dim, c.dim, (size_t)a.ndim * sizeof(int64_t)) == 0;
-            if (!same)
-                rc = ad_error(ctx, AD_ESHAPE, "jvp: tangent %d has shape %s but input %d has shape %s", i,
-                              shape_s(b1, v[i]), i, shape_s(b2, p->in[i]));
-        }
-    }
-    if (rc != AD_OK) {
-        ad_snapshot_end(ctx, &snap, st);
-        return rc;
-    }
+    rc = check_tangents(p, v);
+    if (rc != AD_OK) return stop(ctx, &snap, st, rc);
     ad_scope s = ad_scope_begin(ctx);
     ad_tensor *keep[3] = {0};
     ad_tensor **out[3] = {value, jv, jv_err};
-    if (b->jvp) {
-        ad_tensor *V[AD_MAX_INPUTS] = {0};
-        for (int i = 0; i < p->nin; i++)
-            if (ad_wrt(p, i)) V[i] = ad_unsqueeze(v[i], 0);
-        ad_eval e = {0};
-        rc = b->jvp(b, p, 1, V, o, &e, st);
-        if (rc == AD_OK) {
-            keep[0] = e.y;
-            keep[1] = ad_row(e.jv, 0);
-            keep[2] = e.jv_err ? ad_row(e.jv_err, 0) : NULL;
-        }
-    } else {
-        /* no JVP primitive (reverse): through the Jacobian, m sweeps */
-        ad_tensor *y = NULL, *J[AD_MAX_INPUTS] = {0};
-        ad_stats js;
-        rc = ad_jacobian(b, p, o, &y, J, NULL, NULL, &js);
-        if (st) {
-            st->passes += js.passes;
-            st->sweeps += js.sweeps;
-        }
-        if (rc == AD_OK) {
-            keep[0] = y;
-            keep[1] = contract_columns(p, J, v, y, false);
-            if (!keep[1]) rc = ctx->err;
-        }
-    }
+    rc = b->jvp ? jvp_direct(b, p, v, o, keep, st) : jvp_through_jacobian(b, p, v, o, keep, st);
     return finish(ctx, s, rc, 3, keep, out, &snap, st);
+}
+
+static int cotangent_fits(ad_ctx *ctx, const ad_tensor *u, const ad_tensor *y)
+{
+    char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
+    if (same_shape(u, y)) return AD_OK;
+    return ad_error(ctx, AD_ESHAPE, "vjp: cotangent of shape %s does not match the output's shape %s",
+                    shape_s(b1, u), shape_s(b2, y));
+}
+
+/* keep = {y, uᵀ·J per input} by one VJP call with k = 1. */
+static int vjp_direct(const ad_backend *b, const ad_problem *p, ad_tensor *u, const ad_options *o, ad_tensor **keep,
+                      ad_stats *st)
+{
+    ad_tensor *G[AD_MAX_INPUTS] = {0};
+    ad_eval e = {.g = G};
+    int rc = b->vjp(b, p, 1, ad_unsqueeze(u, 0), o, &e, st);
+    if (rc != AD_OK) return rc;
+    keep[0] = e.y;
+    for (int i = 0; i < p->nin; i++)
+        if (G[i]) keep[1 + i] = ad_row(G[i], 0);
+    return e.y ? cotangent_fits(p->ctx, u, e.y) : AD_OK;
+}
+
+/* No VJP primitive (forward, differences): keep = {y, uᵀ·J_i, |u|ᵀ·E_i}
+ * through the Jacobian and its error estimate. */
+static int vjp_through_jacobian(const ad_backend *b, const ad_problem *p, ad_tensor *u, const ad_options *o,
+                                ad_tensor **keep, ad_stats *st)
+{
+    ad_tensor *y = NULL, *J[AD_MAX_INPUTS] = {0}, *JE[AD_MAX_INPUTS] = {0};
+    ad_stats js;
+    int rc = ad_jacobian(b, p, o, &y, J, JE, NULL, &js);
+    add_counts(st, &js);
+    if (rc == AD_OK) rc = cotangent_fits(p->ctx, u, y);
+    if (rc != AD_OK) return rc;
+    keep[0] = y;
+    ad_tensor *uf = ad_reshape(u, AD_SHAPE(y->numel));
+    for (int i = 0; i < p->nin; i++) {
+        if (!J[i]) continue;
+        int64_t ni = p->in[i]->numel;
+        ad_tensor *Ji = ad_reshape(J[i], AD_SHAPE(y->numel, ni));
+        keep[1 + i] = ad_reshape(ad_mv(ad_T(Ji), uf), ad_shape_of(p->in[i]));
+        if (JE[i]) {
+            ad_tensor *Ei = ad_reshape(JE[i], AD_SHAPE(y->numel, ni));
+            keep[1 + p->nin + i] = ad_reshape(ad_mv(ad_T(Ei), ad_abs(uf)), ad_shape_of(p->in[i]));
+        }
+        if (!keep[1 + i]) return p->ctx->err;
+    }
+    return AD_OK;
 }
 
 int ad_vjp(const ad_backend *b, const ad_problem *p, ad_tensor *u, const ad_options *o, ad_tensor **value,
@@ -485,58 +620,13 @@ int ad_vjp(const ad_backend *b, const ad_problem *p, ad_tensor *u, const ad_opti
     int rc = start("vjp", b, p, st, &snap);
     if (rc != AD_OK) return rc;
     ad_ctx *ctx = p->ctx;
-    char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
-    if (!u) {
-        ad_snapshot_end(ctx, &snap, st);
-        return ad_error(ctx, AD_EINVAL, "vjp: no cotangent given");
-    }
-    int nin = p->nin;
+    if (!u) return stop(ctx, &snap, st, ad_error(ctx, AD_EINVAL, "vjp: no cotangent given"));
     ad_scope s = ad_scope_begin(ctx);
     ad_tensor *keep[1 + 2 * AD_MAX_INPUTS] = {0};
     ad_tensor **out[1 + 2 * AD_MAX_INPUTS] = {0};
-    out_slots(out, value, g, g_err, nin);
-    if (b->vjp) {
-        ad_tensor *G[AD_MAX_INPUTS] = {0};
-        ad_eval e = {.g = G};
-        rc = b->vjp(b, p, 1, ad_unsqueeze(u, 0), o, &e, st);
-        if (rc == AD_OK) {
-            keep[0] = e.y;
-            for (int i = 0; i < nin; i++)
-                if (G[i]) keep[1 + i] = ad_row(G[i], 0);
-        }
-    } else {
-        /* no VJP primitive (forward, differences): through the Jacobian */
-        ad_tensor *y = NULL, *J[AD_MAX_INPUTS] = {0}, *JE[AD_MAX_INPUTS] = {0};
-        ad_stats js;
-        rc = ad_jacobian(b, p, o, &y, J, JE, NULL, &js);
-        if (st) {
-            st->passes += js.passes;
-            st->sweeps += js.sweeps;
-        }
-        if (rc == AD_OK && (u->ndim != y->ndim || memcmp(u->shape, y->shape, (size_t)y->ndim * sizeof(int64_t))))
-            rc = ad_error(ctx, AD_ESHAPE, "vjp: cotangent of shape %s does not match the output's shape %s",
-                          shape_s(b1, u), shape_s(b2, y));
-        if (rc == AD_OK) {
-            keep[0] = y;
-            ad_tensor *uf = ad_reshape(u, AD_SHAPE(y->numel));
-            for (int i = 0; i < nin && rc == AD_OK; i++) {
-                if (!J[i]) continue;
-                int64_t ni = p->in[i]->numel;
-                ad_tensor *Ji = ad_reshape(J[i], AD_SHAPE(y->numel, ni));
-                keep[1 + i] = ad_reshape(ad_mv(ad_T(Ji), uf), ad_shape_of(p->in[i]));
-                if (JE[i]) {
-                    ad_tensor *Ei = ad_reshape(JE[i], AD_SHAPE(y->numel, ni));
-                    keep[1 + nin + i] = ad_reshape(ad_mv(ad_T(Ei), ad_abs(uf)), ad_shape_of(p->in[i]));
-                }
-                if (!keep[1 + i]) rc = ctx->err;
-            }
-        }
-    }
-    if (rc == AD_OK && keep[0] && b->vjp &&
-        (u->ndim != keep[0]->ndim || memcmp(u->shape, keep[0]->shape, (size_t)u->ndim * sizeof(int64_t))))
-        rc = ad_error(ctx, AD_ESHAPE, "vjp: cotangent of shape %s does not match the output's shape %s",
-                      shape_s(b1, u), shape_s(b2, keep[0]));
-    return finish(ctx, s, rc, 1 + 2 * nin, keep, out, &snap, st);
+    out_slots(out, value, g, g_err, p->nin);
+    rc = b->vjp ? vjp_direct(b, p, u, o, keep, st) : vjp_through_jacobian(b, p, u, o, keep, st);
+    return finish(ctx, s, rc, 1 + 2 * p->nin, keep, out, &snap, st);
 }
 
 /* ---- second order: forward over reverse ----------------------------------------------------- */
@@ -615,82 +705,93 @@ int ad_hvp(const ad_problem *p, ad_tensor *const *v, ad_tensor **value, ad_tenso
 
 #define HESSIAN_MAX 4096
 
+/* Zero blocks Hf[a*nin + b] = [n_a, n_b] for each differentiated pair. */
+static int hess_blocks(const ad_problem *p, ad_tensor **Hf)
+{
+    int nin = p->nin;
+    for (int a = 0; a < nin; a++)
+        for (int b = 0; b < nin; b++) {
+            if (!ad_wrt(p, a) || !ad_wrt(p, b)) continue;
+            Hf[a * nin + b] = ad_deriv_zeros(p->ctx, AD_SHAPE(p->in[a]->numel, p->in[b]->numel));
+            if (!Hf[a * nin + b]) return p->ctx->err;
+        }
+    return AD_OK;
+}
+
+/* Columns [j0, j0 + k) of H by one forward-over-reverse pass with k unit
+ * tangents: row r of HV[a] is column j0 + r of input a's blocks.  The
+ * first pass gives the value (*y, unscoped). */
+static int hess_columns(const ad_problem *p, int64_t j0, int k, ad_tensor **Hf, ad_tensor **y, ad_stats *st)
+{
+    ad_ctx *ctx = p->ctx;
+    int nin = p->nin;
+    ad_scope sj = ad_scope_begin(ctx);
+    ad_tensor *V[AD_MAX_INPUTS], *G[AD_MAX_INPUTS] = {0}, *HV[AD_MAX_INPUTS] = {0}, *yj = NULL;
+    int rc = unit_directions(p, j0, k, V);
+    if (rc == AD_OK) rc = forward_over_reverse(p, k, V, &yj, G, HV, st);
+    if (rc == AD_OK && !*y) *y = unscoped_ref(yj);
+    for (int r = 0; rc == AD_OK && r < k; r++) {
+        int bi;
+        int64_t col;
+        locate(p, j0 + r, &bi, &col);
+        for (int a = 0; a < nin; a++) {
+            if (!HV[a]) continue;
+            ad_tensor *hrow = ad_contiguous(ad_row(HV[a], r));
+            ad_tensor *blk = Hf[a * nin + bi];
+            int64_t na = p->in[a]->numel, nb = p->in[bi]->numel;
+            for (int64_t q = 0; hrow && q < na; q++) blk->data[q * nb + col] = hrow->data[q];
+        }
+    }
+    ad_scope_end(ctx, sj, NULL);
+    return rc;
+}
+
+/* The blocks in the shapes in_a.shape + in_b.shape (views; flat when
+ * there would be too many axes) into keep[1 + q], and the caller's slots. */
+static void hess_keep(const ad_problem *p, int rc, ad_tensor **Hf, ad_tensor **H, ad_tensor **keep, ad_tensor ***out)
+{
+    int nin = p->nin;
+    for (int a = 0; a < nin; a++)
+        for (int b = 0; b < nin; b++) {
+            int q = a * nin + b;
+            out[1 + q] = H ? &H[q] : NULL;
+            if (rc != AD_OK || !Hf[q]) continue;
+            const ad_tensor *ia = p->in[a], *ib = p->in[b];
+            ad_shape hs = {.ndim = ia->ndim + ib->ndim};
+            if (hs.ndim > AD_MAX_DIMS) {
+                keep[1 + q] = Hf[q];
+                continue;
+            }
+            memcpy(hs.dim, ia->shape, (size_t)ia->ndim * sizeof(int64_t));
+            memcpy(hs.dim + ia->ndim, ib->shape, (size_t)ib->ndim * sizeof(int64_t));
+            keep[1 + q] = ad_reshape(Hf[q], hs);
+        }
+}
+
 int ad_hessian(const ad_problem *p, const ad_options *o, ad_tensor **value, ad_tensor **H, ad_stats *st)
 {
     ad_snapshot snap;
     int rc = start("hessian", ad_backend_with(AD_CAP_REVERSE), p, st, &snap);
     if (rc != AD_OK) return rc;
     ad_ctx *ctx = p->ctx;
-    int nin = p->nin;
     int64_t n = ad_problem_size(p);
-    if (n > HESSIAN_MAX) {
-        ad_snapshot_end(ctx, &snap, st);
-        return ad_error(ctx, AD_ELIMIT,
-                        "hessian: %lld inputs would need a %lld x %lld matrix (at most %d inputs: use ad_hvp)",
-                        (long long)n, (long long)n, (long long)n, HESSIAN_MAX);
-    }
+    if (n > HESSIAN_MAX)
+        return stop(ctx, &snap, st,
+                    ad_error(ctx, AD_ELIMIT,
+                             "hessian: %lld inputs would need a %lld x %lld matrix (at most %d inputs: use ad_hvp)",
+                             (long long)n, (long long)n, (long long)n, HESSIAN_MAX));
     int w = (o && o->width > 0) ? o->width : 16;
     if (w > n && n > 0) w = (int)n;
     ad_scope s = ad_scope_begin(ctx);
-    /* flat blocks Hf[a*nin + b]: [n_a, n_b] */
-    ad_tensor *Hf[AD_MAX_INPUTS * AD_MAX_INPUTS] = {0};
-    for (int a = 0; rc == AD_OK && a < nin; a++)
-        for (int b = 0; rc == AD_OK && b < nin; b++) {
-            if (!ad_wrt(p, a) || !ad_wrt(p, b)) continue;
-            Hf[a * nin + b] = ad_deriv_zeros(ctx, AD_SHAPE(p->in[a]->numel, p->in[b]->numel));
-            if (!Hf[a * nin + b]) rc = ctx->err;
-        }
+    ad_tensor *Hf[AD_MAX_INPUTS * AD_MAX_INPUTS] = {0}; /* flat [n_a, n_b] blocks */
+    rc = hess_blocks(p, Hf);
     ad_tensor *y = NULL;
-    for (int64_t j0 = 0; rc == AD_OK && j0 < n; j0 += w) {
-        int k = (int)(n - j0 < w ? n - j0 : w);
-        ad_scope sj = ad_scope_begin(ctx);
-        ad_tensor *V[AD_MAX_INPUTS], *G[AD_MAX_INPUTS] = {0}, *HV[AD_MAX_INPUTS] = {0}, *yj = NULL;
-        rc = unit_directions(p, j0, k, V);
-        if (rc == AD_OK) rc = forward_over_reverse(p, k, V, &yj, G, HV, st);
-        if (rc == AD_OK && !y) {
-            y = ad_tensor_ref(yj);
-            ad_unscope(y);
-        }
-        for (int r = 0; rc == AD_OK && r < k; r++) {
-            int bi;
-            int64_t col;
-            locate(p, j0 + r, &bi, &col);
-            for (int a = 0; a < nin; a++) {
-                if (!HV[a]) continue;
-                ad_tensor *hrow = ad_contiguous(ad_row(HV[a], r));
-                ad_tensor *blk = Hf[a * nin + bi];
-                int64_t na = p->in[a]->numel, nb = p->in[bi]->numel;
-                for (int64_t q = 0; hrow && q < na; q++) blk->data[q * nb + col] = hrow->data[q];
-            }
-        }
-        ad_scope_end(ctx, sj, NULL);
-    }
-    if (rc == AD_OK && !y) { /* nothing differentiated */
-        y = ad_call_f(p, p->in, st);
-        if (!y) rc = ctx->err;
-        else ad_unscope(y);
-    }
+    for (int64_t j0 = 0; rc == AD_OK && j0 < n; j0 += w) rc = hess_columns(p, j0, block_at(n, j0, w), Hf, &y, st);
+    if (rc == AD_OK && !y) rc = value_unscoped(p, st, &y); /* nothing differentiated */
     ad_tensor *keep[1 + AD_MAX_INPUTS * AD_MAX_INPUTS] = {0};
     ad_tensor **out[1 + AD_MAX_INPUTS * AD_MAX_INPUTS] = {0};
     out[0] = value;
-    if (y) {
-        keep[0] = ad_tensor_ref(y);
-        ad_decref(y);
-    }
-    for (int a = 0; a < nin; a++)
-        for (int b = 0; b < nin; b++) {
-            int q = a * nin + b;
-            out[1 + q] = H ? &H[q] : NULL;
-            if (rc == AD_OK && Hf[q]) {
-                ad_shape hs = {.ndim = p->in[a]->ndim + p->in[b]->ndim};
-                if (hs.ndim > AD_MAX_DIMS) {
-                    keep[1 + q] = Hf[q];
-                    continue;
-                }
-                memcpy(hs.dim, p->in[a]->shape, (size_t)p->in[a]->ndim * sizeof(int64_t));
-                memcpy(hs.dim + p->in[a]->ndim, p->in[b]->shape, (size_t)p->in[b]->ndim * sizeof(int64_t));
-                keep[1 + q] = ad_reshape(Hf[q], hs);
-            }
-        }
-    return finish(ctx, s, rc, 1 + nin * nin, keep, out, &snap, st);
+    keep[0] = rescope(y);
+    hess_keep(p, rc, Hf, H, keep, out);
+    return finish(ctx, s, rc, 1 + p->nin * p->nin, keep, out, &snap, st);
 }

@@ -166,62 +166,62 @@ static void keep_row(gc_run *g, const ad_gradcheck_entry *en, double key)
     if (r->nrows < cap) r->nrows++;
 }
 
-int gc_compare(gc_run *g, const gc_cmp *c, int kink_id)
+/* At a kink, a value between the one-sided quotients is a subgradient and
+ * passes; the kink's record shows the first value seen there, or the first
+ * rejected one.  Returns whether the entry passes. */
+static bool kink_verdict(gc_run *g, int kink_id, double a, bool ok, bool *at_kink)
+{
+    ad_gradcheck_kink *k = &g->r->kinks[kink_id];
+    double kt = g->kink_tol[kink_id];
+    bool inside = a >= fmin(k->left, k->right) - kt && a <= fmax(k->left, k->right) + kt;
+    if (isnan(k->analytic) || (k->accepted && !(inside || ok))) {
+        k->analytic = a;
+        k->accepted = inside || ok;
+    }
+    *at_kink = inside && !ok;
+    return ok || inside;
+}
+
+/* Names the first NaN/Inf of an entry: the reference's, its estimate's,
+ * or the backend's. */
+static void name_nonfinite(gc_run *g, const gc_cmp *c)
+{
+    char w[320];
+    gc_where(g, c->backend, c->input, c->ndim, c->index, w, sizeof w);
+    if (!isfinite(c->n)) gc_nonfinite(g, "the reference is %s at %s", nonfinite_name(c->n), w);
+    else if (!isfinite(c->e)) gc_nonfinite(g, "the reference's error estimate is %s at %s", nonfinite_name(c->e), w);
+    else gc_nonfinite(g, "%s: the derivative at %s is %s", c->backend, w, nonfinite_name(c->a));
+}
+
+/* Counts the entry in its backend's line (kinks' accepted values stay out
+ * of the maxima: they are not errors). */
+static void count_in_line(ad_gradcheck_backend *line, double abs_err, double rel_err, bool nonfinite, bool at_kink,
+                          bool ok)
+{
+    if (!line) return;
+    line->checked++;
+    if (!nonfinite && !at_kink) {
+        if (abs_err > line->max_abs_err) line->max_abs_err = abs_err;
+        if (rel_err > line->max_rel_err) line->max_rel_err = rel_err;
+    }
+    if (nonfinite) line->nonfinite = true;
+    if (!ok) {
+        line->mismatches++;
+        line->passed = false;
+    }
+}
+
+/* The entry as the report shows it; it may become the worst one, and a
+ * mismatch goes into the rows. */
+static void record_entry(gc_run *g, const gc_cmp *c, double abs_err, double rel_err, double tol, bool nonfinite,
+                         bool ok)
 {
     ad_gradcheck_report *r = g->r;
-    double a = c->a, n = c->n, e = c->e;
-    bool nonfinite = !isfinite(a) || !isfinite(n) || !isfinite(e);
-    double abs_err = fabs(a - n);
-    double tol = g->o.atol + g->o.rtol * fabs(n) + e;
-    bool ok = !nonfinite && abs_err <= tol;
-    bool at_kink = false;
-    if (kink_id >= 0 && !nonfinite) {
-        /* between the one-sided quotients: a subgradient, accepted */
-        ad_gradcheck_kink *k = &r->kinks[kink_id];
-        double kt = g->kink_tol[kink_id];
-        bool inside = a >= fmin(k->left, k->right) - kt && a <= fmax(k->left, k->right) + kt;
-        /* the kink shows the first value seen there, or the first rejected one */
-        if (isnan(k->analytic) || (k->accepted && !(inside || ok))) {
-            k->analytic = a;
-            k->accepted = inside || ok;
-        }
-        at_kink = inside && !ok;
-        ok = ok || inside;
-    }
-    /* relative to |n|, or to atol when |n| is below it: there a relative
-     * error says nothing (an entry 1e-14 that should be 0 is not "100%") */
-    double tiny = g->o.atol > 0 ? g->o.atol : DBL_MIN;
-    double rel_err = abs_err > 0 ? abs_err / fmax(fabs(n), tiny) : 0;
-    if (nonfinite) {
-        char w[320];
-        gc_where(g, c->backend, c->input, c->ndim, c->index, w, sizeof w);
-        if (!isfinite(n)) gc_nonfinite(g, "the reference is %s at %s", nonfinite_name(n), w);
-        else if (!isfinite(e)) gc_nonfinite(g, "the reference's error estimate is %s at %s", nonfinite_name(e), w);
-        else gc_nonfinite(g, "%s: the derivative at %s is %s", c->backend, w, nonfinite_name(a));
-    }
-    ad_gradcheck_backend *line = c->line;
-    if (line) {
-        line->checked++;
-        if (!nonfinite && !at_kink) {
-            if (abs_err > line->max_abs_err) line->max_abs_err = abs_err;
-            if (rel_err > line->max_rel_err) line->max_rel_err = rel_err;
-        }
-        if (nonfinite) line->nonfinite = true;
-        if (!ok) {
-            line->mismatches++;
-            line->passed = false;
-        }
-    }
-    if (at_kink) return 0;
-    ad_gradcheck_entry en;
-    memset(&en, 0, sizeof en);
-    en.backend = c->backend;
-    en.input = c->input;
-    en.ndim = c->ndim;
+    ad_gradcheck_entry en = {.backend = c->backend, .input = c->input, .ndim = c->ndim};
     if (c->ndim > 0) memcpy(en.index, c->index, (size_t)c->ndim * sizeof(int64_t));
-    en.analytic = a;
-    en.numeric = n;
-    en.estimate = e;
+    en.analytic = c->a;
+    en.numeric = c->n;
+    en.estimate = c->e;
     en.abs_err = abs_err;
     en.rel_err = nonfinite ? NAN : rel_err;
     en.nonfinite = nonfinite;
@@ -231,10 +231,29 @@ int gc_compare(gc_run *g, const gc_cmp *c, int kink_id)
         r->has_worst = true;
         g->worst_key = key;
     }
-    if (ok) return 0;
+    if (ok) return;
     r->nmismatches++;
     keep_row(g, &en, key);
-    return 1;
+}
+
+int gc_compare(gc_run *g, const gc_cmp *c, int kink_id)
+{
+    double a = c->a, n = c->n, e = c->e;
+    bool nonfinite = !isfinite(a) || !isfinite(n) || !isfinite(e);
+    double abs_err = fabs(a - n);
+    double tol = g->o.atol + g->o.rtol * fabs(n) + e;
+    bool ok = !nonfinite && abs_err <= tol;
+    bool at_kink = false;
+    if (kink_id >= 0 && !nonfinite) ok = kink_verdict(g, kink_id, a, ok, &at_kink);
+    /* relative to |n|, or to atol when |n| is below it: there a relative
+     * error says nothing (an entry 1e-14 that should be 0 is not "100%") */
+    double tiny = g->o.atol > 0 ? g->o.atol : DBL_MIN;
+    double rel_err = abs_err > 0 ? abs_err / fmax(fabs(n), tiny) : 0;
+    if (nonfinite) name_nonfinite(g, c);
+    count_in_line(c->line, abs_err, rel_err, nonfinite, at_kink, ok);
+    if (at_kink) return 0;
+    record_entry(g, c, abs_err, rel_err, tol, nonfinite, ok);
+    return ok ? 0 : 1;
 }
 
 /* ---- kinks --------------------------------------------------------------------------------- */
@@ -343,57 +362,69 @@ static int jac_index(const gc_run *g, int i, int64_t o, int64_t j, int64_t *idx)
     return yd + in->ndim;
 }
 
+/* Records the kink at (output o, element j of input i). */
+static int mark_kink(gc_run *g, int i, int64_t o, int64_t j, double L, double R, double tol)
+{
+    int64_t ni = g->p->in[i]->numel, idx[AD_MAX_DIMS];
+    int nd = jac_index(g, i, o, j, idx);
+    int id = gc_kink_add(g, i, nd, idx, L, R, tol);
+    if (!g->kink_at[i]) g->kink_at[i] = calloc((size_t)(g->m * ni), sizeof(int32_t));
+    if (id < 0 || !g->kink_at[i]) return ad_error(g->ctx, AD_ENOMEM, "gradcheck: out of memory recording kinks");
+    g->kink_at[i][o * ni + j] = id + 1;
+    return AD_OK;
+}
+
+/* f at x_j ± h (element j of input i): *fp, *fm and the steps taken. */
+static int probe_pair(gc_run *g, int i, int64_t j, double h, ad_tensor **fp, ad_tensor **fm, double *hp, double *hm)
+{
+    *fp = gc_eval_coord(g, i, j, h, hp);
+    *fm = gc_eval_coord(g, i, j, -h, hm);
+    if (!*fp || !*fm) return g->ctx->err;
+    if ((*fp)->numel == g->m && (*fm)->numel == g->m) return AD_OK;
+    return ad_error(g->ctx, AD_ESHAPE, "gradcheck: f returned %lld elements at a nearby point, %lld at x",
+                    (long long)((*fp)->numel != g->m ? (*fp)->numel : (*fm)->numel), (long long)g->m);
+}
+
+/* One coordinate: one-sided differences at h; where some output jumps,
+ * again at h/4, and a jump that stays is a kink (gc_is_kink). */
+static int probe_coordinate(gc_run *g, int i, int64_t j, double xj)
+{
+    const double *y = g->y->data;
+    double h = sqrt(DBL_EPSILON) * fmax(1, fabs(xj));
+    gc_sides sd = {0};
+    ad_tensor *fp, *fm, *fp4 = NULL, *fm4 = NULL;
+    int rc = probe_pair(g, i, j, h, &fp, &fm, &sd.hp, &sd.hm);
+    bool cand = false;
+    for (int64_t o = 0; rc == AD_OK && o < g->m && !cand; o++) {
+        sd.f0 = y[o];
+        sd.fp = fp->data[o];
+        sd.fm = fm->data[o];
+        cand = gc_jump_candidate(&sd);
+    }
+    if (rc != AD_OK || !cand) return rc;
+    fp4 = gc_eval_coord(g, i, j, h / 4, &sd.hp4);
+    fm4 = gc_eval_coord(g, i, j, -h / 4, &sd.hm4);
+    if (!fp4 || !fm4) return g->ctx->err;
+    for (int64_t o = 0; rc == AD_OK && o < g->m; o++) {
+        sd = (gc_sides){.f0 = y[o], .fp = fp->data[o], .fm = fm->data[o], .fp4 = fp4->data[o], .fm4 = fm4->data[o],
+                        .hp = sd.hp, .hm = sd.hm, .hp4 = sd.hp4, .hm4 = sd.hm4};
+        double L, R, tol;
+        if (gc_is_kink(&sd, g->o.atol, g->o.rtol, &L, &R, &tol)) rc = mark_kink(g, i, o, j, L, R, tol);
+    }
+    return rc;
+}
+
 static int scan_kinks(gc_run *g)
 {
     const ad_problem *p = g->p;
     ad_ctx *ctx = g->ctx;
-    const double *y = g->y->data;
     for (int i = 0; i < p->nin; i++) {
         if (!ad_wrt(p, i)) continue;
-        int64_t ni = p->in[i]->numel;
         ad_tensor *xc = ad_contiguous(g->x[i]);
         if (!xc) return ctx->err;
-        for (int64_t j = 0; j < ni; j++) {
+        for (int64_t j = 0; j < p->in[i]->numel; j++) {
             ad_scope s = ad_scope_begin(ctx);
-            int rc = AD_OK;
-            double xj = xc->data[j], h = sqrt(DBL_EPSILON) * fmax(1, fabs(xj));
-            gc_sides sd = {0};
-            ad_tensor *fp = gc_eval_coord(g, i, j, h, &sd.hp), *fm = gc_eval_coord(g, i, j, -h, &sd.hm);
-            ad_tensor *fp4 = NULL, *fm4 = NULL;
-            if (!fp || !fm) rc = ctx->err;
-            else if (fp->numel != g->m || fm->numel != g->m)
-                rc = ad_error(ctx, AD_ESHAPE, "gradcheck: f returned %lld elements at a nearby point, %lld at x",
-                              (long long)(fp->numel != g->m ? fp->numel : fm->numel), (long long)g->m);
-            bool cand = false;
-            for (int64_t o = 0; rc == AD_OK && o < g->m && !cand; o++) {
-                sd.f0 = y[o];
-                sd.fp = fp->data[o];
-                sd.fm = fm->data[o];
-                cand = gc_jump_candidate(&sd);
-            }
-            if (rc == AD_OK && cand) {
-                fp4 = gc_eval_coord(g, i, j, h / 4, &sd.hp4);
-                fm4 = gc_eval_coord(g, i, j, -h / 4, &sd.hm4);
-                if (!fp4 || !fm4) rc = ctx->err;
-            }
-            for (int64_t o = 0; rc == AD_OK && cand && o < g->m; o++) {
-                sd.f0 = y[o];
-                sd.fp = fp->data[o];
-                sd.fm = fm->data[o];
-                sd.fp4 = fp4->data[o];
-                sd.fm4 = fm4->data[o];
-                double L, R, tol;
-                if (!gc_is_kink(&sd, g->o.atol, g->o.rtol, &L, &R, &tol)) continue;
-                int64_t idx[AD_MAX_DIMS];
-                int nd = jac_index(g, i, o, j, idx);
-                int id = gc_kink_add(g, i, nd, idx, L, R, tol);
-                if (!g->kink_at[i]) g->kink_at[i] = calloc((size_t)(g->m * ni), sizeof(int32_t));
-                if (id < 0 || !g->kink_at[i]) {
-                    rc = ad_error(ctx, AD_ENOMEM, "gradcheck: out of memory recording kinks");
-                    break;
-                }
-                g->kink_at[i][o * ni + j] = id + 1;
-            }
+            int rc = probe_coordinate(g, i, j, xc->data[j]);
             ad_scope_end(ctx, s, NULL);
             if (rc != AD_OK) return rc;
         }
@@ -445,11 +476,11 @@ static const ad_backend *best_rule(void)
     return best;
 }
 
-static int check_options(gc_run *g)
+/* The numbers among the options; 0 asks for the default. */
+static int check_numbers(gc_run *g)
 {
     ad_ctx *ctx = g->ctx;
     ad_gradcheck_options *o = &g->o;
-    char names[512];
     if (!(o->atol >= 0) || isinf(o->atol))
         return ad_error(ctx, AD_EINVAL, "gradcheck: atol = %g must be a finite number >= 0", o->atol);
     if (!(o->rtol >= 0) || isinf(o->rtol))
@@ -462,51 +493,82 @@ static int check_options(gc_run *g)
                         o->max_rows);
     if (o->directions == 0) o->directions = 4;
     if (o->max_rows == 0) o->max_rows = 10;
-    g->ref = o->reference ? ad_backend_find(o->reference) : best_rule();
-    if (!g->ref && o->reference) {
-        list_names(names, sizeof names, AD_CAP_ESTIMATE);
-        return ad_error(ctx, AD_ENOTFOUND, "gradcheck: unknown reference backend \"%s\" (finite differences: %s)",
-                        o->reference, names);
-    }
-    if (!g->ref) return ad_error(ctx, AD_ENOTFOUND, "gradcheck: no difference rule with an error estimate registered");
+    return AD_OK;
+}
+
+/* options.reference by name, or the best difference rule. */
+static int choose_reference(gc_run *g)
+{
+    const char *name = g->o.reference;
+    char names[512];
+    g->ref = name ? ad_backend_find(name) : best_rule();
+    if (g->ref) return AD_OK;
+    if (!name) return ad_error(g->ctx, AD_ENOTFOUND, "gradcheck: no difference rule with an error estimate registered");
+    list_names(names, sizeof names, AD_CAP_ESTIMATE);
+    return ad_error(g->ctx, AD_ENOTFOUND, "gradcheck: unknown reference backend \"%s\" (finite differences: %s)", name,
+                    names);
+}
+
+/* options.backends by name, or every registered exact backend. */
+static int choose_backends(gc_run *g)
+{
+    const char *const *want = g->o.backends;
+    char names[512];
     int rc = AD_OK;
-    if (o->backends) {
-        for (int i = 0; rc == AD_OK && o->backends[i]; i++) {
-            const ad_backend *b = ad_backend_find(o->backends[i]);
-            if (!b) {
-                list_names(names, sizeof names, 0);
-                return ad_error(ctx, AD_ENOTFOUND, "gradcheck: unknown backend \"%s\" in options.backends (known: %s)",
-                                o->backends[i], names);
-            }
-            rc = add_backend(g, b);
-        }
-    } else {
+    if (!want) {
         for (int i = 0; rc == AD_OK && i < ad_backend_count(); i++)
             if (ad_backend_at(i)->caps & AD_CAP_EXACT) rc = add_backend(g, ad_backend_at(i));
+        return rc;
     }
-    if (rc != AD_OK) return rc;
-    /* the hand-written derivatives, as temporary backends */
+    for (int i = 0; rc == AD_OK && want[i]; i++) {
+        const ad_backend *b = ad_backend_find(want[i]);
+        if (!b) {
+            list_names(names, sizeof names, 0);
+            return ad_error(g->ctx, AD_ENOTFOUND,
+                            "gradcheck: unknown backend \"%s\" in options.backends (known: %s)", want[i], names);
+        }
+        rc = add_backend(g, b);
+    }
+    return rc;
+}
+
+/* The hand-written derivatives, as temporary backends ("user" when there
+ * is one, "user-grad", "user-vjp", "user-jvp" when several); the first one
+ * is what the Taylor test expands. */
+static int add_user_backends(gc_run *g)
+{
+    const ad_gradcheck_options *o = &g->o;
     int nuser = (o->user_grad != NULL) + (o->user_jvp != NULL) + (o->user_vjp != NULL);
     void *ud = o->user_data ? o->user_data : g->p->user;
     static const struct {
         int kind;
-        const char *alone, *named;
-    } kinds[] = {{GC_USER_GRAD, "user", "user-grad"}, {GC_USER_VJP, "user", "user-vjp"}, {GC_USER_JVP, "user", "user-jvp"}};
+        const char *named;
+    } kinds[] = {{GC_USER_GRAD, "user-grad"}, {GC_USER_VJP, "user-vjp"}, {GC_USER_JVP, "user-jvp"}};
     for (int k = 0; k < 3; k++) {
         int kind = kinds[k].kind;
-        bool given = kind == GC_USER_GRAD ? o->user_grad != NULL
+        bool given = kind == GC_USER_GRAD  ? o->user_grad != NULL
                      : kind == GC_USER_VJP ? o->user_vjp != NULL
-                                            : o->user_jvp != NULL;
+                                           : o->user_jvp != NULL;
         if (!given) continue;
         gc_user_backend *u = &g->user[g->nuser++];
-        gc_user_backend_init(u, kind, nuser == 1 ? kinds[k].alone : kinds[k].named, o, ud);
-        if (!g->taylor_backend) g->taylor_backend = &u->b; /* the user's derivative first */
-        rc = add_backend(g, &u->b);
+        gc_user_backend_init(u, kind, nuser == 1 ? "user" : kinds[k].named, o, ud);
+        if (!g->taylor_backend) g->taylor_backend = &u->b;
+        int rc = add_backend(g, &u->b);
         if (rc != AD_OK) return rc;
     }
+    return AD_OK;
+}
+
+static int check_options(gc_run *g)
+{
+    int rc = check_numbers(g);
+    if (rc == AD_OK) rc = choose_reference(g);
+    if (rc == AD_OK) rc = choose_backends(g);
+    if (rc == AD_OK) rc = add_user_backends(g);
+    if (rc != AD_OK) return rc;
     if (!g->taylor_backend) g->taylor_backend = ad_backend_with(AD_CAP_REVERSE);
     if (g->nb == 0)
-        return ad_error(ctx, AD_EINVAL,
+        return ad_error(g->ctx, AD_EINVAL,
                         "gradcheck: nothing to check (options.backends is empty and no hand-written derivative "
                         "is given)");
     return AD_OK;
@@ -540,10 +602,7 @@ static int alloc_report(gc_run *g)
     return AD_OK;
 }
 
-/* A backend whose driver call failed: it fails, with the reason in its
- * note; the context's error is cleared so that the next calls start clean.
- * Out of memory stops the whole check. */
-static int could_not_run(gc_run *g, int bi, int rc)
+int gc_could_not_run(gc_run *g, int bi, int rc)
 {
     ad_gradcheck_backend *line = &g->r->backends[bi];
     line->passed = false;
@@ -552,6 +611,12 @@ static int could_not_run(gc_run *g, int bi, int rc)
     if (rc == AD_ENOMEM) return rc;
     ad_clear_error(g->ctx);
     return AD_OK;
+}
+
+bool gc_did_not_run(const gc_run *g, int bi)
+{
+    const ad_gradcheck_backend *line = &g->r->backends[bi];
+    return !line->passed && strncmp(line->note, "could not run", 13) == 0;
 }
 
 bool gc_is_user(const gc_run *g, const ad_backend *b, int *kind)
@@ -600,7 +665,7 @@ static int check_backend(gc_run *g, int bi, const full_ref *fr)
     ad_options dopt = {0};
     int rc = ad_jacobian(b, p, &dopt, NULL, J, NULL, &info, &st);
     if (rc != AD_OK) {
-        rc = could_not_run(g, bi, rc);
+        rc = gc_could_not_run(g, bi, rc);
         ad_scope_end(ctx, s, NULL);
         return rc;
     }
@@ -661,12 +726,7 @@ static int full_check(gc_run *g)
             else gc_nonfinite(g, "the reference's error estimate is %s at %s", nonfinite_name(e), w);
         }
     }
-    bool finite_y = true;
-    for (int64_t q = 0; q < g->m; q++) finite_y = finite_y && isfinite(g->y->data[q]);
-    if (finite_y) {
-        rc = scan_kinks(g);
-        if (rc != AD_OK) return rc;
-    }
+    rc = scan_kinks(g);
     for (int bi = 0; rc == AD_OK && bi < g->nb; bi++) rc = check_backend(g, bi, &fr);
     return rc;
 }
@@ -741,6 +801,28 @@ static void summarize(gc_run *g)
 
 /* ---- the entry point ------------------------------------------------------------------------ */
 
+/* NaN or Inf in f(x) itself is a bad point, not a wrong derivative:
+ * every difference around it is NaN too, so there is nothing to compare.
+ * The check does not run (AD_ENONFINITE, the element named); NaN/Inf in a
+ * derivative of a finite f stays a FAILED verdict.  From here on f(x) is
+ * finite. */
+static int refuse_nonfinite_value(gc_run *g)
+{
+    const ad_tensor *y = g->y;
+    int64_t q = 0;
+    while (q < g->m && isfinite(y->data[q])) q++;
+    if (q == g->m) return AD_OK;
+    char at[96] = "";
+    if (y->ndim > 0) {
+        int64_t idx[AD_MAX_DIMS];
+        gc_unravel(q, y->ndim, y->shape, idx);
+        fmt_index(at, sizeof at, y->ndim, idx);
+    }
+    gc_nonfinite(g, "f(x)%s is %s", at, nonfinite_name(y->data[q]));
+    return ad_error(g->ctx, AD_ENONFINITE, "gradcheck: f(x)%s is %s at the given point: there is nothing to check",
+                    at, nonfinite_name(y->data[q]));
+}
+
 static int run(gc_run *g)
 {
     const ad_problem *p = g->p;
@@ -750,24 +832,11 @@ static int run(gc_run *g)
     if (rc == AD_OK) rc = alloc_report(g);
     if (rc == AD_OK) rc = ad_fresh_inputs(p, g->x);
     if (rc != AD_OK) return rc;
-    /* f(x): its shape sizes everything, and NaN/Inf there fails the check */
+    /* f(x): its shape sizes everything */
     ad_tensor *y = ad_contiguous(ad_call_f(p, g->x, NULL));
     if (!y) return ctx->err;
     g->y = y;
     g->m = y->numel;
-    for (int64_t q = 0; q < g->m && !g->r->nonfinite; q++) {
-        double v = y->data[q];
-        if (isfinite(v)) continue;
-        if (y->ndim == 0) {
-            gc_nonfinite(g, "f(x) is %s", nonfinite_name(v));
-        } else {
-            int64_t idx[AD_MAX_DIMS];
-            char b[96];
-            gc_unravel(q, y->ndim, y->shape, idx);
-            fmt_index(b, sizeof b, y->ndim, idx);
-            gc_nonfinite(g, "f(x) is %s at %s", nonfinite_name(v), b);
-        }
-    }
     if (g->o.user_grad && g->m != 1) {
         char b[AD_SHAPEBUF];
         return ad_error(ctx, AD_ESHAPE,
@@ -775,6 +844,8 @@ static int run(gc_run *g)
                         "(give user_vjp or user_jvp instead)",
                         ad_fmt_shape(b, sizeof b, y->ndim, y->shape));
     }
+    rc = refuse_nonfinite_value(g);
+    if (rc != AD_OK) return rc;
     rc = g->o.fast ? gc_fast(g) : full_check(g);
     if (rc == AD_OK && !g->o.no_consistency) rc = gc_consistency(g);
     if (rc == AD_OK && !g->o.no_taylor) rc = gc_taylor(g);

@@ -77,84 +77,129 @@ static void add_stats(ad_stats *acc, const ad_stats *st)
     acc->peak_total = acc->peak_total > st->peak_total ? acc->peak_total : st->peak_total;
 }
 
-/* One direction: every backend's J·d (or <Jᵀu, d> for VJP-only backends)
- * against the reference's directional difference. */
-static int fast_direction(gc_run *g, int k, ad_stats *cost)
+/* One random direction d, and what every backend is compared with along
+ * it: the reference's J·d and its error estimate (contiguous), and for
+ * VJP-only backends a cotangent u (1 for a scalar f: the entry is then
+ * J·d itself, as for the JVP backends). */
+typedef struct fast_dir {
+    int k;
+    ad_tensor *d[AD_MAX_INPUTS];
+    ad_tensor *u;
+    ad_tensor *jr, *er;
+    probe pr;
+} fast_dir;
+
+static int fast_reference(gc_run *g, fast_dir *fd)
 {
-    const ad_problem *p = g->p;
     ad_ctx *ctx = g->ctx;
-    ad_gradcheck_report *r = g->r;
-    gc_rng rng = gc_rng_new(g->o.seed, 16 + (uint64_t)k);
-    ad_tensor *d[AD_MAX_INPUTS], *jr = NULL, *er = NULL;
-    int rc = gc_random_inputs(g, &rng, d);
-    /* VJP-only backends are checked through <u, J d>; for a scalar f, u = 1
-     * (the entry is then J·d itself, as for the JVP backends) */
-    ad_tensor *u = NULL;
-    if (rc == AD_OK) u = g->m == 1 ? ad_ones(ctx, ad_shape_of(g->y)) : gc_random_like(ctx, &rng, g->y);
-    if (rc == AD_OK && !u) rc = ctx->err;
+    gc_rng rng = gc_rng_new(g->o.seed, 16 + (uint64_t)fd->k);
+    int rc = gc_random_inputs(g, &rng, fd->d);
+    if (rc == AD_OK) fd->u = g->m == 1 ? ad_ones(ctx, ad_shape_of(g->y)) : gc_random_like(ctx, &rng, g->y);
+    if (rc == AD_OK && !fd->u) rc = ctx->err;
     ad_options dopt = {0};
     ad_stats st;
-    if (rc == AD_OK) rc = ad_jvp(g->ref, p, d, &dopt, NULL, &jr, &er, &st);
+    if (rc == AD_OK) rc = ad_jvp(g->ref, g->p, fd->d, &dopt, NULL, &fd->jr, &fd->er, &st);
     if (rc != AD_OK) return rc;
-    add_stats(&r->reference_stats, &st);
-    jr = ad_contiguous(jr);
-    er = er ? ad_contiguous(er) : NULL;
-    if (!jr) return ctx->err;
+    add_stats(&g->r->reference_stats, &st);
+    fd->jr = ad_contiguous(fd->jr);
+    fd->er = fd->er ? ad_contiguous(fd->er) : NULL;
+    if (!fd->jr) return ctx->err;
     double vmax, xmax;
-    if ((rc = gc_direction_scale(g, d, &vmax, &xmax)) != AD_OK) return rc;
-    probe pr = {.h = sqrt(DBL_EPSILON) * xmax / (vmax > 0 ? vmax : 1)};
+    if ((rc = gc_direction_scale(g, fd->d, &vmax, &xmax)) != AD_OK) return rc;
+    fd->pr = (probe){.h = sqrt(DBL_EPSILON) * xmax / (vmax > 0 ? vmax : 1)};
+    return AD_OK;
+}
+
+/* A JVP backend: J·d element by element; a mismatch with finite values
+ * asks the probe whether f has a kink there along d. */
+static int fast_by_jvp(gc_run *g, int bi, fast_dir *fd, ad_stats *st)
+{
+    ad_gradcheck_backend *line = &g->r->backends[bi];
+    ad_options dopt = {0};
+    ad_tensor *jb = NULL;
+    int rc = ad_jvp(g->bk[bi], g->p, fd->d, &dopt, NULL, &jb, NULL, st);
+    ad_tensor *jc = rc == AD_OK ? ad_contiguous(jb) : NULL;
+    if (rc == AD_OK && !jc) rc = g->ctx->err;
     int yd = g->y->ndim;
-    for (int bi = 0; rc == AD_OK && bi < g->nb; bi++) {
-        const ad_backend *b = g->bk[bi];
-        ad_gradcheck_backend *line = &r->backends[bi];
-        if (!line->passed && strncmp(line->note, "could not run", 13) == 0) continue;
-        /* no scope per backend: the probe's evaluations serve every backend
-         * of this direction (the caller's scope ends with the direction) */
-        if (b->jvp) { /* J·d element by element */
-            ad_tensor *jb = NULL;
-            rc = ad_jvp(b, p, d, &dopt, NULL, &jb, NULL, &st);
-            ad_tensor *jc = rc == AD_OK ? ad_contiguous(jb) : NULL;
-            if (rc == AD_OK && !jc) rc = ctx->err;
-            for (int64_t o = 0; rc == AD_OK && o < g->m; o++) {
-                int64_t idx[AD_MAX_DIMS];
-                gc_unravel(o, yd, g->y->shape, idx);
-                gc_cmp c = {.backend = line->name, .line = line, .input = -k - 1, .ndim = yd, .index = idx,
-                            .a = jc->data[o], .n = jr->data[o], .e = er ? er->data[o] : 0};
-                double tol = g->o.atol + g->o.rtol * fabs(c.n) + c.e;
-                int kink = -1;
-                if (!(fabs(c.a - c.n) <= tol) && isfinite(c.a) && isfinite(c.n))
-                    kink = fast_kink(g, &pr, d, NULL, o, k, yd, idx);
-                if (kink < -1) rc = ctx->err;
-                else gc_compare(g, &c, kink);
-            }
-        } else { /* <Jᵀu, d> by one VJP against <u, J d> */
-            double a = 0, am = 0, n = 0, nm = 0, e = 0, em = 0;
-            rc = gc_vjp_dot(g, b, d, u, &a, &am, &st);
-            if (rc == AD_OK) rc = gc_dot_acc(ctx, u, jr, &n, &nm);
-            if (rc == AD_OK && er) {
-                ad_tensor *ua = ad_abs(u);
-                rc = ua ? gc_dot_acc(ctx, ua, er, &e, &em) : ctx->err;
-            }
-            gc_cmp c = {.backend = line->name, .line = line, .input = -k - 1, .ndim = 0, .index = NULL,
-                        .a = a, .n = n, .e = e};
-            double tol = g->o.atol + g->o.rtol * fabs(n) + e;
-            int kink = -1;
-            if (rc == AD_OK && !(fabs(a - n) <= tol) && isfinite(a) && isfinite(n))
-                kink = fast_kink(g, &pr, d, u, 0, k, 0, NULL);
-            if (kink < -1) rc = ctx->err;
-            else if (rc == AD_OK) gc_compare(g, &c, kink);
-        }
-        if (rc != AD_OK && rc != AD_ENOMEM) {
-            rc = AD_OK;
-            line->passed = false;
-            snprintf(line->note, sizeof line->note, "could not run: %s", ad_errmsg(ctx));
-            gc_failure(g, "%s could not run: %s", line->name, ad_errmsg(ctx));
-            ad_clear_error(ctx);
-        } else if (rc == AD_OK) {
-            add_stats(&cost[bi], &st);
-        }
+    for (int64_t o = 0; rc == AD_OK && o < g->m; o++) {
+        int64_t idx[AD_MAX_DIMS];
+        gc_unravel(o, yd, g->y->shape, idx);
+        gc_cmp c = {.backend = line->name, .line = line, .input = -fd->k - 1, .ndim = yd, .index = idx,
+                    .a = jc->data[o], .n = fd->jr->data[o], .e = fd->er ? fd->er->data[o] : 0};
+        double tol = g->o.atol + g->o.rtol * fabs(c.n) + c.e;
+        int kink = -1;
+        if (!(fabs(c.a - c.n) <= tol) && isfinite(c.a) && isfinite(c.n))
+            kink = fast_kink(g, &fd->pr, fd->d, NULL, o, fd->k, yd, idx);
+        if (kink < -1) rc = g->ctx->err;
+        else gc_compare(g, &c, kink);
     }
     return rc;
+}
+
+/* A VJP-only backend: <Jᵀu, d> by one VJP against <u, J d>, with
+ * <|u|, e> as the reference's estimate. */
+static int fast_by_vjp(gc_run *g, int bi, fast_dir *fd, ad_stats *st)
+{
+    ad_ctx *ctx = g->ctx;
+    ad_gradcheck_backend *line = &g->r->backends[bi];
+    double a = 0, am = 0, n = 0, nm = 0, e = 0, em = 0;
+    int rc = gc_vjp_dot(g, g->bk[bi], fd->d, fd->u, &a, &am, st);
+    if (rc == AD_OK) rc = gc_dot_acc(ctx, fd->u, fd->jr, &n, &nm);
+    if (rc == AD_OK && fd->er) {
+        ad_tensor *ua = ad_abs(fd->u);
+        rc = ua ? gc_dot_acc(ctx, ua, fd->er, &e, &em) : ctx->err;
+    }
+    gc_cmp c = {.backend = line->name, .line = line, .input = -fd->k - 1, .ndim = 0, .index = NULL,
+                .a = a, .n = n, .e = e};
+    double tol = g->o.atol + g->o.rtol * fabs(n) + e;
+    int kink = -1;
+    if (rc == AD_OK && !(fabs(a - n) <= tol) && isfinite(a) && isfinite(n))
+        kink = fast_kink(g, &fd->pr, fd->d, fd->u, 0, fd->k, 0, NULL);
+    if (kink < -1) rc = ctx->err;
+    else if (rc == AD_OK) gc_compare(g, &c, kink);
+    return rc;
+}
+
+/* One direction: every backend that could run so far against the
+ * reference's directional difference.  No scope per backend: the probe's
+ * evaluations serve every backend of this direction (the caller's scope
+ * ends with the direction). */
+static int fast_direction(gc_run *g, int k, ad_stats *cost)
+{
+    fast_dir fd = {.k = k};
+    int rc = fast_reference(g, &fd);
+    for (int bi = 0; rc == AD_OK && bi < g->nb; bi++) {
+        if (gc_did_not_run(g, bi)) continue;
+        ad_stats st;
+        rc = g->bk[bi]->jvp ? fast_by_jvp(g, bi, &fd, &st) : fast_by_vjp(g, bi, &fd, &st);
+        if (rc == AD_OK) add_stats(&cost[bi], &st);
+        else if (rc != AD_ENOMEM) rc = gc_could_not_run(g, bi, rc);
+    }
+    return rc;
+}
+
+/* "fast: J.d per output element, 4 directions, 4 passes" and the like. */
+static void fast_note(gc_run *g, int bi, const ad_stats *cost)
+{
+    ad_gradcheck_backend *line = &g->r->backends[bi];
+    bool user = gc_is_user(g, g->bk[bi], NULL);
+    /* entries: f's output elements along direction k (J.d), or the
+     * single number <u, J d> per direction (VJP-only backends) */
+    const char *how = g->bk[bi]->jvp ? "J.d per output element"
+                      : g->m == 1    ? "grad.d by a VJP"
+                                     : "<J^T u, d> vs <u, J d>";
+    int nd = g->o.directions;
+    const char *dirs = nd == 1 ? "" : "s";
+    long long np = (long long)cost->passes, ns = (long long)cost->sweeps;
+    if (user)
+        snprintf(line->note, sizeof line->note, "fast: %s, %d direction%s, %lld call%s", how, nd, dirs, ns,
+                 ns == 1 ? "" : "s");
+    else if (ns == 0)
+        snprintf(line->note, sizeof line->note, "fast: %s, %d direction%s, %lld pass%s", how, nd, dirs, np,
+                 np == 1 ? "" : "es");
+    else
+        snprintf(line->note, sizeof line->note, "fast: %s, %d direction%s, %lld pass%s, %lld sweep%s", how, nd,
+                 dirs, np, np == 1 ? "" : "es", ns, ns == 1 ? "" : "s");
 }
 
 int gc_fast(gc_run *g)
@@ -168,26 +213,7 @@ int gc_fast(gc_run *g)
         rc = fast_direction(g, k, cost);
         ad_scope_end(ctx, s, NULL);
     }
-    for (int bi = 0; rc == AD_OK && bi < g->nb; bi++) {
-        ad_gradcheck_backend *line = &g->r->backends[bi];
-        if (strncmp(line->note, "could not run", 13) == 0) continue;
-        bool user = gc_is_user(g, g->bk[bi], NULL);
-        /* entries: f's output elements along direction k (J.d), or the
-         * single number <u, J d> per direction (VJP-only backends) */
-        const char *how = g->bk[bi]->jvp ? "J.d per output element"
-                          : g->m == 1 ? "grad.d by a VJP" : "<J^T u, d> vs <u, J d>";
-        int nd = g->o.directions;
-        const char *dirs = nd == 1 ? "" : "s";
-        long long np = (long long)cost[bi].passes, ns = (long long)cost[bi].sweeps;
-        if (user)
-            snprintf(line->note, sizeof line->note, "fast: %s, %d direction%s, %lld call%s", how, nd, dirs, ns,
-                     ns == 1 ? "" : "s");
-        else if (ns == 0)
-            snprintf(line->note, sizeof line->note, "fast: %s, %d direction%s, %lld pass%s", how, nd, dirs, np,
-                     np == 1 ? "" : "es");
-        else
-            snprintf(line->note, sizeof line->note, "fast: %s, %d direction%s, %lld pass%s, %lld sweep%s", how, nd,
-                     dirs, np, np == 1 ? "" : "es", ns, ns == 1 ? "" : "s");
-    }
+    for (int bi = 0; rc == AD_OK && bi < g->nb; bi++)
+        if (!gc_did_not_run(g, bi)) fast_note(g, bi, &cost[bi]);
     return rc;
 }

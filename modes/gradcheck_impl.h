@@ -53,7 +53,7 @@ typedef struct gc_run {
     ad_gradcheck_report *r;
     const ad_backend *ref;
     ad_tensor *x[AD_MAX_INPUTS]; /* detached aliases of the inputs, for our own evaluations */
-    ad_tensor *y;                /* f(x), contiguous */
+    ad_tensor *y;                /* f(x), contiguous and finite (NaN/Inf there: AD_ENONFINITE) */
     int64_t m;                   /* its element count */
     /* the backends checked, parallel to r->backends */
     int nb;
@@ -141,6 +141,14 @@ ad_tensor *gc_eval_coord(gc_run *g, int i, int64_t j, double t, double *taken);
 /* Unflattens flat index q of shape (ndim, shape) into idx. */
 void gc_unravel(int64_t q, int ndim, const int64_t *shape, int64_t *idx);
 
+/* Backend bi's driver call failed: it fails, with the reason in its note
+ * and as the first failure; the context's error is cleared so that the
+ * next calls start clean.  Returns AD_OK, or rc when it is AD_ENOMEM
+ * (out of memory stops the whole check). */
+int gc_could_not_run(gc_run *g, int bi, int rc);
+/* Whether backend bi's line says it could not run (it is skipped then). */
+bool gc_did_not_run(const gc_run *g, int bi);
+
 /* Whether b is one of this run's user backends (and which kind). */
 bool gc_is_user(const gc_run *g, const ad_backend *b, int *kind);
 
@@ -151,8 +159,6 @@ int gc_dot_acc(ad_ctx *ctx, ad_tensor *a, ad_tensor *b, double *val, double *mag
 int gc_random_inputs(gc_run *g, gc_rng *rng, ad_tensor **v);
 /* max |v| and max(1, |x|) where v moves x (fd_step.c's scale). */
 int gc_direction_scale(gc_run *g, ad_tensor *const *v, double *vmax, double *xmax);
-/* Whether f(x) is finite everywhere. */
-bool gc_finite_y(const gc_run *g);
 /* <v, J u> by b's JVP, <Jᵀ v, u> by b's VJP (through the drivers). */
 int gc_jvp_dot(gc_run *g, const ad_backend *b, ad_tensor *const *u, ad_tensor *v, double *val, double *mag,
                ad_stats *st);

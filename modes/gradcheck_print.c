@@ -45,61 +45,75 @@ static const char *input_str(char *buf, size_t n, int input, const char *const *
     return buf;
 }
 
-int ad_gradcheck_print(FILE *f, const ad_gradcheck_report *r, const ad_problem *p, const char *const *names)
+static void print_inputs(FILE *f, const ad_problem *p, const char *const *names)
 {
-    if (!f || !r) return AD_EINVAL;
-    char a[48], b[48], c[48], d[48], ix[160], in[16];
-    fprintf(f, "gradcheck: %s\n", r->summary[0] ? r->summary : "(not run)");
-    if (p && p->in && p->nin > 0 && p->nin <= AD_MAX_INPUTS) {
-        fprintf(f, "  inputs:");
-        for (int i = 0; i < p->nin; i++) {
-            if (!p->in[i]) continue;
-            char s[AD_SHAPEBUF];
-            char nm[64];
-            fprintf(f, "%s %s %s%s", i ? "," : "", input_str(nm, sizeof nm, i, names),
-                    ad_fmt_shape(s, sizeof s, p->in[i]->ndim, p->in[i]->shape),
-                    p->wrt && !p->wrt[i] ? " (held constant)" : "");
-        }
-        fprintf(f, "\n");
+    if (!p || !p->in || p->nin <= 0 || p->nin > AD_MAX_INPUTS) return;
+    fprintf(f, "  inputs:");
+    for (int i = 0; i < p->nin; i++) {
+        if (!p->in[i]) continue;
+        char s[AD_SHAPEBUF];
+        char nm[64];
+        fprintf(f, "%s %s %s%s", i ? "," : "", input_str(nm, sizeof nm, i, names),
+                ad_fmt_shape(s, sizeof s, p->in[i]->ndim, p->in[i]->shape),
+                p->wrt && !p->wrt[i] ? " (held constant)" : "");
     }
+    fprintf(f, "\n");
+}
+
+static void print_backends(FILE *f, const ad_gradcheck_report *r)
+{
+    char a[48], b[48], mm[48];
     if (r->nbackends > 0)
         fprintf(f, "  %-16s  %-6s  %11s  %11s  %12s  %s\n", "backend", "status", "max abs err", "max rel err",
                 "mismatches", "note");
     for (int i = 0; i < r->nbackends; i++) {
         const ad_gradcheck_backend *bl = &r->backends[i];
-        char mm[48];
         snprintf(mm, sizeof mm, "%lld/%lld", (long long)bl->mismatches, (long long)bl->checked);
         fprintf(f, "  %-16s  %-6s  %11s  %11s  %12s  %s%s\n", bl->name, bl->passed ? "ok" : "FAILED",
                 num(a, sizeof a, bl->max_abs_err, 3), num(b, sizeof b, bl->max_rel_err, 3), mm, bl->note,
                 bl->nonfinite ? " (NaN/Inf)" : "");
     }
-    if (r->nonfinite) fprintf(f, "  non-finite: %s\n", r->nonfinite_what);
-    if (r->nmismatches > 0 && r->nrows > 0) {
-        fprintf(f, "  mismatching entries, worst first (|AD - numeric| against its tolerance):\n");
-        fprintf(f, "  %-16s %-6s %-14s %14s %14s %10s %10s\n", "backend", "input", "index", "AD value", "numeric",
-                "abs err", "rel err");
-        for (int i = 0; i < r->nrows; i++) {
-            const ad_gradcheck_entry *e = &r->rows[i];
-            fprintf(f, "  %-16s %-6s %-14s %14s %14s %10s %10s\n", e->backend ? e->backend : "?",
-                    input_str(in, sizeof in, e->input, names), index_str(ix, sizeof ix, e->ndim, e->index),
-                    num(a, sizeof a, e->analytic, 8), num(b, sizeof b, e->numeric, 8), num(c, sizeof c, e->abs_err, 3),
-                    num(d, sizeof d, e->rel_err, 3));
-        }
-        if (r->nmismatches > r->nrows)
-            fprintf(f, "  ... and %lld more mismatching entr%s\n", (long long)(r->nmismatches - r->nrows),
-                    r->nmismatches - r->nrows == 1 ? "y" : "ies");
+}
+
+/* The mismatching entries only, worst first, capped with a count of the rest. */
+static void print_rows(FILE *f, const ad_gradcheck_report *r, const char *const *names)
+{
+    char a[48], b[48], c[48], d[48], ix[160], in[16];
+    if (r->nmismatches <= 0 || r->nrows <= 0) return;
+    fprintf(f, "  mismatching entries, worst first (|AD - numeric| against its tolerance):\n");
+    fprintf(f, "  %-16s %-6s %-14s %14s %14s %10s %10s\n", "backend", "input", "index", "AD value", "numeric",
+            "abs err", "rel err");
+    for (int i = 0; i < r->nrows; i++) {
+        const ad_gradcheck_entry *e = &r->rows[i];
+        fprintf(f, "  %-16s %-6s %-14s %14s %14s %10s %10s\n", e->backend ? e->backend : "?",
+                input_str(in, sizeof in, e->input, names), index_str(ix, sizeof ix, e->ndim, e->index),
+                num(a, sizeof a, e->analytic, 8), num(b, sizeof b, e->numeric, 8), num(c, sizeof c, e->abs_err, 3),
+                num(d, sizeof d, e->rel_err, 3));
     }
-    if (r->nkinks > 0) {
-        fprintf(f, "  kinks (f is not differentiable there; a value between the one-sided slopes is a subgradient):\n");
-        for (int i = 0; i < r->nkinks && i < KINKS_SHOWN; i++) {
-            const ad_gradcheck_kink *k = &r->kinks[i];
-            fprintf(f, "  %-6s %-14s left %-12s right %-12s AD %-12s %s\n", input_str(in, sizeof in, k->input, names),
-                    index_str(ix, sizeof ix, k->ndim, k->index), num(a, sizeof a, k->left, 6),
-                    num(b, sizeof b, k->right, 6), num(c, sizeof c, k->analytic, 6),
-                    k->accepted ? "accepted" : "OUTSIDE the interval");
-        }
-        if (r->nkinks > KINKS_SHOWN) fprintf(f, "  ... and %d more kinks\n", r->nkinks - KINKS_SHOWN);
+    if (r->nmismatches > r->nrows)
+        fprintf(f, "  ... and %lld more mismatching entr%s\n", (long long)(r->nmismatches - r->nrows),
+                r->nmismatches - r->nrows == 1 ? "y" : "ies");
+}
+
+static void print_kinks(FILE *f, const ad_gradcheck_report *r, const char *const *names)
+{
+    char a[48], b[48], c[48], ix[160], in[16];
+    if (r->nkinks <= 0) return;
+    fprintf(f, "  kinks (f is not differentiable there; a value between the one-sided slopes is a subgradient):\n");
+    for (int i = 0; i < r->nkinks && i < KINKS_SHOWN; i++) {
+        const ad_gradcheck_kink *k = &r->kinks[i];
+        fprintf(f, "  %-6s %-14s left %-12s right %-12s AD %-12s %s\n", input_str(in, sizeof in, k->input, names),
+                index_str(ix, sizeof ix, k->ndim, k->index), num(a, sizeof a, k->left, 6),
+                num(b, sizeof b, k->right, 6), num(c, sizeof c, k->analytic, 6),
+                k->accepted ? "accepted" : "OUTSIDE the interval");
     }
+    if (r->nkinks > KINKS_SHOWN) fprintf(f, "  ... and %d more kinks\n", r->nkinks - KINKS_SHOWN);
+}
+
+/* The checks without step sizes, the second order and the reference's cost. */
+static void print_checks(FILE *f, const ad_gradcheck_report *r)
+{
+    char a[48], b[48], c[48];
     if (r->consistency_done)
         fprintf(f, "  consistency: <v, J u> = %s, <J^T v, u> = %s (rel err %s): %s\n",
                 num(a, sizeof a, r->consistency_lhs, 17), num(b, sizeof b, r->consistency_rhs, 17),
@@ -122,5 +136,17 @@ int ad_gradcheck_print(FILE *f, const ad_gradcheck_report *r, const ad_problem *
                 r->hvp_passed ? "ok" : "FAILED");
     fprintf(f, "  reference: %lld evaluations of f, %.3g s\n", (long long)r->reference_stats.passes,
             r->reference_stats.seconds);
+}
+
+int ad_gradcheck_print(FILE *f, const ad_gradcheck_report *r, const ad_problem *p, const char *const *names)
+{
+    if (!f || !r) return AD_EINVAL;
+    fprintf(f, "gradcheck: %s\n", r->summary[0] ? r->summary : "(not run)");
+    print_inputs(f, p, names);
+    print_backends(f, r);
+    if (r->nonfinite) fprintf(f, "  non-finite: %s\n", r->nonfinite_what);
+    print_rows(f, r, names);
+    print_kinks(f, r, names);
+    print_checks(f, r);
     return ferror(f) ? AD_EIO : AD_OK;
 }

@@ -79,13 +79,6 @@ int gc_direction_scale(gc_run *g, ad_tensor *const *v, double *vmax, double *xma
     return rc;
 }
 
-bool gc_finite_y(const gc_run *g)
-{
-    for (int64_t q = 0; q < g->m; q++)
-        if (!isfinite(g->y->data[q])) return false;
-    return true;
-}
-
 /* ---- <v, J u> and <Jᵀ v, u> by one backend ---------------------------------------------- */
 
 int gc_jvp_dot(gc_run *g, const ad_backend *b, ad_tensor *const *u, ad_tensor *v, double *val, double *mag,

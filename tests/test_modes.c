@@ -326,6 +326,30 @@ Test(modes, inputs_held_constant_get_no_gradient)
     cr_expect_not(ad_requires_grad(in[1]), "the caller's tensors are untouched");
 }
 
+ParameterizedTestParameters(modes, nothing_differentiated_still_gives_the_value)
+{
+    static th_backend_param params[16];
+    return cr_make_param_array(th_backend_param, params, (size_t)th_backend_params(params, 16));
+}
+
+ParameterizedTest(th_backend_param *b, modes, nothing_differentiated_still_gives_the_value,
+                  .description = "every input held constant: the value, no gradient, no Jacobian block")
+{
+    const ad_backend *be = th_backend_of(b->name);
+    ad_tensor *x[1] = {th_input_vec(5)};
+    bool wrt[1] = {false};
+    ad_problem p = {.ctx = ctx, .f = th_expsin, .nin = 1, .in = x, .wrt = wrt};
+    double want = ad_item(th_expsin(ctx, x, NULL));
+    ad_tensor *y = NULL, *g[1] = {NULL}, *J[1] = {NULL};
+    cr_assert_eq(ad_value_and_grad(be, &p, NULL, &y, g, NULL, NULL), AD_OK, "%s: %s", be->name, ad_errmsg(ctx));
+    cr_expect_eq(ad_item(y), want, "%s: value_and_grad's value", be->name);
+    cr_expect_null(g[0], "%s: no gradient for a constant", be->name);
+    y = NULL;
+    cr_assert_eq(ad_jacobian(be, &p, NULL, &y, J, NULL, NULL, NULL), AD_OK, "%s: %s", be->name, ad_errmsg(ctx));
+    cr_expect_eq(ad_item(y), want, "%s: jacobian's value", be->name);
+    cr_expect_null(J[0], "%s: no Jacobian block for a constant", be->name);
+}
+
 /* ---- second order ----------------------------------------------------------------------- */
 
 Test(modes, hvp_and_hessian_of_rosenbrock)
@@ -443,6 +467,9 @@ Test(modes, errors_are_reported_with_their_cause)
     cr_expect_eq(ad_value_and_grad(ad_backend_find("reverse"), &q, NULL, NULL, g2, NULL, NULL), AD_ESHAPE);
     cr_expect(strstr(ad_errmsg(ctx), "one output value (got shape [2,3])"), "%s", ad_errmsg(ctx));
     cr_expect_eq(ad_value_and_grad(NULL, &q, NULL, NULL, g2, NULL, NULL), AD_EINVAL);
+    ad_tensor *J[1];
+    cr_expect_eq(ad_jacobian(NULL, &p, NULL, NULL, J, NULL, NULL, NULL), AD_ESHAPE, "auto: f fails before the choice");
+    cr_expect_str_eq(ad_errmsg(ctx), "add: shapes [5] and [7] cannot broadcast");
     ad_tensor *bad[2] = {ad_ones(ctx, AD_SHAPE(4)), ad_ones(ctx, AD_SHAPE(2, 3))}, *y, *jv;
     cr_expect_eq(ad_jvp(ad_backend_find("forward"), &q, bad, NULL, &y, &jv, NULL, NULL), AD_ESHAPE);
     cr_expect(strstr(ad_errmsg(ctx), "tangent 0 has shape [4] but input 0 has shape [3]"), "%s", ad_errmsg(ctx));

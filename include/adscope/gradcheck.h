@@ -20,8 +20,10 @@
  *     (relu or |x| at 0, max with ties) the coordinate is reported as
  *     non-differentiable with both one-sided values, and the AD value passes
  *     if it lies between them (a subgradient).
- *   - NaN/Inf in f, a derivative or the reference is a failure, reported as
- *     such.
+ *   - NaN/Inf in a derivative or the reference is a failure, reported as
+ *     such (never a pass).  NaN/Inf in f(x) itself is not a verdict but an
+ *     error, AD_ENONFINITE: at such a point every difference is NaN too and
+ *     there is nothing to check (a bad input, not a wrong derivative).
  * Checks that need no step size:
  *   - consistency: <v, J u> from a forward JVP equals <Jᵀ v, u> from a
  *     reverse VJP for random u, v (to rounding);
@@ -119,7 +121,7 @@ typedef struct ad_gradcheck_report {
     ad_gradcheck_entry *rows;       /* the worst max_rows, sorted worst first */
     int nkinks;
     ad_gradcheck_kink *kinks;
-    bool nonfinite;                 /* NaN/Inf in f, a derivative or the reference */
+    bool nonfinite;                 /* NaN/Inf in a derivative or the reference (or in f(x): AD_ENONFINITE) */
     char nonfinite_what[160];
     /* checks without step sizes */
     bool consistency_done, consistency_passed;
@@ -135,9 +137,15 @@ typedef struct ad_gradcheck_report {
     ad_stats reference_stats;
 } ad_gradcheck_report;
 
-/* Runs the checks.  Returns AD_OK when the checks could be run (r->passed
- * says whether they passed), or a negative status when they could not (f
- * fails, bad options): then r->summary says why. */
+/* Runs the checks.  Returns
+ *   AD_OK          the checks ran: r->passed says whether they passed;
+ *   AD_ENONFINITE  f(x) is NaN or Inf at the given point ("gradcheck: f(x)
+ *                  is NaN at the given point: there is nothing to check",
+ *                  f(x)[i] for a vector f); r->nonfinite is set too;
+ *   AD_EINVAL, AD_ENOTFOUND, AD_ESHAPE, AD_ELIMIT  bad problem or options;
+ *   f's own status when f fails at x; AD_ENOMEM.
+ * On any status but AD_OK, r->passed is false, ad_errmsg(ctx) names the
+ * problem and r->summary says "gradcheck could not run: <it>". */
 AD_API int ad_gradcheck(const ad_problem *p, const ad_gradcheck_options *o, ad_gradcheck_report *r);
 AD_API void ad_gradcheck_report_free(ad_gradcheck_report *r);
 
