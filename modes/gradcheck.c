@@ -462,20 +462,6 @@ static void list_names(char *buf, size_t n, unsigned caps)
     }
 }
 
-/* The default reference: the difference rule of highest order that
- * estimates its error (five-point among the built-ins; the first on a tie). */
-static const ad_backend *best_rule(void)
-{
-    const ad_backend *best = NULL;
-    for (int i = 0; i < ad_backend_count(); i++) {
-        const ad_backend *b = ad_backend_at(i);
-        const ad_fd_rule *R = ad_backend_fd_rule(b);
-        if (!R || !(b->caps & AD_CAP_ESTIMATE)) continue;
-        if (!best || R->order > ad_backend_fd_rule(best)->order) best = b;
-    }
-    return best;
-}
-
 /* The numbers among the options; 0 asks for the default. */
 static int check_numbers(gc_run *g)
 {
@@ -501,7 +487,7 @@ static int choose_reference(gc_run *g)
 {
     const char *name = g->o.reference;
     char names[512];
-    g->ref = name ? ad_backend_find(name) : best_rule();
+    g->ref = name ? ad_backend_find(name) : ad_backend_reference();
     if (g->ref) return AD_OK;
     if (!name) return ad_error(g->ctx, AD_ENOTFOUND, "gradcheck: no difference rule with an error estimate registered");
     list_names(names, sizeof names, AD_CAP_ESTIMATE);

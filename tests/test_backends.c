@@ -54,8 +54,7 @@ ParameterizedTestParameters(backends, with_picks_the_first_backend_having_every_
     return cr_make_param_array(with_case, cases, sizeof cases / sizeof cases[0]);
 }
 
-ParameterizedTest(with_case *c, backends, with_picks_the_first_backend_having_every_cap,
-                  .init = th_setup, .fini = th_teardown)
+ParameterizedTest(with_case *c, backends, with_picks_the_first_backend_having_every_cap)
 {
     const ad_backend *b = ad_backend_with(c->caps);
     if (!c->want[0]) {
@@ -93,8 +92,7 @@ ParameterizedTestParameters(backends, builtin_descriptors_state_their_caps_and_r
     return cr_make_param_array(builtin_case, cases, sizeof cases / sizeof cases[0]);
 }
 
-ParameterizedTest(builtin_case *c, backends, builtin_descriptors_state_their_caps_and_rule, .init = th_setup,
-                  .fini = th_teardown)
+ParameterizedTest(builtin_case *c, backends, builtin_descriptors_state_their_caps_and_rule)
 {
     const ad_backend *b = ad_backend_find(c->name);
     cr_assert_not_null(b, "%s is not registered", c->name);
@@ -161,8 +159,7 @@ ParameterizedTestParameters(backends, a_rule_reports_the_step_it_took_per_direct
     return cr_make_param_array(char[24], names, sizeof names / sizeof names[0]);
 }
 
-ParameterizedTest(char (*name)[24], backends, a_rule_reports_the_step_it_took_per_direction, .init = th_setup,
-                  .fini = th_teardown)
+ParameterizedTest(char (*name)[24], backends, a_rule_reports_the_step_it_took_per_direction)
 {
     const ad_backend *b = ad_backend_find(*name);
     const ad_fd_rule *R = ad_backend_fd_rule(b);

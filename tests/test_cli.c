@@ -452,3 +452,13 @@ Test(cli, ops_text_table, .description = "adscope ops prints one row per op with
     cr_expect_eq(r->status, 2);
     expect_err(r, "unexpected argument 'extra'");
 }
+
+Test(cli, check_of_a_non_finite_value_is_an_input_error,
+     .description = "check at a point where f(x) is NaN exits 2 naming it: there is nothing to compare")
+{
+    result *r = run("check", "sum(log(x))", "--var", "x=[-1, 2]");
+    cr_expect_eq(r->status, 2, "exit %d\n%s", r->status, r->out);
+    expect_err(r, "adscope check: gradcheck: f(x) is NaN at the given point: there is nothing to check");
+    r = run("check", "sum(log(x))", "--var", "x=[0.5, 2]");
+    cr_expect_eq(r->status, 0, "%s%s", r->out, r->err);
+}

@@ -305,9 +305,9 @@ static void count_handler(const ad_ctx *c, int status, const char *msg)
     handler_calls++;
 }
 
-/* AD_ENONFINITE is returned by gsl-deriv only when GSL reports a failure,
- * which gsl_deriv_central never does; no call can provoke it today.  What
- * can be checked is that it is a distinct code with its own description. */
+/* AD_ENONFINITE itself is provoked in tests/test_gradcheck.c (f(x) not
+ * finite at the point to check); here: it is a distinct code with its own
+ * description. */
 Test(tensor, nonfinite_status_is_distinct_and_described,
      .description = "ad_strerror(AD_ENONFINITE) is \"non-finite value\", unlike every other status")
 {
