@@ -47,10 +47,20 @@ static const char HELP[] =
     "\n"
     "    The slopes are the ones 'adscope bench' prints in summary.txt: fitted over\n"
     "    the cells above the timing floor (bench/README.md, \"The fit\"); a series\n"
-    "    with fewer than 3 such cells says \"too few points to fit\".  A hand-made\n"
-    "    CSV without the harness's columns gets a fit over all its ok cells.\n"
+    "    with fewer than 3 such cells says how many it has: \"five-point (no fit: 2\n"
+    "    of 5 above floor)\" (for memory, also above the memory floor).  A slope the\n"
+    "    summary flags against theory says so: \"(slope 1.62, theory 1: DISAGREES)\".\n"
+    "    A hand-made CSV without the harness's columns gets a fit over all its ok\n"
+    "    cells.\n"
     "\n"
-    "    Only cells with status ok are drawn (skipped and failed cells are absent).\n"
+    "    Lines are drawn through the cells with status ok.  Where a line stops at a\n"
+    "    cell skipped over the time budget, a dotted line leads to an open circle at\n"
+    "    the value it was predicted to have (the harness's prediction of its time;\n"
+    "    for memory, the last peak extended by theory's exponent), legend \"skipped:\n"
+    "    over budget\".  Failed cells are not drawn.  Both axes are fitted to what\n"
+    "    is drawn, labelled at 1, 2 and 5 times the decades when they span little,\n"
+    "    and coinciding lines stay visible (dash patterns, markers of alternating\n"
+    "    sizes).\n"
     "    The numbers of every chart are written to DIR/data/KIND_FUNCTION.dat (one\n"
     "    block per backend: its legend line, then size and values), the pictures to\n"
     "    DIR/KIND_FUNCTION.png (or .svg), and DIR/index.md lists the charts with the\n"
@@ -365,8 +375,20 @@ static bool fitted(const ad_bench_fit *f)
     return f->n >= AD_BENCH_MIN_FIT_POINTS && isfinite(f->slope);
 }
 
-/* The legend of a backend's line: its fitted exponent (and theory's), or for
- * the ratio chart the ratio at the largest size. */
+/* Why a series has no fitted slope although its cells are drawn: the fit
+ * uses only the cells above the overhead floors (bench/README.md, "The
+ * fit"), so the legend says how many of them were left. */
+static void no_fit_legend(const ad_bench_series *s, chart_kind kind, char *buf, size_t len)
+{
+    if (s->time.n < AD_BENCH_MIN_FIT_POINTS || kind != CHART_MEMORY)
+        snprintf(buf, len, "%s (no fit: %d of %d above floor)", s->backend, s->time.n, s->nok);
+    else
+        snprintf(buf, len, "%s (no fit: %d of %d above memory floor)", s->backend, s->mem.n, s->nok);
+}
+
+/* The legend of a backend's line: its fitted exponent (and theory's, with
+ * the summary's flag when they disagree), or for the ratio chart the ratio
+ * at the largest size. */
 static void legend_of(const plot_run *pr, const fn_info *fi, const char *backend, chart_kind kind, const point *pts,
                       int n, char *buf, size_t len)
 {
@@ -381,9 +403,10 @@ static void legend_of(const plot_run *pr, const fn_info *fi, const char *backend
     if (s) {
         const ad_bench_fit *f = kind == CHART_TIME ? &s->time : &s->mem;
         double theory = kind == CHART_TIME ? s->theory_time : s->theory_mem;
-        if (!fitted(f)) snprintf(buf, len, "%s (too few points to fit)", backend);
+        bool flag = kind == CHART_TIME ? s->flag_time : s->flag_mem;
+        if (!fitted(f)) no_fit_legend(s, kind, buf, len);
         else if (isnan(theory)) snprintf(buf, len, "%s (slope %.2f)", backend, f->slope);
-        else snprintf(buf, len, "%s (slope %.2f, theory %g)", backend, f->slope, theory);
+        else snprintf(buf, len, "%s (slope %.2f, theory %g%s)", backend, f->slope, theory, flag ? ": DISAGREES" : "");
         return;
     }
     double *xs = malloc(sizeof(double) * (size_t)n), *ys = malloc(sizeof(double) * (size_t)n);
@@ -396,35 +419,160 @@ static void legend_of(const plot_run *pr, const fn_info *fi, const char *backend
     free(ys);
 }
 
-/* One block per backend with cells to draw: its legend, then the points;
- * lts gets the backends' line types.  Returns the number of blocks. */
-static int write_series(FILE *f, const plot_run *pr, const fn_info *fi, chart_kind kind, const char **backends,
-                        int nb, point *pts, char *lts, size_t ln)
+/* ---- skipped cells ---------------------------------------------------------------------------- */
+
+/* "2.97 s", "850.00 ms", "12.5 us" (ad_bench_fmt_seconds) as seconds. */
+static bool parse_seconds(const char *s, double *v)
 {
-    int nseries = 0;
+    char *end;
+    double x = strtod(s, &end);
+    if (end == s || !isfinite(x) || x <= 0) return false;
+    while (*end == ' ') end++;
+    double unit = strncmp(end, "us", 2) == 0 ? 1e-6 : strncmp(end, "ms", 2) == 0 ? 1e-3 : *end == 's' ? 1 : NAN;
+    *v = x * unit;
+    return !isnan(unit);
+}
+
+/* The seconds the harness gave a skipped cell: its prediction ("predicted
+ * 2.97 s > budget 2.00 s"), or the warm-up it measured ("the warm-up call
+ * took 5.00 s > budget ..."). */
+static bool skipped_seconds(const char *note, double *v)
+{
+    static const char *const KEYS[] = {"predicted ", "took "};
+    for (int k = 0; k < 2; k++) {
+        const char *p = strstr(note, KEYS[k]);
+        if (p && parse_seconds(p + strlen(KEYS[k]), v)) return true;
+    }
+    return false;
+}
+
+/* The first skipped cell after a series' last drawn point (where its line
+ * stops), or -1. */
+static int64_t first_skipped(const ad_bench_table *t, const char *fn, const char *backend, double after)
+{
+    int64_t best = -1;
+    for (int64_t i = 0; i < t->nrows; i++) {
+        double x = ad_bench_table_num(t, i, "size");
+        if (strcmp(ad_bench_table_get(t, i, "function"), fn) == 0 &&
+            strcmp(ad_bench_table_get(t, i, "backend"), backend) == 0 &&
+            strcmp(ad_bench_table_get(t, i, "status"), "skipped") == 0 && x > after &&
+            (best < 0 || x < ad_bench_table_num(t, best, "size")))
+            best = i;
+    }
+    return best;
+}
+
+/* T_f of a function at a size: measured once per size and written in the
+ * rows of the backends that ran there (a skipped row may lack it). */
+static double t_f_at(const ad_bench_table *t, const char *fn, double size)
+{
+    for (int64_t i = 0; i < t->nrows; i++) {
+        double tf = ad_bench_table_num(t, i, "t_f_median");
+        if (tf > 0 && ad_bench_table_num(t, i, "size") == size && strcmp(ad_bench_table_get(t, i, "function"), fn) == 0)
+            return tf;
+    }
+    return NAN;
+}
+
+/* Where the skipped cell after `last` is drawn (an open marker at the value
+ * it was predicted to have): time, the harness's own prediction; ratio, that
+ * over T_f at that size (measured for another backend); memory,
+ * the last peak extended by theory's exponent (the harness predicts no
+ * memory).  False when there is no such cell or nothing to place it by. */
+static bool skipped_mark(const plot_run *pr, const fn_info *fi, const char *backend, chart_kind kind,
+                         const point *last, point *mark)
+{
+    int64_t r = first_skipped(pr->t, fi->fn, backend, last->x);
+    if (r < 0) return false;
+    double x = ad_bench_table_num(pr->t, r, "size"), y = NAN, sec;
+    bool predicted = skipped_seconds(ad_bench_table_get(pr->t, r, "note"), &sec);
+    if (kind == CHART_TIME && predicted) y = sec;
+    else if (kind == CHART_RATIO && predicted) y = sec / t_f_at(pr->t, fi->fn, x);
+    else if (kind == CHART_MEMORY) {
+        const ad_bench_series *s = series_of(pr, fi->fn, backend);
+        if (s && isfinite(s->theory_mem)) y = last->y * pow(x / last->x, s->theory_mem);
+    }
+    if (!(y > 0) || !isfinite(y)) return false;
+    *mark = (point){.x = x, .y = y, .lo = last->x, .hi = last->y};
+    return true;
+}
+
+/* The block of skipped marks after the backends' blocks: a legend, then
+ * rows  x_last y_last x_skipped y_predicted linetype. */
+static const char *skipped_legend(chart_kind kind)
+{
+    return kind == CHART_MEMORY ? "skipped: over budget (theory's slope)" : "skipped: over budget (predicted)";
+}
+
+static void write_skipped(FILE *f, chart_kind kind, const point *marks, const int *lts, int n)
+{
+    fprintf(f, "\n\n");
+    cli_gp_title_line(f, skipped_legend(kind));
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%.17g %.17g %.17g %.17g %d\n", marks[i].lo, marks[i].hi, marks[i].x, marks[i].y, lts[i]);
+}
+
+/* The extent of everything drawn, so the axes fit the data (gnuplot's
+ * autoscale would round a log axis out to whole decades). */
+typedef struct {
+    double xmin, xmax, ymin, ymax;
+} extent;
+
+static void extent_add(extent *e, double x, double y)
+{
+    e->xmin = fmin(e->xmin, x), e->xmax = fmax(e->xmax, x);
+    e->ymin = fmin(e->ymin, y), e->ymax = fmax(e->ymax, y);
+}
+
+/* What a chart's data file holds: the backends' blocks (their line types
+ * in lts), the skipped marks after them, and the extent of both. */
+typedef struct {
+    char lts[3 * MAX_BACKENDS + 1];
+    int nseries, nskipped;
+    int keylen; /* the longest legend entry (characters): how many columns the key can have */
+    extent e;
+} chart_blocks;
+
+/* One block per backend with cells to draw: its legend, then the points;
+ * then the block of skipped marks. */
+static void write_series(FILE *f, const plot_run *pr, const fn_info *fi, chart_kind kind, const char **backends,
+                         int nb, point *pts, chart_blocks *cb)
+{
+    int mlt[MAX_BACKENDS];
+    point marks[MAX_BACKENDS];
     for (int b = 0; b < nb; b++) {
         int n = series(pr->t, fi->fn, backends[b], kind, pts);
         if (n == 0) continue;
         char legend[160];
         legend_of(pr, fi, backends[b], kind, pts, n, legend, sizeof legend);
-        fprintf(f, "%s", nseries ? "\n\n" : "\n");
+        if ((int)strlen(legend) > cb->keylen) cb->keylen = (int)strlen(legend);
+        fprintf(f, "%s", cb->nseries ? "\n\n" : "\n");
         cli_gp_title_line(f, legend);
         for (int i = 0; i < n; i++) {
             if (kind == CHART_TIME)
                 fprintf(f, "%.17g %.17g %.17g %.17g\n", pts[i].x, pts[i].y, pts[i].lo, pts[i].hi);
             else
                 fprintf(f, "%.17g %.17g\n", pts[i].x, pts[i].y);
+            extent_add(&cb->e, pts[i].x, pts[i].y);
         }
-        size_t l = strlen(lts);
-        snprintf(lts + l, ln - l, "%s%d", l ? " " : "", cli_backend_linetype(backends[b]));
-        nseries++;
+        int lt = cli_backend_linetype(backends[b]);
+        size_t l = strlen(cb->lts);
+        snprintf(cb->lts + l, sizeof cb->lts - l, "%s%d", l ? " " : "", lt);
+        if (skipped_mark(pr, fi, backends[b], kind, &pts[n - 1], &marks[cb->nskipped])) {
+            extent_add(&cb->e, marks[cb->nskipped].x, marks[cb->nskipped].y);
+            mlt[cb->nskipped++] = lt;
+        }
+        cb->nseries++;
     }
-    return nseries;
+    if (cb->nskipped) {
+        write_skipped(f, kind, marks, mlt, cb->nskipped);
+        if ((int)strlen(skipped_legend(kind)) > cb->keylen) cb->keylen = (int)strlen(skipped_legend(kind));
+    }
 }
 
-/* The data file of one chart; *nseries blocks written into it. */
+/* The data file of one chart. */
 static int write_chart_data(const plot_run *pr, const fn_info *fi, chart_kind kind, const char **backends, int nb,
-                            const char *data, const char *title, char *lts, size_t ln, int *nseries)
+                            const char *data, const char *title, chart_blocks *cb)
 {
     point *pts = malloc(sizeof(point) * (size_t)(pr->t->nrows > 0 ? pr->t->nrows : 1));
     FILE *f = pts ? fopen(data, "w") : NULL;
@@ -437,7 +585,9 @@ static int write_chart_data(const plot_run *pr, const fn_info *fi, chart_kind ki
                                               "size  peak_total   (bytes)", "size  t_grad_median / t_f_median"};
     fprintf(f, "# adscope plot: %s\n# from %s; one block per backend: its legend, then %s\n", title, pr->csv,
             COLS[kind]);
-    *nseries = write_series(f, pr, fi, kind, backends, nb, pts, lts, ln);
+    fprintf(f, "# then, if any, a block of skipped cells: x_last y_last x_skipped y_predicted linetype\n");
+    *cb = (chart_blocks){.e = {INFINITY, -INFINITY, INFINITY, -INFINITY}};
+    write_series(f, pr, fi, kind, backends, nb, pts, cb);
     bool werr = ferror(f) != 0;
     free(pts);
     if (fclose(f) != 0 || werr) {
@@ -451,22 +601,23 @@ static int write_chart_data(const plot_run *pr, const fn_info *fi, chart_kind ki
  * index. */
 static int one_chart(plot_run *pr, const fn_info *fi, chart_kind kind, const char **backends, int nb)
 {
-    char data[CLI_PATH_MAX], out[CLI_PATH_MAX], title[256], lts[3 * MAX_BACKENDS + 1] = "";
+    char data[CLI_PATH_MAX], out[CLI_PATH_MAX], title[256];
     snprintf(data, sizeof data, "%s/data/%s_%s.dat", pr->outdir, CHART_NAME[kind], fi->stem);
     snprintf(out, sizeof out, "%s/%s_%s.%s", pr->outdir, CHART_NAME[kind], fi->stem, pr->fmt);
     chart_title(title, sizeof title, fi, kind);
-    int nseries;
-    if (write_chart_data(pr, fi, kind, backends, nb, data, title, lts, sizeof lts, &nseries) != CLI_OK)
-        return CLI_USAGE;
-    if (nseries == 0) {
+    chart_blocks cb;
+    if (write_chart_data(pr, fi, kind, backends, nb, data, title, &cb) != CLI_OK) return CLI_USAGE;
+    if (cb.nseries == 0) {
         remove(data);
         if (pr->index) fprintf(pr->index, "- %s: nothing to draw (no cell with status ok)\n", title);
         return CLI_OK;
     }
     bool dumb = strcmp(pr->fmt, "dumb") == 0;
-    cli_gp_var vars[] = {{"datafile", data, 0},   {"fmt", pr->fmt, 0}, {"title", title, 0}, {"xlabel", fi->xlabel, 0},
-                         {"lts", lts, 0},         {"nseries", NULL, nseries}, {"cols", NULL, pr->cols},
-                         {"rows", NULL, pr->rows}, {"outfile", out, 0}};
+    cli_gp_var vars[] = {{"datafile", data, 0},      {"fmt", pr->fmt, 0},         {"title", title, 0},
+                         {"xlabel", fi->xlabel, 0},   {"lts", cb.lts, 0},          {"nseries", NULL, cb.nseries},
+                         {"skipped", NULL, cb.nskipped > 0}, {"xmin", NULL, cb.e.xmin}, {"xmax", NULL, cb.e.xmax},
+                         {"ymin", NULL, cb.e.ymin},   {"ymax", NULL, cb.e.ymax},   {"keylen", NULL, cb.keylen}, {"cols", NULL, pr->cols},
+                         {"rows", NULL, pr->rows},    {"outfile", out, 0}};
     int nvars = (int)(sizeof vars / sizeof vars[0]) - (dumb ? 1 : 0); /* dumb: to stdout */
     int rc = cli_gnuplot_run(CMD, pr->gnuplot, pr->script[kind], nvars, vars);
     if (rc != CLI_OK || !pr->index) return rc;

@@ -30,7 +30,9 @@ set format y '10^{%T}'
 if (is_dumb) { set format x '1e%T'; set format y '1e%T' }
 set xrange [1e-16:1e-1]
 set key autotitle columnheader
-set key inside left bottom vertical Left reverse
+# in characters the floor's line runs through the lower left corner and
+# would overwrite a key there (the automatic steps' entry went missing)
+if (is_dumb) { set key below left vertical Left reverse } else { set key inside left bottom vertical Left reverse }
 set datafile missing 'NaN'
 if (!is_dumb) {
     # which side is which, in the margin above the plot (where no data can be)
@@ -42,7 +44,7 @@ if (!is_dumb) {
 # rule r (1..3) has linetype 5, 4, 6: forward-diff, central, five-point as in the bench charts
 rule_lt(r) = (r == 1) ? 5 : (r == 2) ? 4 : 6
 
-plot for [r = 1:3] datafile index 0 using 1:(column(r + 1)) with linespoints lt rule_lt(r) ps 0.7 \
+plot for [r = 1:3] datafile index 0 using 1:(column(r + 1)) with linespoints lt rule_lt(r) dt solid ps 0.7 \
          title columnheader(r + 1) noenhanced, \
      datafile index 1 using 1:2:3 with points lc variable pt 6 ps 2.6 lw 2 notitle, \
      NaN with points lc rgb '#000000' pt 6 ps 2 lw 2 title 'automatic step of each rule', \

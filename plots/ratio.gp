@@ -6,7 +6,8 @@
 #   gnuplot -e "datafile='out/data/ratio_rosenbrock.dat'; outfile='ratio.png'; fmt='png'" plots/ratio.gp
 #
 # Variables: datafile (required); fmt 'png' | 'svg' | 'dumb' (default png);
-# outfile; title; xlabel (default 'size n'); lts; nseries; cols, rows (dumb).
+# outfile; title; xlabel (default 'size n'); lts; cols, rows (dumb); nseries,
+# skipped, xmin, xmax, ymin, ymax, keylen (plots/series.gp).
 # datafile: one block per backend (two blank lines between blocks), its
 # first line the legend entry in double quotes, then rows
 #     size  t_grad_median / t_f_median
@@ -18,19 +19,19 @@ load scriptdir.'style.gp'
 if (!exists("datafile")) { print "ratio.gp: set datafile='...'"; exit status 2 }
 if (!exists("title")) title = 'cost ratio T_grad / T_f vs size'
 if (!exists("xlabel")) xlabel = 'size n'
-if (!exists("nseries")) { stats datafile every ::1 using 1 nooutput; nseries = STATS_blocks }
 
 set title title noenhanced
 set xlabel xlabel noenhanced
 set ylabel 'T_grad / T_f (evaluations of f)' noenhanced
-set logscale xy
 set format x '%.0s%c'
-set format y '%g'
-set offsets graph 0.02, graph 0.02, 0, 0
-if (is_dumb) {
-    set key inside left top vertical Left reverse
+# every label alike: 1, 10, ..., 1k, 1M as on the x axis when the ratios are
+# at least 1 ('%g' wrote 1e+06 among plain numbers); below 1, plain numbers
+# for a narrow range and powers of ten for a wide one (only decades then)
+if (!exists("ymin")) { stats datafile using 2 nooutput; ymin = STATS_min; ymax = STATS_max }
+if (ymin >= 1) {
+    set format y '%.0s%c'
 } else {
-    eval key_below(nseries)
+    if (ymax / ymin < 300) { set format y '%g' } else { set format y (is_dumb ? '1e%T' : '10^{%T}') }
 }
 
-plot for [i = 0:nseries - 1] datafile index i using 1:2 with linespoints lt lt_of(i) title columnheader(1) noenhanced
+load scriptdir.'series.gp'

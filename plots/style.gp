@@ -37,14 +37,19 @@ if (fmt eq 'png') {
 is_dumb = (fmt eq 'dumb')
 
 set encoding utf8
-set linetype 1 lc rgb '#0072B2' lw 2 pt 7 ps 1.0
-set linetype 2 lc rgb '#56B4E9' lw 2 pt 5 ps 0.9
-set linetype 3 lc rgb '#D55E00' lw 2 pt 9 ps 1.3
-set linetype 4 lc rgb '#009E73' lw 2 pt 13 ps 1.3
-set linetype 5 lc rgb '#E69F00' lw 2 pt 11 ps 1.3
-set linetype 6 lc rgb '#CC79A7' lw 2 pt 15 ps 1.2
-set linetype 7 lc rgb '#000000' lw 2 pt 6 ps 1.0
-set linetype 8 lc rgb '#999999' lw 2 pt 4 ps 1.0
+# Lines that coincide must stay visible (forward and forward-vector are one
+# line on broadcast, forward and forward-diff on chain's memory): a line
+# drawn later is dashed so the one under it shows through its gaps, and
+# the markers alternate large and small so a small one sits inside a large
+# one instead of hiding it.
+set linetype 1 lc rgb '#0072B2' lw 2 dt solid pt 7 ps 1.6
+set linetype 2 lc rgb '#56B4E9' lw 2 dt (7,4) pt 5 ps 0.8
+set linetype 3 lc rgb '#D55E00' lw 2 dt solid pt 9 ps 1.4
+set linetype 4 lc rgb '#009E73' lw 2 dt (10,4,2,4) pt 13 ps 1.5
+set linetype 5 lc rgb '#E69F00' lw 2 dt (4,3) pt 11 ps 0.9
+set linetype 6 lc rgb '#CC79A7' lw 2 dt (2,3) pt 15 ps 1.4
+set linetype 7 lc rgb '#000000' lw 2 dt (12,4) pt 2 ps 1.0
+set linetype 8 lc rgb '#999999' lw 2 dt solid pt 4 ps 1.0
 set linetype cycle 8
 
 # linetype of data block i (0-based): from lts ("3 1 4") when given
@@ -59,10 +64,15 @@ if (!is_dumb) {
     set micro   # µs rather than us in the %c prefixes of the tic labels
 }
 
-# The legend of a chart with n lines goes below the plot, in two columns
-# (three beyond eight lines), where it cannot hide data: eval key_below(n).
+# The legend of a chart with n lines goes below the plot, where it cannot
+# hide data: in two columns (three beyond eight lines), or fewer when its
+# longest entry (keylen characters, when given) would not fit beside
+# another, because gnuplot then falls back to one column on its own and
+# the margin set for two runs the key over the x axis: eval key_below(n).
 # The bottom margin is set by hand because gnuplot 5.4 lets a boxed key
 # below the plot run into the x label.
-key_rows(n) = (n <= 8) ? int(ceil(n / 2.0)) : int(ceil(n / 3.0))
-key_below(n) = sprintf("set key below center horizontal Left reverse maxrows %d width 1; set bmargin %g", \
-                       key_rows(n), 5.5 + key_rows(n))
+key_len = exists("keylen") ? keylen : 0
+key_cols(n) = key_len > 41 ? 1 : (n <= 8 || key_len > 25) ? 2 : 3
+key_rows(n) = int(ceil(n / (1.0 * key_cols(n))))
+key_below(n) = sprintf("set key below center horizontal Left reverse maxcols %d maxrows %d width 1; set bmargin %g", \
+                       key_cols(n), key_rows(n), 5.5 + key_rows(n))
