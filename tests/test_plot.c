@@ -256,7 +256,7 @@ Test(plot, data_rows_and_fitted_slopes, .description = "the data files hold exac
     cr_assert_eq(ad_bench_summarize(&t, &ser, &nser), 0);
     chart_data d;
     read_chart(path("c/data/time_rosenbrock.dat"), &d);
-    cr_assert_eq(d.nblocks, 3, "one block per backend");
+    cr_assert_eq(d.nblocks, 4, "one block per backend, then the skipped cells");
     static const char *const B[] = {"forward", "reverse", "central"};
     for (int b = 0; b < 3; b++) {
         int k = block_of(&d, B[b]);
@@ -279,8 +279,9 @@ Test(plot, data_rows_and_fitted_slopes, .description = "the data files hold exac
         int m = fit_range(x, y, tf, n, fx, fy);
         char legend[96];
         if (m < 3) {
+            /* the legend says why a drawn line has no slope (it said "too few points to fit" under 3 points) */
             cr_expect_str_eq(B[b], "central", "central keeps 2 cells above the floor");
-            snprintf(legend, sizeof legend, "%s (too few points to fit)", B[b]);
+            snprintf(legend, sizeof legend, "%s (no fit: %d of %d above floor)", B[b], m, n);
         } else {
             ad_bench_fit fit;
             cr_assert(ad_bench_fit_loglog(fx, fy, m, &fit));
@@ -309,6 +310,158 @@ Test(plot, data_rows_and_fitted_slopes, .description = "the data files hold exac
     cr_expect_str_eq(d.legend[k], legend);
     free(ser);
     ad_bench_table_free(&t);
+}
+
+/* The row after the legend line `legend` in a data file: n numbers. */
+static void row_after(const char *file, const char *legend, double *v, int n)
+{
+    char *text = read_all(file, NULL);
+    cr_assert_not_null(text, "%s was not written", file);
+    char quoted[128];
+    snprintf(quoted, sizeof quoted, "\"%s\"\n", legend);
+    const char *p = strstr(text, quoted);
+    cr_assert_not_null(p, "no block %s in %s:\n%s", quoted, file, text);
+    p += strlen(quoted);
+    int k = 0, used = 0;
+    while (k < n && sscanf(p, "%lf%n", &v[k], &used) == 1) p += used, k++;
+    cr_expect_eq(k, n, "%d numbers after %s in %s", k, legend, file);
+    cr_expect(*p == '\n' && (p[1] == '\0' || p[1] == '\n'), "one row only after %s in %s", legend, file);
+    free(text);
+}
+
+static int linetype_of(const char *backend)
+{
+    for (int i = 0; i < ad_backend_count(); i++)
+        if (!strcmp(ad_backend_at(i)->name, backend)) return i < 7 ? i + 1 : 8;
+    return 8;
+}
+
+Test(plot, skipped_cells_are_marked, .description = "where a series stops at a skipped cell, the data file holds a "
+                                                    "mark at the predicted value, linked to the last point")
+{
+    NEED("gnuplot");
+    const char *csv = write_results();
+    result *r = run("plot", csv, "--out", path("c"));
+    cr_assert_eq(r->status, 0, "%s", r->err);
+    /* central: ok up to n = 1000, then skipped with the note "predicted 12.5 s > budget 2 s";
+     * forward failed at 100000 and reverse never stopped: one mark only */
+    double v[5];
+    row_after(path("c/data/time_rosenbrock.dat"), "skipped: over budget (predicted)", v, 5);
+    cr_expect(v[0] == 1000 && fabs(v[1] - t_grad("central", 2)) <= 1e-15 * v[1], "from the last point");
+    cr_expect(v[2] == 10000 && v[3] == 12.5, "to the prediction: (%g, %g)", v[2], v[3]);
+    cr_expect_eq(v[4], linetype_of("central"), "in central's colour");
+    row_after(path("c/data/ratio_rosenbrock.dat"), "skipped: over budget (predicted)", v, 5);
+    cr_expect(fabs(v[3] - 12.5 / t_f(3)) <= 1e-12 * v[3], "the ratio over T_f at n = 10000: %g", v[3]);
+    /* memory: the harness predicts none; theory's exponent for differences is 1 */
+    row_after(path("c/data/memory_rosenbrock.dat"), "skipped: over budget (theory's slope)", v, 5);
+    cr_expect(v[2] == 10000 && fabs(v[3] - 96 * 1000 * 10.0) < 1e-6, "%g", v[3]);
+}
+
+/* A sweep with the old traps: sizes from 50 (the axis began at 10),
+ * forward's ratio reaching 10^6 (labelled 1e+06 among plain numbers) and
+ * skipped after 1000, reverse growing like n^2 against theory's n (flagged),
+ * central with 2 of 5 cells above the floor (said "too few points" while 5
+ * were drawn). */
+static const char *write_traps(void)
+{
+    ad_bench_table t;
+    cr_assert_eq(ad_bench_table_init(&t, NCOLS, COLS), 0);
+    static const double N[6] = {50, 100, 200, 500, 1000, 2000};
+    static const double CENTRAL[5] = {2e-4, 2.2e-4, 2.6e-4, 9e-4, 4e-3};
+    for (int i = 0; i < 6; i++) {
+        double n = N[i], tf = 1e-9 * n, wobble = 1 + 0.03 * sin(2.385 * i);
+        cell c[3] = {{"rosenbrock", "forward", "n", n, i < 5 ? "ok" : "skipped", tf, 2e-6 * n * n * wobble, 9000},
+                     {"rosenbrock", "reverse", "n", n, "ok", tf, 3e-7 * n * n * wobble, (long long)(64 * n)},
+                     {"rosenbrock", "central", "n", n, i < 5 ? "ok" : "failed", tf, i < 5 ? CENTRAL[i] : 0,
+                      (long long)(24 * n)}};
+        for (int b = 0; b < 3; b++) add_cell(&t, &c[b]);
+    }
+    const char *p = path("traps.csv");
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    cr_assert_eq(ad_bench_table_write(f, &t), 0);
+    fclose(f);
+    ad_bench_table_free(&t);
+    return p;
+}
+
+/* The text of one dumb chart in the output: from its title to the next. */
+static char *dumb_chart(const char *out, const char *title)
+{
+    const char *a = strstr(out, title);
+    cr_assert_not_null(a, "no chart '%s' in:\n%s", title, out);
+    const char *b = strstr(a + 1, "rosenbrock: ");
+    size_t n = b ? (size_t)(b - a) : strlen(a);
+    char *s = malloc(n + 1);
+    cr_assert_not_null(s);
+    memcpy(s, a, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* The first x tic label: the first word of the line under the frame's bottom. */
+static void first_x_label(const char *chart, char *word, size_t n)
+{
+    const char *frame = NULL;
+    for (const char *p = chart; (p = strstr(p, "+-----")); p++) frame = p;
+    cr_assert_not_null(frame, "no frame in:\n%s", chart);
+    const char *line = strchr(frame, '\n');
+    cr_assert_not_null(line);
+    line++;
+    while (*line == ' ') line++;
+    size_t k = strcspn(line, " \n");
+    snprintf(word, n, "%.*s", (int)k, line);
+}
+
+Test(plot, dumb_charts_without_traps, .description = "every series chart in characters: the x axis starts at the "
+                                                     "data, labels read alike, the legend says no fit, flagged "
+                                                     "and skipped")
+{
+    NEED("gnuplot");
+    const char *csv = write_traps();
+    result *r = run_with("COLUMNS=120", "plot", csv, "--format", "dumb");
+    cr_assert_eq(r->status, 0, "%s", r->err);
+    static const char *const TITLES[] = {"rosenbrock: time of one gradient vs size n",
+                                         "rosenbrock: peak memory of one gradient vs size n",
+                                         "rosenbrock: cost ratio T_grad / T_f vs size n"};
+    for (int k = 0; k < 3; k++) {
+        char *c = dumb_chart(r->out, TITLES[k]), first[32];
+        first_x_label(c, first, sizeof first);
+        cr_expect_str_eq(first, "50", "%s: the x axis starts at %s, the data at 50:\n%s", TITLES[k], first, c);
+        cr_expect(strstr(c, " 100 ") && strstr(c, " 200 ") && strstr(c, " 500 ") && strstr(c, " 1k "),
+                  "1-2-5 labels:\n%s", c);
+        cr_expect_null(strstr(c, "e+"), "a label in e+ notation:\n%s", c);
+        cr_expect(strstr(c, "size n (inputs)"), "%s", c);
+        if (k < 2) cr_expect(strstr(c, "central (no fit: 2 of 5 above floor)"), "%s", c);
+        free(c);
+    }
+    char *c = dumb_chart(r->out, TITLES[0]);
+    cr_expect(strstr(c, "reverse (slope 2.0") && strstr(c, "theory 1: DISAGREES)"), "flagged:\n%s", c);
+    cr_expect(strstr(c, "forward (slope 2.0") && strstr(c, "theory 2)"), "%s", c);
+    cr_expect(strstr(c, "skipped: over budget (predicted)"), "%s", c);
+    free(c);
+    c = dumb_chart(r->out, TITLES[2]);
+    /* forward's ratio reaches 2e-6 n^2 / 1e-9 n = 2000 n = 2e6 at n = 1000: labelled as the x axis is */
+    cr_expect(strstr(c, " 1M |") || strstr(c, " 1M +"), "a 1M label:\n%s", c);
+    cr_expect(strstr(c, "forward (19") && strstr(c, "at n = 1000)"), "%s", c);
+    free(c);
+}
+
+Test(plot, dumb_fd_error_and_tangent_legends, .description = "fd-error and tangent in characters: every legend "
+                                                             "entry and the axis labels are shown")
+{
+    NEED("gnuplot");
+    result *r = run_with("COLUMNS=100", "fd-error", "sin(x)*exp(x)", "--var", "x=1.3", "--format", "dumb");
+    cr_assert_eq(r->status, 0, "%s", r->err);
+    /* the floor's line ran through a key in the lower left and hid this entry */
+    static const char *const FD[] = {"forward-diff: O(h)", "central: O(h^2)", "five-point: O(h^4)",
+                                     "automatic step of each rule", "AD error floor", "step h (absolute)", "1e-16",
+                                     "1e-2"};
+    for (int i = 0; i < 8; i++) cr_expect(strstr(r->out, FD[i]), "fd-error lacks '%s':\n%s", FD[i], r->out);
+    r = run_with("COLUMNS=100", "tangent", "0.01*x^2 + 0.1*x", "--at", "10", "--range", "0:20", "--format", "dumb");
+    cr_assert_eq(r->status, 0, "%s", r->err);
+    static const char *const TAN[] = {"f(x) = 0.01*x^2 + 0.1*x", "tangent at x = 10: y = 0.3 x - 1", " 20 "};
+    for (int i = 0; i < 3; i++) cr_expect(strstr(r->out, TAN[i]), "tangent lacks '%s':\n%s", TAN[i], r->out);
 }
 
 Test(plot, hand_made_csv_without_harness_columns, .description = "a CSV with only the needed columns: slopes fitted "
