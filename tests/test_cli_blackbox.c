@@ -77,6 +77,14 @@ Test(cli_blackbox, ad_modes_refuse_a_black_box_with_the_reason)
     }
 }
 
+Test(cli_blackbox, mode_all_shows_the_refusals_without_failing)
+{
+    result *r = run("grad", "--plugin", CABI ":objective", "--abi", "c", "--mode", "all", "--var", "x=[0.3, 1.2]");
+    cr_expect_eq(r->status, 0, "%s\n%s", r->out, r->err);
+    expect_out(r, "[reverse] failed: reverse: f is a black box");
+    expect_out(r, "[central] max |grad - ref|");
+}
+
 /* ---- check (needs cmd_check.c to call cli_fn_gradcheck_options) ---------------------------- */
 
 Test(cli_blackbox, check_passes_a_right_plain_c_gradient)
