@@ -62,7 +62,17 @@ int cli_int(const cli_args *a, const char *name, long long dflt, long long lo, l
 /* An expression (EXPR) or a plugin (--plugin PATH.so:SYMBOL) with its
  * variables bound by name, ready as an ad_problem.  The bound values are
  * borrowed: they must live until cli_fn_close (the skeleton's scope keeps
- * the ones it creates). */
+ * the ones it creates).
+ *
+ * A plugin has one of two ABIs (--abi): "tensor" (the default), a function
+ * built with adscope's ops; or "c", plain C over one array (blackbox.h):
+ * double SYMBOL(const double *x, size_t n, void *user), or, when the plugin
+ * exports size_t SYMBOL_outputs(size_t n) or --outputs M is given, a vector
+ * function int SYMBOL(const double *x, size_t n, double *out, size_t m,
+ * void *user).  A C-ABI function is opaque (AD_PROBLEM_OPAQUE): only
+ * difference backends differentiate it. */
+typedef size_t (*cli_outputs_fn)(size_t n);
+
 typedef struct cli_fn {
     ad_ctx *ctx;
     const char *cmd;         /* the command, for messages: "adscope CMD: ..." */
@@ -77,13 +87,17 @@ typedef struct cli_fn {
     bool wrt[CLI_MAX_VARS];
     ad_problem problem;
     ad_user_grad_fn user_grad; /* --grad-symbol */
+    bool opaque;               /* --abi c: problem.user is &bb */
+    ad_blackbox bb;            /* --abi c: the function, --grad-symbol / --jacobian-symbol */
+    cli_outputs_fn outputs;    /* --abi c: the plugin's SYMBOL_outputs, or NULL */
 } cli_fn;
 
 /* The options every command that takes a function accepts. */
 #define CLI_FN_OPTS                                                                                \
     {"var", CLI_MULTI, "NAME=VALUE"}, {"plugin", CLI_VALUE, "PATH.so:SYMBOL"},                  \
         {"grad-symbol", CLI_VALUE, "SYMBOL"}, {"wrt", CLI_VALUE, "NAMES"}, {"seed", CLI_VALUE, "S"}, \
-        {"json", CLI_FLAG, NULL}, {"help", CLI_FLAG, NULL}
+        {"json", CLI_FLAG, NULL}, {"help", CLI_FLAG, NULL}, {"abi", CLI_VALUE, "tensor|c"},               \
+        {"jacobian-symbol", CLI_VALUE, "SYMBOL"}, {"outputs", CLI_VALUE, "M"}
 
 /* Opening a function goes in stages, so that a command can bind variables
  * of its own between loading and matching (tangent binds its x axis, bench
@@ -110,6 +124,21 @@ int cli_fn_var(const cli_fn *fn, const char *name);
 
 /* The plugin's half of cli_fn_load (plugin.c). */
 int cli_plugin_open(cli_fn *fn, const cli_args *a, const char *spec);
+/* --abi c: one input x, and a vector function's m from SYMBOL_outputs(n)
+ * once x is bound (called by cli_fn_ready). */
+int cli_plugin_ready(cli_fn *fn);
+
+/* The derivatives gradcheck is to check, from the function: a tensor
+ * plugin's --grad-symbol, or a C-ABI function's --grad-symbol /
+ * --jacobian-symbol with no AD backend (ad_blackbox_check_options); and the
+ * inputs' names.  cmd_check calls it on its options before ad_gradcheck. */
+void cli_fn_gradcheck_options(const cli_fn *fn, ad_gradcheck_options *o);
+/* When an AD backend finds f's derivative exactly zero but differences do
+ * not (a tensor plugin that reads the data with plain loops), prints on
+ * stderr "adscope CMD: note: f depends on x but not through adscope ops: a
+ * black-box function? use --abi c" and returns true.  Costs one reverse
+ * Jacobian and one difference Jacobian; false for C-ABI functions. */
+bool cli_fn_note_black_box(cli_fn *fn);
 
 /* f at the bound values with grad mode off (a new scope-owned reference),
  * or NULL with the error reported. */

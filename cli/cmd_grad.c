@@ -12,6 +12,7 @@ static const char HELP[] =
     "SYNOPSIS\n"
     "    adscope grad EXPR [--var NAME=VALUE]... [--mode MODE] [--wrt NAMES] [--seed S] [--json]\n"
     "    adscope grad --plugin PATH.so:SYMBOL --var NAME=VALUE... [options]\n"
+    "    adscope grad --plugin PATH.so:SYMBOL --abi c --var x=VALUE [--mode central]\n"
     "\n"
     "DESCRIPTION\n"
     "    Evaluates EXPR (see 'adscope help expr') at the values given with --var and\n"
@@ -25,7 +26,8 @@ static const char HELP[] =
     "                       linspace(0,1,5), 2*eye(3)...  Repeat for each variable.\n"
     "    --mode MODE        a backend name (see 'adscope help backends'), or 'all' to run\n"
     "                       every backend side by side with its largest difference from\n"
-    "                       the five-point reference.  Default: reverse.\n"
+    "                       the five-point reference.  Default: reverse (central\n"
+    "                       for --abi c).\n"
     "    --wrt NAMES        differentiate with respect to these variables only\n"
     "                       (comma-separated); the others are held constant.\n"
     "    --width K          directions per pass for forward-vector (default 8).\n"
@@ -35,6 +37,11 @@ static const char HELP[] =
     "    --plugin PATH.so:SYMBOL\n"
     "                       differentiate a C function from a shared library instead\n"
     "                       of EXPR (see examples/plugin_rosenbrock.c).\n"
+    "    --abi c            the plugin is plain C over one array (a black box):\n"
+    "                       double SYMBOL(const double *x, size_t n, void *user)\n"
+    "                       (see examples/plugin_cabi.c).  Only difference modes see\n"
+    "                       inside it: the default mode is then central, and the AD\n"
+    "                       modes refuse it.  --abi tensor (the default): adscope's ops.\n"
     "    --json             print JSON (schema in the README) instead of text.\n"
     "\n"
     "EXIT STATUS\n"
@@ -62,7 +69,14 @@ static int options(const cli_args *a, void *opts)
     grad_opts *g = opts;
     if (cli_backend_opts(a, &g->o) != CLI_OK) return CLI_USAGE;
     const char *mode = cli_get(a, "mode");
-    if (!mode) g->b = ad_backend_with(AD_CAP_EXACT | AD_CAP_REVERSE); /* the default: one sweep */
+    const char *abi = cli_get(a, "abi");
+    if (!mode && abi && strcmp(abi, "c") == 0) {
+        /* a black box: reverse mode would refuse it, differences see it */
+        g->b = cli_backend("grad", "central");
+        if (!g->b) return CLI_USAGE;
+        fprintf(stderr, "adscope grad: --abi c: f is a black box, so the mode is central differences (--mode to "
+                        "choose another difference rule)\n");
+    } else if (!mode) g->b = ad_backend_with(AD_CAP_EXACT | AD_CAP_REVERSE); /* the default: one sweep */
     else if (strcmp(mode, "all") != 0 && !(g->b = cli_backend("grad", mode))) return CLI_USAGE;
     g->json = cli_has(a, "json");
     return CLI_OK;
@@ -127,6 +141,20 @@ static void print_one(const cli_fn *fn, const ad_backend *b, bool json, ad_tenso
     print_grads(fn, g, err);
 }
 
+/* An AD gradient that is exactly zero everywhere: f may be a black box
+ * that AD cannot see into (cli_fn_note_black_box decides). */
+static bool all_zero(const cli_fn *fn, ad_tensor *const *g)
+{
+    for (int i = 0; i < fn->nvars; i++) {
+        if (!g[i]) continue;
+        ad_tensor *m = ad_max(ad_abs(g[i]), AD_ALL, false);
+        double v = ad_item(m);
+        ad_tensor_free(m);
+        if (v != 0) return false;
+    }
+    return true;
+}
+
 static int one_backend(cli_fn *fn, const grad_opts *g)
 {
     ad_tensor *value = NULL, *grad[CLI_MAX_VARS] = {0}, *err[CLI_MAX_VARS] = {0};
@@ -136,6 +164,7 @@ static int one_backend(cli_fn *fn, const grad_opts *g)
         return CLI_USAGE;
     }
     print_one(fn, g->b, g->json, value, grad, err);
+    if ((g->b->caps & AD_CAP_RULES) && all_zero(fn, grad)) cli_fn_note_black_box(fn);
     return CLI_OK;
 }
 
@@ -202,7 +231,9 @@ static int all_backends(cli_fn *fn, const grad_opts *g)
         ad_clear_error(fn->ctx);
         int rc = ad_value_and_grad(b, &fn->problem, &g->o, NULL, grad, NULL, &st);
         print_row(fn, b, g->json, bi == 0, rc, grad, gref, &st);
-        if (rc != AD_OK) status = CLI_FAILED;
+        /* an AD mode refusing a black box (its row says why) is expected, not a failure */
+        bool refused = fn->opaque && (b->caps & AD_CAP_RULES);
+        if (rc != AD_OK && !refused) status = CLI_FAILED;
         ad_scope_end(fn->ctx, s, NULL);
     }
     if (g->json) printf("}}\n");

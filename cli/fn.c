@@ -3,6 +3,7 @@
  * the command itself (cli_fn_bind). */
 #include <ctype.h>
 #include <dlfcn.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,6 +234,7 @@ int cli_fn_load(cli_fn *fn, const cli_args *a, const char *expr, const char *plu
 int cli_fn_ready(cli_fn *fn, const cli_args *a)
 {
     int rc = fn->expr ? arrange_expr(fn) : arrange_plugin(fn);
+    if (rc == CLI_OK) rc = cli_plugin_ready(fn);
     if (rc == CLI_OK) rc = apply_wrt(fn, a);
     if (rc != CLI_OK) return rc;
     fn->problem.ctx = fn->ctx;
@@ -241,6 +243,29 @@ int cli_fn_ready(cli_fn *fn, const cli_args *a)
     fn->problem.wrt = fn->wrt;
     if (fn->nvars == 0) {
         fprintf(stderr, "adscope %s: '%s' has no variables: nothing to differentiate\n", fn->cmd, fn->label);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* --abi only for a plugin; --jacobian-symbol and --outputs only for --abi
+ * c; one hand-written derivative at a time. */
+static int check_abi(const cli_args *a, const char *plugin)
+{
+    const char *abi = cli_get(a, "abi");
+    bool c_abi = abi && strcmp(abi, "c") == 0;
+    const char *need_c = cli_get(a, "jacobian-symbol") ? "--jacobian-symbol" : cli_get(a, "outputs") ? "--outputs" : NULL;
+    if (abi && !plugin) {
+        fprintf(stderr, "adscope %s: --abi needs --plugin (an expression is always adscope's ops)\n", a->cmd);
+        return CLI_USAGE;
+    }
+    if (need_c && !c_abi) {
+        fprintf(stderr, "adscope %s: %s is for a plain-C plugin: add --abi c\n", a->cmd, need_c);
+        return CLI_USAGE;
+    }
+    if (cli_get(a, "grad-symbol") && cli_get(a, "jacobian-symbol")) {
+        fprintf(stderr, "adscope %s: give --grad-symbol (scalar f) or --jacobian-symbol (vector f), not both\n",
+                a->cmd);
         return CLI_USAGE;
     }
     return CLI_OK;
@@ -268,7 +293,7 @@ static int check_source(const cli_args *a)
         fprintf(stderr, "adscope %s: --grad-symbol needs --plugin\n", a->cmd);
         return CLI_USAGE;
     }
-    return CLI_OK;
+    return check_abi(a, plugin);
 }
 
 int cli_fn_from_args(cli_fn *fn, ad_ctx *ctx, const cli_args *a)
@@ -312,4 +337,85 @@ void cli_report_error(const cli_fn *fn)
         }
     }
     fprintf(stderr, "adscope %s: %s\n", fn->cmd, ad_errmsg(fn->ctx));
+}
+
+void cli_fn_gradcheck_options(const cli_fn *fn, ad_gradcheck_options *o)
+{
+    o->names = fn->names;
+    if (!fn->opaque) {
+        o->user_grad = fn->user_grad;
+        return;
+    }
+    ad_blackbox_check_options(&fn->bb, o);
+}
+
+/* Whether any entry of J (an AD Jacobian block) is non-zero. */
+static bool any_nonzero(ad_tensor *J)
+{
+    ad_tensor *c = J ? ad_contiguous(J) : NULL;
+    bool nz = false;
+    for (int64_t q = 0; c && q < ad_numel(c) && !nz; q++) nz = ad_data(c)[q] != 0;
+    ad_tensor_free(c);
+    return nz;
+}
+
+static double max_abs(ad_tensor *y)
+{
+    ad_tensor *c = ad_contiguous(y);
+    double m = 0;
+    for (int64_t q = 0; c && q < ad_numel(c); q++) m = fmax(m, fabs(ad_data(c)[q]));
+    ad_tensor_free(c);
+    return m;
+}
+
+/* Whether differences see f move with input i: some entry beyond ten times
+ * its own error estimate (and beyond rounding of f's scale). */
+static bool moves(ad_tensor *D, ad_tensor *E, double fscale)
+{
+    ad_tensor *d = D ? ad_contiguous(D) : NULL, *e = E ? ad_contiguous(E) : NULL;
+    bool yes = false;
+    for (int64_t q = 0; d && q < ad_numel(d) && !yes; q++) {
+        double err = e ? ad_data(e)[q] : 0;
+        yes = fabs(ad_data(d)[q]) > 10 * err + 1e-8 * fscale;
+    }
+    ad_tensor_free(d);
+    ad_tensor_free(e);
+    return yes;
+}
+
+/* "x, y": the differentiated inputs whose AD block is zero but whose
+ * difference block is not.  Returns how many. */
+static int hidden_inputs(cli_fn *fn, ad_tensor **J, ad_tensor **D, ad_tensor **E, double fscale, char *buf,
+                         size_t n)
+{
+    int k = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < fn->nvars; i++) {
+        if (!fn->wrt[i] || any_nonzero(J[i]) || !moves(D[i], E[i], fscale)) continue;
+        size_t l = strlen(buf);
+        snprintf(buf + l, n - l, "%s%s", k++ ? ", " : "", fn->names[i]);
+    }
+    return k;
+}
+
+bool cli_fn_note_black_box(cli_fn *fn)
+{
+    if (fn->opaque || fn->nvars == 0) return false;
+    ad_ctx *ctx = fn->ctx;
+    int err0 = ad_errno(ctx);
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *y = NULL, *J[CLI_MAX_VARS] = {0}, *D[CLI_MAX_VARS] = {0}, *E[CLI_MAX_VARS] = {0};
+    const ad_backend *ad = ad_backend_with(AD_CAP_EXACT | AD_CAP_REVERSE), *ref = ad_backend_reference();
+    bool ok = ad && ref && ad_jacobian(ad, &fn->problem, NULL, &y, J, NULL, NULL, NULL) == AD_OK &&
+              ad_jacobian(ref, &fn->problem, NULL, NULL, D, E, NULL, NULL) == AD_OK;
+    char names[512] = "";
+    double fscale = ok ? max_abs(y) : 0;
+    bool note = ok && hidden_inputs(fn, J, D, E, fmax(fscale, 1e-300), names, sizeof names) > 0;
+    ad_scope_end(ctx, s, NULL);
+    if (!ok && err0 == AD_OK) ad_clear_error(ctx); /* a hint that cannot be computed is no hint */
+    if (note)
+        fprintf(stderr,
+                "adscope %s: note: f depends on %s but not through adscope ops: a black-box function? use --abi c\n",
+                fn->cmd, names);
+    return note;
 }

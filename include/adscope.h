@@ -42,6 +42,7 @@
 #include "adscope/backend.h"
 #include "adscope/drivers.h"
 #include "adscope/gradcheck.h"
+#include "adscope/blackbox.h"
 #include "adscope/expr.h"
 #include "adscope/ops.h"
 

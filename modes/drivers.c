@@ -65,6 +65,7 @@ static int start(const char *what, const ad_backend *b, const ad_problem *p, ad_
     if (!b) return ad_error(p->ctx, AD_EINVAL, "%s: no backend given", what);
     if (!b->jvp && !b->vjp) return ad_error(p->ctx, AD_EINVAL, "%s: backend \"%s\" has no primitive", what, b->name);
     int rc = ad_problem_check(p, what);
+    if (rc == AD_OK) rc = ad_problem_fits_backend(p, b);
     if (rc != AD_OK) return rc;
     if (st) memset(st, 0, sizeof *st);
     ad_snapshot_begin(p->ctx, snap);

@@ -22,6 +22,9 @@ static inline bool ad_wrt(const ad_problem *p, int i) { return !p->wrt || p->wrt
 
 /* Checks p (function, context, inputs, sizes); records the error. */
 int ad_problem_check(const ad_problem *p, const char *what);
+/* AD_OK, or AD_EINVAL naming b when p is a black box (AD_PROBLEM_OPAQUE)
+ * and b differentiates through the ops' rules, which cannot see inside it. */
+int ad_problem_fits_backend(const ad_problem *p, const ad_backend *b);
 
 /* Calls f under a scope and checks its result: a new reference, or NULL
  * with the error recorded ("f returned NULL: <why>").  Counts a pass.  An

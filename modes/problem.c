@@ -19,6 +19,21 @@ int ad_problem_check(const ad_problem *p, const char *what)
     return AD_OK;
 }
 
+/* A backend that propagates through the ops' rules (forward, reverse)
+ * sees nothing of a black box: f's result is a constant to it, and its
+ * "derivative" would be an all-zero answer with a success status.  A
+ * hand-written derivative under gradcheck (no AD_CAP_RULES) and the
+ * difference rules evaluate f only, so they apply. */
+int ad_problem_fits_backend(const ad_problem *p, const ad_backend *b)
+{
+    unsigned sees_ops = AD_CAP_RULES | AD_CAP_FORWARD | AD_CAP_REVERSE;
+    if (!(p->flags & AD_PROBLEM_OPAQUE) || !(b->caps & sees_ops) || (b->caps & AD_CAP_DIFFERENCE)) return AD_OK;
+    return ad_error(p->ctx, AD_EINVAL,
+                    "%s: f is a black box (plain C over arrays, --abi c): AD backends cannot see inside it; use a "
+                    "difference backend such as central or five-point",
+                    b->name);
+}
+
 int64_t ad_problem_size(const ad_problem *p)
 {
     if (!p || !p->in) return 0;
