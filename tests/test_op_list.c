@@ -89,7 +89,7 @@ static const char *const EXPR[AD_OP_COUNT] = {
     [AD_OP_gather] = "gather(A, 1, [[0], [2], [1]])", [AD_OP_concat] = "concat(x, y)",
     [AD_OP_stack] = "stack(x, y)",
     [AD_OP_sum] = "sum(x)", [AD_OP_mean] = "mean(x)", [AD_OP_prod] = "prod(x)", [AD_OP_amax] = "max(x)",
-    [AD_OP_amin] = "min(x)", [AD_OP_var] = "var(x)", [AD_OP_logsumexp] = "logsumexp(x)",
+    [AD_OP_amin] = "min(x)", [AD_OP_var] = "var(x)", [AD_OP_std] = "std(x)", [AD_OP_logsumexp] = "logsumexp(x)",
     [AD_OP_cumsum] = "cumsum(x)", [AD_OP_cumprod] = "cumprod(x)", [AD_OP_softmax] = "softmax(x)",
     [AD_OP_log_softmax] = "log_softmax(x)",
     [AD_OP_dot] = "dot(x, y)", [AD_OP_mv] = "mv(A, x)", [AD_OP_mm] = "mm(A, B)", [AD_OP_bmm] = "matmul(C, D)",

@@ -132,6 +132,7 @@ static const rule_case CASES[AD_OP_COUNT] = {
     [AD_OP_amax] = X1("max(x, axis=1)", S23, G),
     [AD_OP_amin] = X1("min(x, axis=0)", S23, G),
     [AD_OP_var] = X1("var(x, axis=1)", S23, G),
+    [AD_OP_std] = X1("std(x, axis=0)", S23, G),
     [AD_OP_logsumexp] = X1("logsumexp(x, axis=1)", S23, G),
     [AD_OP_cumsum] = X1("cumsum(x, axis=1)", S23, G),
     [AD_OP_cumprod] = X1("cumprod(x, axis=1)", S23, G),
