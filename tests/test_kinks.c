@@ -4,7 +4,7 @@
  *
  * At a kink there is no "right" derivative, only a convention: relu'(0) = 0,
  * |x|'(0) = 0, ties of max/min split evenly, and the least-norm subgradient
- * 0 for norm and std at zero spread (torch.std masks its backward
+ * 0 for norm, hypot and std at zero spread (torch.std masks its backward
  * where the result is 0).  A convention that one mode follows and another
  * does not is a bug that no difference quotient can see (the difference
  * backends straddle the kink), so each case below is differentiated by
@@ -24,6 +24,8 @@ typedef struct {
     double grad[6]; /* PyTorch's gradient at x */
 } kink_case;
 
+#define R5 2.23606797749978969641 /* √5 */
+
 static const kink_case CASES[] = {
     /* std, var and norm at zero spread: 0, PyTorch's least-norm subgradient */
     {"std(1 + 0*x)", AD_SHAPE(3), {0.3, -1.2, 2.5}, {0, 0, 0}},
@@ -37,6 +39,7 @@ static const kink_case CASES[] = {
     {"norm(x)", AD_SHAPE(3), {0, 0, 0}, {0, 0, 0}},
     {"norm(relu(x))", AD_SHAPE(2), {-0.4, -2.7}, {0, 0}},
     {"std(x) + norm(x - 1.25)", AD_SHAPE(2), {1.25, 1.25}, {0, 0}},
+    {"sum(hypot(x, 2*x))", AD_SHAPE(3), {0, 1.5, -0.5}, {0, R5, -R5}},
     /* relu and abs at 0, ties of max, min and maximum */
     {"sum(relu(x))", AD_SHAPE(3), {0, 1.5, -2}, {0, 1, 0}},
     {"sum(abs(x))", AD_SHAPE(3), {0, -1.5, 2}, {0, -1, 1}},
