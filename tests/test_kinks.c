@@ -38,6 +38,8 @@ static const kink_case CASES[] = {
     {"var(relu(x))", AD_SHAPE(4), {-0.5, -1.3, -2.2, -0.1}, {0, 0, 0, 0}},
     {"norm(x)", AD_SHAPE(3), {0, 0, 0}, {0, 0, 0}},
     {"norm(relu(x))", AD_SHAPE(2), {-0.4, -2.7}, {0, 0}},
+    {"norm(x, p=1) + norm(x, p=3) + norm(x, p=0.5)", AD_SHAPE(3), {0, 0, 0}, {0, 0, 0}},
+    {"norm(x, p=inf)", AD_SHAPE(3), {1, -1, 0.5}, {0.5, -0.5, 0}}, /* ties of max |x| split evenly */
     {"std(x) + norm(x - 1.25)", AD_SHAPE(2), {1.25, 1.25}, {0, 0}},
     {"sum(hypot(x, 2*x))", AD_SHAPE(3), {0, 1.5, -0.5}, {0, R5, -R5}},
     /* relu and abs at 0, ties of max, min and maximum */
