@@ -57,6 +57,145 @@ Test(elementwise, sigmoid_is_stable_at_extremes)
     th_expect(ad_sigmoid(x), AD_SHAPE(3), TH_V(0, 0.5, 1), 0, 0);
 }
 
+/* ---- inverse trigonometric, hyperbolic and special functions ------------------- */
+
+typedef ad_tensor *(*ad_unary)(ad_tensor *);
+static const struct {
+    const char *name;
+    ad_unary op;
+    double (*libm)(double);
+} LIBM[] = {{"cbrt", ad_cbrt, cbrt}, {"atan", ad_atan, atan},   {"asin", ad_asin, asin},
+            {"acos", ad_acos, acos}, {"sinh", ad_sinh, sinh},   {"cosh", ad_cosh, cosh},
+            {"asinh", ad_asinh, asinh}, {"erf", ad_erf, erf}};
+
+Test(elementwise, new_unary_values_match_libm, .description = "cbrt, atan, asin, acos, sinh, cosh, asinh, erf are libm's")
+{
+    double v[] = {-0.93, -0.5, -0.0, 0.0, 0.3, 0.77, 1.0, -1.0};
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(8), v);
+    for (size_t k = 0; k < sizeof LIBM / sizeof LIBM[0]; k++) {
+        const double *r = th_values(LIBM[k].op(x));
+        for (int i = 0; i < 8; i++) {
+            double want = LIBM[k].libm(v[i]);
+            cr_expect(r[i] == want && signbit(r[i]) == signbit(want), "%s(%.17g) = %.17g, libm %.17g", LIBM[k].name,
+                      v[i], r[i], want);
+        }
+    }
+}
+
+Test(elementwise, new_functions_at_known_values, .description = "values PyTorch and the tables give")
+{
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(4), TH_V(-8, 27, -1e-300, 1e300));
+    th_expect(ad_cbrt(x), AD_SHAPE(4), TH_V(-2, 3, -1e-100, 1e100), 0, 1e-15);
+    th_expect(ad_atan(ad_from_array(ctx, AD_SHAPE(2), TH_V(1, -INFINITY))), AD_SHAPE(2),
+              TH_V(0.78539816339744830962, -1.5707963267948966192), 0, 1e-16);
+    th_expect(ad_erf(ad_from_array(ctx, AD_SHAPE(3), TH_V(0.5, -2, 6))), AD_SHAPE(3),
+              TH_V(0.52049987781304653768, -0.99532226501895273416, 1), 0, 1e-15);
+    /* asinh(1e300) = log(2e300): no overflow of x² */
+    th_expect(ad_asinh(ad_scalar(ctx, 1e300)), AD_SCALAR, TH_V(691.46867507877356), 0, 1e-15);
+    th_expect(ad_cosh(ad_from_array(ctx, AD_SHAPE(2), TH_V(0, 1))), AD_SHAPE(2),
+              TH_V(1, 1.5430806348152437785), 0, 1e-15);
+    ad_tensor *a = ad_from_array(ctx, AD_SHAPE(4), TH_V(1, -0.0, 3, 1e200));
+    ad_tensor *b = ad_from_array(ctx, AD_SHAPE(4), TH_V(-1, -1, 4, 1e200));
+    th_expect(ad_atan2(a, b), AD_SHAPE(4),
+              TH_V(2.3561944901923449288, -3.1415926535897932385, 0.64350110879328438680, 0.78539816339744830962),
+              0, 1e-15);
+    /* hypot: no overflow at 1e200 (sqrt(a² + b²) would be inf) */
+    th_expect(ad_hypot(a, b), AD_SHAPE(4), TH_V(1.4142135623730950488, 1, 5, 1.4142135623730950488e200), 0, 1e-15);
+}
+
+Test(elementwise, softplus_is_stable_at_extremes,
+     .description = "softplus = log1p(exp(-|x|)) + max(x, 0): no overflow, the tail e^x kept")
+{
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(6), TH_V(-800, -40, 0, 1, 40, 800));
+    /* log(1 + e^-40) = e^-40 (1 - e^-40/2 ...): naive log(1 + exp(x)) gives 0 */
+    th_expect(ad_softplus(x), AD_SHAPE(6),
+              TH_V(0, 4.2483542552915889953e-18, 0.69314718055994530942, 1.3132616875182228340, 40, 800), 0,
+              1e-15);
+    th_expect(ad_softplus(ad_from_array(ctx, AD_SHAPE(3), TH_V(-INFINITY, INFINITY, NAN))), AD_SHAPE(3),
+              TH_V(0, INFINITY, NAN), 0, 0);
+}
+
+Test(elementwise, domain_errors_are_nan_not_errors, .description = "asin(2), acos(-1.5), cbrt(nan): NaN as libm, no error")
+{
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(2), TH_V(2, -1.5));
+    th_expect(ad_asin(x), AD_SHAPE(2), TH_V(NAN, NAN), 0, 0);
+    th_expect(ad_acos(x), AD_SHAPE(2), TH_V(NAN, NAN), 0, 0);
+    th_expect(ad_cbrt(ad_scalar(ctx, NAN)), AD_SCALAR, TH_V(NAN), 0, 0);
+    cr_expect_eq(ad_errno(ctx), AD_OK, "%s", ad_errmsg(ctx));
+}
+
+/* The gradient of sum(op(x)) at x, by reverse mode. */
+static ad_tensor *grad1(ad_unary op, ad_shape s, const double *v)
+{
+    ad_tensor *x = ad_from_array(ctx, s, v);
+    ad_requires_grad_(x, true);
+    cr_assert_eq(ad_backward(ad_sum_all(op(x)), NULL, 0), AD_OK, "%s", ad_errmsg(ctx));
+    return ad_grad(x);
+}
+
+Test(elementwise, new_unary_derivatives_at_known_points,
+     .description = "cbrt'(0) = inf, asin'(1) = inf, and accurate slopes where naive formulas lose digits")
+{
+    const double e = 0x1p-30; /* asin'(1 - e) = 1/sqrt(e(2 - e)); 1 - x² loses 31 bits there */
+    th_expect(grad1(ad_cbrt, AD_SHAPE(3), TH_V(0, -8, 27)), AD_SHAPE(3), TH_V(INFINITY, 1.0 / 12, 1.0 / 27), 0, 1e-15);
+    th_expect(grad1(ad_asin, AD_SHAPE(4), TH_V(1, 0.5, 1 - e, 2)), AD_SHAPE(4),
+              TH_V(INFINITY, 1.1547005383792515290, 1 / sqrt(e * (2 - e)), NAN), 0, 2e-16);
+    th_expect(grad1(ad_acos, AD_SHAPE(3), TH_V(-1, 0.5, -1 + e)), AD_SHAPE(3),
+              TH_V(-INFINITY, -1.1547005383792515290, -1 / sqrt(e * (2 - e))), 0, 2e-16);
+    th_expect(grad1(ad_atan, AD_SHAPE(2), TH_V(1, -3)), AD_SHAPE(2), TH_V(0.5, 0.1), 0, 1e-16);
+    th_expect(grad1(ad_sinh, AD_SHAPE(2), TH_V(0, 1)), AD_SHAPE(2), TH_V(1, cosh(1)), 0, 1e-16);
+    th_expect(grad1(ad_cosh, AD_SHAPE(2), TH_V(0, 1)), AD_SHAPE(2), TH_V(0, sinh(1)), 0, 1e-16);
+    /* asinh'(x) = 1/sqrt(1 + x²): 1e-200 at 1e200, where x² overflows */
+    th_expect(grad1(ad_asinh, AD_SHAPE(3), TH_V(0, 1e200, -0.75)), AD_SHAPE(3), TH_V(1, 1e-200, 0.8), 0, 1e-15);
+    th_expect(grad1(ad_softplus, AD_SHAPE(4), TH_V(0, -800, 800, 2)), AD_SHAPE(4),
+              TH_V(0.5, 0, 1, 1 / (1 + exp(-2))), 0, 1e-16);
+    th_expect(grad1(ad_erf, AD_SHAPE(3), TH_V(0, 1, -30)), AD_SHAPE(3),
+              TH_V(1.1283791670955125739, 1.1283791670955125739 * exp(-1), 0), 0, 1e-15);
+}
+
+/* The gradients of sum(op(a, b)) at (a, b), by reverse mode, into ga, gb. */
+static void grad2(ad_tensor *(*op)(ad_tensor *, ad_tensor *), const double *av, const double *bv, int n,
+                  ad_tensor **ga, ad_tensor **gb)
+{
+    ad_tensor *a = ad_from_array(ctx, AD_SHAPE(n), av), *b = ad_from_array(ctx, AD_SHAPE(n), bv);
+    ad_requires_grad_(a, true);
+    ad_requires_grad_(b, true);
+    cr_assert_eq(ad_backward(ad_sum_all(op(a, b)), NULL, 0), AD_OK, "%s", ad_errmsg(ctx));
+    *ga = ad_grad(a);
+    *gb = ad_grad(b);
+}
+
+Test(elementwise, atan2_and_hypot_derivatives,
+     .description = "atan2: (b, -a)/h², NaN at the origin as PyTorch; hypot: (a, b)/h, 0 at the origin; no "
+                    "overflow or underflow of a² + b²")
+{
+    ad_tensor *ga, *gb;
+    grad2(ad_atan2, TH_V(1, 0, 3e-200, 3e200), TH_V(-1, 0, 4e-200, 4e200), 4, &ga, &gb);
+    th_expect(ga, AD_SHAPE(4), TH_V(-0.5, NAN, 1.6e199, 1.6e-201), 0, 1e-15);
+    th_expect(gb, AD_SHAPE(4), TH_V(-0.5, NAN, -1.2e199, -1.2e-201), 0, 1e-15);
+    grad2(ad_hypot, TH_V(3, 0, 3e-200, 3e200), TH_V(-4, 0, 4e-200, 4e200), 4, &ga, &gb);
+    th_expect(ga, AD_SHAPE(4), TH_V(0.6, 0, 0.6, 0.6), 0, 1e-15);
+    th_expect(gb, AD_SHAPE(4), TH_V(-0.8, 0, 0.8, 0.8), 0, 1e-15);
+}
+
+Test(elementwise, new_functions_record_pytorch_grad_fn_names,
+     .description = "AtanBackward0, ..., and PowBackward0 for cbrt (torch.pow(x, 1/3))")
+{
+    ad_tensor *x = ad_from_array(ctx, AD_SHAPE(2), TH_V(0.3, 0.6));
+    ad_requires_grad_(x, true);
+    cr_expect_str_eq(ad_grad_fn_name(ad_cbrt(x)), "PowBackward0");
+    cr_expect_str_eq(ad_grad_fn_name(ad_atan(x)), "AtanBackward0");
+    cr_expect_str_eq(ad_grad_fn_name(ad_asin(x)), "AsinBackward0");
+    cr_expect_str_eq(ad_grad_fn_name(ad_acos(x)), "AcosBackward0");
+    cr_expect_str_eq(ad_grad_fn_name(ad_sinh(x)), "SinhBackward0");
+    cr_expect_str_eq(ad_grad_fn_name(ad_cosh(x)), "CoshBackward0");
+    cr_expect_str_eq(ad_grad_fn_name(ad_asinh(x)), "AsinhBackward0");
+    cr_expect_str_eq(ad_grad_fn_name(ad_softplus(x)), "SoftplusBackward0");
+    cr_expect_str_eq(ad_grad_fn_name(ad_erf(x)), "ErfBackward0");
+    cr_expect_str_eq(ad_grad_fn_name(ad_atan2(x, x)), "Atan2Backward0");
+    cr_expect_str_eq(ad_grad_fn_name(ad_hypot(x, x)), "HypotBackward0");
+}
+
 Test(elementwise, broadcasting_3x1_plus_1x2, .description = "a (3x1) + b (1x2) gives 3x2, as in D2L")
 {
     ad_tensor *a = ad_reshape(ad_arange_n(ctx, 3), AD_SHAPE(3, 1));
@@ -147,19 +286,32 @@ UNARY_FN(sqrt)
 UNARY_FN(square)
 UNARY_FN(log1p)
 UNARY_FN(expm1)
+UNARY_FN(cbrt)
+UNARY_FN(atan)
+UNARY_FN(asin)
+UNARY_FN(acos)
+UNARY_FN(sinh)
+UNARY_FN(cosh)
+UNARY_FN(asinh)
+UNARY_FN(softplus)
+UNARY_FN(erf)
 
 /* Every unary op, by name: a Criterion parameter holds values, not the
- * function pointer.  `positive` marks the ops defined on x > 0 only. */
+ * function pointer.  The domain: ANY, POS (x > 0, or away from cbrt's
+ * infinite slope at 0), UNIT (|x| < 1: asin, acos). */
+enum { ANY, POS, UNIT };
 typedef struct {
     const char *name;
     th_fn f;
-    bool positive;
+    int domain;
 } unary_op;
 static const unary_op UNARY[] = {
-    {"neg", f_neg, false},         {"exp", f_exp, false},   {"log", f_log, true},       {"sin", f_sin, false},
-    {"cos", f_cos, false},         {"tan", f_tan, false},   {"tanh", f_tanh, false},    {"sigmoid", f_sigmoid, false},
-    {"relu", f_relu, false},       {"abs", f_abs, false},   {"sqrt", f_sqrt, true},     {"square", f_square, false},
-    {"log1p", f_log1p, true},      {"expm1", f_expm1, false},
+    {"neg", f_neg, ANY},         {"exp", f_exp, ANY},   {"log", f_log, POS},       {"sin", f_sin, ANY},
+    {"cos", f_cos, ANY},         {"tan", f_tan, ANY},   {"tanh", f_tanh, ANY},     {"sigmoid", f_sigmoid, ANY},
+    {"relu", f_relu, ANY},       {"abs", f_abs, ANY},   {"sqrt", f_sqrt, POS},     {"square", f_square, ANY},
+    {"log1p", f_log1p, POS},     {"expm1", f_expm1, ANY}, {"cbrt", f_cbrt, POS},   {"atan", f_atan, ANY},
+    {"asin", f_asin, UNIT},      {"acos", f_acos, UNIT}, {"sinh", f_sinh, ANY},    {"cosh", f_cosh, ANY},
+    {"asinh", f_asinh, ANY},     {"softplus", f_softplus, ANY}, {"erf", f_erf, ANY},
 };
 #define NUNARY (sizeof UNARY / sizeof UNARY[0])
 
@@ -182,7 +334,9 @@ ParameterizedTest(op_name *p, elementwise, rules_of_unary_ops,
         if (strcmp(UNARY[i].name, p->op) == 0) op = &UNARY[i];
     cr_assert_not_null(op, "no unary op %s", p->op);
     /* values in the op's domain, away from the kinks of relu/abs at 0 */
-    ad_tensor *x[1] = {op->positive ? th_vals(AD_SHAPE(2, 3), 1.2, 0.7) : th_vals(AD_SHAPE(2, 3), 0.1, 1.1)};
+    ad_tensor *x[1] = {op->domain == POS    ? th_vals(AD_SHAPE(2, 3), 1.2, 0.7)
+                       : op->domain == UNIT ? th_vals(AD_SHAPE(2, 3), 0.05, 0.8)
+                                            : th_vals(AD_SHAPE(2, 3), 0.1, 1.1)};
     th_check_rules_impl(op->f, NULL, 1, x, 1e-6, true, op->name, __FILE__, __LINE__);
 }
 
@@ -195,12 +349,15 @@ BINARY_FN(div)
 BINARY_FN(pow)
 BINARY_FN(maximum)
 BINARY_FN(minimum)
+BINARY_FN(atan2)
+BINARY_FN(hypot)
 
 static const struct {
     const char *name;
     th_fn f;
 } BINARY[] = {{"add", f_add}, {"sub", f_sub}, {"mul", f_mul}, {"div", f_div},
-              {"pow", f_pow}, {"maximum", f_maximum}, {"minimum", f_minimum}};
+              {"pow", f_pow}, {"maximum", f_maximum}, {"minimum", f_minimum}, {"atan2", f_atan2},
+              {"hypot", f_hypot}};
 #define NBINARY (sizeof BINARY / sizeof BINARY[0])
 
 /* op × broadcasting pattern: 0 [2,3] op [3], 1 [3,1] op [1,2], 2 [] op [2] */

@@ -133,6 +133,18 @@ D(d_exp, ad_exp(x))
 D(d_log, ad_log(x))
 D(d_log1p, ad_log1p(x))
 D(d_expm1, ad_expm1(x))
+D(d_cbrt, ad_cbrt(u))
+D(d_atan, ad_atan(u))
+D(d_asin, ad_asin(ad_div_s(x, 4)))
+D(d_acos, ad_acos(ad_div_s(x, 4)))
+D(d_sinh, ad_sinh(u))
+D(d_cosh, ad_cosh(u))
+D(d_asinh, ad_asinh(u))
+D(d_softplus, ad_softplus(u))
+D(d_erf, ad_erf(u))
+D(d_atan2, ad_atan2(x, u))
+D(d_hypot, ad_hypot(x, u))
+D(d_atan2_s, ad_atan2(ad_scalar(ctx, -1), u))
 D(d_tanh, ad_tanh(x))
 D(d_sigmoid, ad_sigmoid(x))
 D(d_relu, ad_relu(ad_sub_s(x, 1.6)))
@@ -244,6 +256,18 @@ static const case_t CASES[] = {
     {"log(x)", d_log},
     {"log1p(x)", d_log1p},
     {"expm1(x)", d_expm1},
+    {"cbrt(u)", d_cbrt},
+    {"atan(u)", d_atan},
+    {"asin(x / 4)", d_asin},
+    {"acos(x / 4)", d_acos},
+    {"sinh(u)", d_sinh},
+    {"cosh(u)", d_cosh},
+    {"asinh(u)", d_asinh},
+    {"softplus(u)", d_softplus},
+    {"erf(u)", d_erf},
+    {"atan2(x, u)", d_atan2},
+    {"hypot(x, u)", d_hypot},
+    {"atan2(-1, u)", d_atan2_s},
     {"tanh(x)", d_tanh},
     {"sigmoid(x)", d_sigmoid},
     {"relu(x - 1.6)", d_relu},

@@ -590,7 +590,7 @@ Test(reduce, grad_fn_names, .description = "reductions record the grad_fn names 
     cr_assert_str_eq(ad_grad_fn_name(ad_sum_all(x)), "SumBackward0");
     cr_assert_str_eq(ad_grad_fn_name(ad_mean(x, AD_ALL, false)), "MeanBackward0");
     cr_assert_str_eq(ad_grad_fn_name(ad_var(x, AD_ALL, 1, false)), "VarBackward0");
-    cr_assert_str_eq(ad_grad_fn_name(ad_std(x, AD_ALL, 1, false)), "SqrtBackward0");
+    cr_assert_str_eq(ad_grad_fn_name(ad_std(x, AD_ALL, 1, false)), "StdBackward0");
     cr_assert_str_eq(ad_grad_fn_name(ad_logsumexp(x, AD_AXES(0), false)), "LogsumexpBackward0");
     cr_assert_str_eq(ad_grad_fn_name(ad_softmax(x, 0)), "SoftmaxBackward0");
     cr_assert_str_eq(ad_grad_fn_name(ad_log_softmax(x, 0)), "LogSoftmaxBackward0");

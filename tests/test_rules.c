@@ -12,7 +12,8 @@
  *
  * Inputs are deterministic high-entropy values (th_vals), chosen away from
  * the kinks of relu, abs, maximum and where, and positive (P) where the op
- * needs it (log, sqrt, pow); input i is shifted and scaled a little so
+ * needs it (log, sqrt, pow, cbrt away from its infinite slope at 0), inside
+ * (-1, 1) (U) for asin and acos; input i is shifted and scaled a little so
  * that no two inputs are equal. */
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,7 @@ typedef struct rule_case {
 #define G 0.2, 1.1
 #define P 1.5, 0.4
 #define T 0.1, 0.6 /* tan: well inside (-pi/2, pi/2) */
+#define U -0.1, 0.7 /* asin, acos: well inside (-1, 1) */
 #define X1(e, s, v) {.expr = e, .nin = 1, .shape = {s}, v}
 #define X2(e, s0, s1, v) {.expr = e, .nin = 2, .shape = {s0, s1}, v}
 #define C(f, n, s0, s1, s2, v) {.fn = f, .nin = n, .shape = {s0, s1, s2}, v}
@@ -86,6 +88,15 @@ static const rule_case CASES[AD_OP_COUNT] = {
     [AD_OP_square] = X1("square(x)", S23, G),
     [AD_OP_log1p] = X1("log1p(x)", S23, P),
     [AD_OP_expm1] = X1("expm1(x)", S23, G),
+    [AD_OP_cbrt] = X1("cbrt(x)", S23, P),
+    [AD_OP_atan] = X1("atan(x)", S23, G),
+    [AD_OP_asin] = X1("asin(x)", S23, U),
+    [AD_OP_acos] = X1("acos(x)", S23, U),
+    [AD_OP_sinh] = X1("sinh(x)", S23, G),
+    [AD_OP_cosh] = X1("cosh(x)", S23, G),
+    [AD_OP_asinh] = X1("asinh(x)", S23, G),
+    [AD_OP_softplus] = X1("softplus(x)", S23, G),
+    [AD_OP_erf] = X1("erf(x)", S23, G),
     [AD_OP_tanh_bw] = C(f_tanh_bw, 2, S23, S23, NONE, G),
     [AD_OP_sigmoid_bw] = C(f_sigmoid_bw, 2, S23, AD_SHAPE(3), NONE, G),
     [AD_OP_mask] = C(f_mask, 2, S23, S23, NONE, G),
@@ -107,6 +118,8 @@ static const rule_case CASES[AD_OP_COUNT] = {
     [AD_OP_pow] = X2("pow(x, y)", S23, AD_SHAPE(3), P),
     [AD_OP_maximum] = X2("maximum(x, y)", S23, S23, G),
     [AD_OP_minimum] = X2("minimum(x, y)", S23, AD_SHAPE(3), G),
+    [AD_OP_atan2] = X2("atan2(x, y)", S23, AD_SHAPE(3), G),
+    [AD_OP_hypot] = X2("hypot(x, y)", S23, AD_SHAPE(2, 1), G),
     [AD_OP_where] = X2("where(x > 0.5, x * y, y)", S23, AD_SHAPE(3), G),
 
     [AD_OP_clone] = X1("clone(x)", S23, G),
@@ -132,6 +145,7 @@ static const rule_case CASES[AD_OP_COUNT] = {
     [AD_OP_amax] = X1("max(x, axis=1)", S23, G),
     [AD_OP_amin] = X1("min(x, axis=0)", S23, G),
     [AD_OP_var] = X1("var(x, axis=1)", S23, G),
+    [AD_OP_std] = X1("std(x, axis=0)", S23, G),
     [AD_OP_logsumexp] = X1("logsumexp(x, axis=1)", S23, G),
     [AD_OP_cumsum] = X1("cumsum(x, axis=1)", S23, G),
     [AD_OP_cumprod] = X1("cumprod(x, axis=1)", S23, G),

@@ -39,6 +39,18 @@ AD_API ad_tensor *ad_square(ad_tensor *x);
 AD_API ad_tensor *ad_sign(ad_tensor *x);     /* -1, 0, 1; derivative 0 */
 AD_API ad_tensor *ad_log1p(ad_tensor *x);
 AD_API ad_tensor *ad_expm1(ad_tensor *x);
+/* Inverse trigonometric, hyperbolic and special functions (libm's values;
+ * outside the domain, as asin(2), NaN without an error, like log and sqrt).
+ * Derivatives at the edges follow PyTorch: cbrt'(0) = asin'(±1) = +inf. */
+AD_API ad_tensor *ad_cbrt(ad_tensor *x);     /* real cube root, cbrt(-8) = -2 */
+AD_API ad_tensor *ad_atan(ad_tensor *x);
+AD_API ad_tensor *ad_asin(ad_tensor *x);
+AD_API ad_tensor *ad_acos(ad_tensor *x);
+AD_API ad_tensor *ad_sinh(ad_tensor *x);
+AD_API ad_tensor *ad_cosh(ad_tensor *x);
+AD_API ad_tensor *ad_asinh(ad_tensor *x);
+AD_API ad_tensor *ad_softplus(ad_tensor *x); /* log(1 + e^x), stable; derivative sigmoid(x) */
+AD_API ad_tensor *ad_erf(ad_tensor *x);
 
 /* ---- binary, broadcasting ------------------------------------------------ */
 AD_API ad_tensor *ad_add(ad_tensor *a, ad_tensor *b);
@@ -48,6 +60,13 @@ AD_API ad_tensor *ad_div(ad_tensor *a, ad_tensor *b);
 AD_API ad_tensor *ad_pow(ad_tensor *a, ad_tensor *b);
 AD_API ad_tensor *ad_maximum(ad_tensor *a, ad_tensor *b);
 AD_API ad_tensor *ad_minimum(ad_tensor *a, ad_tensor *b);
+/* atan2(a, b): the angle of the point (b, a) in (-pi, pi], as C's atan2(y, x)
+ * and torch.atan2(input=a, other=b); its derivatives at the origin are NaN
+ * (atan2 is not continuous there), as PyTorch's. */
+AD_API ad_tensor *ad_atan2(ad_tensor *a, ad_tensor *b);
+/* hypot(a, b) = sqrt(a² + b²) without overflow or underflow; at the origin
+ * its gradient is 0, the least-norm subgradient (as ad_norm's at 0). */
+AD_API ad_tensor *ad_hypot(ad_tensor *a, ad_tensor *b);
 
 /* Comparisons give 0/1 tensors (not differentiable: their derivative is 0). */
 AD_API ad_tensor *ad_eq(ad_tensor *a, ad_tensor *b);

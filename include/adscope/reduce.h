@@ -32,7 +32,11 @@ AD_API ad_tensor *ad_min(ad_tensor *x, ad_axes axes, bool keepdims);
 /* Variance and standard deviation with `correction` degrees of freedom
  * removed from the divisor (1: unbiased, torch's default; 0: population).
  * The divisor is max(N - correction, 0); a negative or non-finite
- * correction is AD_EINVAL.  Two passes: large offsets do not cancel. */
+ * correction is AD_EINVAL.  The mean is refined before the squared
+ * deviations are summed: large offsets do not cancel, and a group of equal
+ * values has variance exactly 0.  At zero spread the gradient of std is 0
+ * (the least-norm subgradient, as torch.std's), in forward and reverse mode
+ * alike; std records StdBackward0, as PyTorch. */
 AD_API ad_tensor *ad_var(ad_tensor *x, ad_axes axes, double correction, bool keepdims);
 AD_API ad_tensor *ad_std(ad_tensor *x, ad_axes axes, double correction, bool keepdims);
 /* log(sum(exp(x))) computed stably (shifted by the max). */

@@ -58,6 +58,18 @@ const ex_fn ex_functions[] = {
     UNARY("square", ad_square),
     UNARY("sign", ad_sign),
     UNARY("neg", ad_neg),
+    /* inverse trigonometric, hyperbolic and special functions (issue 9) */
+    UNARY("cbrt", ad_cbrt),
+    UNARY("atan", ad_atan),
+    UNARY("asin", ad_asin),
+    UNARY("acos", ad_acos),
+    UNARY("sinh", ad_sinh),
+    UNARY("cosh", ad_cosh),
+    UNARY("asinh", ad_asinh),
+    UNARY("softplus", ad_softplus),
+    UNARY("erf", ad_erf),
+    BINARY("atan2", ad_atan2),
+    BINARY("hypot", ad_hypot),
     UNARY("detach", ad_detach),
     UNARY("clone", ad_clone),
     /* elementwise, broadcasting (numbers fold, as with the operators) */

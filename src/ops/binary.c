@@ -131,6 +131,60 @@ BINARY_OP(minimum)
 ad_tensor *ad_op_minimum_jvp(const ad_call *c, ad_tensor *const *t) { return extremum_jvp(c, t, false); }
 int ad_op_minimum_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin) { return extremum_vjp(c, g, gin, false); }
 
+/* ---- atan2, hypot ----------------------------------------------------------
+ * With h = hypot(a, b) = √(a² + b²):
+ *   ∂atan2(a, b)/∂a = b/h²,   ∂atan2(a, b)/∂b = -a/h²,
+ *   ∂hypot(a, b)/∂a = a/h,    ∂hypot(a, b)/∂b = b/h.
+ * h² is formed as (·/h)/h, never as a² + b²: that would overflow for
+ * |a| > 1e154 and underflow for |a| < 1e-162 where the derivatives are still
+ * normal numbers. */
+
+/* y = atan2(a, b), the angle of the point (b, a);
+ * ẏ = (b·ȧ - a·ḃ)/h²;   ā += ȳ·b/h²,  b̄ += -ȳ·a/h²
+ * At the origin atan2 is not even continuous: the derivatives are NaN
+ * (0/0), as torch.atan2's (its rule multiplies by 1/(a² + b²) = inf). */
+BINARY_OP(atan2)
+static ad_tensor *over_h2(const ad_call *c, ad_tensor *num)
+{
+    ad_tensor *h = ad_hypot(c->in[0], c->in[1]);
+    return ad_div(ad_div(num, h), h);
+}
+ad_tensor *ad_op_atan2_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    ad_tensor *r = t[0] ? ad_mul(t[0], c->in[1]) : NULL;
+    ad_tensor *q = t[1] ? ad_neg(ad_mul(t[1], c->in[0])) : NULL;
+    return over_h2(c, ad_op_add_opt(r, q));
+}
+int ad_op_atan2_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
+{
+    if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, over_h2(c, ad_mul(g, c->in[1])));
+    if (c->need[1]) gin[1] = ad_op_sum_to_input(c, 1, ad_neg(over_h2(c, ad_mul(g, c->in[0]))));
+    return AD_OK;
+}
+
+/* y = hypot(a, b) = √(a² + b²) without overflow or underflow (libm's hypot);
+ * ẏ = (a·ȧ + b·ḃ)/y;   ā += ȳ·a/y,  b̄ += ȳ·b/y
+ * At the origin the subgradient of least norm, 0, as for norm(x) at 0
+ * (torch.hypot gives NaN there, torch.linalg.norm 0): y is replaced by 1
+ * where y = 0, and a/1 = b/1 = 0. */
+BINARY_OP(hypot)
+static ad_tensor *hypot_w(const ad_call *c, int i)
+{
+    return ad_div(c->in[i], ad_add(c->out, ad_eq_s(c->out, 0)));
+}
+ad_tensor *ad_op_hypot_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    ad_tensor *r = t[0] ? ad_mul(t[0], hypot_w(c, 0)) : NULL;
+    ad_tensor *q = t[1] ? ad_mul(t[1], hypot_w(c, 1)) : NULL;
+    return ad_op_add_opt(r, q);
+}
+int ad_op_hypot_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
+{
+    if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, ad_mul(g, hypot_w(c, 0)));
+    if (c->need[1]) gin[1] = ad_op_sum_to_input(c, 1, ad_mul(g, hypot_w(c, 1)));
+    return AD_OK;
+}
+
 /* ---- where ----------------------------------------------------------------- */
 
 static void k_where(int64_t n, double *const *p, const int64_t *s, void *ud)

@@ -16,13 +16,15 @@
  *     are added with Neumaier's compensated summation (a per-output
  *     compensation buffer), whose error does not grow with the number of
  *     runs.  So every layout gets an error of O(log n · eps).
- * var is computed in two passes (mean, then the sum of squared deviations),
+ * var and std are computed in three passes (the mean, its correction, then
+ * the sum of squared deviations: var_into),
  * logsumexp and softmax are shifted by the maximum.
  *
  * Derivative rules: every reduction y = R(x) here has ẏ = Σ_R w·ẋ and
  * x̄ = w·expand(ȳ) for a weight w of x's shape (the partial derivatives):
  * w = 1 (sum), 1/N (mean), Π_{j≠i} x_j (prod), the tie-split indicator of
- * the extreme (max/min), 2(x - mean)/(N - correction) (var), exp(x - y)
+ * the extreme (max/min), 2(x - mean)/(N - correction) (var),
+ * (x - mean)/((N - correction)·y) (std, 0 where y = 0), exp(x - y)
  * (logsumexp).  The weights are built with the library's own ops, so the
  * rules are differentiable again (second order).
  */
@@ -103,15 +105,16 @@ static void scratch_free(ad_ctx *ctx, double *p, int64_t n)
 
 /* ---- accurate sums ---------------------------------------------------------- */
 
-/* What is summed: v itself, (v - a)², or exp(v - a), with a taken from an
- * output-shaped auxiliary buffer (the mean or the max of v's group). */
-typedef enum { XF_ID, XF_SQDEV, XF_EXP } xform;
+/* What is summed: v itself, v - a, (v - a)², or exp(v - a), with a taken
+ * from an output-shaped auxiliary buffer (the mean or the max of v's group). */
+typedef enum { XF_ID, XF_DEV, XF_SQDEV, XF_EXP } xform;
 
 static inline double xf_id(double v, double a)
 {
     (void)a;
     return v;
 }
+static inline double xf_dev(double v, double a) { return v - a; }
 static inline double xf_sqdev(double v, double a)
 {
     double d = v - a;
@@ -145,6 +148,7 @@ static inline double xf_exp(double v, double a) { return exp(v - a); }
     }
 
 DEFINE_PAIRWISE(pw_id, xf_id)
+DEFINE_PAIRWISE(pw_dev, xf_dev)
 DEFINE_PAIRWISE(pw_sqdev, xf_sqdev)
 DEFINE_PAIRWISE(pw_exp, xf_exp)
 
@@ -176,6 +180,7 @@ static inline void nadd(double *o, double *c, double v)
     }
 
 DEFINE_SUM_RUN(k_sum_id, pw_id, xf_id)
+DEFINE_SUM_RUN(k_sum_dev, pw_dev, xf_dev)
 DEFINE_SUM_RUN(k_sum_sqdev, pw_sqdev, xf_sqdev)
 DEFINE_SUM_RUN(k_sum_exp, pw_exp, xf_exp)
 
@@ -201,7 +206,9 @@ static int sum_into(const red *r, const ad_tensor *x, const double *xd, const in
         memset(c, 0, (size_t)r->nout * sizeof *c);
         it.base[1] = c;
     }
-    ad_iter_run(&it, f == XF_ID ? k_sum_id : f == XF_SQDEV ? k_sum_sqdev : k_sum_exp, &comp);
+    static const ad_iter_fn kernel[] = {[XF_ID] = k_sum_id, [XF_DEV] = k_sum_dev, [XF_SQDEV] = k_sum_sqdev,
+                                        [XF_EXP] = k_sum_exp};
+    ad_iter_run(&it, kernel[f], &comp);
     if (c) {
         /* an infinite sum makes the compensation NaN: keep the infinity */
         for (int64_t j = 0; j < r->nout; j++)
@@ -259,6 +266,27 @@ static void fold_into(const red *r, const ad_tensor *x, double *out, fold_kind k
     ad_iter_run(&it, k == FOLD_PROD ? k_fold_prod : k == FOLD_MAX ? k_fold_max : k_fold_min, NULL);
 }
 
+/* Σ(x - m)²/max(N - correction, 0) per group into o, in three passes:
+ * the mean m0, the refined mean m = m0 + Σ(x - m0)/N (the corrected two-pass
+ * algorithm: m0 carries the rounding of Σx, the correction removes it), then
+ * the squared deviations — no cancellation, and a constant group has m equal
+ * to its value, so its variance is exactly 0 (0.1 three times: Σx/3 is
+ * 0.1 + 1.4e-17, which alone would give a variance of 1e-34).  aux: an
+ * output-shaped scratch for m. */
+static int var_into(const red *r, const ad_tensor *x, double *o, double *aux, double correction)
+{
+    int rc = sum_into(r, x, x->data, x->stride, aux, NULL, XF_ID);
+    for (int64_t j = 0; j < r->nout; j++) aux[j] /= (double)r->count;
+    if (rc == AD_OK) rc = sum_into(r, x, x->data, x->stride, o, aux, XF_DEV);
+    for (int64_t j = 0; j < r->nout; j++)
+        if (isfinite(o[j])) aux[j] += o[j] / (double)r->count;
+    if (rc == AD_OK) rc = sum_into(r, x, x->data, x->stride, o, aux, XF_SQDEV);
+    double div = (double)r->count - correction;
+    if (div < 0) div = 0; /* as PyTorch: N <= correction gives inf or NaN */
+    for (int64_t j = 0; j < r->nout; j++) o[j] /= div;
+    return rc;
+}
+
 /* ---- the value of every reduction ----------------------------------------------- */
 
 static ad_tensor *reduce_value(int opid, const char *what, ad_tensor *x, const red *r, double correction)
@@ -293,20 +321,16 @@ static ad_tensor *reduce_value(int opid, const char *what, ad_tensor *x, const r
     case AD_OP_amin:
         fold_into(r, x, o, opid == AD_OP_amax ? FOLD_MAX : FOLD_MIN);
         break;
-    case AD_OP_var: {
-        /* two passes: the mean, then Σ(x - mean)² — no cancellation */
+    case AD_OP_var:
+    case AD_OP_std:
         if (!(aux = scratch(ctx, r->nout))) {
             rc = AD_ENOMEM;
             break;
         }
-        rc = sum_into(r, x, x->data, x->stride, aux, NULL, XF_ID);
-        for (int64_t j = 0; j < r->nout; j++) aux[j] /= (double)r->count;
-        if (rc == AD_OK) rc = sum_into(r, x, x->data, x->stride, o, aux, XF_SQDEV);
-        double div = (double)r->count - correction;
-        if (div < 0) div = 0; /* as PyTorch: N <= correction gives inf or NaN */
-        for (int64_t j = 0; j < r->nout; j++) o[j] /= div;
+        rc = var_into(r, x, o, aux, correction);
+        if (opid == AD_OP_std)
+            for (int64_t j = 0; j < r->nout; j++) o[j] = sqrt(o[j]);
         break;
-    }
     case AD_OP_logsumexp: {
         /* m + log Σ exp(x - m) with m the max; m = ±inf or NaN is the answer */
         if (!(aux = scratch(ctx, r->nout))) {
@@ -512,42 +536,67 @@ int ad_op_amin_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx) { return weig
 
 /* ---- var, std ------------------------------------------------------------------------- */
 
-static ad_tensor *var_op(const char *what, ad_tensor *x, ad_axes axes, double correction, bool keepdims)
+static ad_tensor *var_op(int opid, const char *what, ad_tensor *x, ad_axes axes, double correction, bool keepdims)
 {
     AD_ARG(x);
     if (!isfinite(correction) || correction < 0)
         return AD_FAIL(x->ctx, AD_EINVAL, "%s: correction must be finite and >= 0 (got %g)", what, correction);
-    return reduce_op(AD_OP_var, what, x, axes, keepdims, correction);
+    return reduce_op(opid, what, x, axes, keepdims, correction);
 }
 
-/* w = 2(x - mean)/(N - correction): Σ(x - mean) = 0 removes the mean's own
- * derivative; written with ad_mean, the HVP still sees it. */
-static ad_tensor *var_weight(const ad_call *c)
+/* x - mean over each group, with the mean refined as the value's (var_into):
+ * m = m0 + mean(x - m0), so a constant group gives exactly 0.  Written with
+ * ad_mean, the HVP still sees the mean's own derivative. */
+static ad_tensor *centred(const ad_call *c)
 {
     const red_attr *a = c->attr;
     ad_tensor *x = c->in[0];
-    double div = (double)group_count(c) - a->correction;
-    if (div < 0) div = 0;
-    return ad_mul_s(ad_sub(x, ad_mean(x, mask_axes(a->mask, 0), true)), 2.0 / div);
+    ad_axes ax = mask_axes(a->mask, 0);
+    ad_tensor *m0 = ad_detach(ad_mean(x, ax, true)); /* any constant works: it cancels in m */
+    ad_tensor *m = ad_add(m0, ad_mean(ad_sub(x, m0), ax, true));
+    return ad_sub(x, m);
 }
+
+/* max(N - correction, 0), the divisor of var and std */
+static double var_divisor(const ad_call *c)
+{
+    const red_attr *a = c->attr;
+    double div = (double)group_count(c) - a->correction;
+    return div < 0 ? 0 : div;
+}
+
+/* w = 2(x - mean)/(N - correction): Σ(x - mean) = 0 removes the mean's own
+ * derivative from the first derivative. */
+static ad_tensor *var_weight(const ad_call *c) { return ad_mul_s(centred(c), 2.0 / var_divisor(c)); }
 
 /* y = Σ_R (x - x̄)² / (N - c);   ẏ = Σ_R w·ẋ;   x̄ += w·expand(ȳ),   w = 2(x - mean)/(N - c) */
 ad_tensor *ad_var(ad_tensor *x, ad_axes axes, double correction, bool keepdims)
 {
-    return var_op("var", x, axes, correction, keepdims);
+    return var_op(AD_OP_var, "var", x, axes, correction, keepdims);
 }
 ad_tensor *ad_op_var_jvp(const ad_call *c, ad_tensor *const *t) { return weighted_jvp(c, t[0], var_weight(c)); }
 int ad_op_var_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx) { return weighted_vjp(c, g, gx, var_weight(c)); }
 
-/* y = √var (composite: derivatives come from var and sqrt) */
+/* w = (x - mean)/((N - correction)·y), and 0 where y = 0: a group of equal
+ * values has the subgradient of least norm, 0, as torch.std's backward
+ * (masked_fill(result == 0, 0)).  Composing sqrt(var) instead would give
+ * ȳ/(2·0)·0 = NaN in reverse mode, and in forward mode NaN even where the
+ * tangent is 0 (std(relu(x)) with x < 0): one op makes both modes agree. */
+static ad_tensor *std_weight(const ad_call *c)
+{
+    ad_tensor *y = kept(c, c->out);
+    ad_tensor *nz = ad_ne_s(y, 0);
+    ad_tensor *ysafe = ad_add(y, ad_eq_s(y, 0));
+    return ad_div(ad_mul(centred(c), nz), ad_mul_s(ysafe, var_divisor(c)));
+}
+
+/* y = √(Σ_R (x - x̄)² / (N - c));   ẏ = Σ_R w·ẋ;   x̄ += w·expand(ȳ),   w = (x - mean)/((N - c)·y) */
 ad_tensor *ad_std(ad_tensor *x, ad_axes axes, double correction, bool keepdims)
 {
-    AD_ARG(x);
-    ad_tensor *v = var_op("std", x, axes, correction, keepdims);
-    ad_tensor *s = ad_sqrt(v);
-    ad_tensor_free(v);
-    return s;
+    return var_op(AD_OP_std, "std", x, axes, correction, keepdims);
 }
+ad_tensor *ad_op_std_jvp(const ad_call *c, ad_tensor *const *t) { return weighted_jvp(c, t[0], std_weight(c)); }
+int ad_op_std_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx) { return weighted_vjp(c, g, gx, std_weight(c)); }
 
 /* ---- logsumexp ------------------------------------------------------------------------ */
 

@@ -33,6 +33,11 @@ static double sigmoid1(double v)
     return e / (1.0 + e);
 }
 
+/* log(1 + e^x) = log1p(e^-|x|) + max(x, 0): e^-|x| <= 1 never overflows,
+ * and log1p keeps the tail e^x of very negative x (log(1 + e^x) would
+ * round it to 0 below x = -37). */
+static double softplus1(double v) { return log1p(exp(-fabs(v))) + (v > 0 ? v : 0.0); }
+
 static double sign1(double v) { return v > 0 ? 1.0 : v < 0 ? -1.0 : v; /* keeps NaN, ±0 */ }
 
 UNARY_KERNEL(neg, -v)
@@ -50,6 +55,15 @@ UNARY_KERNEL(square, v * v)
 UNARY_KERNEL(sign, sign1(v))
 UNARY_KERNEL(log1p, log1p(v))
 UNARY_KERNEL(expm1, expm1(v))
+UNARY_KERNEL(cbrt, cbrt(v))
+UNARY_KERNEL(atan, atan(v))
+UNARY_KERNEL(asin, asin(v))
+UNARY_KERNEL(acos, acos(v))
+UNARY_KERNEL(sinh, sinh(v))
+UNARY_KERNEL(cosh, cosh(v))
+UNARY_KERNEL(asinh, asinh(v))
+UNARY_KERNEL(softplus, softplus1(v))
+UNARY_KERNEL(erf, erf(v))
 
 /* y = kernel(x) into a fresh contiguous tensor (not recorded). */
 static ad_tensor *apply(ad_iter_fn k, ad_tensor *x)
@@ -200,6 +214,109 @@ ad_tensor *ad_op_expm1_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mu
 int ad_op_expm1_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
     gx[0] = ad_mul(g, ad_add_s(c->out, 1));
+    return AD_OK;
+}
+
+/* ---- inverse trigonometric, hyperbolic and special functions -----------------
+ * Outside their domain (asin, acos at |x| > 1) values are NaN as in libm, and
+ * so are the derivatives: no error is raised, as for log and sqrt. */
+
+/* y = ∛x;   ẏ = ẋ/(3y²);   x̄ += ȳ/(3y²)
+ * Real for x < 0 (cbrt(-8) = -2, where torch.pow(x, 1/3) gives NaN).  At x = 0
+ * the derivative is +inf, as torch.pow(x, 1/3)'s: ẋ·inf (0·inf = NaN). */
+ad_tensor *ad_cbrt(ad_tensor *x) { return unary(AD_OP_cbrt, k_cbrt, x); }
+static ad_tensor *cbrt_d(const ad_call *c, ad_tensor *g) { return ad_div(g, ad_mul_s(ad_square(c->out), 3)); }
+ad_tensor *ad_op_cbrt_jvp(const ad_call *c, ad_tensor *const *t) { return cbrt_d(c, t[0]); }
+int ad_op_cbrt_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = cbrt_d(c, g);
+    return AD_OK;
+}
+
+/* y = atan x;   ẏ = ẋ/(1 + x²);   x̄ += ȳ/(1 + x²) */
+ad_tensor *ad_atan(ad_tensor *x) { return unary(AD_OP_atan, k_atan, x); }
+static ad_tensor *atan_d(const ad_call *c, ad_tensor *g) { return ad_div(g, ad_add_s(ad_square(c->in[0]), 1)); }
+ad_tensor *ad_op_atan_jvp(const ad_call *c, ad_tensor *const *t) { return atan_d(c, t[0]); }
+int ad_op_atan_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = atan_d(c, g);
+    return AD_OK;
+}
+
+/* √(1 - x²) computed as √((1 - x)(1 + x)): exact factors, so no cancellation
+ * as |x| -> 1, where the derivatives of asin and acos blow up. */
+static ad_tensor *sqrt_1mx2(ad_tensor *x) { return ad_sqrt(ad_mul(ad_rsub_s(1, x), ad_add_s(x, 1))); }
+
+/* y = asin x;   ẏ = ẋ/√(1 - x²);   x̄ += ȳ/√(1 - x²)   (±inf at x = ±1) */
+ad_tensor *ad_asin(ad_tensor *x) { return unary(AD_OP_asin, k_asin, x); }
+ad_tensor *ad_op_asin_jvp(const ad_call *c, ad_tensor *const *t) { return ad_div(t[0], sqrt_1mx2(c->in[0])); }
+int ad_op_asin_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_div(g, sqrt_1mx2(c->in[0]));
+    return AD_OK;
+}
+
+/* y = acos x;   ẏ = -ẋ/√(1 - x²);   x̄ += -ȳ/√(1 - x²) */
+ad_tensor *ad_acos(ad_tensor *x) { return unary(AD_OP_acos, k_acos, x); }
+ad_tensor *ad_op_acos_jvp(const ad_call *c, ad_tensor *const *t) { return ad_neg(ad_div(t[0], sqrt_1mx2(c->in[0]))); }
+int ad_op_acos_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_neg(ad_div(g, sqrt_1mx2(c->in[0])));
+    return AD_OK;
+}
+
+/* y = sinh x;   ẏ = cosh(x)·ẋ;   x̄ += cosh(x)·ȳ */
+ad_tensor *ad_sinh(ad_tensor *x) { return unary(AD_OP_sinh, k_sinh, x); }
+ad_tensor *ad_op_sinh_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], ad_cosh(c->in[0])); }
+int ad_op_sinh_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_mul(g, ad_cosh(c->in[0]));
+    return AD_OK;
+}
+
+/* y = cosh x;   ẏ = sinh(x)·ẋ;   x̄ += sinh(x)·ȳ */
+ad_tensor *ad_cosh(ad_tensor *x) { return unary(AD_OP_cosh, k_cosh, x); }
+ad_tensor *ad_op_cosh_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], ad_sinh(c->in[0])); }
+int ad_op_cosh_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_mul(g, ad_sinh(c->in[0]));
+    return AD_OK;
+}
+
+/* y = asinh x;   ẏ = ẋ/√(1 + x²);   x̄ += ȳ/√(1 + x²)
+ * √(1 + x²) is hypot(1, x): no overflow of x² for |x| > 1e154, where the
+ * derivative is still a normal number (about 1/|x|). */
+ad_tensor *ad_asinh(ad_tensor *x) { return unary(AD_OP_asinh, k_asinh, x); }
+static ad_tensor *asinh_d(const ad_call *c, ad_tensor *g)
+{
+    return ad_div(g, ad_hypot(ad_scalar(c->ctx, 1), c->in[0]));
+}
+ad_tensor *ad_op_asinh_jvp(const ad_call *c, ad_tensor *const *t) { return asinh_d(c, t[0]); }
+int ad_op_asinh_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = asinh_d(c, g);
+    return AD_OK;
+}
+
+/* y = log(1 + e^x) (computed as softplus1 above);   ẏ = σ(x)·ẋ;   x̄ += σ(x)·ȳ
+ * torch.nn.functional.softplus (beta 1) switches to y = x above x = 20;
+ * here y and σ stay exact there (σ(20) = 1 - 2.1e-9, not 1). */
+ad_tensor *ad_softplus(ad_tensor *x) { return unary(AD_OP_softplus, k_softplus, x); }
+ad_tensor *ad_op_softplus_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], ad_sigmoid(c->in[0])); }
+int ad_op_softplus_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_mul(g, ad_sigmoid(c->in[0]));
+    return AD_OK;
+}
+
+/* y = erf x;   ẏ = (2/√π)·e^(-x²)·ẋ;   x̄ += (2/√π)·e^(-x²)·ȳ */
+#define TWO_OVER_SQRT_PI 1.12837916709551257390 /* 2/√π (M_2_SQRTPI is not C11) */
+ad_tensor *ad_erf(ad_tensor *x) { return unary(AD_OP_erf, k_erf, x); }
+static ad_tensor *erf_d(const ad_call *c) { return ad_mul_s(ad_exp(ad_neg(ad_square(c->in[0]))), TWO_OVER_SQRT_PI); }
+ad_tensor *ad_op_erf_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], erf_d(c)); }
+int ad_op_erf_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
+{
+    gx[0] = ad_mul(g, erf_d(c));
     return AD_OK;
 }
 
