@@ -18,6 +18,11 @@
 #include "bench_custom.h"
 #include "cli.h"
 
+/* The fit's overhead floor in the text below comes from bench.h's
+ * constants, so the help cannot state another floor than the code uses. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static const char HELP[] =
     "NAME\n"
     "    adscope bench - time, memory and accuracy of every backend as the size grows\n"
@@ -37,8 +42,8 @@ static const char HELP[] =
     "    measured by its warm-up) to exceed --budget is skipped with the larger\n"
     "    sizes of its series.  Per function and backend, log T_grad and log peak\n"
     "    bytes are fitted against log size over the ok cells with T_grad >=\n"
-    "    max(4 x the fastest, 50 us), shown beside theory, flagged when\n"
-    "    |slope - theory| > max(0.3, 3 se).  Details: bench/README.md.\n"
+    "    max(" STR(AD_BENCH_FLOOR_FACTOR) " x the fastest, " STR(AD_BENCH_FLOOR_SECONDS) " s), shown beside theory,\n"
+    "    flagged when |slope - theory| > max(0.3, 3 se).  Details: bench/README.md.\n"
     "    Writes DIR/results.csv, DIR/summary.txt and the charts; the summary goes to\n"
     "    stdout, progress to stderr (a bar on a terminal, else one line per cell).\n"
     "\n"

@@ -18,10 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-
-#ifndef ADSCOPE_SOURCE_DIR
-#define ADSCOPE_SOURCE_DIR "."
-#endif
+#include "datadir.h"
 
 static bool is_executable(const char *path)
 {
@@ -75,16 +72,19 @@ int cli_gnuplot_locate(const char *cmd, char *out, size_t n)
     return CLI_USAGE;
 }
 
+/* The directory comes from cli_plots_dir (datadir.c): $ADSCOPE_PLOTS, the
+ * installed scripts next to the executable, or the source tree for the
+ * build tree's program. */
 int cli_plot_script(const char *cmd, const char *chart, char *out, size_t n)
 {
-    const char *env = getenv("ADSCOPE_PLOTS");
-    const char *dir = env && *env ? env : ADSCOPE_SOURCE_DIR "/plots";
+    char dir[CLI_PATH_MAX];
+    bool found = cli_plots_dir(dir, sizeof dir) == 0;
     int k = snprintf(out, n, "%s/%s.gp", dir, chart);
     struct stat sb;
-    if (k < 0 || (size_t)k >= n || stat(out, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (!found || k < 0 || (size_t)k >= n || stat(out, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         fprintf(stderr,
-                "adscope %s: the chart script %s/%s.gp is missing (the scripts live in the source tree's plots/;\n"
-                "  set ADSCOPE_PLOTS to the directory that holds them)\n",
+                "adscope %s: the chart script %s/%s.gp is missing (an installed adscope keeps its scripts in\n"
+                "  PREFIX/share/adscope/plots; set ADSCOPE_PLOTS to the directory that holds them)\n",
                 cmd, dir, chart);
         return CLI_USAGE;
     }

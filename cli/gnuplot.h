@@ -7,8 +7,8 @@
  *   ADSCOPE_GNUPLOT  the gnuplot program (a path, or a name looked up on PATH;
  *                    default "gnuplot")
  *   ADSCOPE_DOT      Graphviz's dot (default "dot" on PATH)
- *   ADSCOPE_PLOTS    the directory of the chart scripts (default: the source
- *                    tree's plots/, ADSCOPE_SOURCE_DIR "/plots")
+ *   ADSCOPE_PLOTS    the directory of the chart scripts (default: the
+ *                    installed ones next to the program, see datadir.h)
  *
  * Every function that can fail prints the reason ("adscope CMD: ...") on
  * stderr and returns CLI_USAGE; CLI_OK otherwise. */

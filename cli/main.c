@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "docgen.h"
 
 static const char HELP_EXPR[] =
     "NAME\n"
@@ -71,21 +72,40 @@ static void help_expr(FILE *f)
     for (int i = 0; ad_expr_function(i, &sig); i++) fprintf(f, "    %s\n", sig);
 }
 
-int cli_help_of(const char *cmd)
+const char *const cli_help_topics[] = {"expr", "backends", NULL};
+
+const cli_command *cli_command_at(int i)
 {
+    return i >= 0 && i < NCOMMANDS ? COMMANDS[i] : NULL;
+}
+
+/* One writer for 'adscope help ...' and the man pages (man.c), so both
+ * print the same text. */
+int cli_help_write(FILE *f, const char *topic)
+{
+    if (!topic) {
+        help_top(f);
+        return CLI_OK;
+    }
     for (int i = 0; i < NCOMMANDS; i++)
-        if (strcmp(COMMANDS[i]->name, cmd) == 0) {
-            fputs(COMMANDS[i]->help, stdout);
+        if (strcmp(COMMANDS[i]->name, topic) == 0) {
+            fputs(COMMANDS[i]->help, f);
             return CLI_OK;
         }
-    if (strcmp(cmd, "expr") == 0) {
-        help_expr(stdout);
+    if (strcmp(topic, "expr") == 0) {
+        help_expr(f);
         return CLI_OK;
     }
-    if (strcmp(cmd, "backends") == 0) {
-        help_backends(stdout);
+    if (strcmp(topic, "backends") == 0) {
+        help_backends(f);
         return CLI_OK;
     }
+    return CLI_USAGE;
+}
+
+int cli_help_of(const char *cmd)
+{
+    if (cli_help_write(stdout, cmd) == CLI_OK) return CLI_OK;
     fprintf(stderr, "adscope help: no command or topic '%s'\n", cmd);
     help_top(stderr);
     return CLI_USAGE;
@@ -117,6 +137,9 @@ int main(int argc, char **argv)
         }
         return cli_help_of(argv[2]);
     }
+    /* hidden: the build generates the man pages and the completion */
+    if (strcmp(cmd, "man") == 0) return cli_man_main(argc, argv);
+    if (strcmp(cmd, "completion") == 0) return cli_completion_main(argc, argv);
     for (int i = 0; i < NCOMMANDS; i++)
         if (strcmp(COMMANDS[i]->name, cmd) == 0) return cli_command_main(COMMANDS[i], argc, argv);
     fprintf(stderr, "adscope: unknown command '%s'\n\n", cmd);

@@ -1,8 +1,8 @@
 /* adscope/forward.h — forward mode: tensors carrying tangents (dual numbers).
  *
  *     ad_fwd_begin(ctx, 1);                 // one tangent direction
- *     ad_set_tangent(x, v);                 // ẋ = v
- *     ad_tensor *y = f(x);                  // every op applies its JVP rule
+ *     ad_set_tangent(x, v);                 // ẋ = v (x's shape, or [1, shape])
+ *     ad_tensor *y = ad_sum(ad_mul(ad_sin(x), x), AD_ALL, false); // every op applies its JVP rule
  *     ad_tensor *jv = ad_get_tangent(y);    // ẏ = J v
  *     ad_fwd_end(ctx);
  *

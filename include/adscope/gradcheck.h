@@ -4,7 +4,7 @@
  *     o.user_grad = my_gradient;            // optional: check a hand-written one too
  *     ad_gradcheck_report r;
  *     ad_gradcheck(&problem, &o, &r);
- *     if (!r.passed) ad_gradcheck_print(stdout, &r);
+ *     if (!r.passed) ad_gradcheck_print(stdout, &r, &problem, (const char *[]){"x"});
  *     ad_gradcheck_report_free(&r);
  *
  * What is compared, element by element (|a - n| <= atol + rtol·|n| + e,
