@@ -6,12 +6,21 @@
  * function (it does not call adscope's ops), but its hand-written gradient
  * or Jacobian can still be checked against finite differences:
  *
- *     static double f(const double *x, size_t n, void *user) { ... }
- *     static void g(const double *x, size_t n, double *grad, void *user) { ... }
+ *     static double sumsq(const double *x, size_t n, void *user)
+ *     {
+ *         double s = 0;
+ *         for (size_t i = 0; i < n; i++) s += x[i] * x[i];
+ *         return s;
+ *     }
+ *     static void sumsq_grad(const double *x, size_t n, double *grad, void *user)
+ *     {
+ *         for (size_t i = 0; i < n; i++) grad[i] = 2 * x[i];
+ *     }
  *
- *     ad_blackbox bb = {.f = f, .grad = g};
+ *     double at[3] = {0.5, -1.25, 2.385};
+ *     ad_blackbox bb = {.f = sumsq, .grad = sumsq_grad};
  *     ad_gradcheck_report r;
- *     int rc = ad_blackbox_check(ctx, &bb, x, n, NULL, &r);
+ *     int rc = ad_blackbox_check(ctx, &bb, at, 3, NULL, &r);
  *     if (rc == AD_OK && !r.passed) ad_gradcheck_print(stdout, &r, NULL, NULL);
  *     ad_gradcheck_report_free(&r);
  *

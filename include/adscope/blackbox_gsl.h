@@ -5,9 +5,31 @@
  *     #include <adscope.h>
  *     #include <adscope/blackbox_gsl.h>
  *
+ *     static double my_f(const gsl_vector *v, void *params)
+ *     {
+ *         double s = 0;
+ *         for (size_t i = 0; i < v->size; i++) s += gsl_vector_get(v, i) * gsl_vector_get(v, i);
+ *         return s;
+ *     }
+ *     static void my_df(const gsl_vector *v, void *params, gsl_vector *df)
+ *     {
+ *         for (size_t i = 0; i < v->size; i++) gsl_vector_set(df, i, 2 * gsl_vector_get(v, i));
+ *     }
+ *     static void my_fdf(const gsl_vector *v, void *params, double *f, gsl_vector *df)
+ *     {
+ *         *f = my_f(v, params);
+ *         my_df(v, params, df);
+ *     }
+ *
  *     gsl_multimin_function_fdf F = {.f = my_f, .df = my_df, .fdf = my_fdf, .n = 3};
+ *     gsl_vector *at = gsl_vector_alloc(3);
+ *     gsl_vector_set_all(at, 0.7);
  *     ad_gradcheck_report r, rfdf;
- *     ad_gsl_multimin_check(ctx, &F, x, NULL, &r, &rfdf);
+ *     if (ad_gsl_multimin_check(ctx, &F, at, NULL, &r, &rfdf) == AD_OK && !(r.passed && rfdf.passed))
+ *         ad_gradcheck_print(stdout, &r, NULL, NULL);
+ *     ad_gradcheck_report_free(&r);
+ *     ad_gradcheck_report_free(&rfdf);
+ *     gsl_vector_free(at);
  *
  * examples/check_gsl_fdf.c is a whole program (built and run by the tests).
  * The reports name the input "x" and the derivative "user"; on a failure
