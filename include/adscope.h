@@ -44,5 +44,6 @@
 #include "adscope/gradcheck.h"
 #include "adscope/expr.h"
 #include "adscope/ops.h"
+#include "adscope/data.h"
 
 #endif
