@@ -27,7 +27,9 @@ if (!is_dumb) { set ylabel 'estimated probability' noenhanced }
 if (exists("groups")) { set xrange [1:groups] }
 set format y '%.2f'
 set key autotitle columnheader
-eval key_below(faces + 1)
+# one row of entries under the plot (key_below of style.gp leaves room for several)
+set key below center horizontal Left reverse width 1
+set bmargin 6.5
 
 plot for [i = 0:faces - 1] datafile index i using 1:2 with lines lt (i % 8) + 1 lw 1.6 title columnheader(1) noenhanced, \
      datafile index faces using 1:2 with lines lt 7 lw 2 dt 2 title columnheader(1) noenhanced
