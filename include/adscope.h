@@ -45,5 +45,6 @@
 #include "adscope/blackbox.h"
 #include "adscope/expr.h"
 #include "adscope/ops.h"
+#include "adscope/data.h"
 
 #endif

@@ -1,7 +1,8 @@
 /* src/create.c — tensor creation: empty, zeros, ones, full, arange,
- * linspace, eye, rand/randn (GSL), from_array, wrap, to_array.
+ * linspace, eye, rand/randn/multinomial (GSL), from_array, wrap, to_array.
  * Created tensors are leaves: no grad_fn, no tangent. */
 #include <gsl/gsl_randist.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -111,6 +112,63 @@ ad_tensor *ad_randn(ad_ctx *ctx, ad_shape shape)
     gsl_rng *r = ad_ctx_rng(ctx);
     for (int64_t i = 0; i < t->numel; i++) t->data[i] = gsl_ran_gaussian_ziggurat(r, 1.0);
     return t;
+}
+
+/* Row r of the categories (the last axis) must be a distribution up to a
+ * factor: finite, non-negative, with a positive sum.  p holds the row. */
+static int check_probs_row(ad_ctx *ctx, const double *p, int64_t k, int64_t r)
+{
+    double sum = 0;
+    for (int64_t j = 0; j < k; j++) {
+        if (!isfinite(p[j]) || p[j] < 0)
+            return ad_error(ctx, AD_EINVAL, "multinomial: probability %g of category %lld (row %lld) is not a finite "
+                            "non-negative number", p[j], (long long)j, (long long)r);
+        sum += p[j];
+    }
+    if (!(sum > 0) || !isfinite(sum))
+        return ad_error(ctx, AD_EINVAL, "multinomial: the probabilities of row %lld sum to %g, not a positive number",
+                        (long long)r, sum);
+    return AD_OK;
+}
+
+/* Each row of probs' last axis, in place: n draws counted per category by
+ * gsl_ran_multinomial (which normalises the row itself). */
+static int draw_rows(ad_ctx *ctx, double *d, int64_t rows, int64_t k, unsigned n)
+{
+    unsigned *count = ad_mem_alloc(ctx, (size_t)k * sizeof *count, AD_MEM_META);
+    if (!count) return ctx->err;
+    int rc = AD_OK;
+    for (int64_t r = 0; rc == AD_OK && r < rows; r++) rc = check_probs_row(ctx, d + r * k, k, r);
+    for (int64_t r = 0; rc == AD_OK && r < rows; r++) {
+        gsl_ran_multinomial(ad_ctx_rng(ctx), (size_t)k, n, d + r * k, count);
+        for (int64_t j = 0; j < k; j++) d[r * k + j] = (double)count[j];
+    }
+    ad_mem_free(ctx, count, (size_t)k * sizeof *count, AD_MEM_META);
+    return rc;
+}
+
+ad_tensor *ad_multinomial(ad_ctx *ctx, ad_tensor *probs, int64_t n)
+{
+    if (!ctx) return NULL;
+    if (!probs) return AD_FAIL(ctx, AD_EINVAL, "multinomial: NULL probabilities");
+    if (probs->ndim == 0)
+        return AD_FAIL(ctx, AD_ESHAPE, "multinomial: probs is 0-d; its last axis must hold the categories");
+    if (n < 0 || n > (int64_t)UINT_MAX)
+        return AD_FAIL(ctx, AD_EINVAL, "multinomial: %lld draws is out of range (0 to %u)", (long long)n, UINT_MAX);
+    int64_t k = probs->shape[probs->ndim - 1];
+    if (k == 0 || probs->numel == 0)
+        return AD_FAIL(ctx, AD_ESHAPE, "multinomial: probs has no categories (its last axis is empty)");
+    /* the counts overwrite a copy of the probabilities row by row: a
+     * constant, never recorded (sampling has no derivative) */
+    ad_tensor *out = new_shape(ctx, "multinomial", ad_shape_of(probs));
+    if (!out) return NULL;
+    int rc = ad_to_array(probs, out->data, out->numel);
+    if (rc == AD_OK) rc = draw_rows(ctx, out->data, out->numel / k, k, (unsigned)n);
+    if (rc != AD_OK) {
+        ad_tensor_free(out);
+        return NULL;
+    }
+    return out;
 }
 
 ad_tensor *ad_from_array(ad_ctx *ctx, ad_shape shape, const double *src)

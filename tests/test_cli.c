@@ -268,6 +268,8 @@ static const command_case COMMANDS[] = {
     {"compare", "missing EXPR"},   {"bench", ""},              {"merge", "no files to merge"},
     {"plot", "missing RESULTS.csv"}, {"fd-error", "missing EXPR"}, {"tangent", "missing EXPR"},
     {"graph", "missing EXPR"},     {"ops", ""},
+    {"hessian", "missing EXPR"},   {"hvp", "missing EXPR"},      {"data", "missing FILE.csv"},
+    {"dice", ""},
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

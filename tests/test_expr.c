@@ -360,7 +360,7 @@ Test(expr, every_function_of_the_table_is_exercised,
      .description = "every function ad_expr_function lists appears in the comparison table or the creation tests")
 {
     static const char *const creation[] = {"arange", "zeros", "ones", "rand", "randn", "full", "eye", "linspace",
-                                           "tensor"};
+                                           "tensor", "multinomial"};
     int n = 0;
     const char *sig;
     for (const char *name; (name = ad_expr_function(n, &sig)); n++) {
@@ -658,6 +658,15 @@ Test(expr, values_random_are_seeded, .description = "randn(3,4) and rand(5) repe
     ad_ctx_seed(ctx, 99);
     ad_tensor *c = value_ok("randn(3, 4)");
     cr_assert(th_values(c)[0] != th_values(a)[0]);
+}
+
+Test(expr, values_multinomial_is_seeded, .description = "multinomial(probs, n) is ad_multinomial under the same seed")
+{
+    ad_ctx_seed(ctx, 1234);
+    ad_tensor *a = value_ok("multinomial(ones(3, 6) / 6, 10)");
+    ad_ctx_seed(ctx, 1234);
+    expect_same("multinomial vs ad_multinomial", a,
+                ad_multinomial(ctx, ad_div_s(ad_ones(ctx, AD_SHAPE(3, 6)), 6), 10));
 }
 
 Test(expr, values_record_nothing, .description = "a VALUE is evaluated with grad mode off and leaves grad mode as it was")

@@ -75,6 +75,13 @@ AD_API ad_tensor *ad_eye_nm(ad_ctx *ctx, int64_t n, int64_t m);
 /* Uniform on [0, 1) and standard normal, from the context's seeded RNG. */
 AD_API ad_tensor *ad_rand(ad_ctx *ctx, ad_shape shape);
 AD_API ad_tensor *ad_randn(ad_ctx *ctx, ad_shape shape);
+/* Counts of n draws from the categories along probs' last axis (each row
+ * drawn on its own), like torch.distributions.Multinomial(n, probs).sample():
+ * same shape as probs, each row summing to n.  Rows need not be normalised
+ * but must be finite, non-negative, with a positive sum.  Uses GSL's
+ * gsl_ran_multinomial with the context's seeded RNG; the result is a
+ * constant (no gradient). */
+AD_API ad_tensor *ad_multinomial(ad_ctx *ctx, ad_tensor *probs, int64_t n);
 /* A copy of numel(shape) doubles read row-major from src. */
 AD_API ad_tensor *ad_from_array(ad_ctx *ctx, ad_shape shape, const double *src);
 /* A tensor over the caller's buffer, without copying: writes through either

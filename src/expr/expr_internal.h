@@ -297,6 +297,7 @@ ad_tensor *ex_fn_fill(ex_call *c);
 ad_tensor *ex_fn_full(ex_call *c);
 ad_tensor *ex_fn_eye(ex_call *c);
 ad_tensor *ex_fn_linspace(ex_call *c);
+ad_tensor *ex_fn_multinomial(ex_call *c);
 
 /* ---- errors (error.c) ------------------------------------------------------------ */
 

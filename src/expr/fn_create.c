@@ -1,5 +1,5 @@
 /* src/expr/fn_create.c — creation functions: arange, zeros, ones, full,
- * eye, linspace, rand, randn.
+ * eye, linspace, rand, randn; multinomial (a sample, so here beside rand).
  *
  * Sizes are checked before anything is allocated: non-negative integers,
  * and at most AD_EXPR_MAX_ELEMENTS elements in all (AD_ELIMIT naming the
@@ -86,4 +86,14 @@ ad_tensor *ex_fn_linspace(ex_call *c)
     ad_shape s = {.ndim = 1, .dim = {n}};
     if (ex_check_elements(c, &s) < 0) return NULL;
     return ad_linspace(c->ev->ctx, a, b, n);
+}
+
+/* multinomial(probs, n): counts of n draws per category of probs' last
+ * axis, each row drawn on its own (ad_multinomial). */
+ad_tensor *ex_fn_multinomial(ex_call *c)
+{
+    int64_t n;
+    ad_tensor *p = ex_tensor(c, c->a[0]);
+    if (!p || size_arg(c, c->a[1], "n", &n) < 0) return NULL;
+    return ad_multinomial(c->ev->ctx, p, n);
 }

@@ -136,6 +136,8 @@ const ex_fn ex_functions[] = {
     {.name = "eye", .sig = "eye(n) or eye(n, m)", .nreq = 1, .nfixed = 2, .params = {"n", "m"}, .impl = ex_fn_eye},
     {.name = "linspace", .sig = "linspace(start, stop, n)", .nreq = 3, .nfixed = 3,
      .params = {"start", "stop", "n"}, .impl = ex_fn_linspace},
+    {.name = "multinomial", .sig = "multinomial(probs, n)", .nreq = 2, .nfixed = 2, .params = {"probs", "n"},
+     .impl = ex_fn_multinomial},
     {.name = "tensor", .sig = "tensor(data)", .nreq = 1, .nfixed = 1, .params = {"data"}, .impl = ex_fn_tensor},
 };
 
