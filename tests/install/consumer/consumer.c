@@ -24,6 +24,11 @@ int main(void)
     ad_print(ad_grad(x));
     ad_tensor *A = ad_reshape(ad_arange_n(ctx, 6), AD_SHAPE(2, 3));
     ad_print(ad_mm(A, ad_T(A)));
+    /* a CSV table: pulls libcsv into a static link, as Libs.private says */
+    static const char csv[] = "rooms,price\n3,127500\n2,106000\n";
+    ad_frame *fr = ad_frame_parse_csv(ctx, csv, sizeof csv - 1, "inline");
+    ad_print(ad_frame_tensor(fr));
+    ad_frame_free(fr);
     bool failed = rc != AD_OK || ad_errno(ctx) != AD_OK;
     if (failed) fprintf(stderr, "consumer: %s\n", ad_errmsg(ctx));
     ad_scope_end(ctx, s, NULL);
