@@ -224,105 +224,145 @@ static int record(const char *buf, size_t len, size_t *pos, fields *fl, int64_t 
     }
 }
 
-int ad_bench_table_read(const char *path, ad_bench_table *t, char *err, size_t errn)
+/* The whole file at path in a malloc'd *buf of *len bytes. */
+static int slurp(const char *path, char **buf, size_t *len, char *err, size_t errn)
 {
-    memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errn, "%s: %s", path, strerror(errno));
         return -1;
     }
-    char *buf = NULL;
-    size_t len = 0, cap = 0, got;
+    size_t cap = 0, got;
     char chunk[65536];
+    *buf = NULL;
+    *len = 0;
     while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + got + 1 > cap) {
-            cap = (len + got + 1) * 2;
-            char *b = realloc(buf, cap);
+        if (*len + got + 1 > cap) {
+            cap = (*len + got + 1) * 2;
+            char *b = realloc(*buf, cap);
             if (!b) {
-                free(buf);
+                free(*buf);
                 fclose(f);
                 snprintf(err, errn, "%s: out of memory", path);
                 return -1;
             }
-            buf = b;
+            *buf = b;
         }
-        memcpy(buf + len, chunk, got);
-        len += got;
+        memcpy(*buf + *len, chunk, got);
+        *len += got;
     }
     bool ioerr = ferror(f);
     fclose(f);
     if (ioerr) {
-        free(buf);
+        free(*buf);
         snprintf(err, errn, "%s: read error", path);
         return -1;
     }
-    size_t pos = 0;
-    int64_t line = 1;
-    int rc = 0;
-    fields fl = {0};
-    /* comments and blank lines first */
-    while (pos < len && (buf[pos] == '#' || buf[pos] == '\n')) {
-        size_t e = pos;
-        while (e < len && buf[e] != '\n') e++;
-        if (buf[pos] == '#') {
-            size_t s = pos + 1;
+    return 0;
+}
+
+/* A file being read: its bytes, where we are, what to name in errors. */
+typedef struct {
+    const char *buf;
+    size_t len, pos;
+    int64_t line;
+    const char *path;
+    char *err;
+    size_t errn;
+} reader;
+
+/* Keeps the comment line s[0..n) (after "# "), cut at 4095 bytes, without
+ * its '\r'. */
+static int add_comment(ad_bench_table *t, const char *s, size_t n)
+{
+    char line_buf[4096];
+    if (n > sizeof line_buf - 1) n = sizeof line_buf - 1;
+    memcpy(line_buf, s, n);
+    line_buf[n] = '\0';
+    if (n && line_buf[n - 1] == '\r') line_buf[n - 1] = '\0';
+    char **c = realloc(t->comments, (size_t)(t->ncomments + 1) * sizeof *c);
+    if (!c) return -1;
+    t->comments = c;
+    if (!(c[t->ncomments] = dup(line_buf))) return -1;
+    t->ncomments++;
+    return 0;
+}
+
+/* The comments and blank lines before the header. */
+static int read_comments(reader *rd, ad_bench_table *t)
+{
+    const char *buf = rd->buf;
+    while (rd->pos < rd->len && (buf[rd->pos] == '#' || buf[rd->pos] == '\n')) {
+        size_t e = rd->pos;
+        while (e < rd->len && buf[e] != '\n') e++;
+        if (buf[rd->pos] == '#') {
+            size_t s = rd->pos + 1;
             if (s < e && buf[s] == ' ') s++;
-            char line_buf[4096];
-            size_t n = e - s < sizeof line_buf - 1 ? e - s : sizeof line_buf - 1;
-            memcpy(line_buf, buf + s, n);
-            line_buf[n] = '\0';
-            if (n && line_buf[n - 1] == '\r') line_buf[n - 1] = '\0';
-            char **c = realloc(t->comments, (size_t)(t->ncomments + 1) * sizeof *c);
-            if (!c || !(c[t->ncomments] = dup(line_buf))) {
-                if (c) t->comments = c;
-                rc = -1;
-                snprintf(err, errn, "%s: out of memory", path);
-                break;
+            if (add_comment(t, buf + s, e - s) != 0) {
+                snprintf(rd->err, rd->errn, "%s: out of memory", rd->path);
+                return -1;
             }
-            t->comments = c;
-            t->ncomments++;
         }
-        pos = e < len ? e + 1 : e;
-        line++;
+        rd->pos = e < rd->len ? e + 1 : e;
+        rd->line++;
     }
-    if (rc == 0) {
-        int r = record(buf, len, &pos, &fl, &line, err, errn, path);
-        if (r <= 0) {
-            if (r == 0) snprintf(err, errn, "%s: no header line", path);
-            rc = -1;
-        } else {
-            t->ncols = fl.n;
-            t->cols = fl.v;
-            fl.v = NULL;
-            fl.n = fl.cap = 0;
-        }
+    return 0;
+}
+
+static int read_header(reader *rd, fields *fl, ad_bench_table *t)
+{
+    int r = record(rd->buf, rd->len, &rd->pos, fl, &rd->line, rd->err, rd->errn, rd->path);
+    if (r <= 0) {
+        if (r == 0) snprintf(rd->err, rd->errn, "%s: no header line", rd->path);
+        return -1;
     }
-    while (rc == 0) {
-        int64_t at = line;
-        if (pos < len && (buf[pos] == '\n' || buf[pos] == '#')) { /* blank or comment line among rows */
-            while (pos < len && buf[pos] != '\n') pos++;
-            pos++;
-            line++;
+    t->ncols = fl->n;
+    t->cols = fl->v;
+    fl->v = NULL;
+    fl->n = fl->cap = 0;
+    return 0;
+}
+
+/* The rows after the header, skipping blank and comment lines among them;
+ * every row has the header's number of fields. */
+static int read_rows(reader *rd, fields *fl, ad_bench_table *t)
+{
+    const char *buf = rd->buf;
+    for (;;) {
+        int64_t at = rd->line;
+        if (rd->pos < rd->len && (buf[rd->pos] == '\n' || buf[rd->pos] == '#')) {
+            while (rd->pos < rd->len && buf[rd->pos] != '\n') rd->pos++;
+            rd->pos++;
+            rd->line++;
             continue;
         }
-        int r = record(buf, len, &pos, &fl, &line, err, errn, path);
-        if (r == 0) break;
-        if (r < 0) {
-            rc = -1;
-            break;
+        int r = record(buf, rd->len, &rd->pos, fl, &rd->line, rd->err, rd->errn, rd->path);
+        if (r <= 0) return r;
+        if (fl->n != t->ncols) {
+            snprintf(rd->err, rd->errn, "%s:%lld: %d fields, the header has %d", rd->path, (long long)at, fl->n,
+                     t->ncols);
+            return -1;
         }
-        if (fl.n != t->ncols) {
-            snprintf(err, errn, "%s:%lld: %d fields, the header has %d", path, (long long)at, fl.n, t->ncols);
-            rc = -1;
-            break;
+        int rc = ad_bench_table_add(t, (const char *const *)fl->v);
+        clear_fields(fl);
+        if (rc != 0) {
+            snprintf(rd->err, rd->errn, "%s: out of memory", rd->path);
+            return -1;
         }
-        if (ad_bench_table_add(t, (const char *const *)fl.v) != 0) {
-            snprintf(err, errn, "%s: out of memory", path);
-            rc = -1;
-        }
-        clear_fields(&fl);
     }
+}
+
+int ad_bench_table_read(const char *path, ad_bench_table *t, char *err, size_t errn)
+{
+    memset(t, 0, sizeof *t);
+    char *buf;
+    size_t len;
+    if (slurp(path, &buf, &len, err, errn) != 0) return -1;
+    reader rd = {.buf = buf, .len = len, .pos = 0, .line = 1, .path = path, .err = err, .errn = errn};
+    fields fl = {0};
+    int rc = read_comments(&rd, t);
+    if (rc == 0) rc = read_header(&rd, &fl, t);
+    if (rc == 0) rc = read_rows(&rd, &fl, t);
     clear_fields(&fl);
     free(fl.v);
     free(buf);

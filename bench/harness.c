@@ -294,50 +294,53 @@ static int compare(ad_tensor *D, ad_tensor *R, double *abs_err, double *rel_err,
     return 0;
 }
 
-static void run_cell(const ad_bench_config *cfg, group *g, const ad_backend *b, series_state *ss, ref_state *rs,
-                     ad_bench_cell *c)
+/* Skips c when the series' previous size predicts it over the budget (or a
+ * smaller size already was).  True when skipped. */
+static bool skip_predicted(const ad_bench_config *cfg, const group *g, ad_bench_class cls, series_state *ss,
+                           ad_bench_cell *c)
 {
-    ad_ctx *ctx = g->p.ctx;
+    if (!(ss->last_size > 0 && (ss->over || ss->last_size < g->size))) return false;
+    double pred = predict(g->fn, cls, ss->last_size, ss->last_t, g->size);
+    if (!(ss->over || pred > cfg->budget)) return false;
     char b1[32], b2[32];
-    ad_bench_class cls = ad_bench_class_of(b);
-    double t0 = now();
+    c->status = AD_BENCH_SKIPPED;
+    if (g->have_tf) memcpy(c->t_f, g->tf, sizeof c->t_f);
+    snprintf(c->note, sizeof c->note, "predicted %s > budget %s", ad_bench_fmt_seconds(b1, sizeof b1, pred),
+             ad_bench_fmt_seconds(b2, sizeof b2, cfg->budget));
+    ss->over = true;
+    return true;
+}
 
-    /* predicted from the series' previous size */
-    if (ss->last_size > 0 && (ss->over || ss->last_size < g->size)) {
-        double pred = predict(g->fn, cls, ss->last_size, ss->last_t, g->size);
-        if (ss->over || pred > cfg->budget) {
-            c->status = AD_BENCH_SKIPPED;
-            if (g->have_tf) memcpy(c->t_f, g->tf, sizeof c->t_f);
-            snprintf(c->note, sizeof c->note, "predicted %s > budget %s", ad_bench_fmt_seconds(b1, sizeof b1, pred),
-                     ad_bench_fmt_seconds(b2, sizeof b2, cfg->budget));
-            ss->over = true;
-            return;
-        }
-    }
+/* T_f of the group (measured by its first cell) into c.  False, with c
+ * failed, when f itself fails. */
+static bool with_tf(const ad_bench_config *cfg, group *g, ref_state *rs, ad_bench_cell *c)
+{
     if (!g->have_tf) {
         measure_f(cfg, g);
         if (g->fn->auto_kind && g->tf_status == AD_OK) rs->kind = g->jacobian ? 2 : 1;
     }
     memcpy(c->t_f, g->tf, sizeof c->t_f);
     c->jacobian = g->jacobian;
-    if (g->tf_status != AD_OK) {
-        c->status = AD_BENCH_FAILED;
-        snprintf(c->note, sizeof c->note, "%s", g->tf_error);
-        return;
-    }
-    if (!g->have_ref) reference(cfg, g, rs);
+    if (g->tf_status == AD_OK) return true;
+    c->status = AD_BENCH_FAILED;
+    snprintf(c->note, sizeof c->note, "%s", g->tf_error);
+    return false;
+}
 
-    /* the warm-up: also the call whose derivative is checked */
+/* The warm-up, also the call whose derivative is checked against the
+ * reference.  Its time in *warm; false, with c failed, when it fails. */
+static bool warm_up(const ad_bench_config *cfg, const group *g, const ad_backend *b, ad_bench_cell *c, double *warm)
+{
+    ad_ctx *ctx = g->p.ctx;
     ad_scope s = ad_scope_begin(ctx);
     ad_tensor *D[AD_BENCH_MAX_INPUTS] = {0};
     ad_stats st;
-    int rc = derive(b, g, &cfg->opts, D, &st);
-    if (rc != AD_OK) {
+    if (derive(b, g, &cfg->opts, D, &st) != AD_OK) {
         c->status = AD_BENCH_FAILED;
         snprintf(c->note, sizeof c->note, "%s", ad_errmsg(ctx));
         ad_scope_end(ctx, s, NULL);
         ad_clear_error(ctx);
-        return;
+        return false;
     }
     c->err_reference = "";
     if (g->ref && D[g->wi]) {
@@ -349,44 +352,59 @@ static void run_cell(const ad_bench_config *cfg, group *g, const ad_backend *b, 
     }
     ad_scope_end(ctx, s, NULL);
     ad_clear_error(ctx);
-    double warm = st.seconds;
-    if (warm > cfg->budget) {
-        c->status = AD_BENCH_SKIPPED;
-        snprintf(c->note, sizeof c->note, "the warm-up call took %s > budget %s",
-                 ad_bench_fmt_seconds(b1, sizeof b1, warm), ad_bench_fmt_seconds(b2, sizeof b2, cfg->budget));
-        ss->over = true;
-        ss->last_size = g->size;
-        ss->last_t = warm;
-        c->max_abs_err = c->max_rel_err = NAN;
-        c->err_reference = "";
-        return;
-    }
+    *warm = st.seconds;
+    return true;
+}
 
-    /* timed repetitions: at least min_reps and min_time, at most max_reps,
-     * and no new one once the cell has used its budget */
+/* Skips c when its warm-up alone took more than the budget, and the rest
+ * of the series with it.  True when skipped. */
+static bool skip_slow(const ad_bench_config *cfg, const group *g, double warm, series_state *ss, ad_bench_cell *c)
+{
+    if (!(warm > cfg->budget)) return false;
+    char b1[32], b2[32];
+    c->status = AD_BENCH_SKIPPED;
+    snprintf(c->note, sizeof c->note, "the warm-up call took %s > budget %s",
+             ad_bench_fmt_seconds(b1, sizeof b1, warm), ad_bench_fmt_seconds(b2, sizeof b2, cfg->budget));
+    ss->over = true;
+    ss->last_size = g->size;
+    ss->last_t = warm;
+    c->max_abs_err = c->max_rel_err = NAN;
+    c->err_reference = "";
+    return true;
+}
+
+/* Timed repetitions: at least min_reps and min_time, at most max_reps, and
+ * no new one once the cell (started at t0) has used its budget; *cut says
+ * the budget stopped them.  Fills c's times and stats; false, with c
+ * failed, when a repetition fails. */
+static bool repeat(const ad_bench_config *cfg, const group *g, const ad_backend *b, double t0, double warm,
+                   ad_bench_cell *c, bool *cut)
+{
+    ad_ctx *ctx = g->p.ctx;
     double *times = malloc((size_t)cfg->max_reps * sizeof *times);
     if (!times) {
         c->status = AD_BENCH_FAILED;
         snprintf(c->note, sizeof c->note, "out of memory");
-        return;
+        return false;
     }
     double total = 0, last = warm;
-    bool cut = false;
+    *cut = false;
     while (c->reps < cfg->max_reps && (c->reps < cfg->min_reps || total < cfg->min_time)) {
         if (c->reps >= 1 && now() - t0 + last > cfg->budget) {
-            cut = true;
+            *cut = true;
             break;
         }
         ad_scope sr = ad_scope_begin(ctx);
         ad_tensor *Dr[AD_BENCH_MAX_INPUTS] = {0};
-        rc = derive(b, g, &cfg->opts, Dr, &st);
+        ad_stats st;
+        int rc = derive(b, g, &cfg->opts, Dr, &st);
         ad_scope_end(ctx, sr, NULL);
         if (rc != AD_OK) {
             c->status = AD_BENCH_FAILED;
             snprintf(c->note, sizeof c->note, "%s", ad_errmsg(ctx));
             ad_clear_error(ctx);
             free(times);
-            return;
+            return false;
         }
         if (c->reps == 0) {
             c->st = st;
@@ -400,13 +418,34 @@ static void run_cell(const ad_bench_config *cfg, group *g, const ad_backend *b, 
     c->t_grad[0] = times[0];
     c->t_grad[2] = times[c->reps - 1];
     free(times);
-    c->status = AD_BENCH_OK;
+    return true;
+}
+
+/* Appends to c's note why the repetitions were cut and the reference's note. */
+static void finish_note(const ad_bench_config *cfg, const group *g, bool cut, ad_bench_cell *c)
+{
+    char b2[32];
     size_t l = strlen(c->note);
     if (cut)
         l += (size_t)snprintf(c->note + l, sizeof c->note - l, "%s%d repetition%s (budget %s)", l ? "; " : "",
                               c->reps, c->reps == 1 ? "" : "s", ad_bench_fmt_seconds(b2, sizeof b2, cfg->budget));
     if (g->ref_note[0] && l < sizeof c->note)
         snprintf(c->note + l, sizeof c->note - l, "%s%s", l ? "; " : "", g->ref_note);
+}
+
+static void run_cell(const ad_bench_config *cfg, group *g, const ad_backend *b, series_state *ss, ref_state *rs,
+                     ad_bench_cell *c)
+{
+    double t0 = now();
+    if (skip_predicted(cfg, g, ad_bench_class_of(b), ss, c)) return;
+    if (!with_tf(cfg, g, rs, c)) return;
+    if (!g->have_ref) reference(cfg, g, rs);
+    double warm;
+    if (!warm_up(cfg, g, b, c, &warm) || skip_slow(cfg, g, warm, ss, c)) return;
+    bool cut;
+    if (!repeat(cfg, g, b, t0, warm, c, &cut)) return;
+    c->status = AD_BENCH_OK;
+    finish_note(cfg, g, cut, c);
     ss->last_size = g->size;
     ss->last_t = c->t_grad[1];
 }
@@ -468,12 +507,9 @@ static void progress(const ad_bench_config *cfg, int64_t done, int64_t total, co
     cfg->progress(cfg->progress_ud, &p);
 }
 
-int ad_bench_run(ad_ctx *ctx, const ad_bench_config *cfg, ad_bench_table *out, char *err, size_t errn)
+/* Why cfg cannot run into out, in err; 0 when it can. */
+static int check_run(const ad_bench_config *cfg, const ad_bench_table *out, char *err, size_t errn)
 {
-    if (!ctx || !cfg || !out) {
-        snprintf(err, errn, "ad_bench_run: no context, configuration or table");
-        return -1;
-    }
     if (cfg->nfns < 1 || cfg->nbackends < 1) {
         snprintf(err, errn, "nothing to run: %d functions, %d backends", cfg->nfns, cfg->nbackends);
         return -1;
@@ -498,86 +534,145 @@ int ad_bench_run(ad_ctx *ctx, const ad_bench_config *cfg, ad_bench_table *out, c
                      ad_bench_columns[i]);
             return -1;
         }
-    int64_t total = ad_bench_plan(cfg, NULL, 0, err, errn);
-    if (total < 0) return -1;
-    ad_bench_planned *plan = malloc((size_t)(total > 0 ? total : 1) * sizeof *plan);
-    int nseries = cfg->nfns * cfg->nbackends;
-    series_state *ss = calloc((size_t)nseries, sizeof *ss);
-    ref_state *rs = calloc((size_t)cfg->nfns, sizeof *rs);
-    if (!plan || !ss || !rs) {
-        free(plan);
-        free(ss);
-        free(rs);
-        snprintf(err, errn, "out of memory");
+    return 0;
+}
+
+/* One run: the plan, what each series and each function's reference learnt,
+ * where the rows go. */
+typedef struct {
+    ad_ctx *ctx;
+    const ad_bench_config *cfg;
+    ad_bench_table *out;
+    ad_bench_planned *plan;
+    int64_t total;
+    series_state *ss;
+    ref_state *rs;
+    double t0;
+} run_state;
+
+/* The group of plan[i]'s function at its size: its inputs (made in the
+ * caller's scope) and problem.  Returns the number of inputs; below 1, the
+ * reason is in input_error. */
+static int group_open(run_state *r, int64_t i, group *g, char *input_error, size_t n)
+{
+    ad_ctx *ctx = r->ctx;
+    const ad_bench_fn *fn = r->cfg->fns[r->plan[i].fn];
+    const ref_state *rs = &r->rs[r->plan[i].fn];
+    memset(g, 0, sizeof *g);
+    g->fn = fn;
+    g->size = r->plan[i].size;
+    g->jacobian = fn->auto_kind && rs->kind ? rs->kind == 2 : fn->jacobian;
+    ad_clear_error(ctx);
+    int nin = fn->make_inputs(fn, ctx, g->size, g->in, g->wrt);
+    input_error[0] = '\0';
+    if (nin < 1) snprintf(input_error, n, "inputs: %s", ad_errmsg(ctx));
+    ad_clear_error(ctx);
+    g->wi = 0;
+    for (int k = 0; k < nin; k++)
+        if (g->wrt[k]) {
+            g->wi = k;
+            break;
+        }
+    g->p = (ad_problem){.ctx = ctx, .f = fn->f, .user = fn->user, .nin = nin, .in = g->in, .wrt = g->wrt};
+    return nin;
+}
+
+/* A cell of g for b with nothing measured yet. */
+static void cell_init(ad_bench_cell *c, const group *g, const ad_backend *b)
+{
+    memset(c, 0, sizeof *c);
+    c->function = g->fn->name;
+    c->backend = b->name;
+    c->size_name = g->fn->size_name;
+    c->size = g->size;
+    c->jacobian = g->jacobian;
+    c->t_f[0] = c->t_f[1] = c->t_f[2] = NAN;
+    c->t_grad[0] = c->t_grad[1] = c->t_grad[2] = NAN;
+    c->max_abs_err = c->max_rel_err = NAN;
+    c->err_reference = "";
+    c->peak_rss = -1;
+}
+
+/* Runs the cells plan[i..j) (one group) and appends their rows.  Returns
+ * how many failed, or -1 when a row could not be stored. */
+static int run_group(run_state *r, int64_t i, int64_t j, char *err, size_t errn)
+{
+    const ad_bench_config *cfg = r->cfg;
+    int failed = 0;
+    group g;
+    char input_error[256];
+    ad_scope s = ad_scope_begin(r->ctx);
+    int nin = group_open(r, i, &g, input_error, sizeof input_error);
+    for (int64_t k = i; k < j; k++) {
+        ad_bench_cell c;
+        cell_init(&c, &g, cfg->backends[r->plan[k].backend]);
+        progress(cfg, k, r->total, &c, NULL, r->t0);
+        if (nin < 1) {
+            c.status = AD_BENCH_FAILED;
+            snprintf(c.note, sizeof c.note, "%s", input_error);
+        } else {
+            run_cell(cfg, &g, cfg->backends[r->plan[k].backend], &r->ss[r->plan[k].series], &r->rs[r->plan[k].fn],
+                     &c);
+        }
+        if (c.status == AD_BENCH_FAILED) failed++;
+        c.peak_rss = ad_bench_peak_rss();
+        char bufs[AD_BENCH_NCOLS][128];
+        const char *row[AD_BENCH_NCOLS];
+        ad_bench_cell_row(&c, bufs, row);
+        if (ad_bench_table_add(r->out, row)) {
+            snprintf(err, errn, "out of memory");
+            failed = -1;
+            break;
+        }
+        progress(cfg, k + 1, r->total, &c, &c, r->t0);
+    }
+    ad_scope_end(r->ctx, s, NULL);
+    ad_clear_error(r->ctx);
+    return failed;
+}
+
+/* Runs the plan group by group (the cells of one function at one size). */
+static int run_plan(run_state *r, char *err, size_t errn)
+{
+    int failed = 0;
+    bool prev_grad = ad_set_grad_enabled(r->ctx, true);
+    for (int64_t i = 0, j; i < r->total; i = j) {
+        j = i;
+        while (j < r->total && r->plan[j].fn == r->plan[i].fn && r->plan[j].size == r->plan[i].size) j++;
+        int f = run_group(r, i, j, err, errn);
+        if (f < 0) {
+            failed = -1;
+            break;
+        }
+        failed += f;
+    }
+    ad_set_grad_enabled(r->ctx, prev_grad);
+    return failed;
+}
+
+int ad_bench_run(ad_ctx *ctx, const ad_bench_config *cfg, ad_bench_table *out, char *err, size_t errn)
+{
+    if (!ctx || !cfg || !out) {
+        snprintf(err, errn, "ad_bench_run: no context, configuration or table");
         return -1;
     }
-    ad_bench_plan(cfg, plan, total, err, errn);
-    int failed = 0;
-    double t0 = now();
-    bool prev_grad = ad_set_grad_enabled(ctx, true);
-    for (int64_t i = 0; i < total && failed >= 0;) {
-        /* a group: the cells of one function at one size */
-        int64_t j = i;
-        while (j < total && plan[j].fn == plan[i].fn && plan[j].size == plan[i].size) j++;
-        const ad_bench_fn *fn = cfg->fns[plan[i].fn];
-        group g;
-        memset(&g, 0, sizeof g);
-        g.fn = fn;
-        g.size = plan[i].size;
-        g.jacobian = fn->auto_kind && rs[plan[i].fn].kind ? rs[plan[i].fn].kind == 2 : fn->jacobian;
-        ad_scope s = ad_scope_begin(ctx);
-        ad_clear_error(ctx);
-        int nin = fn->make_inputs(fn, ctx, g.size, g.in, g.wrt);
-        char input_error[256] = "";
-        if (nin < 1) snprintf(input_error, sizeof input_error, "inputs: %s", ad_errmsg(ctx));
-        ad_clear_error(ctx);
-        g.wi = 0;
-        for (int k = 0; k < nin; k++)
-            if (g.wrt[k]) {
-                g.wi = k;
-                break;
-            }
-        g.p = (ad_problem){.ctx = ctx, .f = fn->f, .user = fn->user, .nin = nin, .in = g.in, .wrt = g.wrt};
-        for (int64_t k = i; k < j; k++) {
-            const ad_backend *b = cfg->backends[plan[k].backend];
-            ad_bench_cell c;
-            memset(&c, 0, sizeof c);
-            c.function = fn->name;
-            c.backend = b->name;
-            c.size_name = fn->size_name;
-            c.size = g.size;
-            c.jacobian = g.jacobian;
-            c.t_f[0] = c.t_f[1] = c.t_f[2] = NAN;
-            c.t_grad[0] = c.t_grad[1] = c.t_grad[2] = NAN;
-            c.max_abs_err = c.max_rel_err = NAN;
-            c.err_reference = "";
-            c.peak_rss = -1;
-            progress(cfg, k, total, &c, NULL, t0);
-            if (nin < 1) {
-                c.status = AD_BENCH_FAILED;
-                snprintf(c.note, sizeof c.note, "%s", input_error);
-            } else {
-                run_cell(cfg, &g, b, &ss[plan[k].series], &rs[plan[k].fn], &c);
-            }
-            if (c.status == AD_BENCH_FAILED) failed++;
-            c.peak_rss = ad_bench_peak_rss();
-            char bufs[AD_BENCH_NCOLS][128];
-            const char *row[AD_BENCH_NCOLS];
-            ad_bench_cell_row(&c, bufs, row);
-            if (ad_bench_table_add(out, row)) {
-                snprintf(err, errn, "out of memory");
-                failed = -1;
-                break;
-            }
-            progress(cfg, k + 1, total, &c, &c, t0);
-        }
-        ad_scope_end(ctx, s, NULL);
-        ad_clear_error(ctx);
-        i = j;
+    if (check_run(cfg, out, err, errn)) return -1;
+    int64_t total = ad_bench_plan(cfg, NULL, 0, err, errn);
+    if (total < 0) return -1;
+    run_state r = {.ctx = ctx, .cfg = cfg, .out = out, .total = total};
+    r.plan = malloc((size_t)(total > 0 ? total : 1) * sizeof *r.plan);
+    r.ss = calloc((size_t)(cfg->nfns * cfg->nbackends), sizeof *r.ss);
+    r.rs = calloc((size_t)cfg->nfns, sizeof *r.rs);
+    int failed = -1;
+    if (!r.plan || !r.ss || !r.rs) {
+        snprintf(err, errn, "out of memory");
+    } else {
+        ad_bench_plan(cfg, r.plan, total, err, errn);
+        r.t0 = now();
+        failed = run_plan(&r, err, errn);
     }
-    ad_set_grad_enabled(ctx, prev_grad);
-    free(plan);
-    free(ss);
-    free(rs);
+    free(r.plan);
+    free(r.ss);
+    free(r.rs);
     return failed;
 }

@@ -72,83 +72,120 @@ done:
     free(y);
 }
 
-static void summarize_one(const ad_bench_table *t, ad_bench_series *s)
+/* The ok cells of one series: size, T_grad, T_f, peak bytes, and room for
+ * the points of a fit. */
+typedef struct {
+    double *sz, *tg, *tf, *pk, *xs, *ys;
+    int n;
+} series_cells;
+
+static void cells_free(series_cells *c)
 {
-    int64_t nr = t->nrows;
+    free(c->sz);
+    free(c->tg);
+    free(c->tf);
+    free(c->pk);
+    free(c->xs);
+    free(c->ys);
+}
+
+static bool cells_alloc(series_cells *c, int64_t nr)
+{
     size_t cap = (size_t)(nr ? nr : 1) * sizeof(double);
-    double *sz = malloc(cap), *tg = malloc(cap), *tf = malloc(cap), *pk = malloc(cap), *xs = malloc(cap),
-           *ys = malloc(cap);
-    s->ratio = s->floor = s->floor_f = s->mem_floor = s->worst_abs = s->worst_rel = NAN;
-    s->time.n = s->mem.n = 0;
-    s->time.slope = s->time.se = s->time.r2 = s->mem.slope = s->mem.se = s->mem.r2 = NAN;
-    s->err_reference[0] = '\0';
-    if (!sz || !tg || !tf || !pk || !xs || !ys) goto done;
-    int n = 0;
-    for (int64_t r = 0; r < nr; r++) {
-        if (strcmp(ad_bench_table_get(t, r, "function"), s->function) != 0 ||
-            strcmp(ad_bench_table_get(t, r, "backend"), s->backend) != 0)
-            continue;
-        s->ncells++;
-        const char *st = ad_bench_table_get(t, r, "status");
-        snprintf(s->size_name, sizeof s->size_name, "%s", ad_bench_table_get(t, r, "size_name"));
-        s->jacobian = strcmp(ad_bench_table_get(t, r, "kind"), "jacobian") == 0;
-        if (strcmp(st, "skipped") == 0) s->nskipped++;
-        if (strcmp(st, "failed") == 0) s->nfailed++;
-        if (strcmp(st, "ok") != 0) continue;
-        s->nok++;
-        double size = ad_bench_table_num(t, r, "size");
-        if (size >= (double)s->largest) {
-            s->largest = (int64_t)size;
-            s->ratio = ad_bench_table_num(t, r, "ratio");
-        }
-        double ea = ad_bench_table_num(t, r, "max_abs_err"), er = ad_bench_table_num(t, r, "max_rel_err");
-        if (!isnan(er) && (isnan(s->worst_rel) || er > s->worst_rel)) s->worst_rel = er;
-        if (!isnan(ea) && (isnan(s->worst_abs) || ea > s->worst_abs)) s->worst_abs = ea;
-        const char *ref = ad_bench_table_get(t, r, "err_reference");
-        if (ref[0]) snprintf(s->err_reference, sizeof s->err_reference, "%s", ref);
-        sz[n] = size;
-        tg[n] = ad_bench_table_num(t, r, "t_grad_median");
-        tf[n] = ad_bench_table_num(t, r, "t_f_median");
-        pk[n] = ad_bench_table_num(t, r, "peak_total");
-        n++;
+    c->n = 0;
+    c->sz = malloc(cap);
+    c->tg = malloc(cap);
+    c->tf = malloc(cap);
+    c->pk = malloc(cap);
+    c->xs = malloc(cap);
+    c->ys = malloc(cap);
+    return c->sz && c->tg && c->tf && c->pk && c->xs && c->ys;
+}
+
+/* Counts row r of the series s and, when it is ok, its worst errors, the
+ * largest size's ratio and its point in c. */
+static void take_row(const ad_bench_table *t, int64_t r, ad_bench_series *s, series_cells *c)
+{
+    s->ncells++;
+    const char *st = ad_bench_table_get(t, r, "status");
+    snprintf(s->size_name, sizeof s->size_name, "%s", ad_bench_table_get(t, r, "size_name"));
+    s->jacobian = strcmp(ad_bench_table_get(t, r, "kind"), "jacobian") == 0;
+    if (strcmp(st, "skipped") == 0) s->nskipped++;
+    if (strcmp(st, "failed") == 0) s->nfailed++;
+    if (strcmp(st, "ok") != 0) return;
+    s->nok++;
+    double size = ad_bench_table_num(t, r, "size");
+    if (size >= (double)s->largest) {
+        s->largest = (int64_t)size;
+        s->ratio = ad_bench_table_num(t, r, "ratio");
     }
-    /* the time fit: the derivative AND the evaluation out of their
-     * fixed-overhead regimes (a pass of a forward or difference backend is an
-     * evaluation: while f's own overhead dominates it, n passes cost ~n) */
-    s->floor = floor_of(tg, n, AD_BENCH_FLOOR_SECONDS);
-    s->floor_f = floor_of(tf, n, 0);
+    double ea = ad_bench_table_num(t, r, "max_abs_err"), er = ad_bench_table_num(t, r, "max_rel_err");
+    if (!isnan(er) && (isnan(s->worst_rel) || er > s->worst_rel)) s->worst_rel = er;
+    if (!isnan(ea) && (isnan(s->worst_abs) || ea > s->worst_abs)) s->worst_abs = ea;
+    const char *ref = ad_bench_table_get(t, r, "err_reference");
+    if (ref[0]) snprintf(s->err_reference, sizeof s->err_reference, "%s", ref);
+    c->sz[c->n] = size;
+    c->tg[c->n] = ad_bench_table_num(t, r, "t_grad_median");
+    c->tf[c->n] = ad_bench_table_num(t, r, "t_f_median");
+    c->pk[c->n] = ad_bench_table_num(t, r, "peak_total");
+    c->n++;
+}
+
+/* Cell i is out of the fixed-overhead regimes of the derivative and of the
+ * evaluation. */
+static bool above_floors(const ad_bench_series *s, const series_cells *c, int i)
+{
+    return c->tg[i] >= s->floor && !(c->tf[i] < s->floor_f);
+}
+
+/* The time fit: the derivative AND the evaluation out of their
+ * fixed-overhead regimes (a pass of a forward or difference backend is an
+ * evaluation: while f's own overhead dominates it, n passes cost ~n).
+ * Returns the number of cells fitted. */
+static int fit_time(ad_bench_series *s, series_cells *c)
+{
+    s->floor = floor_of(c->tg, c->n, AD_BENCH_FLOOR_SECONDS);
+    s->floor_f = floor_of(c->tf, c->n, 0);
     int k = 0;
-    for (int i = 0; i < n; i++)
-        if (tg[i] >= s->floor && !(tf[i] < s->floor_f)) {
-            xs[k] = sz[i];
-            ys[k] = tg[i];
+    for (int i = 0; i < c->n; i++)
+        if (above_floors(s, c, i)) {
+            c->xs[k] = c->sz[i];
+            c->ys[k] = c->tg[i];
             k++;
         }
     s->time.n = s->mem.n = k;
-    if (k < AD_BENCH_MIN_FIT_POINTS) goto theory;
-    ad_bench_fit_loglog(xs, ys, k, &s->time);
-    /* the memory fit: when peak bytes grow past MEM_FLOOR_FACTOR x the
-     * series' smallest peak, the same cells minus those below that (fixed
-     * bookkeeping dominates them), and no fit if fewer than MIN_FIT_POINTS
-     * remain; when they never do, memory hardly grows and every cell of the
-     * time fit counts (an exponent near 0) */
+    if (k >= AD_BENCH_MIN_FIT_POINTS) ad_bench_fit_loglog(c->xs, c->ys, k, &s->time);
+    return k;
+}
+
+/* The memory fit: when peak bytes grow past MEM_FLOOR_FACTOR x the series'
+ * smallest peak, the cells of the time fit minus those below that (fixed
+ * bookkeeping dominates them), and no fit if fewer than MIN_FIT_POINTS
+ * remain; when they never do, memory hardly grows and every cell of the
+ * time fit counts (an exponent near 0). */
+static void fit_mem(ad_bench_series *s, series_cells *c)
+{
     double pmin = INFINITY, pmax = 0;
-    for (int i = 0; i < n; i++)
-        if (pk[i] > 0) {
-            pmin = fmin(pmin, pk[i]);
-            pmax = fmax(pmax, pk[i]);
+    for (int i = 0; i < c->n; i++)
+        if (c->pk[i] > 0) {
+            pmin = fmin(pmin, c->pk[i]);
+            pmax = fmax(pmax, c->pk[i]);
         }
     s->mem_floor = pmax >= AD_BENCH_MEM_FLOOR_FACTOR * pmin ? AD_BENCH_MEM_FLOOR_FACTOR * pmin : 0;
     int m = 0;
-    for (int i = 0; i < n; i++)
-        if (tg[i] >= s->floor && !(tf[i] < s->floor_f) && pk[i] >= s->mem_floor) {
-            xs[m] = sz[i];
-            ys[m] = pk[i];
+    for (int i = 0; i < c->n; i++)
+        if (above_floors(s, c, i) && c->pk[i] >= s->mem_floor) {
+            c->xs[m] = c->sz[i];
+            c->ys[m] = c->pk[i];
             m++;
         }
     s->mem.n = m;
-    if (m >= AD_BENCH_MIN_FIT_POINTS) ad_bench_fit_loglog(xs, ys, m, &s->mem);
-theory:;
+    if (m >= AD_BENCH_MIN_FIT_POINTS) ad_bench_fit_loglog(c->xs, c->ys, m, &s->mem);
+}
+
+/* The series' theory exponents, and whether its fits disagree with them. */
+static void judge(const ad_bench_table *t, ad_bench_series *s)
+{
     const ad_bench_fn *fn = ad_bench_suite_find(s->function);
     const ad_backend *b = ad_backend_find(s->backend);
     s->custom = fn == NULL;
@@ -175,13 +212,24 @@ theory:;
     if (!isnan(judged.se)) judged.se = sqrt(judged.se * judged.se + extra_se * extra_se);
     s->flag_time = ad_bench_disagrees(&judged, s->expect_time);
     s->flag_mem = ad_bench_disagrees(&s->mem, s->theory_mem);
-done:
-    free(sz);
-    free(tg);
-    free(tf);
-    free(pk);
-    free(xs);
-    free(ys);
+}
+
+static void summarize_one(const ad_bench_table *t, ad_bench_series *s)
+{
+    s->ratio = s->floor = s->floor_f = s->mem_floor = s->worst_abs = s->worst_rel = NAN;
+    s->time.n = s->mem.n = 0;
+    s->time.slope = s->time.se = s->time.r2 = s->mem.slope = s->mem.se = s->mem.r2 = NAN;
+    s->err_reference[0] = '\0';
+    series_cells c;
+    if (cells_alloc(&c, t->nrows)) {
+        for (int64_t r = 0; r < t->nrows; r++)
+            if (strcmp(ad_bench_table_get(t, r, "function"), s->function) == 0 &&
+                strcmp(ad_bench_table_get(t, r, "backend"), s->backend) == 0)
+                take_row(t, r, s, &c);
+        if (fit_time(s, &c) >= AD_BENCH_MIN_FIT_POINTS) fit_mem(s, &c);
+        judge(t, s);
+    }
+    cells_free(&c);
 }
 
 int ad_bench_summarize(const ad_bench_table *t, ad_bench_series **out, int *n)

@@ -103,42 +103,93 @@ static bool shape_is(const ad_tensor *t, int ndim, const int64_t *shape)
     return true;
 }
 
-/* Applies n's VJP and sends the shares on.  Consumes n->gout. */
-static int step(ad_ctx *ctx, ad_node *n, bool create_graph, int64_t *pending)
+/* The VJP's argument arrays: on the stack for up to 8 inputs (every op in
+ * ops.def), from the context's allocator beyond that. */
+typedef struct {
+    ad_tensor *in_buf[8], *gin_buf[8], **in, **gin;
+    bool need_buf[8], *need;
+    size_t heap_bytes; /* 0 when the arrays are the buffers above */
+} vjp_args;
+
+static int vjp_args_init(ad_ctx *ctx, const ad_node *n, vjp_args *a)
 {
     int nin = n->nin;
-    int rc = check_versions(ctx, n);
-    if (rc != AD_OK) return rc;
-
-    ad_tensor *in_buf[8], *gin_buf[8], **in = in_buf, **gin = gin_buf;
-    bool need_buf[8], *need = need_buf;
+    a->in = a->in_buf;
+    a->gin = a->gin_buf;
+    a->need = a->need_buf;
+    a->heap_bytes = 0;
     if (nin > 8) {
         size_t bytes = (size_t)nin * (2 * sizeof(ad_tensor *) + sizeof(bool));
         char *mem = ad_mem_alloc(ctx, bytes, AD_MEM_META);
         if (!mem) return ctx->err;
-        in = (ad_tensor **)mem;
-        gin = in + nin;
-        need = (bool *)(gin + nin);
+        a->heap_bytes = bytes;
+        a->in = (ad_tensor **)mem;
+        a->gin = a->in + nin;
+        a->need = (bool *)(a->gin + nin);
     }
     for (int i = 0; i < nin; i++) {
-        in[i] = n->edges[i].saved;
-        gin[i] = NULL;
-        need[i] = n->edges[i].node || n->edges[i].leaf;
+        a->in[i] = n->edges[i].saved;
+        a->gin[i] = NULL;
+        a->need[i] = n->edges[i].node || n->edges[i].leaf;
     }
-    ad_call c = {.ctx = ctx, .op = n->op, .nin = nin, .in = in, .out = n->saved_out, .attr = n->attr,
-                 .edges = n->edges, .out_ndim = n->out_ndim, .out_shape = n->out_shape, .need = need, .k = 0};
-    ad_tensor *g = n->gout;
-    n->gout = NULL;
+    return AD_OK;
+}
 
+static void vjp_args_free(ad_ctx *ctx, vjp_args *a)
+{
+    if (a->heap_bytes) ad_mem_free(ctx, a->in, a->heap_bytes, AD_MEM_META);
+}
+
+/* Runs n's VJP rule on the adjoint g inside a scope, taking the needed
+ * shares out of it so they outlive the rule's temporaries. */
+static int apply_vjp(ad_ctx *ctx, ad_node *n, ad_tensor *g, vjp_args *a)
+{
+    ad_call c = {.ctx = ctx, .op = n->op, .nin = n->nin, .in = a->in, .out = n->saved_out, .attr = n->attr,
+                 .edges = n->edges, .out_ndim = n->out_ndim, .out_shape = n->out_shape, .need = a->need, .k = 0};
     ad_scope s = ad_scope_begin(ctx);
     int mark = ad_err_mark(ctx); /* errors are sticky: see only this rule's */
-    rc = n->op->vjp(&c, g, gin);
+    int rc = n->op->vjp(&c, g, a->gin);
     if (ad_err_since(ctx, mark) && rc == AD_OK) rc = ctx->err;
-    for (int i = 0; i < nin; i++) {
-        if (!need[i] || !gin[i]) continue;
-        ad_scope_take(ctx, s, gin[i]);
+    for (int i = 0; i < n->nin; i++) {
+        if (!a->need[i] || !a->gin[i]) continue;
+        ad_scope_take(ctx, s, a->gin[i]);
     }
     ad_scope_end(ctx, s, NULL);
+    return rc;
+}
+
+/* Sends input i's share gi to the record that produced the input (counting
+ * it pending when it is its first adjoint) or to the leaf.  Consumes gi. */
+static int send_share(ad_ctx *ctx, ad_node *n, int i, ad_tensor *gi, bool create_graph, int64_t *pending)
+{
+    ad_edge *e = &n->edges[i];
+    if (!shape_is(gi, e->ndim, e->shape)) {
+        char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
+        int rc = ad_error(ctx, AD_ESTATE, "backward: the VJP of %s returned shape %s for input %d of shape %s",
+                          n->op->grad_fn_name, ad_fmt_shape(b1, sizeof b1, gi->ndim, gi->shape), i,
+                          ad_fmt_shape(b2, sizeof b2, e->ndim, e->shape));
+        ad_decref(gi);
+        return rc;
+    }
+    if (!e->node) return accumulate_leaf(ctx, e->leaf, gi, create_graph);
+    if (!e->node->gout) {
+        ad_node_incref(e->node); /* keeps it alive until its turn */
+        (*pending)++;
+    }
+    return accumulate(ctx, &e->node->gout, gi, create_graph);
+}
+
+/* Applies n's VJP and sends the shares on.  Consumes n->gout. */
+static int step(ad_ctx *ctx, ad_node *n, bool create_graph, int64_t *pending)
+{
+    int rc = check_versions(ctx, n);
+    if (rc != AD_OK) return rc;
+    vjp_args a;
+    rc = vjp_args_init(ctx, n, &a);
+    if (rc != AD_OK) return rc;
+    ad_tensor *g = n->gout;
+    n->gout = NULL;
+    rc = apply_vjp(ctx, n, g, &a);
 
     /* retain_grad(): the output's adjoint is complete here */
     if (rc == AD_OK && n->out && (n->out->flags & AD_T_RETAIN_GRAD)) {
@@ -147,44 +198,22 @@ static int step(ad_ctx *ctx, ad_node *n, bool create_graph, int64_t *pending)
     }
     ad_decref(g);
 
-    for (int i = 0; i < nin; i++) {
-        ad_tensor *gi = gin[i];
+    for (int i = 0; i < n->nin; i++) {
+        ad_tensor *gi = a.gin[i];
         if (!gi) continue;
-        ad_edge *e = &n->edges[i];
-        if (rc != AD_OK || !need[i]) {
+        if (rc != AD_OK || !a.need[i])
             ad_decref(gi);
-            continue;
-        }
-        if (!shape_is(gi, e->ndim, e->shape)) {
-            char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
-            rc = ad_error(ctx, AD_ESTATE, "backward: the VJP of %s returned shape %s for input %d of shape %s",
-                          n->op->grad_fn_name, ad_fmt_shape(b1, sizeof b1, gi->ndim, gi->shape), i,
-                          ad_fmt_shape(b2, sizeof b2, e->ndim, e->shape));
-            ad_decref(gi);
-            continue;
-        }
-        if (e->node) {
-            if (!e->node->gout) {
-                ad_node_incref(e->node); /* keeps it alive until its turn */
-                (*pending)++;
-            }
-            rc = accumulate(ctx, &e->node->gout, gi, create_graph);
-        } else {
-            rc = accumulate_leaf(ctx, e->leaf, gi, create_graph);
-        }
+        else
+            rc = send_share(ctx, n, i, gi, create_graph, pending);
     }
-    if (in != in_buf) ad_mem_free(ctx, in, (size_t)nin * (2 * sizeof(ad_tensor *) + sizeof(bool)), AD_MEM_META);
+    vjp_args_free(ctx, &a);
     return rc;
 }
 
-int ad_backward(ad_tensor *out, ad_tensor *seed, unsigned flags)
+/* Why backward cannot start from out (and seed), or AD_OK. */
+static int check_start(ad_ctx *ctx, const ad_tensor *out, const ad_tensor *seed)
 {
-    if (!out) return AD_EINVAL;
-    ad_ctx *ctx = out->ctx;
     char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
-    bool create_graph = (flags & AD_CREATE_GRAPH) != 0;
-    bool retain = (flags & AD_RETAIN_GRAPH) != 0 || create_graph;
-
     if (!(out->flags & AD_T_REQUIRES_GRAD)) {
         if (out->flags & AD_T_RELEASED)
             return ad_error(ctx, AD_EGRAD,
@@ -194,8 +223,7 @@ int ad_backward(ad_tensor *out, ad_tensor *seed, unsigned flags)
                         "backward: element 0 of tensors does not require grad and does not have a grad_fn "
                         "(no input of this result requires grad: call ad_requires_grad_ on the inputs first)");
     }
-    ad_node *root = out->grad_fn;
-    if (root && (root->flags & AD_N_RELEASED))
+    if (out->grad_fn && (out->grad_fn->flags & AD_N_RELEASED))
         return ad_error(ctx, AD_EGRAD,
                         "backward: trying to backward through the tape a second time: its records were released "
                         "by the first backward (pass AD_RETAIN_GRAPH to keep them)");
@@ -210,62 +238,75 @@ int ad_backward(ad_tensor *out, ad_tensor *seed, unsigned flags)
                         "shape %s: pass a seed tensor of that shape)",
                         ad_fmt_shape(b1, sizeof b1, out->ndim, out->shape));
     }
+    return AD_OK;
+}
 
-    bool prev_grad = ctx->grad_enabled;
-    uint8_t prev_cat = ctx->cat;
-    ctx->grad_enabled = create_graph;
-    ctx->cat = AD_MEM_TANGENTS;
-
-    ad_tensor *g;
+/* The output's adjoint: the caller's seed, or ones for a scalar output.
+ * Returns an internal reference, or NULL. */
+static ad_tensor *initial_adjoint(ad_ctx *ctx, ad_tensor *out, ad_tensor *seed)
+{
     if (seed) {
         ad_incref(seed);
-        g = seed;
-    } else {
-        g = ad_ones(ctx, ad_shape_of(out));
-        if (!g) goto fail_early;
-        ad_unscope(g);
+        return seed;
     }
+    ad_tensor *g = ad_ones(ctx, ad_shape_of(out));
+    if (g) ad_unscope(g);
+    return g;
+}
 
+/* Walks the tape from root towards older records, once, stepping every
+ * record that holds an adjoint, until none is pending.  Consumes g. */
+static int sweep(ad_ctx *ctx, ad_node *root, ad_tensor *g, bool create_graph, bool retain)
+{
     int rc = AD_OK;
-    if (!root) { /* out is itself a leaf */
-        rc = accumulate_leaf(ctx, out, g, create_graph);
-        ctx->grad_enabled = prev_grad;
-        ctx->cat = prev_cat;
-        return rc;
-    }
-
     int64_t pending = 1;
     ad_node_incref(root);
     root->gout = g;
     ad_tape_hold(ctx, +1);
-    ad_node *n = root;
-    while (n && pending > 0) {
-        ad_node *prev = n->prev;
-        if (n->gout) {
-            pending--;
-            if (rc == AD_OK && (n->flags & AD_N_RELEASED))
-                rc = ad_error(ctx, AD_EGRAD,
-                              "backward: reached %s, whose saved values were released by an earlier backward "
-                              "(pass AD_RETAIN_GRAPH to keep them)",
-                              n->op->grad_fn_name);
-            if (rc == AD_OK) {
-                rc = step(ctx, n, create_graph, &pending);
-            } else { /* after an error: just drop what is pending */
-                ad_decref(n->gout);
-                n->gout = NULL;
-            }
-            if (!retain) ad_node_release(ctx, n);
-            ad_node_decref(ctx, n); /* the reference taken when its adjoint arrived */
+    for (ad_node *n = root, *prev; n && pending > 0; n = prev) {
+        prev = n->prev;
+        if (!n->gout) continue;
+        pending--;
+        if (rc == AD_OK && (n->flags & AD_N_RELEASED))
+            rc = ad_error(ctx, AD_EGRAD,
+                          "backward: reached %s, whose saved values were released by an earlier backward "
+                          "(pass AD_RETAIN_GRAPH to keep them)",
+                          n->op->grad_fn_name);
+        if (rc == AD_OK) {
+            rc = step(ctx, n, create_graph, &pending);
+        } else { /* after an error: just drop what is pending */
+            ad_decref(n->gout);
+            n->gout = NULL;
         }
-        n = prev;
+        if (!retain) ad_node_release(ctx, n);
+        ad_node_decref(ctx, n); /* the reference taken when its adjoint arrived */
     }
     ad_tape_hold(ctx, -1);
+    return rc;
+}
+
+int ad_backward(ad_tensor *out, ad_tensor *seed, unsigned flags)
+{
+    if (!out) return AD_EINVAL;
+    ad_ctx *ctx = out->ctx;
+    bool create_graph = (flags & AD_CREATE_GRAPH) != 0;
+    bool retain = (flags & AD_RETAIN_GRAPH) != 0 || create_graph;
+    int rc = check_start(ctx, out, seed);
+    if (rc != AD_OK) return rc;
+
+    /* the sweep is recorded only with create_graph; adjoints are tangents */
+    bool prev_grad = ctx->grad_enabled;
+    uint8_t prev_cat = ctx->cat;
+    ctx->grad_enabled = create_graph;
+    ctx->cat = AD_MEM_TANGENTS;
+    ad_tensor *g = initial_adjoint(ctx, out, seed);
+    if (!g)
+        rc = ctx->err;
+    else if (!out->grad_fn) /* out is itself a leaf */
+        rc = accumulate_leaf(ctx, out, g, create_graph);
+    else
+        rc = sweep(ctx, out->grad_fn, g, create_graph, retain);
     ctx->grad_enabled = prev_grad;
     ctx->cat = prev_cat;
     return rc;
-
-fail_early:
-    ctx->grad_enabled = prev_grad;
-    ctx->cat = prev_cat;
-    return ctx->err;
 }

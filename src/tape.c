@@ -89,14 +89,14 @@ static void pop_dead(ad_tape *tape)
     }
 }
 
-ad_node *ad_tape_push(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const *edge_src,
-                      ad_tensor *const *saved, ad_tensor *out, bool save_out, const void *attr,
-                      size_t attr_size)
+/* Bytes of a record for op with these inputs, output and attributes, or 0
+ * (with the error set) when it cannot be recorded. */
+static size_t record_size(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const *edge_src,
+                          const ad_tensor *out, size_t attr_size)
 {
-    ad_tape *tape = ctx->tape;
     if (nin > UINT16_MAX) {
         ad_error(ctx, AD_ELIMIT, "%s: %d inputs cannot be recorded (at most %d)", op->name, nin, UINT16_MAX);
-        return NULL;
+        return 0;
     }
     size_t shapes = (size_t)out->ndim;
     for (int i = 0; i < nin; i++) shapes += (size_t)edge_src[i]->ndim;
@@ -104,25 +104,40 @@ ad_node *ad_tape_push(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const
                   align8(attr_size);
     if (size > UINT32_MAX) {
         ad_error(ctx, AD_ELIMIT, "%s: tape record of %zu bytes is too large", op->name, size);
-        return NULL;
+        return 0;
     }
-    ad_tensor *alias = NULL;
-    if (save_out) {
-        alias = ad_alias(out, true);
-        if (!alias) return NULL;
-        ad_unscope(alias);
-    }
-    char *p = arena_alloc(tape, size);
-    if (!p) {
-        if (alias) ad_decref(alias);
-        return NULL;
-    }
-    ad_node *n = (ad_node *)p;
-    p += align8(sizeof(ad_node));
-    n->edges = (ad_edge *)p;
-    p += (size_t)nin * sizeof(ad_edge);
-    int64_t *sh = (int64_t *)p;
+    return size;
+}
 
+/* Input src's edge: the record that produced it or the leaf itself when it
+ * requires grad, the value saved for the VJP, its shape copied to sh.
+ * Returns where the next shape goes. */
+static int64_t *fill_edge(ad_edge *e, ad_tensor *src, ad_tensor *saved, int64_t *sh)
+{
+    e->node = NULL;
+    e->leaf = NULL;
+    if (src->flags & AD_T_REQUIRES_GRAD) {
+        if (src->grad_fn) {
+            e->node = src->grad_fn;
+            ad_node_incref(e->node);
+        } else {
+            e->leaf = src;
+            ad_incref(src);
+        }
+    }
+    e->saved = saved;
+    if (e->saved) ad_incref(e->saved);
+    e->version = e->saved ? e->saved->st->version : 0;
+    e->ndim = src->ndim;
+    memcpy(sh, src->shape, (size_t)src->ndim * sizeof *sh);
+    e->shape = sh;
+    return sh + src->ndim;
+}
+
+/* The record's header fields; edges and the trailing area come after. */
+static void fill_header(ad_tape *tape, ad_node *n, const ad_opdef *op, int nin, ad_tensor *out,
+                        ad_tensor *alias, size_t size)
+{
     n->prev = tape->top;
     n->op = op;
     n->out = out;
@@ -136,45 +151,54 @@ ad_node *ad_tape_push(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const
     n->nin = (uint16_t)nin;
     n->flags = 0;
     n->out_ndim = (int8_t)out->ndim;
-    for (int i = 0; i < nin; i++) {
-        ad_tensor *src = edge_src[i];
-        ad_edge *e = &n->edges[i];
-        e->node = NULL;
-        e->leaf = NULL;
-        if (src->flags & AD_T_REQUIRES_GRAD) {
-            if (src->grad_fn) {
-                e->node = src->grad_fn;
-                ad_node_incref(e->node);
-            } else {
-                e->leaf = src;
-                ad_incref(src);
-            }
-        }
-        e->saved = saved[i];
-        if (e->saved) ad_incref(e->saved);
-        e->version = e->saved ? e->saved->st->version : 0;
-        e->ndim = src->ndim;
-        memcpy(sh, src->shape, (size_t)src->ndim * sizeof *sh);
-        e->shape = sh;
-        sh += src->ndim;
+}
+
+/* Puts n on top of the tape, counts its bytes, and makes it out's grad_fn. */
+static void link_record(ad_ctx *ctx, ad_tape *tape, ad_node *n, ad_tensor *out)
+{
+    tape->top = n;
+    tape->recorded++;
+    tape->live++;
+    tape->bytes += (int64_t)n->size;
+    ad_mem_account(ctx, AD_MEM_TAPE, (int64_t)n->size);
+
+    if (out->grad_fn) ad_node_decref(ctx, out->grad_fn);
+    out->grad_fn = n;
+    out->flags |= AD_T_REQUIRES_GRAD;
+    out->flags &= ~(uint32_t)AD_T_RELEASED;
+}
+
+ad_node *ad_tape_push(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const *edge_src,
+                      ad_tensor *const *saved, ad_tensor *out, bool save_out, const void *attr,
+                      size_t attr_size)
+{
+    ad_tape *tape = ctx->tape;
+    size_t size = record_size(ctx, op, nin, edge_src, out, attr_size);
+    if (!size) return NULL;
+    ad_tensor *alias = NULL;
+    if (save_out) {
+        alias = ad_alias(out, true);
+        if (!alias) return NULL;
+        ad_unscope(alias);
     }
+    char *p = arena_alloc(tape, size);
+    if (!p) {
+        if (alias) ad_decref(alias);
+        return NULL;
+    }
+    /* [ad_node][ad_edge x nin][input shapes][output shape][attr] */
+    ad_node *n = (ad_node *)p;
+    n->edges = (ad_edge *)(p + align8(sizeof(ad_node)));
+    int64_t *sh = (int64_t *)(n->edges + nin);
+    fill_header(tape, n, op, nin, out, alias, size);
+    for (int i = 0; i < nin; i++) sh = fill_edge(&n->edges[i], edge_src[i], saved[i], sh);
     memcpy(sh, out->shape, (size_t)out->ndim * sizeof *sh);
     n->out_shape = sh;
     sh += out->ndim;
     n->attr_size = (uint32_t)attr_size;
     n->attr = attr_size ? (void *)sh : NULL;
     if (attr_size) memcpy(sh, attr, attr_size);
-
-    tape->top = n;
-    tape->recorded++;
-    tape->live++;
-    tape->bytes += (int64_t)size;
-    ad_mem_account(ctx, AD_MEM_TAPE, (int64_t)size);
-
-    if (out->grad_fn) ad_node_decref(ctx, out->grad_fn);
-    out->grad_fn = n;
-    out->flags |= AD_T_REQUIRES_GRAD;
-    out->flags &= ~(uint32_t)AD_T_RELEASED;
+    link_record(ctx, tape, n, out);
     return n;
 }
 

@@ -144,107 +144,141 @@ static void compare(const char *what, const char *fname, const char *file, int l
                   fname, what, input, (long long)j, g[j], w[j], tol * scale);
 }
 
+/* One rule check: f at the point x, the random directions v (inputs) and u
+ * (output), the step h, and what to name in messages. */
+typedef struct {
+    th_fn f;
+    void *ud;
+    int nin;
+    ad_tensor *x[MAXIN], *v[MAXIN], *u;
+    double h, tol;
+    const char *fname, *file;
+    int line;
+} rule_check;
+
+/* Fresh copies of the point, each requiring grad when asked. */
+static void copies(const rule_check *c, ad_tensor **xs, bool requires_grad)
+{
+    for (int i = 0; i < c->nin; i++) {
+        xs[i] = ad_clone(c->x[i]);
+        if (requires_grad) ad_requires_grad_(xs[i], true);
+    }
+}
+
+/* JVP vs central difference along v.  Returns J v. */
+static ad_tensor *check_jvp(const rule_check *c)
+{
+    ad_tensor *fd_jv = ad_div_s(ad_sub(eval_shifted(c->f, c->ud, c->nin, c->x, c->v, -1, c->h),
+                                       eval_shifted(c->f, c->ud, c->nin, c->x, c->v, -1, -c->h)),
+                                2 * c->h);
+    cr_assert_eq(ad_fwd_begin(ctx, 1), AD_OK);
+    ad_tensor *xt[MAXIN];
+    copies(c, xt, false);
+    for (int i = 0; i < c->nin; i++) cr_assert_eq(ad_set_tangent(xt[i], c->v[i]), AD_OK, "%s", ad_errmsg(ctx));
+    ad_tensor *jv = ad_get_tangent(eval(c->f, c->ud, c->nin, xt));
+    ad_fwd_end(ctx);
+    compare("JVP", c->fname, c->file, c->line, -1, jv, fd_jv, c->tol);
+    return jv;
+}
+
+/* The gradient of <u, f> with respect to input i by central differences,
+ * element by element. */
+static ad_tensor *vjp_by_differences(const rule_check *c, int i)
+{
+    ad_tensor *fd = ad_zeros(ctx, ad_shape_of(c->x[i]));
+    int64_t n = ad_numel(c->x[i]);
+    cr_assert_leq(n, 4096);
+    for (int64_t j = 0; j < n; j++) {
+        ad_scope sj = ad_scope_begin(ctx);
+        ad_tensor *e = ad_zeros(ctx, ad_shape_of(c->x[i]));
+        ad_data(e)[j] = 1;
+        ad_tensor *dirs[MAXIN];
+        for (int k = 0; k < c->nin; k++) dirs[k] = e;
+        double fp = dotv(c->u, eval_shifted(c->f, c->ud, c->nin, c->x, dirs, i, c->h));
+        double fm = dotv(c->u, eval_shifted(c->f, c->ud, c->nin, c->x, dirs, i, -c->h));
+        ad_data(fd)[j] = (fp - fm) / (2 * c->h);
+        ad_scope_end(ctx, sj, NULL);
+    }
+    return fd;
+}
+
+/* VJP vs central differences of <u, f>, then the transpose identity
+ * <u, J v> = <J^T u, v> against the JVP jv. */
+static void check_vjp(const rule_check *c, ad_tensor *jv)
+{
+    ad_tensor *xr[MAXIN];
+    copies(c, xr, true);
+    ad_tensor *yr = eval(c->f, c->ud, c->nin, xr);
+    double inner_jv = dotv(c->u, jv);
+    double inner_vjp = 0;
+    if (ad_requires_grad(yr)) {
+        cr_assert_eq(ad_backward(yr, c->u, 0), AD_OK, "%s:%d %s: backward failed: %s", c->file, c->line, c->fname,
+                     ad_errmsg(ctx));
+    }
+    for (int i = 0; i < c->nin; i++) {
+        ad_tensor *g = ad_grad(xr[i]) ? ad_grad(xr[i]) : ad_zeros(ctx, ad_shape_of(c->x[i]));
+        ad_tensor *fd = vjp_by_differences(c, i);
+        compare("VJP", c->fname, c->file, c->line, i, g, fd, c->tol);
+        inner_vjp += dotv(g, c->v[i]);
+    }
+    /* the transpose identity needs no step size: it holds to rounding */
+    cr_assert(fabs(inner_jv - inner_vjp) <= 1e-9 * (1 + fabs(inner_jv)),
+              "%s:%d %s: <u, J v> = %.15g but <J^T u, v> = %.15g", c->file, c->line, c->fname, inner_jv, inner_vjp);
+}
+
+/* The gradients of <u, f> at x + h·v (sign 0) or x - h·v (sign 1). */
+static void grads_shifted(const rule_check *c, int sign, ad_tensor **g)
+{
+    ad_tensor *xs[MAXIN];
+    for (int i = 0; i < c->nin; i++) {
+        xs[i] = ad_clone(ad_detach(ad_add(c->x[i], ad_mul_s(c->v[i], sign ? -c->h : c->h))));
+        ad_requires_grad_(xs[i], true);
+    }
+    ad_tensor *ys = eval(c->f, c->ud, c->nin, xs);
+    if (ad_requires_grad(ys)) cr_assert_eq(ad_backward(ys, c->u, 0), AD_OK, "%s", ad_errmsg(ctx));
+    for (int i = 0; i < c->nin; i++)
+        g[i] = ad_tensor_ref(ad_grad(xs[i]) ? ad_grad(xs[i]) : ad_zeros(ctx, ad_shape_of(c->x[i])));
+}
+
+/* HVP of <u, f>: forward over reverse vs differences of gradients. */
+static void check_hvp(const rule_check *c)
+{
+    cr_assert_eq(ad_fwd_begin(ctx, 1), AD_OK);
+    ad_tensor *xh[MAXIN];
+    copies(c, xh, true);
+    for (int i = 0; i < c->nin; i++) ad_set_tangent(xh[i], c->v[i]);
+    ad_tensor *yh = eval(c->f, c->ud, c->nin, xh);
+    bool ok = !ad_requires_grad(yh) || ad_backward(yh, c->u, 0) == AD_OK;
+    cr_assert(ok, "%s:%d %s: HVP backward failed: %s", c->file, c->line, c->fname, ad_errmsg(ctx));
+    ad_fwd_end(ctx);
+    ad_tensor *gp[MAXIN], *gm[MAXIN];
+    grads_shifted(c, 0, gp);
+    grads_shifted(c, 1, gm);
+    for (int i = 0; i < c->nin; i++) {
+        ad_tensor *hv = ad_grad(xh[i]) ? ad_get_tangent(ad_grad(xh[i])) : ad_zeros(ctx, ad_shape_of(c->x[i]));
+        ad_tensor *fd = ad_div_s(ad_sub(gp[i], gm[i]), 2 * c->h);
+        compare("HVP", c->fname, c->file, c->line, i, hv, fd, c->tol);
+    }
+}
+
 void th_check_rules_impl(th_fn f, void *ud, int nin, ad_tensor *const *in, double tol, bool second_order,
                          const char *fname, const char *file, int line)
 {
     cr_assert(nin > 0 && nin <= MAXIN);
     ad_scope s = ad_scope_begin(ctx);
-    ad_tensor *x[MAXIN], *v[MAXIN];
+    rule_check c = {.f = f, .ud = ud, .nin = nin, .tol = tol, .fname = fname, .file = file, .line = line};
     double xmax = 1;
     for (int i = 0; i < nin; i++) {
-        x[i] = ad_clone(ad_detach(in[i]));
-        v[i] = ad_randn(ctx, ad_shape_of(in[i]));
-        cr_assert_not_null(x[i]);
-        if (maxabs(x[i]) > xmax) xmax = maxabs(x[i]);
+        c.x[i] = ad_clone(ad_detach(in[i]));
+        c.v[i] = ad_randn(ctx, ad_shape_of(in[i]));
+        cr_assert_not_null(c.x[i]);
+        if (maxabs(c.x[i]) > xmax) xmax = maxabs(c.x[i]);
     }
-    const double h = 1e-6 * xmax;
-    ad_tensor *y0 = eval(f, ud, nin, x);
-    ad_tensor *u = ad_randn(ctx, ad_shape_of(y0));
-
-    /* JVP vs central difference along v */
-    ad_tensor *fd_jv = ad_div_s(ad_sub(eval_shifted(f, ud, nin, x, v, -1, h), eval_shifted(f, ud, nin, x, v, -1, -h)),
-                                2 * h);
-    cr_assert_eq(ad_fwd_begin(ctx, 1), AD_OK);
-    ad_tensor *xt[MAXIN];
-    for (int i = 0; i < nin; i++) {
-        xt[i] = ad_clone(x[i]);
-        cr_assert_eq(ad_set_tangent(xt[i], v[i]), AD_OK, "%s", ad_errmsg(ctx));
-    }
-    ad_tensor *yt = eval(f, ud, nin, xt);
-    ad_tensor *jv = ad_get_tangent(yt);
-    ad_fwd_end(ctx);
-    compare("JVP", fname, file, line, -1, jv, fd_jv, tol);
-
-    /* VJP vs central differences of <u, f>, element by element */
-    ad_tensor *xr[MAXIN];
-    for (int i = 0; i < nin; i++) {
-        xr[i] = ad_clone(x[i]);
-        ad_requires_grad_(xr[i], true);
-    }
-    ad_tensor *yr = eval(f, ud, nin, xr);
-    double inner_jv = dotv(u, jv);
-    double inner_vjp = 0;
-    if (ad_requires_grad(yr)) {
-        cr_assert_eq(ad_backward(yr, u, 0), AD_OK, "%s:%d %s: backward failed: %s", file, line, fname,
-                     ad_errmsg(ctx));
-    }
-    for (int i = 0; i < nin; i++) {
-        ad_tensor *g = ad_grad(xr[i]) ? ad_grad(xr[i]) : ad_zeros(ctx, ad_shape_of(x[i]));
-        ad_tensor *fd = ad_zeros(ctx, ad_shape_of(x[i]));
-        int64_t n = ad_numel(x[i]);
-        cr_assert_leq(n, 4096);
-        for (int64_t j = 0; j < n; j++) {
-            ad_scope sj = ad_scope_begin(ctx);
-            ad_tensor *e = ad_zeros(ctx, ad_shape_of(x[i]));
-            ad_data(e)[j] = 1;
-            ad_tensor *dirs[MAXIN];
-            for (int k = 0; k < nin; k++) dirs[k] = e;
-            double fp = dotv(u, eval_shifted(f, ud, nin, x, dirs, i, h));
-            double fm = dotv(u, eval_shifted(f, ud, nin, x, dirs, i, -h));
-            ad_data(fd)[j] = (fp - fm) / (2 * h);
-            ad_scope_end(ctx, sj, NULL);
-        }
-        compare("VJP", fname, file, line, i, g, fd, tol);
-        inner_vjp += dotv(g, v[i]);
-    }
-    /* the transpose identity needs no step size: it holds to rounding */
-    cr_assert(fabs(inner_jv - inner_vjp) <= 1e-9 * (1 + fabs(inner_jv)),
-              "%s:%d %s: <u, J v> = %.15g but <J^T u, v> = %.15g", file, line, fname, inner_jv, inner_vjp);
-
-    if (second_order) {
-        /* HVP of <u, f>: forward over reverse vs differences of gradients */
-        cr_assert_eq(ad_fwd_begin(ctx, 1), AD_OK);
-        ad_tensor *xh[MAXIN];
-        for (int i = 0; i < nin; i++) {
-            xh[i] = ad_clone(x[i]);
-            ad_requires_grad_(xh[i], true);
-            ad_set_tangent(xh[i], v[i]);
-        }
-        ad_tensor *yh = eval(f, ud, nin, xh);
-        bool ok = !ad_requires_grad(yh) || ad_backward(yh, u, 0) == AD_OK;
-        cr_assert(ok, "%s:%d %s: HVP backward failed: %s", file, line, fname, ad_errmsg(ctx));
-        ad_fwd_end(ctx);
-        ad_tensor *gp[MAXIN], *gm[MAXIN];
-        for (int sign = 0; sign < 2; sign++) {
-            ad_tensor *xs[MAXIN];
-            for (int i = 0; i < nin; i++) {
-                xs[i] = ad_clone(ad_detach(ad_add(x[i], ad_mul_s(v[i], sign ? -h : h))));
-                ad_requires_grad_(xs[i], true);
-            }
-            ad_tensor *ys = eval(f, ud, nin, xs);
-            if (ad_requires_grad(ys)) cr_assert_eq(ad_backward(ys, u, 0), AD_OK, "%s", ad_errmsg(ctx));
-            for (int i = 0; i < nin; i++) {
-                ad_tensor *g = ad_grad(xs[i]) ? ad_grad(xs[i]) : ad_zeros(ctx, ad_shape_of(x[i]));
-                if (sign) gm[i] = ad_tensor_ref(g);
-                else gp[i] = ad_tensor_ref(g);
-            }
-        }
-        for (int i = 0; i < nin; i++) {
-            ad_tensor *hv = ad_grad(xh[i]) ? ad_get_tangent(ad_grad(xh[i])) : ad_zeros(ctx, ad_shape_of(x[i]));
-            ad_tensor *fd = ad_div_s(ad_sub(gp[i], gm[i]), 2 * h);
-            compare("HVP", fname, file, line, i, hv, fd, tol);
-        }
-    }
+    c.h = 1e-6 * xmax;
+    c.u = ad_randn(ctx, ad_shape_of(eval(f, ud, nin, c.x)));
+    ad_tensor *jv = check_jvp(&c);
+    check_vjp(&c, jv);
+    if (second_order) check_hvp(&c);
     ad_scope_end(ctx, s, NULL);
 }
 

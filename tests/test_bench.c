@@ -14,6 +14,7 @@
 #include "bench.h"
 #include "helpers.h"
 #include "th_cli.h"
+#include "th_params.h" /* after helpers.h */
 
 TestSuite(bench, .init = th_setup, .fini = th_teardown);
 
@@ -769,35 +770,43 @@ Test(bench, progress_lines_and_bar)
 /* ---- the commands --------------------------------------------------------------------------------------------- */
 
 
-Test(bench, cli_usage_errors_exit_2)
+static const struct {
+    const char *args[8];
+    const char *msg;
+} USAGE_ERRORS[] = {
+    {{"bench", "--sizes", "10:1e6:y10"}, "'y10'"},
+    {{"bench", "--sizes", "10,abc"}, "'abc'"},
+    {{"bench", "--functions", "nope"}, "no suite function 'nope'"},
+    {{"bench", "--backends", "reverse,nope"}, "nope"},
+    {{"bench", "--shard", "3/2"}, "--shard expects I/N"},
+    {{"bench", "--shard", "1"}, "--shard expects I/N"},
+    {{"bench", "--budget", "-1"}, "--budget"},
+    {{"bench", "--plot-format", "jpg"}, "jpg"},
+    {{"bench", "--functions", "none"}, "nothing to run"},
+    {{"bench", "--size-var", "x"}, "--expr"},
+    {{"bench", "--functions", "none", "--expr", "sum(x*y)"}, "--size-var"},
+    {{"bench", "--functions", "none", "--expr", "sum(x*"}, "sum(x*"},
+    {{"bench", "sum(x)"}, "--expr"},
+    {{"merge"}, "no files"},
+    {{"merge", "/nonexistent/a.csv"}, "/nonexistent/a.csv"},
+    {{"merge", "a.csv", "-o"}, "needs a value"},
+};
+
+ParameterizedTestParameters(bench, cli_usage_errors_exit_2)
 {
-    struct {
-        const char *args[8];
-        const char *msg;
-    } cases[] = {
-        {{"bench", "--sizes", "10:1e6:y10"}, "'y10'"},
-        {{"bench", "--sizes", "10,abc"}, "'abc'"},
-        {{"bench", "--functions", "nope"}, "no suite function 'nope'"},
-        {{"bench", "--backends", "reverse,nope"}, "nope"},
-        {{"bench", "--shard", "3/2"}, "--shard expects I/N"},
-        {{"bench", "--shard", "1"}, "--shard expects I/N"},
-        {{"bench", "--budget", "-1"}, "--budget"},
-        {{"bench", "--plot-format", "jpg"}, "jpg"},
-        {{"bench", "--functions", "none"}, "nothing to run"},
-        {{"bench", "--size-var", "x"}, "--expr"},
-        {{"bench", "--functions", "none", "--expr", "sum(x*y)"}, "--size-var"},
-        {{"bench", "--functions", "none", "--expr", "sum(x*"}, "sum(x*"},
-        {{"bench", "sum(x)"}, "--expr"},
-        {{"merge"}, "no files"},
-        {{"merge", "/nonexistent/a.csv"}, "/nonexistent/a.csv"},
-        {{"merge", "a.csv", "-o"}, "needs a value"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        result *r = run_argv(cases[i].args);
-        cr_expect_eq(r->status, 2, "%s %s: exit %d\n%s", cases[i].args[0], cases[i].args[1] ? cases[i].args[1] : "",
-                     r->status, r->err);
-        expect_err(r, cases[i].msg);
-    }
+    TH_INDEX_PARAMS(TH_NELEMS(USAGE_ERRORS));
+}
+
+ParameterizedTest(int *i, bench, cli_usage_errors_exit_2)
+{
+    const char *const *args = USAGE_ERRORS[*i].args;
+    result *r = run_argv(args);
+    cr_expect_eq(r->status, 2, "%s %s: exit %d\n%s", args[0], args[1] ? args[1] : "", r->status, r->err);
+    expect_err(r, USAGE_ERRORS[*i].msg);
+}
+
+Test(bench, cli_help_texts)
+{
     result *r = run("bench", "--help");
     cr_expect_eq(r->status, 0);
     expect_out(r, "--shard I/N");

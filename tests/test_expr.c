@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "th_params.h" /* after helpers.h */
 
 TestSuite(expr, .init = th_setup, .fini = th_teardown);
 
@@ -345,15 +346,16 @@ static const case_t CASES[] = {
     {"[u[0], c[1]]", d_list_vars},
 };
 
-Test(expr, every_operator_and_function_matches_the_library,
-     .description = "each operator, function and subscript gives what the library called directly gives")
+ParameterizedTestParameters(expr, every_operator_and_function_matches_the_library)
+{
+    TH_INDEX_PARAMS(TH_NELEMS(CASES));
+}
+
+ParameterizedTest(int *i, expr, every_operator_and_function_matches_the_library,
+                  .description = "each operator, function and subscript gives what the library called directly gives")
 {
     make_inputs();
-    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
-        ad_scope s = ad_scope_begin(ctx);
-        expect_same(CASES[i].src, eval_ok(CASES[i].src), CASES[i].direct(g_in));
-        ad_scope_end(ctx, s, NULL);
-    }
+    expect_same(CASES[*i].src, eval_ok(CASES[*i].src), CASES[*i].direct(g_in));
 }
 
 Test(expr, every_function_of_the_table_is_exercised,
@@ -403,25 +405,30 @@ static double scalar_value(const char *src)
     return ad_item(t);
 }
 
-Test(expr, precedence_and_associativity, .description = "2^3^2 == 512, -2^2 == -4, 1+2*3 == 7, 10-4-3 == 3, ...")
+static const struct {
+    const char *src;
+    double want;
+} PRECEDENCE[] = {
+    {"2^3^2", 512},     {"2**3**2", 512},    {"(2^3)^2", 64},  {"-2^2", -4},       {"(-2)^2", 4},
+    {"-2**2", -4},      {"2^-1", 0.5},       {"-2^-2", -0.25}, {"1+2*3", 7},       {"(1+2)*3", 9},
+    {"10-4-3", 3},      {"2/4/2", 0.25},     {"2*3^2", 18},    {"2^3*2", 16},      {"-3+5", 2},
+    {"2*-1", -2},       {"1 - -1", 2},       {"--2", 2},       {"+-+2", -2},       {"1 < 2 + 1", 1},
+    {"1 + 1 == 2", 1},  {"3 > 2 > 1", 0},    {"-3 < -2", 1},   {"2 <= 2", 1},      {"2 != 2", 0},
+    {"pi", PI_},       {"e", E_},          {"true + true", 2}, {"false", 0},     {"2*pi/4", PI_ / 2},
+    {"1e-3 * 1e3", 1},  {".5 + 2.", 2.5},    {"1.5e+2", 150},  {"sqrt(16) + 1", 5}, {"-(1+2)^2", -9},
+};
+
+ParameterizedTestParameters(expr, precedence_and_associativity)
 {
-    static const struct {
-        const char *src;
-        double want;
-    } T[] = {
-        {"2^3^2", 512},     {"2**3**2", 512},    {"(2^3)^2", 64},  {"-2^2", -4},       {"(-2)^2", 4},
-        {"-2**2", -4},      {"2^-1", 0.5},       {"-2^-2", -0.25}, {"1+2*3", 7},       {"(1+2)*3", 9},
-        {"10-4-3", 3},      {"2/4/2", 0.25},     {"2*3^2", 18},    {"2^3*2", 16},      {"-3+5", 2},
-        {"2*-1", -2},       {"1 - -1", 2},       {"--2", 2},       {"+-+2", -2},       {"1 < 2 + 1", 1},
-        {"1 + 1 == 2", 1},  {"3 > 2 > 1", 0},    {"-3 < -2", 1},   {"2 <= 2", 1},      {"2 != 2", 0},
-        {"pi", PI_},       {"e", E_},          {"true + true", 2}, {"false", 0},     {"2*pi/4", PI_ / 2},
-        {"1e-3 * 1e3", 1},  {".5 + 2.", 2.5},    {"1.5e+2", 150},  {"sqrt(16) + 1", 5}, {"-(1+2)^2", -9},
-    };
-    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
-        double got = scalar_value(T[i].src);
-        cr_assert(fabs(got - T[i].want) <= 1e-15 * fabs(T[i].want), "\"%s\" = %.17g, expected %.17g", T[i].src, got,
-                  T[i].want);
-    }
+    TH_INDEX_PARAMS(TH_NELEMS(PRECEDENCE));
+}
+
+ParameterizedTest(int *i, expr, precedence_and_associativity,
+                  .description = "2^3^2 == 512, -2^2 == -4, 1+2*3 == 7, 10-4-3 == 3, ...")
+{
+    const char *src = PRECEDENCE[*i].src;
+    double got = scalar_value(src), want = PRECEDENCE[*i].want;
+    cr_assert(fabs(got - want) <= 1e-15 * fabs(want), "\"%s\" = %.17g, expected %.17g", src, got, want);
 }
 
 Test(expr, unary_minus_binds_looser_than_power_on_tensors, .description = "-x^2 is -(x^2) for tensors too")
@@ -493,30 +500,35 @@ Test(expr, d2l_sum_axis_shapes, .description = "A = arange(24).reshape(2,3,4): s
     ad_expr_free(e);
 }
 
-Test(expr, d2l_subscripts, .description = "X = arange(12).reshape(3,4): X[-1], X[1:3], X[:, 0:2], X[::2]")
+static const struct {
+    const char *src;
+    ad_shape shape;
+    double v[8];
+} SUBSCRIPTS[] = {
+    {"X[0]", AD_SHAPE(4), {0, 1, 2, 3}},
+    {"X[-1]", AD_SHAPE(4), {8, 9, 10, 11}},
+    {"X[1:3]", AD_SHAPE(2, 4), {4, 5, 6, 7, 8, 9, 10, 11}},
+    {"X[:, 0:2]", AD_SHAPE(3, 2), {0, 1, 4, 5, 8, 9}},
+    {"X[::2]", AD_SHAPE(2, 4), {0, 1, 2, 3, 8, 9, 10, 11}},
+    {"X[1, 2]", AD_SCALAR, {6}},
+    {"X[-1][-1]", AD_SCALAR, {11}},
+    {"X[:2, -2:]", AD_SHAPE(2, 2), {2, 3, 6, 7}},
+    {"X[2-1, 1+1]", AD_SCALAR, {6}},
+};
+
+ParameterizedTestParameters(expr, d2l_subscripts)
+{
+    TH_INDEX_PARAMS(TH_NELEMS(SUBSCRIPTS));
+}
+
+ParameterizedTest(int *i, expr, d2l_subscripts,
+                  .description = "X = arange(12).reshape(3,4): X[-1], X[1:3], X[:, 0:2], X[::2]")
 {
     ad_tensor *X = ad_reshape(ad_arange_n(ctx, 12), AD_SHAPE(3, 4));
-    static const struct {
-        const char *src;
-        ad_shape shape;
-        double v[8];
-    } T[] = {
-        {"X[0]", AD_SHAPE(4), {0, 1, 2, 3}},
-        {"X[-1]", AD_SHAPE(4), {8, 9, 10, 11}},
-        {"X[1:3]", AD_SHAPE(2, 4), {4, 5, 6, 7, 8, 9, 10, 11}},
-        {"X[:, 0:2]", AD_SHAPE(3, 2), {0, 1, 4, 5, 8, 9}},
-        {"X[::2]", AD_SHAPE(2, 4), {0, 1, 2, 3, 8, 9, 10, 11}},
-        {"X[1, 2]", AD_SCALAR, {6}},
-        {"X[-1][-1]", AD_SCALAR, {11}},
-        {"X[:2, -2:]", AD_SHAPE(2, 2), {2, 3, 6, 7}},
-        {"X[2-1, 1+1]", AD_SCALAR, {6}},
-    };
-    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
-        ad_expr *e = ad_expr_parse(T[i].src, NULL);
-        cr_assert_not_null(e, "%s", T[i].src);
-        th_expect(ad_expr_eval(ctx, e, &X, NULL), T[i].shape, T[i].v, 0, 0);
-        ad_expr_free(e);
-    }
+    ad_expr *e = ad_expr_parse(SUBSCRIPTS[*i].src, NULL);
+    cr_assert_not_null(e, "%s", SUBSCRIPTS[*i].src);
+    th_expect(ad_expr_eval(ctx, e, &X, NULL), SUBSCRIPTS[*i].shape, SUBSCRIPTS[*i].v, 0, 0);
+    ad_expr_free(e);
 }
 
 Test(expr, subscripts_are_views, .description = "x[1:3] shares storage with x, as ad_slice does")
@@ -532,24 +544,28 @@ Test(expr, subscripts_are_views, .description = "x[1:3] shares storage with x, a
 
 static ad_tensor *expr_f(ad_tensor *const *in, void *ud) { return ad_expr_fn(ctx, in, ud); }
 
-Test(expr, rules_through_expressions,
-     .description = "JVP, VJP and HVP of expressions agree with differences (the ops are the library's)")
+static const char *const RULE_SOURCES[] = {
+    "sum(sin(x)*x^2 + exp(-x^2))",
+    "sum(100*(x[1:] - x[:-1]^2)^2 + (1 - x[:-1])^2)",
+    "logsumexp(x) - x[0]",
+    "sum(tanh(reshape(x, 2, 3) @ [1, -2, 0.5]))",
+    "norm(x, 3) + mean(x / (2 + x^2))",
+    "2^x / (1 + x^2)",
+};
+
+ParameterizedTestParameters(expr, rules_through_expressions)
 {
-    static const char *const SRC[] = {
-        "sum(sin(x)*x^2 + exp(-x^2))",
-        "sum(100*(x[1:] - x[:-1]^2)^2 + (1 - x[:-1])^2)",
-        "logsumexp(x) - x[0]",
-        "sum(tanh(reshape(x, 2, 3) @ [1, -2, 0.5]))",
-        "norm(x, 3) + mean(x / (2 + x^2))",
-        "2^x / (1 + x^2)",
-    };
-    for (size_t i = 0; i < sizeof SRC / sizeof SRC[0]; i++) {
-        ad_expr *e = ad_expr_parse(SRC[i], NULL);
-        cr_assert_not_null(e, "%s", SRC[i]);
-        ad_tensor *in[1] = {th_vals(AD_SHAPE(6), 0.3, 0.8)};
-        th_check_rules(expr_f, e, 1, in, 1e-6, true);
-        ad_expr_free(e);
-    }
+    TH_INDEX_PARAMS(TH_NELEMS(RULE_SOURCES));
+}
+
+ParameterizedTest(int *i, expr, rules_through_expressions,
+                  .description = "JVP, VJP and HVP of expressions agree with differences (the ops are the library's)")
+{
+    ad_expr *e = ad_expr_parse(RULE_SOURCES[*i], NULL);
+    cr_assert_not_null(e, "%s", RULE_SOURCES[*i]);
+    ad_tensor *in[1] = {th_vals(AD_SHAPE(6), 0.3, 0.8)};
+    th_check_rules_impl(expr_f, e, 1, in, 1e-6, true, RULE_SOURCES[*i], __FILE__, __LINE__);
+    ad_expr_free(e);
 }
 
 Test(expr, every_backend_differentiates_an_expression,
@@ -826,20 +842,28 @@ static const bad_t BAD[] = {
     {"[[[[[[[[[[[[[1]]]]]]]]]]]]]", AD_ESHAPE, 0, 1},
 };
 
-Test(expr, malformed_expressions_fail_at_their_position,
-     .description = "a table of malformed inputs: each fails with its status, position and length")
+ParameterizedTestParameters(expr, malformed_expressions_fail_at_their_position)
 {
-    cr_assert_geq(sizeof BAD / sizeof BAD[0], 40);
-    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
-        ad_expr_error err;
-        ad_expr *e = ad_expr_parse(BAD[i].src, &err);
-        cr_assert_null(e, "\"%s\" parsed", BAD[i].src);
-        cr_assert_eq(err.status, BAD[i].status, "\"%s\": status %d (%s), expected %d", BAD[i].src, err.status,
-                     err.msg, BAD[i].status);
-        cr_assert(err.pos == BAD[i].pos && err.len == BAD[i].len, "\"%s\": at %d+%d (%s), expected %d+%d",
-                  BAD[i].src, err.pos, err.len, err.msg, BAD[i].pos, BAD[i].len);
-        cr_assert(err.msg[0], "\"%s\": no message", BAD[i].src);
-    }
+    TH_INDEX_PARAMS(TH_NELEMS(BAD));
+}
+
+ParameterizedTest(int *i, expr, malformed_expressions_fail_at_their_position,
+                  .description = "a table of malformed inputs: each fails with its status, position and length")
+{
+    const bad_t *b = &BAD[*i];
+    ad_expr_error err;
+    ad_expr *e = ad_expr_parse(b->src, &err);
+    cr_assert_null(e, "\"%s\" parsed", b->src);
+    cr_assert_eq(err.status, b->status, "\"%s\": status %d (%s), expected %d", b->src, err.status, err.msg, b->status);
+    cr_assert(err.pos == b->pos && err.len == b->len, "\"%s\": at %d+%d (%s), expected %d+%d", b->src, err.pos,
+              err.len, err.msg, b->pos, b->len);
+    cr_assert(err.msg[0], "\"%s\": no message", b->src);
+}
+
+Test(expr, malformed_table_and_null_source,
+     .description = "the table covers 40 inputs; NULL is AD_EINVAL; err is optional")
+{
+    cr_assert_geq(TH_NELEMS(BAD), 40);
     ad_expr_error err;
     cr_assert_null(ad_expr_parse(NULL, &err));
     cr_assert_eq(err.status, AD_EINVAL);
@@ -873,74 +897,76 @@ Test(expr, formatted_messages_with_carets, .description = "the reason, the sourc
     expect_format("x\t+\x01", "unexpected control character 0x01\n  x +?\n     ^\n");
 }
 
-Test(expr, evaluation_errors_point_at_the_failing_part,
-     .description = "a failing op points at its operator or call, a bad argument at the argument")
+static const struct {
+    const char *src;
+    int status, pos, len;
+    const char *needle;
+} EVAL_ERRORS[] = {
+    {"x + w", AD_ESHAPE, 2, 1, "[2,3]"},
+    {"sum(x) * (x @ w)", AD_ESHAPE, 12, 1, "[4]"},
+    {"1 + dot(u, w)", AD_ESHAPE, 4, 9, "dot"},
+    {"sum(x, axis=5)", AD_EAXIS, 0, 14, "5"},
+    {"sum(x, axis=1.5)", AD_EINVAL, 12, 3, "axis must be an integer"},
+    {"sum(x, axis=[0, 7])", AD_EAXIS, 0, 19, "7"},
+    {"sum(x, axis=[[0]])", AD_EINVAL, 12, 5, "[1,1]"},
+    {"softmax(x, axis=None)", AD_EINVAL, 16, 4, "None"},
+    {"x[7]", AD_EINDEX, 1, 3, "7"},
+    {"x[0.5]", AD_EINVAL, 2, 3, "index must be an integer"},
+    {"x[u]", AD_EINDEX, 2, 1, "[3]"},
+    {"w[1:2.5]", AD_EINVAL, 4, 3, "stop"},
+    {"reshape(x, 4, 2)", AD_ESHAPE, 0, 16, "[2,3]"},
+    {"reshape(x, 2, 1.5)", AD_EINVAL, 14, 3, "size"},
+    {"reshape(x)", AD_EINVAL, 0, 10, "missing the new shape"},
+    {"transpose(x, 0)", AD_EINVAL, 0, 15, "both axes"},
+    {"ones(2.5)", AD_EINVAL, 5, 3, "size must be an integer"},
+    {"ones(-1)", AD_ESIZE, 5, 2, "non-negative"},
+    {"ones(u)", AD_EINVAL, 5, 1, "size must be an integer"},
+    {"ones(A)", AD_EINVAL, 5, 1, "[3,3]"},
+    {"full(2, 3)", AD_EINVAL, 0, 10, "missing the value"},
+    {"concat(x, w)", AD_ESHAPE, 0, 12, "concat"},
+    {"[x, w]", AD_ESHAPE, 0, 6, "stack"},
+    {"index_select(x, 1, [0, 1.5])", AD_EINVAL, 19, 8, "index must be an integer"},
+    {"index_select(x, 1, [0, 9])", AD_EINDEX, 0, 26, "9"},
+    {"cross(u, w)", AD_ESHAPE, 0, 11, "cross"},
+    {"sum(x, keepdims=None) + log(None)", AD_EINVAL, 28, 4, "None is not a tensor"},
+    {"arange(0, 1, 0)", AD_EINVAL, 0, 15, "step"},
+    {"linspace(0, 1, -3)", AD_ESIZE, 15, 2, "non-negative"},
+    {"arange(inf)", AD_EINVAL, 7, 3, "finite"},
+    {"x[2^52]", AD_EINDEX, 1, 6, "index"},
+    {"x[2^60 * 1e9]", AD_ELIMIT, 2, 10, "too large"},
+    {"norm(x, axis=[0, 0])", AD_EAXIS, 0, 20, "axis"},
+    {"A @ B @ A", AD_ESHAPE, 6, 1, "[3,2]"},
+    {"u @ 2", AD_ESHAPE, 2, 1, "matmul"},
+};
+
+ParameterizedTestParameters(expr, evaluation_errors_point_at_the_failing_part)
 {
-    make_inputs();
-    static const struct {
-        const char *src;
-        int status, pos, len;
-        const char *needle;
-    } T[] = {
-        {"x + w", AD_ESHAPE, 2, 1, "[2,3]"},
-        {"sum(x) * (x @ w)", AD_ESHAPE, 12, 1, "[4]"},
-        {"1 + dot(u, w)", AD_ESHAPE, 4, 9, "dot"},
-        {"sum(x, axis=5)", AD_EAXIS, 0, 14, "5"},
-        {"sum(x, axis=1.5)", AD_EINVAL, 12, 3, "axis must be an integer"},
-        {"sum(x, axis=[0, 7])", AD_EAXIS, 0, 19, "7"},
-        {"sum(x, axis=[[0]])", AD_EINVAL, 12, 5, "[1,1]"},
-        {"softmax(x, axis=None)", AD_EINVAL, 16, 4, "None"},
-        {"x[7]", AD_EINDEX, 1, 3, "7"},
-        {"x[0.5]", AD_EINVAL, 2, 3, "index must be an integer"},
-        {"x[u]", AD_EINDEX, 2, 1, "[3]"},
-        {"w[1:2.5]", AD_EINVAL, 4, 3, "stop"},
-        {"reshape(x, 4, 2)", AD_ESHAPE, 0, 16, "[2,3]"},
-        {"reshape(x, 2, 1.5)", AD_EINVAL, 14, 3, "size"},
-        {"reshape(x)", AD_EINVAL, 0, 10, "missing the new shape"},
-        {"transpose(x, 0)", AD_EINVAL, 0, 15, "both axes"},
-        {"ones(2.5)", AD_EINVAL, 5, 3, "size must be an integer"},
-        {"ones(-1)", AD_ESIZE, 5, 2, "non-negative"},
-        {"ones(u)", AD_EINVAL, 5, 1, "size must be an integer"},
-        {"ones(A)", AD_EINVAL, 5, 1, "[3,3]"},
-        {"full(2, 3)", AD_EINVAL, 0, 10, "missing the value"},
-        {"concat(x, w)", AD_ESHAPE, 0, 12, "concat"},
-        {"[x, w]", AD_ESHAPE, 0, 6, "stack"},
-        {"index_select(x, 1, [0, 1.5])", AD_EINVAL, 19, 8, "index must be an integer"},
-        {"index_select(x, 1, [0, 9])", AD_EINDEX, 0, 26, "9"},
-        {"cross(u, w)", AD_ESHAPE, 0, 11, "cross"},
-        {"sum(x, keepdims=None) + log(None)", AD_EINVAL, 28, 4, "None is not a tensor"},
-        {"arange(0, 1, 0)", AD_EINVAL, 0, 15, "step"},
-        {"linspace(0, 1, -3)", AD_ESIZE, 15, 2, "non-negative"},
-        {"arange(inf)", AD_EINVAL, 7, 3, "finite"},
-        {"x[2^52]", AD_EINDEX, 1, 6, "index"},
-        {"x[2^60 * 1e9]", AD_ELIMIT, 2, 10, "too large"},
-        {"norm(x, axis=[0, 0])", AD_EAXIS, 0, 20, "axis"},
-        {"A @ B @ A", AD_ESHAPE, 6, 1, "[3,2]"},
-        {"u @ 2", AD_ESHAPE, 2, 1, "matmul"},
-    };
-    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
-        int64_t before = live_tensors();
-        ad_expr_error err;
-        ad_clear_error(ctx);
-        cr_assert_null(run_named(T[i].src, &err), "\"%s\" succeeded", T[i].src);
-        cr_assert_eq(live_tensors(), before, "\"%s\" leaked %lld tensors", T[i].src,
-                     (long long)(live_tensors() - before));
-        cr_assert_eq(err.status, T[i].status, "\"%s\": status %d (%s), expected %d", T[i].src, err.status, err.msg,
-                     T[i].status);
-        cr_assert(err.pos == T[i].pos && err.len == T[i].len, "\"%s\": at %d+%d (%s), expected %d+%d", T[i].src,
-                  err.pos, err.len, err.msg, T[i].pos, T[i].len);
-        cr_assert(strstr(err.msg, T[i].needle), "\"%s\": message \"%s\" lacks \"%s\"", T[i].src, err.msg,
-                  T[i].needle);
-        cr_assert_eq(ad_errno(ctx), err.status, "\"%s\": the context has status %d", T[i].src, ad_errno(ctx));
-    }
+    TH_INDEX_PARAMS(TH_NELEMS(EVAL_ERRORS));
 }
 
-Test(expr, error_messages_name_the_problem, .description = "arity, argument names and function-as-value messages")
+ParameterizedTest(int *i, expr, evaluation_errors_point_at_the_failing_part,
+                  .description = "a failing op points at its operator or call, a bad argument at the argument")
 {
-    static const struct {
-        const char *src;
-        const char *needle;
-    } T[] = {
+    make_inputs();
+    const char *src = EVAL_ERRORS[*i].src;
+    int64_t before = live_tensors();
+    ad_expr_error err;
+    ad_clear_error(ctx);
+    cr_assert_null(run_named(src, &err), "\"%s\" succeeded", src);
+    cr_assert_eq(live_tensors(), before, "\"%s\" leaked %lld tensors", src, (long long)(live_tensors() - before));
+    cr_assert_eq(err.status, EVAL_ERRORS[*i].status, "\"%s\": status %d (%s), expected %d", src, err.status, err.msg,
+                 EVAL_ERRORS[*i].status);
+    cr_assert(err.pos == EVAL_ERRORS[*i].pos && err.len == EVAL_ERRORS[*i].len, "\"%s\": at %d+%d (%s), expected %d+%d",
+              src, err.pos, err.len, err.msg, EVAL_ERRORS[*i].pos, EVAL_ERRORS[*i].len);
+    cr_assert(strstr(err.msg, EVAL_ERRORS[*i].needle), "\"%s\": message \"%s\" lacks \"%s\"", src, err.msg,
+              EVAL_ERRORS[*i].needle);
+    cr_assert_eq(ad_errno(ctx), err.status, "\"%s\": the context has status %d", src, ad_errno(ctx));
+}
+
+static const struct {
+    const char *src;
+    const char *needle;
+} MESSAGES[] = {
         {"sum(x, 1, 0, 0)", "sum: too many arguments (4 given, at most 3); usage: sum(x, axis=None, keepdims=0)"},
         {"sum()", "sum: missing argument 'x'; usage: sum(x, axis=None, keepdims=0)"},
         {"sum(x, 1, axis=1)", "sum: argument 'axis' given twice"},
@@ -958,13 +984,24 @@ Test(expr, error_messages_name_the_problem, .description = "arity, argument name
         {"2x", "malformed number '2x' (use * to multiply)"},
         {"1e400", "number '1e400' is out of range"},
         {"x ! y", "use != to compare"},
-    };
-    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
-        ad_expr_error err;
-        cr_assert_null(ad_expr_parse(T[i].src, &err), "\"%s\" parsed", T[i].src);
-        cr_assert(strstr(err.msg, T[i].needle), "\"%s\": \"%s\" lacks \"%s\"", T[i].src, err.msg, T[i].needle);
-    }
-    /* no suggestion that replaces the whole name */
+};
+
+ParameterizedTestParameters(expr, error_messages_name_the_problem)
+{
+    TH_INDEX_PARAMS(TH_NELEMS(MESSAGES));
+}
+
+ParameterizedTest(int *i, expr, error_messages_name_the_problem,
+                  .description = "arity, argument names and function-as-value messages")
+{
+    ad_expr_error err;
+    cr_assert_null(ad_expr_parse(MESSAGES[*i].src, &err), "\"%s\" parsed", MESSAGES[*i].src);
+    cr_assert(strstr(err.msg, MESSAGES[*i].needle), "\"%s\": \"%s\" lacks \"%s\"", MESSAGES[*i].src, err.msg,
+              MESSAGES[*i].needle);
+}
+
+Test(expr, no_suggestion_replaces_the_whole_name, .description = "f(x): unknown function 'f', no 'did you mean'")
+{
     ad_expr_error err;
     ad_expr_parse("f(x)", &err);
     cr_assert_null(strstr(err.msg, "did you mean"), "%s", err.msg);
@@ -986,29 +1023,37 @@ static char *repeat(const char *head, const char *unit, int n, const char *mid, 
     return s;
 }
 
-Test(expr, deep_nesting_fails_cleanly, .description = "100000 '(' give AD_ELIMIT at the 257th, without recursion")
+/* the error is at the bracket (or sign, or exponent) 257 levels in */
+static const struct {
+    const char *unit, *mid, *tail;
+    int offset;
+} NESTING[] = {
+    {"(", "x", ")", 0}, {"[", "1", "]", 0}, {"sin(", "x", ")", 3},
+    {"-", "x", "", 0},  {"x[", "0", "]", 1}, {"2^", "x", "", 2},
+};
+
+ParameterizedTestParameters(expr, deep_nesting_fails_cleanly)
 {
-    /* the error is at the bracket (or sign, or exponent) 257 levels in */
-    static const struct {
-        const char *unit, *mid, *tail;
-        int offset;
-    } T[] = {
-        {"(", "x", ")", 0}, {"[", "1", "]", 0}, {"sin(", "x", ")", 3},
-        {"-", "x", "", 0},  {"x[", "0", "]", 1}, {"2^", "x", "", 2},
-    };
-    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
-        char *src = repeat("", T[i].unit, 100000 / (int)strlen(T[i].unit) / 2, T[i].mid, T[i].tail,
-                           100000 / (int)strlen(T[i].unit) / 2);
-        if (strlen(src) > AD_EXPR_MAX_SOURCE) src[AD_EXPR_MAX_SOURCE] = '\0';
-        ad_expr_error err;
-        cr_assert_null(ad_expr_parse(src, &err));
-        cr_assert_eq(err.status, AD_ELIMIT, "%s...: %s", T[i].unit, err.msg);
-        cr_assert(strstr(err.msg, "nested deeper than 256"), "%s", err.msg);
-        cr_assert_eq(err.pos, AD_EXPR_MAX_DEPTH * (int)strlen(T[i].unit) + T[i].offset, "%s...: at %d", T[i].unit,
-                     err.pos);
-        free(src);
-    }
-    /* exactly at the limit is fine */
+    TH_INDEX_PARAMS(TH_NELEMS(NESTING));
+}
+
+ParameterizedTest(int *i, expr, deep_nesting_fails_cleanly,
+                  .description = "100000 '(' give AD_ELIMIT at the 257th, without recursion")
+{
+    const char *unit = NESTING[*i].unit;
+    int n = 100000 / (int)strlen(unit) / 2;
+    char *src = repeat("", unit, n, NESTING[*i].mid, NESTING[*i].tail, n);
+    if (strlen(src) > AD_EXPR_MAX_SOURCE) src[AD_EXPR_MAX_SOURCE] = '\0';
+    ad_expr_error err;
+    cr_assert_null(ad_expr_parse(src, &err));
+    cr_assert_eq(err.status, AD_ELIMIT, "%s...: %s", unit, err.msg);
+    cr_assert(strstr(err.msg, "nested deeper than 256"), "%s", err.msg);
+    cr_assert_eq(err.pos, AD_EXPR_MAX_DEPTH * (int)strlen(unit) + NESTING[*i].offset, "%s...: at %d", unit, err.pos);
+    free(src);
+}
+
+Test(expr, nesting_at_the_limit_is_fine, .description = "256 nested brackets parse and evaluate")
+{
     char *ok = repeat("", "(", AD_EXPR_MAX_DEPTH, "x", ")", AD_EXPR_MAX_DEPTH);
     ad_expr *e = ad_expr_parse(ok, NULL);
     cr_assert_not_null(e);
@@ -1059,12 +1104,9 @@ Test(expr, long_source_is_refused, .description = "more than AD_EXPR_MAX_SOURCE 
     free(src);
 }
 
-Test(expr, huge_sizes_are_refused_before_allocating,
-     .description = "creation functions over AD_EXPR_MAX_ELEMENTS elements: AD_ELIMIT naming the shape")
-{
-    static const struct {
-        const char *src, *needle;
-    } T[] = {
+static const struct {
+    const char *src, *needle;
+} HUGE_SIZES[] = {
         {"ones(1e6, 1e6)", "[1000000,1000000]"},
         {"zeros([100000, 100000, 10])", "[100000,100000,10]"},
         {"randn(1e5, 1e5)", "[100000,100000]"},
@@ -1077,18 +1119,30 @@ Test(expr, huge_sizes_are_refused_before_allocating,
         {"arange(0, 1, 1e-9)", "[100000000"},
         {"expand(ones(1), 1e5, 1e5)", "[100000,100000]"},
         {"ones(2^52, 2^52)", "elements"},
-    };
-    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
-        ad_mem_stats m0, m1;
-        ad_ctx_mem_stats(ctx, &m0);
-        ad_expr_error err;
-        cr_assert_null(ad_expr_value(ctx, T[i].src, &err), "%s", T[i].src);
-        ad_ctx_mem_stats(ctx, &m1);
-        cr_assert_eq(err.status, AD_ELIMIT, "%s: %s", T[i].src, err.msg);
-        cr_assert(strstr(err.msg, T[i].needle), "%s: %s", T[i].src, err.msg);
-        cr_assert_eq(err.pos, 0);
-        cr_assert_lt(m1.peak[AD_MEM_VALUES] - m0.peak[AD_MEM_VALUES], 1024, "%s allocated", T[i].src);
-    }
+};
+
+ParameterizedTestParameters(expr, huge_sizes_are_refused_before_allocating)
+{
+    TH_INDEX_PARAMS(TH_NELEMS(HUGE_SIZES));
+}
+
+ParameterizedTest(int *i, expr, huge_sizes_are_refused_before_allocating,
+                  .description = "creation functions over AD_EXPR_MAX_ELEMENTS elements: AD_ELIMIT naming the shape")
+{
+    const char *src = HUGE_SIZES[*i].src;
+    ad_mem_stats m0, m1;
+    ad_ctx_mem_stats(ctx, &m0);
+    ad_expr_error err;
+    cr_assert_null(ad_expr_value(ctx, src, &err), "%s", src);
+    ad_ctx_mem_stats(ctx, &m1);
+    cr_assert_eq(err.status, AD_ELIMIT, "%s: %s", src, err.msg);
+    cr_assert(strstr(err.msg, HUGE_SIZES[*i].needle), "%s: %s", src, err.msg);
+    cr_assert_eq(err.pos, 0);
+    cr_assert_lt(m1.peak[AD_MEM_VALUES] - m0.peak[AD_MEM_VALUES], 1024, "%s allocated", src);
+}
+
+Test(expr, huge_size_points_at_the_size, .description = "ones(3, 2^62) fails at the size itself; zero sizes are fine")
+{
     ad_expr_error err;
     cr_assert_null(ad_expr_value(ctx, "ones(3, 2^62)", &err));
     cr_assert_eq(err.status, AD_ELIMIT);

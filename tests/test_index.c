@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "th_params.h" /* after helpers.h */
 #include "ops/index.h"
 
 TestSuite(index, .init = th_setup, .fini = th_teardown);
@@ -651,28 +652,37 @@ Test(index, error_bad_subscripts, .description = "step 0, too many indices, two 
     expect_error(AD_ESIZE, "the result would have 13 axes (at most 12)");
 }
 
-Test(index, error_syntax, .description = "subscript syntax errors give the position")
+static const struct {
+    const char *src;
+    int status;
+    const char *fragment;
+} SYNTAX_ERRORS[] = {
+    {"1:x", AD_ESYNTAX, "subscript: unexpected 'x' at position 3 in \"1:x\""},
+    {"-", AD_ESYNTAX, "unexpected end at position 2 in \"-\""},
+    {"1,,2", AD_ESYNTAX, "unexpected ',' at position 3"},
+    {"1 2", AD_ESYNTAX, "unexpected '2' at position 3"},
+    {"Nonesuch", AD_ESYNTAX, "unexpected 'N' at position 1"},
+    {"1:2:3:4", AD_ESYNTAX, "unexpected ':' at position 6"},
+    {"99999999999999999999", AD_ESYNTAX, "integer too large at position 1"},
+    {"0,\x01", AD_ESYNTAX, "unexpected byte 0x01 at position 3"},
+    {NULL, AD_EINVAL, "subscript: the string is NULL"},
+};
+
+ParameterizedTestParameters(index, error_syntax)
+{
+    TH_INDEX_PARAMS(TH_NELEMS(SYNTAX_ERRORS));
+}
+
+ParameterizedTest(int *i, index, error_syntax, .description = "subscript syntax errors give the position")
 {
     ad_tensor *X = make_X();
-    cr_expect_null(ad_getitem(X, "1:x"));
-    cr_expect_str_eq(ad_errmsg(ctx), "subscript: unexpected 'x' at position 3 in \"1:x\"");
-    expect_error(AD_ESYNTAX, "position 3");
-    cr_expect_null(ad_getitem(X, "-"));
-    expect_error(AD_ESYNTAX, "unexpected end at position 2 in \"-\"");
-    cr_expect_null(ad_getitem(X, "1,,2"));
-    expect_error(AD_ESYNTAX, "unexpected ',' at position 3");
-    cr_expect_null(ad_getitem(X, "1 2"));
-    expect_error(AD_ESYNTAX, "unexpected '2' at position 3");
-    cr_expect_null(ad_getitem(X, "Nonesuch"));
-    expect_error(AD_ESYNTAX, "unexpected 'N' at position 1");
-    cr_expect_null(ad_getitem(X, "1:2:3:4"));
-    expect_error(AD_ESYNTAX, "unexpected ':' at position 6");
-    cr_expect_null(ad_getitem(X, "99999999999999999999"));
-    expect_error(AD_ESYNTAX, "integer too large at position 1");
-    cr_expect_null(ad_getitem(X, "0,\x01"));
-    expect_error(AD_ESYNTAX, "unexpected byte 0x01 at position 3");
-    cr_expect_null(ad_getitem(X, NULL));
-    expect_error(AD_EINVAL, "subscript: the string is NULL");
+    const char *src = SYNTAX_ERRORS[*i].src;
+    cr_expect_null(ad_getitem(X, src), "\"%s\" was accepted", src ? src : "(NULL)");
+    expect_error(SYNTAX_ERRORS[*i].status, SYNTAX_ERRORS[*i].fragment);
+}
+
+Test(index, error_parse_subscript_capacity, .description = "ad_parse_subscript: too many entries, no array, no context")
+{
     ad_index ix[2];
     cr_expect_eq(ad_parse_subscript(ctx, "1, 2, 3", ix, 2), AD_ELIMIT);
     expect_error(AD_ELIMIT, "more than 2 entries");

@@ -4,7 +4,8 @@
  * copies, derivative rules of every op, subgradient conventions, errors. */
 #include <string.h>
 
-#include "helpers.h"
+#include "helpers.h" /* before parameterized.h: criterion.h must come first */
+#include <criterion/parameterized.h>
 
 TestSuite(linalg, .init = th_setup, .fini = th_teardown);
 
@@ -400,7 +401,6 @@ static ad_tensor *f_matmul(ad_tensor *const *in, void *ud) { (void)ud; return ad
 static ad_tensor *f_outer(ad_tensor *const *in, void *ud) { (void)ud; return ad_outer(in[0], in[1]); }
 static ad_tensor *f_trace(ad_tensor *const *in, void *ud) { (void)ud; return ad_trace(in[0]); }
 static ad_tensor *f_fro(ad_tensor *const *in, void *ud) { (void)ud; return ad_norm_fro(in[0]); }
-static ad_tensor *f_cross(ad_tensor *const *in, void *ud) { return ad_cross(in[0], in[1], *(const int *)ud); }
 /* products of transposed views: the rules see non-contiguous inputs */
 static ad_tensor *f_mm_tt(ad_tensor *const *in, void *ud) { (void)ud; return ad_mm(ad_T(in[0]), ad_T(in[1])); }
 /* a second-order composite: (A x)·(A sin x) through the matrix products */
@@ -411,49 +411,114 @@ static ad_tensor *f_quad(ad_tensor *const *in, void *ud)
     return ad_dot(y, ad_mv(in[0], ad_sin(in[1])));
 }
 
+/* One rule check of a product, as a Criterion parameter: plain data (it is
+ * copied into the test's process), naming its function in PRODUCTS.  Input
+ * i is th_vals(in[i].shape, in[i].offset, in[i].scale). */
 typedef struct {
-    double p;
-    ad_axes axes;
-    bool keepdims;
-} norm_case;
-static ad_tensor *f_norm(ad_tensor *const *in, void *ud)
+    ad_shape shape;
+    double offset, scale;
+} input_spec;
+typedef struct {
+    char fn[8];
+    int axis; /* cross's axis */
+    int nin;
+    input_spec in[2];
+    char what[40]; /* the case, in failure messages */
+} product_case;
+
+/* constant initializers (AD_SHAPE and AD_AXES are compound literals) */
+#define SH(...) {.ndim = AD_NARGS_I64_(__VA_ARGS__), .dim = {__VA_ARGS__}}
+#define IN(offset, scale, ...) {SH(__VA_ARGS__), offset, scale}
+#define AX(...) {.n = AD_NARGS_INT_(__VA_ARGS__), .axis = {__VA_ARGS__}}
+#define AX_ALL {.n = -1}
+
+static ad_tensor *f_cross(ad_tensor *const *in, void *ud)
 {
-    const norm_case *c = ud;
-    return ad_norm(in[0], c->p, c->axes, c->keepdims);
+    return ad_cross(in[0], in[1], ((const product_case *)ud)->axis);
 }
 
-Test(linalg, rules_dot_mv_mm, .description = "JVP, VJP and HVP of dot, mv, mm against differences")
+static const struct {
+    const char *name;
+    th_fn f;
+} PRODUCTS[] = {{"dot", f_dot},       {"mv", f_mv},       {"mm", f_mm},       {"mm_tt", f_mm_tt}, {"quad", f_quad},
+                {"matmul", f_matmul}, {"outer", f_outer}, {"cross", f_cross}, {"trace", f_trace}};
+
+static void check_product(const product_case *c)
 {
-    ad_tensor *x = th_vals(AD_SHAPE(4), 0.3, 1), *y = th_vals(AD_SHAPE(4), -0.1, 2);
-    th_check_rules(f_dot, NULL, 2, ((ad_tensor *[]){x, y}), 1e-6, true);
-    ad_tensor *A = th_vals(AD_SHAPE(3, 4), 0.2, 1);
-    th_check_rules(f_mv, NULL, 2, ((ad_tensor *[]){A, x}), 1e-6, true);
-    ad_tensor *B = th_vals(AD_SHAPE(4, 2), -0.4, 1.5);
-    th_check_rules(f_mm, NULL, 2, ((ad_tensor *[]){A, B}), 1e-6, true);
-    th_check_rules(f_mm_tt, NULL, 2, ((ad_tensor *[]){B, A}), 1e-6, true);
-    th_check_rules(f_quad, NULL, 2, ((ad_tensor *[]){A, x}), 1e-6, true);
+    th_fn f = NULL;
+    for (size_t i = 0; i < sizeof PRODUCTS / sizeof PRODUCTS[0]; i++)
+        if (strcmp(PRODUCTS[i].name, c->fn) == 0) f = PRODUCTS[i].f;
+    cr_assert_not_null(f, "no product %s", c->fn);
+    ad_tensor *in[2];
+    for (int i = 0; i < c->nin; i++) in[i] = th_vals(c->in[i].shape, c->in[i].offset, c->in[i].scale);
+    th_check_rules_impl(f, (void *)c, c->nin, in, 1e-6, true, c->what, __FILE__, __LINE__);
 }
 
-Test(linalg, rules_matmul_all_ranks, .description = "JVP, VJP and HVP of matmul for 1-d, 2-d and batched operands")
+#define NCASES(a) (sizeof(a) / sizeof((a)[0]))
+
+ParameterizedTestParameters(linalg, rules_dot_mv_mm)
 {
-    ad_tensor *v3 = th_vals(AD_SHAPE(3), 0.1, 1), *v4 = th_vals(AD_SHAPE(4), -0.2, 1);
-    ad_tensor *M = th_vals(AD_SHAPE(3, 4), 0.3, 1);
-    th_check_rules(f_matmul, NULL, 2, ((ad_tensor *[]){v3, M}), 1e-6, true);  /* 1-d · 2-d */
-    th_check_rules(f_matmul, NULL, 2, ((ad_tensor *[]){M, v4}), 1e-6, true);  /* 2-d · 1-d */
-    th_check_rules(f_matmul, NULL, 2, ((ad_tensor *[]){v4, v4}), 1e-6, true); /* 1-d · 1-d */
-    ad_tensor *B3 = th_vals(AD_SHAPE(2, 4, 3), 0.5, 1);
-    th_check_rules(f_matmul, NULL, 2, ((ad_tensor *[]){v4, B3}), 1e-6, true); /* 1-d · 3-d */
-    th_check_rules(f_matmul, NULL, 2, ((ad_tensor *[]){B3, v3}), 1e-6, true); /* 3-d · 1-d */
-    th_check_rules(f_matmul, NULL, 2, ((ad_tensor *[]){B3, M}), 1e-6, true);  /* 3-d · 2-d (shared right) */
-    th_check_rules(f_matmul, NULL, 2, ((ad_tensor *[]){M, B3}), 1e-6, true);  /* 2-d · 3-d (shared left) */
+#define X IN(0.3, 1, 4)
+#define A IN(0.2, 1, 3, 4)
+#define B IN(-0.4, 1.5, 4, 2)
+    static product_case cases[] = {
+        {"dot", 0, 2, {X, IN(-0.1, 2, 4)}, "dot"}, {"mv", 0, 2, {A, X}, "mv"},
+        {"mm", 0, 2, {A, B}, "mm"},                {"mm_tt", 0, 2, {B, A}, "mm of transposed views"},
+        {"quad", 0, 2, {A, X}, "(A x)·(A sin x)"},
+    };
+#undef X
+#undef A
+#undef B
+    return cr_make_param_array(product_case, cases, NCASES(cases));
 }
 
-Test(linalg, rules_matmul_broadcast_batches, .description = "rules of [2,1,3,4] @ [5,4,2]: gradients summed over broadcast batches")
+ParameterizedTest(product_case *c, linalg, rules_dot_mv_mm,
+                  .description = "JVP, VJP and HVP of dot, mv, mm against differences")
 {
-    ad_tensor *a = th_vals(AD_SHAPE(2, 1, 3, 4), 0.3, 1), *b = th_vals(AD_SHAPE(5, 4, 2), -0.2, 1);
-    th_check_rules(f_matmul, NULL, 2, ((ad_tensor *[]){a, b}), 1e-6, true);
-    ad_tensor *c = th_vals(AD_SHAPE(1, 2, 4), 0.1, 1), *d = th_vals(AD_SHAPE(3, 1, 4, 2), 0.2, 1);
-    th_check_rules(f_matmul, NULL, 2, ((ad_tensor *[]){c, d}), 1e-6, true);
+    check_product(c);
+}
+
+ParameterizedTestParameters(linalg, rules_matmul_all_ranks)
+{
+#define V3 IN(0.1, 1, 3)
+#define V4 IN(-0.2, 1, 4)
+#define M IN(0.3, 1, 3, 4)
+#define B3 IN(0.5, 1, 2, 4, 3)
+    static product_case cases[] = {
+        {"matmul", 0, 2, {V3, M}, "matmul 1-d · 2-d"},
+        {"matmul", 0, 2, {M, V4}, "matmul 2-d · 1-d"},
+        {"matmul", 0, 2, {V4, V4}, "matmul 1-d · 1-d"},
+        {"matmul", 0, 2, {V4, B3}, "matmul 1-d · 3-d"},
+        {"matmul", 0, 2, {B3, V3}, "matmul 3-d · 1-d"},
+        {"matmul", 0, 2, {B3, M}, "matmul 3-d · 2-d (shared right)"},
+        {"matmul", 0, 2, {M, B3}, "matmul 2-d · 3-d (shared left)"},
+    };
+#undef V3
+#undef V4
+#undef M
+#undef B3
+    return cr_make_param_array(product_case, cases, NCASES(cases));
+}
+
+ParameterizedTest(product_case *c, linalg, rules_matmul_all_ranks,
+                  .description = "JVP, VJP and HVP of matmul for 1-d, 2-d and batched operands")
+{
+    check_product(c);
+}
+
+ParameterizedTestParameters(linalg, rules_matmul_broadcast_batches)
+{
+    static product_case cases[] = {
+        {"matmul", 0, 2, {IN(0.3, 1, 2, 1, 3, 4), IN(-0.2, 1, 5, 4, 2)}, "matmul [2,1,3,4] @ [5,4,2]"},
+        {"matmul", 0, 2, {IN(0.1, 1, 1, 2, 4), IN(0.2, 1, 3, 1, 4, 2)}, "matmul [1,2,4] @ [3,1,4,2]"},
+    };
+    return cr_make_param_array(product_case, cases, NCASES(cases));
+}
+
+ParameterizedTest(product_case *c, linalg, rules_matmul_broadcast_batches,
+                  .description = "rules of [2,1,3,4] @ [5,4,2]: gradients summed over broadcast batches")
+{
+    check_product(c);
 }
 
 Test(linalg, forward_mode_width3_bmm, .description = "three tangents at once through a batched matmul")
@@ -478,36 +543,71 @@ Test(linalg, forward_mode_width3_bmm, .description = "three tangents at once thr
     }
 }
 
-Test(linalg, rules_outer_cross_trace, .description = "JVP, VJP and HVP of outer, cross (with broadcasting) and trace")
+ParameterizedTestParameters(linalg, rules_outer_cross_trace)
 {
-    ad_tensor *x = th_vals(AD_SHAPE(3), 0.3, 1), *y = th_vals(AD_SHAPE(4), -0.1, 2);
-    th_check_rules(f_outer, NULL, 2, ((ad_tensor *[]){x, y}), 1e-6, true);
-    int ax0 = 0, axm1 = -1, ax1 = 1;
-    ad_tensor *u = th_vals(AD_SHAPE(3), 0.2, 1), *v = th_vals(AD_SHAPE(3), -0.5, 1.3);
-    th_check_rules(f_cross, &ax0, 2, ((ad_tensor *[]){u, v}), 1e-6, true);
-    ad_tensor *U = th_vals(AD_SHAPE(2, 3), 0.1, 1), *W = th_vals(AD_SHAPE(4, 1, 3), 0.4, 1);
-    th_check_rules(f_cross, &axm1, 2, ((ad_tensor *[]){u, U}), 1e-6, true); /* [3] × [2,3] */
-    th_check_rules(f_cross, &axm1, 2, ((ad_tensor *[]){U, W}), 1e-6, true); /* [2,3] × [4,1,3] */
-    ad_tensor *C = th_vals(AD_SHAPE(2, 3, 2), -0.3, 1);
-    th_check_rules(f_cross, &ax1, 2, ((ad_tensor *[]){C, C}), 1e-6, true); /* a × a = 0, derivatives are not */
-    ad_tensor *S = th_vals(AD_SHAPE(3, 3), 0.2, 1), *R = th_vals(AD_SHAPE(2, 4), 0.2, 1);
-    th_check_rules(f_trace, NULL, 1, ((ad_tensor *[]){S}), 1e-6, true);
-    th_check_rules(f_trace, NULL, 1, ((ad_tensor *[]){R}), 1e-6, true);
+#define U IN(0.2, 1, 3)
+#define U23 IN(0.1, 1, 2, 3)
+#define C IN(-0.3, 1, 2, 3, 2)
+    static product_case cases[] = {
+        {"outer", 0, 2, {IN(0.3, 1, 3), IN(-0.1, 2, 4)}, "outer"},
+        {"cross", 0, 2, {U, IN(-0.5, 1.3, 3)}, "cross [3] × [3]"},
+        {"cross", -1, 2, {U, U23}, "cross [3] × [2,3]"},
+        {"cross", -1, 2, {U23, IN(0.4, 1, 4, 1, 3)}, "cross [2,3] × [4,1,3]"},
+        {"cross", 1, 2, {C, C}, "cross a × a (= 0, derivatives are not)"},
+        {"trace", 0, 1, {IN(0.2, 1, 3, 3)}, "trace [3,3]"},
+        {"trace", 0, 1, {IN(0.2, 1, 2, 4)}, "trace [2,4]"},
+    };
+#undef U
+#undef U23
+#undef C
+    return cr_make_param_array(product_case, cases, NCASES(cases));
 }
 
-Test(linalg, rules_norms, .description = "JVP, VJP and HVP of every kind of norm away from zeros and ties")
+ParameterizedTest(product_case *c, linalg, rules_outer_cross_trace,
+                  .description = "JVP, VJP and HVP of outer, cross (with broadcasting) and trace")
 {
-    /* distinct magnitudes, mixed signs, none near 0 */
-    ad_tensor *x = arr(AD_SHAPE(2, 3), TH_V(1.3, -2.1, 0.7, 2.9, -1.6, 0.45));
-    const norm_case cases[] = {
-        {2, AD_ALL, false},         {1, AD_ALL, false},         {3, AD_ALL, false},
-        {0.5, AD_ALL, false},       {1.5, AD_AXES(1), true},    {INFINITY, AD_ALL, false},
-        {-INFINITY, AD_ALL, false}, {2, AD_AXES(0), false},     {2, AD_AXES(1), true},
-        {1, AD_AXES(0), true},      {INFINITY, AD_AXES(1), false}, {-INFINITY, AD_AXES(0), true},
-        {4, AD_AXES(0, 1), false},
+    check_product(c);
+}
+
+/* A norm's parameters: plain data, so a Criterion parameter as it is. */
+typedef struct {
+    double p;
+    ad_axes axes;
+    bool keepdims;
+} norm_case;
+static ad_tensor *f_norm(ad_tensor *const *in, void *ud)
+{
+    const norm_case *c = ud;
+    return ad_norm(in[0], c->p, c->axes, c->keepdims);
+}
+
+/* distinct magnitudes, mixed signs, none near 0 */
+static ad_tensor *norm_point(void) { return arr(AD_SHAPE(2, 3), TH_V(1.3, -2.1, 0.7, 2.9, -1.6, 0.45)); }
+
+ParameterizedTestParameters(linalg, rules_norms)
+{
+    static norm_case cases[] = {
+        {2, AX_ALL, false},         {1, AX_ALL, false},         {3, AX_ALL, false},
+        {0.5, AX_ALL, false},       {1.5, AX(1), true},         {INFINITY, AX_ALL, false},
+        {-INFINITY, AX_ALL, false}, {2, AX(0), false},          {2, AX(1), true},
+        {1, AX(0), true},           {INFINITY, AX(1), false},   {-INFINITY, AX(0), true},
+        {4, AX(0, 1), false},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-        th_check_rules(f_norm, (void *)&cases[i], 1, &x, 1e-6, true);
+    return cr_make_param_array(norm_case, cases, NCASES(cases));
+}
+
+ParameterizedTest(norm_case *c, linalg, rules_norms,
+                  .description = "JVP, VJP and HVP of every kind of norm away from zeros and ties")
+{
+    ad_tensor *x = norm_point();
+    char what[64];
+    snprintf(what, sizeof what, "norm p=%g over %d axes%s", c->p, c->axes.n, c->keepdims ? ", keepdims" : "");
+    th_check_rules_impl(f_norm, c, 1, &x, 1e-6, true, what, __FILE__, __LINE__);
+}
+
+Test(linalg, rules_norm_fro, .description = "JVP, VJP and HVP of the Frobenius norm")
+{
+    ad_tensor *x = norm_point();
     th_check_rules(f_fro, NULL, 1, &x, 1e-6, true);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "th_params.h" /* after helpers.h */
 
 TestSuite(reduce, .init = th_setup, .fini = th_teardown);
 
@@ -441,101 +442,205 @@ static ad_tensor *f_reduction(ad_tensor *const *in, void *ud)
     return c->wrap ? ad_sin(y) : y;
 }
 
-/* One configuration per line, so a failure names its line. */
-#define CHECK(x, second, ...)                                                      \
-    do {                                                                           \
-        cfg c_ = {__VA_ARGS__};                                                    \
-        ad_tensor *in_[1] = {(x)};                                                 \
-        th_check_rules(f_reduction, &c_, 1, in_, 1e-6, (second));                  \
-    } while (0)
+static const char *const OP_NAMES[] = {"sum",     "mean",   "prod",   "max",     "min",     "var",
+                                       "std",     "logsumexp", "cumsum", "cumprod", "softmax", "log_softmax"};
+
+/* "sin(var(x.T, axes (0,2), correction 1, keepdims))": the configuration,
+ * for failure messages. */
+static void describe(const cfg *c, char *buf, size_t n)
+{
+    char where[64] = "", *w = where;
+    if (c->op >= OP_CUMSUM) {
+        snprintf(where, sizeof where, "axis %d", c->axis);
+    } else if (c->axes.n < 0) {
+        snprintf(where, sizeof where, "all axes");
+    } else {
+        w += sprintf(w, "axes (");
+        for (int i = 0; i < c->axes.n; i++) w += sprintf(w, "%s%d", i ? "," : "", c->axes.axis[i]);
+        sprintf(w, ")");
+    }
+    char corr[32] = "";
+    if (c->op == OP_VAR || c->op == OP_STD) snprintf(corr, sizeof corr, ", correction %g", c->corr);
+    snprintf(buf, n, "%s%s(x%s, %s%s%s)%s", c->wrap ? "sin(" : "", OP_NAMES[c->op], c->transpose ? ".T" : "", where,
+             corr, c->keep ? ", keepdims" : "", c->wrap ? ")" : "");
+}
+
+/* One configuration per test (Criterion copies the cfg, plain data, into
+ * the test's process), so a failing one names itself and hides no other. */
+static void check_cfg(const cfg *c, ad_tensor *x, bool second)
+{
+    char what[128];
+    describe(c, what, sizeof what);
+    ad_tensor *in[1] = {x};
+    th_check_rules_impl(f_reduction, (void *)c, 1, in, 1e-6, second, what, __FILE__, __LINE__);
+}
 
 /* Values in [0.3, 1.5], all distinct (no ties, no zeros). */
 static ad_tensor *x234(void) { return th_vals(AD_SHAPE(2, 3, 4), 0.9, 0.6); }
 
-Test(reduce, rules_sum_mean, .description = "sum and mean: JVP, VJP, transpose identity, HVP over axis configurations")
+static cfg RULES_SUM_MEAN[] = {
+    {.op = OP_SUM, .axes = AD_AXES(1)},
+    {.op = OP_SUM, .axes = AD_AXES(1), .keep = true, .wrap = true},
+    {.op = OP_SUM, .axes = AD_AXES(0, 2), .wrap = true},
+    {.op = OP_SUM, .axes = AD_AXES(-1), .keep = true},
+    {.op = OP_SUM, .axes = AD_AXES(-3, -2), .wrap = true, .transpose = true},
+    {.op = OP_SUM, .axes = AD_ALL, .wrap = true},
+    {.op = OP_SUM, .axes = AD_ALL, .keep = true},
+    {.op = OP_MEAN, .axes = AD_AXES(2)},
+    {.op = OP_MEAN, .axes = AD_AXES(0, 1), .keep = true, .wrap = true},
+    {.op = OP_MEAN, .axes = AD_AXES(-2), .wrap = true, .transpose = true},
+    {.op = OP_MEAN, .axes = AD_ALL, .wrap = true},
+};
+
+ParameterizedTestParameters(reduce, rules_sum_mean)
 {
-    ad_tensor *x = x234();
-    CHECK(x, true, .op = OP_SUM, .axes = AD_AXES(1));
-    CHECK(x, true, .op = OP_SUM, .axes = AD_AXES(1), .keep = true, .wrap = true);
-    CHECK(x, true, .op = OP_SUM, .axes = AD_AXES(0, 2), .wrap = true);
-    CHECK(x, true, .op = OP_SUM, .axes = AD_AXES(-1), .keep = true);
-    CHECK(x, true, .op = OP_SUM, .axes = AD_AXES(-3, -2), .wrap = true, .transpose = true);
-    CHECK(x, true, .op = OP_SUM, .axes = AD_ALL, .wrap = true);
-    CHECK(x, true, .op = OP_SUM, .axes = AD_ALL, .keep = true);
-    CHECK(x, true, .op = OP_MEAN, .axes = AD_AXES(2));
-    CHECK(x, true, .op = OP_MEAN, .axes = AD_AXES(0, 1), .keep = true, .wrap = true);
-    CHECK(x, true, .op = OP_MEAN, .axes = AD_AXES(-2), .wrap = true, .transpose = true);
-    CHECK(x, true, .op = OP_MEAN, .axes = AD_ALL, .wrap = true);
+    return cr_make_param_array(cfg, RULES_SUM_MEAN, TH_NELEMS(RULES_SUM_MEAN));
 }
 
-Test(reduce, rules_prod, .description = "prod: rules over axis configurations (no zeros: second order too)")
+ParameterizedTest(cfg *c, reduce, rules_sum_mean,
+                  .description = "sum and mean: JVP, VJP, transpose identity, HVP over axis configurations")
 {
     ad_tensor *x = x234();
-    CHECK(x, true, .op = OP_PROD, .axes = AD_AXES(1));
-    CHECK(x, true, .op = OP_PROD, .axes = AD_AXES(0, 2), .keep = true, .wrap = true);
-    CHECK(x, true, .op = OP_PROD, .axes = AD_AXES(-1), .wrap = true, .transpose = true);
-    CHECK(x, true, .op = OP_PROD, .axes = AD_ALL, .wrap = true);
+    check_cfg(c, x, true);
 }
 
-Test(reduce, rules_prod_with_zeros, .description = "prod with one zero per group: first-order rules exact")
+static cfg RULES_PROD[] = {
+    {.op = OP_PROD, .axes = AD_AXES(1)},
+    {.op = OP_PROD, .axes = AD_AXES(0, 2), .keep = true, .wrap = true},
+    {.op = OP_PROD, .axes = AD_AXES(-1), .wrap = true, .transpose = true},
+    {.op = OP_PROD, .axes = AD_ALL, .wrap = true},
+};
+
+ParameterizedTestParameters(reduce, rules_prod)
+{
+    return cr_make_param_array(cfg, RULES_PROD, TH_NELEMS(RULES_PROD));
+}
+
+ParameterizedTest(cfg *c, reduce, rules_prod,
+                  .description = "prod: rules over axis configurations (no zeros: second order too)")
+{
+    ad_tensor *x = x234();
+    check_cfg(c, x, true);
+}
+
+static cfg RULES_PROD_WITH_ZEROS[] = {
+    {.op = OP_PROD, .axes = AD_AXES(1)},
+    {.op = OP_PROD, .axes = AD_AXES(0), .keep = true, .wrap = true},
+    {.op = OP_PROD, .axes = AD_ALL},
+};
+
+ParameterizedTestParameters(reduce, rules_prod_with_zeros)
+{
+    return cr_make_param_array(cfg, RULES_PROD_WITH_ZEROS, TH_NELEMS(RULES_PROD_WITH_ZEROS));
+}
+
+ParameterizedTest(cfg *c, reduce, rules_prod_with_zeros,
+                  .description = "prod with one zero per group: first-order rules exact")
 {
     ad_tensor *x = ad_from_array(ctx, AD_SHAPE(3, 3), TH_V(1.3, 0, -0.7, 0.9, 1.1, 2.1, 0, 1.7, 0));
-    CHECK(x, false, .op = OP_PROD, .axes = AD_AXES(1));
-    CHECK(x, false, .op = OP_PROD, .axes = AD_AXES(0), .keep = true, .wrap = true);
-    CHECK(x, false, .op = OP_PROD, .axes = AD_ALL);
+    check_cfg(c, x, false);
 }
 
-Test(reduce, rules_max_min, .description = "max/min away from ties: rules over axis configurations")
+static cfg RULES_MAX_MIN[] = {
+    {.op = OP_MAX, .axes = AD_AXES(2)},
+    {.op = OP_MAX, .axes = AD_AXES(0, 1), .keep = true, .wrap = true},
+    {.op = OP_MAX, .axes = AD_AXES(-2), .wrap = true, .transpose = true},
+    {.op = OP_MAX, .axes = AD_ALL, .wrap = true},
+    {.op = OP_MIN, .axes = AD_AXES(0)},
+    {.op = OP_MIN, .axes = AD_AXES(1, 2), .keep = true, .wrap = true},
+    {.op = OP_MIN, .axes = AD_ALL, .wrap = true, .transpose = true},
+};
+
+ParameterizedTestParameters(reduce, rules_max_min)
+{
+    return cr_make_param_array(cfg, RULES_MAX_MIN, TH_NELEMS(RULES_MAX_MIN));
+}
+
+ParameterizedTest(cfg *c, reduce, rules_max_min,
+                  .description = "max/min away from ties: rules over axis configurations")
 {
     ad_tensor *x = x234();
-    CHECK(x, true, .op = OP_MAX, .axes = AD_AXES(2));
-    CHECK(x, true, .op = OP_MAX, .axes = AD_AXES(0, 1), .keep = true, .wrap = true);
-    CHECK(x, true, .op = OP_MAX, .axes = AD_AXES(-2), .wrap = true, .transpose = true);
-    CHECK(x, true, .op = OP_MAX, .axes = AD_ALL, .wrap = true);
-    CHECK(x, true, .op = OP_MIN, .axes = AD_AXES(0));
-    CHECK(x, true, .op = OP_MIN, .axes = AD_AXES(1, 2), .keep = true, .wrap = true);
-    CHECK(x, true, .op = OP_MIN, .axes = AD_ALL, .wrap = true, .transpose = true);
+    check_cfg(c, x, true);
 }
 
-Test(reduce, rules_var_std, .description = "var (corrections 0, 1, 1.5) and std: rules incl. second order")
+static cfg RULES_VAR_STD[] = {
+    {.op = OP_VAR, .axes = AD_AXES(1), .corr = 1},
+    {.op = OP_VAR, .axes = AD_AXES(0, 2), .corr = 0, .keep = true, .wrap = true},
+    {.op = OP_VAR, .axes = AD_AXES(-1), .corr = 1.5, .wrap = true, .transpose = true},
+    {.op = OP_VAR, .axes = AD_ALL, .corr = 1, .wrap = true},
+    {.op = OP_STD, .axes = AD_AXES(2), .corr = 1},
+    {.op = OP_STD, .axes = AD_ALL, .corr = 0, .keep = true, .wrap = true},
+};
+
+ParameterizedTestParameters(reduce, rules_var_std)
+{
+    return cr_make_param_array(cfg, RULES_VAR_STD, TH_NELEMS(RULES_VAR_STD));
+}
+
+ParameterizedTest(cfg *c, reduce, rules_var_std,
+                  .description = "var (corrections 0, 1, 1.5) and std: rules incl. second order")
 {
     ad_tensor *x = x234();
-    CHECK(x, true, .op = OP_VAR, .axes = AD_AXES(1), .corr = 1);
-    CHECK(x, true, .op = OP_VAR, .axes = AD_AXES(0, 2), .corr = 0, .keep = true, .wrap = true);
-    CHECK(x, true, .op = OP_VAR, .axes = AD_AXES(-1), .corr = 1.5, .wrap = true, .transpose = true);
-    CHECK(x, true, .op = OP_VAR, .axes = AD_ALL, .corr = 1, .wrap = true);
-    CHECK(x, true, .op = OP_STD, .axes = AD_AXES(2), .corr = 1);
-    CHECK(x, true, .op = OP_STD, .axes = AD_ALL, .corr = 0, .keep = true, .wrap = true);
+    check_cfg(c, x, true);
 }
 
-Test(reduce, rules_logsumexp, .description = "logsumexp: rules over axis configurations")
+static cfg RULES_LOGSUMEXP[] = {
+    {.op = OP_LSE, .axes = AD_AXES(1)},
+    {.op = OP_LSE, .axes = AD_AXES(0, 2), .keep = true, .wrap = true},
+    {.op = OP_LSE, .axes = AD_AXES(-1), .keep = true, .wrap = true, .transpose = true},
+    {.op = OP_LSE, .axes = AD_ALL, .wrap = true},
+};
+
+ParameterizedTestParameters(reduce, rules_logsumexp)
+{
+    return cr_make_param_array(cfg, RULES_LOGSUMEXP, TH_NELEMS(RULES_LOGSUMEXP));
+}
+
+ParameterizedTest(cfg *c, reduce, rules_logsumexp,
+                  .description = "logsumexp: rules over axis configurations")
 {
     ad_tensor *x = th_vals(AD_SHAPE(2, 3, 4), 0.1, 2.5);
-    CHECK(x, true, .op = OP_LSE, .axes = AD_AXES(1));
-    CHECK(x, true, .op = OP_LSE, .axes = AD_AXES(0, 2), .keep = true, .wrap = true);
-    CHECK(x, true, .op = OP_LSE, .axes = AD_AXES(-1), .keep = true, .wrap = true, .transpose = true);
-    CHECK(x, true, .op = OP_LSE, .axes = AD_ALL, .wrap = true);
+    check_cfg(c, x, true);
 }
 
-Test(reduce, rules_cumsum_cumprod, .description = "cumsum and cumprod (no zeros): rules along every axis")
+static cfg RULES_CUMSUM_CUMPROD[] = {
+    {.op = OP_CUMSUM, .axis = 0},
+    {.op = OP_CUMSUM, .axis = 1, .wrap = true},
+    {.op = OP_CUMSUM, .axis = -1, .wrap = true, .transpose = true},
+    {.op = OP_CUMPROD, .axis = 0, .wrap = true},
+    {.op = OP_CUMPROD, .axis = 2},
+    {.op = OP_CUMPROD, .axis = -2, .wrap = true, .transpose = true},
+};
+
+ParameterizedTestParameters(reduce, rules_cumsum_cumprod)
+{
+    return cr_make_param_array(cfg, RULES_CUMSUM_CUMPROD, TH_NELEMS(RULES_CUMSUM_CUMPROD));
+}
+
+ParameterizedTest(cfg *c, reduce, rules_cumsum_cumprod,
+                  .description = "cumsum and cumprod (no zeros): rules along every axis")
 {
     ad_tensor *x = x234();
-    CHECK(x, true, .op = OP_CUMSUM, .axis = 0);
-    CHECK(x, true, .op = OP_CUMSUM, .axis = 1, .wrap = true);
-    CHECK(x, true, .op = OP_CUMSUM, .axis = -1, .wrap = true, .transpose = true);
-    CHECK(x, true, .op = OP_CUMPROD, .axis = 0, .wrap = true);
-    CHECK(x, true, .op = OP_CUMPROD, .axis = 2);
-    CHECK(x, true, .op = OP_CUMPROD, .axis = -2, .wrap = true, .transpose = true);
+    check_cfg(c, x, true);
 }
 
-Test(reduce, rules_cumprod_with_zeros,
-     .description = "cumprod with zeros (one or two per line): first-order rules exact")
+static cfg RULES_CUMPROD_WITH_ZEROS[] = {
+    {.op = OP_CUMPROD, .axis = 1},
+    {.op = OP_CUMPROD, .axis = 0, .wrap = true},
+    {.op = OP_CUMPROD, .axis = 1, .wrap = true, .transpose = true},
+};
+
+ParameterizedTestParameters(reduce, rules_cumprod_with_zeros)
+{
+    return cr_make_param_array(cfg, RULES_CUMPROD_WITH_ZEROS, TH_NELEMS(RULES_CUMPROD_WITH_ZEROS));
+}
+
+ParameterizedTest(cfg *c, reduce, rules_cumprod_with_zeros,
+                  .description = "cumprod with zeros (one or two per line): first-order rules exact")
 {
     ad_tensor *x = ad_from_array(ctx, AD_SHAPE(3, 5),
                                  TH_V(1.3, 0, -0.7, 0.9, 1.1, 2.1, 0.8, 1.7, 0, 1.2, 0.6, 0, 1.4, 0, -1.9));
-    CHECK(x, false, .op = OP_CUMPROD, .axis = 1);
-    CHECK(x, false, .op = OP_CUMPROD, .axis = 0, .wrap = true);
-    CHECK(x, false, .op = OP_CUMPROD, .axis = 1, .wrap = true, .transpose = true);
+    check_cfg(c, x, false);
 }
 
 Test(reduce, cumprod_gradient_with_zeros, .description = "cumprod gradient at zeros, hand-derived")
@@ -555,15 +660,25 @@ Test(reduce, cumprod_gradient_with_zeros, .description = "cumprod gradient at ze
     th_expect(ad_grad(z), AD_SHAPE(5), TH_V(1, 8, 0, 0, 0), 0, 0);
 }
 
-Test(reduce, rules_softmax, .description = "softmax and log_softmax: rules along every axis")
+static cfg RULES_SOFTMAX[] = {
+    {.op = OP_SOFTMAX, .axis = 0},
+    {.op = OP_SOFTMAX, .axis = 1, .wrap = true},
+    {.op = OP_SOFTMAX, .axis = -1, .wrap = true, .transpose = true},
+    {.op = OP_LOGSOFTMAX, .axis = 2},
+    {.op = OP_LOGSOFTMAX, .axis = -3, .wrap = true},
+    {.op = OP_LOGSOFTMAX, .axis = 1, .wrap = true, .transpose = true},
+};
+
+ParameterizedTestParameters(reduce, rules_softmax)
+{
+    return cr_make_param_array(cfg, RULES_SOFTMAX, TH_NELEMS(RULES_SOFTMAX));
+}
+
+ParameterizedTest(cfg *c, reduce, rules_softmax,
+                  .description = "softmax and log_softmax: rules along every axis")
 {
     ad_tensor *x = th_vals(AD_SHAPE(2, 3, 4), 0.1, 2.5);
-    CHECK(x, true, .op = OP_SOFTMAX, .axis = 0);
-    CHECK(x, true, .op = OP_SOFTMAX, .axis = 1, .wrap = true);
-    CHECK(x, true, .op = OP_SOFTMAX, .axis = -1, .wrap = true, .transpose = true);
-    CHECK(x, true, .op = OP_LOGSOFTMAX, .axis = 2);
-    CHECK(x, true, .op = OP_LOGSOFTMAX, .axis = -3, .wrap = true);
-    CHECK(x, true, .op = OP_LOGSOFTMAX, .axis = 1, .wrap = true, .transpose = true);
+    check_cfg(c, x, true);
 }
 
 Test(reduce, cumsum_backward_is_reverse_cumsum, .description = "the gradient of cumsum is the reverse running sum")

@@ -81,46 +81,34 @@ static int lex_number(const char *src, int n, int at, ex_tok *t, ad_expr_error *
     return 0;
 }
 
-int ex_lex(const char *src, int n, int at, ex_tok *t, ad_expr_error *err)
+/* Tokens of one character whatever follows; T_EOF when c is none of them. */
+static ex_tokkind single_kind(int c)
 {
-    while (at < n && (src[at] == ' ' || src[at] == '\t' || src[at] == '\n' || src[at] == '\r')) at++;
-    t->pos = at;
-    t->len = 1;
-    t->num = 0;
-    if (at >= n) {
-        t->kind = T_EOF;
-        t->pos = n;
-        return 0;
-    }
-    int c = (unsigned char)src[at];
-    int c1 = at + 1 < n ? (unsigned char)src[at + 1] : 0;
-    if (is_digit(c) || (c == '.' && is_digit(c1))) return lex_number(src, n, at, t, err);
-    if (is_name_start(c)) {
-        int i = at;
-        while (i < n && is_name_char((unsigned char)src[i])) i++;
-        t->kind = T_NAME;
-        t->len = i - at;
-        return 0;
-    }
     switch (c) {
-    case '+': t->kind = T_PLUS; return 0;
-    case '-': t->kind = T_MINUS; return 0;
-    case '/': t->kind = T_SLASH; return 0;
-    case '@': t->kind = T_AT; return 0;
-    case '^': t->kind = T_POW; return 0;
-    case '(': t->kind = T_LPAREN; return 0;
-    case ')': t->kind = T_RPAREN; return 0;
-    case '[': t->kind = T_LBRACK; return 0;
-    case ']': t->kind = T_RBRACK; return 0;
-    case ',': t->kind = T_COMMA; return 0;
-    case ':': t->kind = T_COLON; return 0;
+    case '+': return T_PLUS;
+    case '-': return T_MINUS;
+    case '/': return T_SLASH;
+    case '@': return T_AT;
+    case '^': return T_POW;
+    case '(': return T_LPAREN;
+    case ')': return T_RPAREN;
+    case '[': return T_LBRACK;
+    case ']': return T_RBRACK;
+    case ',': return T_COMMA;
+    case ':': return T_COLON;
+    default: return T_EOF;
+    }
+}
+
+/* Operators decided by the next character (*, **, <, <=, >, >=, =, ==, !=)
+ * and the ellipsis.  0 with t filled; -1 with err filled for a lone '!' or
+ * '.'; 1 when c starts none of them. */
+static int lex_operator(const char *src, int n, int at, int c, int c1, ex_tok *t, ad_expr_error *err)
+{
+    switch (c) {
     case '*':
-        if (c1 == '*') {
-            t->kind = T_POW;
-            t->len = 2;
-        } else {
-            t->kind = T_STAR;
-        }
+        t->kind = c1 == '*' ? T_POW : T_STAR;
+        t->len = c1 == '*' ? 2 : 1;
         return 0;
     case '<':
     case '>':
@@ -147,21 +135,56 @@ int ex_lex(const char *src, int n, int at, ex_tok *t, ad_expr_error *err)
         }
         if (err) ex_set_error(err, AD_ESYNTAX, at, 1, "unexpected '.'");
         return -1;
-    default: break;
+    default: return 1;
     }
-    if (err) {
-        if (c >= 0x80) {
-            /* one caret per byte of the UTF-8 sequence */
-            int len = 1;
-            while (at + len < n && len < 4 && ((unsigned char)src[at + len] & 0xC0) == 0x80) len++;
-            ex_set_error(err, AD_ESYNTAX, at, len, "unexpected character (byte 0x%02x)", (unsigned)c);
-        } else if (isprint(c)) {
-            ex_set_error(err, AD_ESYNTAX, at, 1, "unexpected character '%c'", c);
-        } else {
-            ex_set_error(err, AD_ESYNTAX, at, 1, "unexpected control character 0x%02x", (unsigned)c);
-        }
+}
+
+/* The error for a byte that starts no token.  Returns -1. */
+static int unexpected_char(const char *src, int n, int at, ad_expr_error *err)
+{
+    int c = (unsigned char)src[at];
+    if (!err) return -1;
+    if (c >= 0x80) {
+        /* one caret per byte of the UTF-8 sequence */
+        int len = 1;
+        while (at + len < n && len < 4 && ((unsigned char)src[at + len] & 0xC0) == 0x80) len++;
+        ex_set_error(err, AD_ESYNTAX, at, len, "unexpected character (byte 0x%02x)", (unsigned)c);
+    } else if (isprint(c)) {
+        ex_set_error(err, AD_ESYNTAX, at, 1, "unexpected character '%c'", c);
+    } else {
+        ex_set_error(err, AD_ESYNTAX, at, 1, "unexpected control character 0x%02x", (unsigned)c);
     }
     return -1;
+}
+
+int ex_lex(const char *src, int n, int at, ex_tok *t, ad_expr_error *err)
+{
+    while (at < n && (src[at] == ' ' || src[at] == '\t' || src[at] == '\n' || src[at] == '\r')) at++;
+    t->pos = at;
+    t->len = 1;
+    t->num = 0;
+    if (at >= n) {
+        t->kind = T_EOF;
+        t->pos = n;
+        return 0;
+    }
+    int c = (unsigned char)src[at];
+    int c1 = at + 1 < n ? (unsigned char)src[at + 1] : 0;
+    if (is_digit(c) || (c == '.' && is_digit(c1))) return lex_number(src, n, at, t, err);
+    if (is_name_start(c)) {
+        int i = at;
+        while (i < n && is_name_char((unsigned char)src[i])) i++;
+        t->kind = T_NAME;
+        t->len = i - at;
+        return 0;
+    }
+    ex_tokkind k = single_kind(c);
+    if (k != T_EOF) {
+        t->kind = k;
+        return 0;
+    }
+    int rc = lex_operator(src, n, at, c, c1, t, err);
+    return rc <= 0 ? rc : unexpected_char(src, n, at, err);
 }
 
 void ex_tok_describe(const char *src, const ex_tok *t, char *buf, size_t n)
