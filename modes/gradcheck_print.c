@@ -134,8 +134,9 @@ static void print_checks(FILE *f, const ad_gradcheck_report *r)
                    "err %s: %s\n",
                 num(a, sizeof a, r->hvp_max_abs_err, 3), num(b, sizeof b, r->hvp_max_rel_err, 3),
                 r->hvp_passed ? "ok" : "FAILED");
-    fprintf(f, "  reference: %lld evaluations of f, %.3g s\n", (long long)r->reference_stats.passes,
-            r->reference_stats.seconds);
+    fprintf(f, "  reference: %lld evaluations of f, %.3g s; f's measured noise up to %s\n",
+            (long long)r->reference_stats.passes, r->reference_stats.seconds, num(a, sizeof a, r->noise_max, 2));
+    if (r->reference_note[0]) fprintf(f, "  reference: %s\n", r->reference_note);
 }
 
 int ad_gradcheck_print(FILE *f, const ad_gradcheck_report *r, const ad_problem *p, const char *const *names)

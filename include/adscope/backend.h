@@ -62,7 +62,11 @@ typedef struct ad_problem {
     int nin;
     ad_tensor *const *in;
     const bool *wrt;
+    unsigned flags; /* AD_PROBLEM_* (0: f is written with adscope's ops) */
 } ad_problem;
+
+/* ad_problem.flags */
+enum { AD_PROBLEM_OPAQUE = 1u << 0 /* f is a black box (plain C over its inputs' data): only backends with AD_CAP_DIFFERENCE apply */ };
 
 /* Options shared by every driver; zero-initialise for the defaults. */
 typedef struct ad_options {
