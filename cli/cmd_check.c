@@ -1,7 +1,9 @@
 /* cli/cmd_check.c — adscope check: the gradient check of ad_gradcheck
- * from the shell.  Exit 0 when it passes, 1 when it fails, 2 when it cannot
- * run. */
+ * from the shell.  Exit 0 when nothing differs (inconclusive entries are
+ * counted, and fail only with --strict), 1 when something differs, 2 when
+ * it cannot run.  Progress goes to stderr for checks longer than 2 s. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
@@ -11,37 +13,52 @@ static const char HELP[] =
     "    adscope check - are the derivatives of a function right?\n"
     "\n"
     "SYNOPSIS\n"
-    "    adscope check EXPR [--var NAME=VALUE]... [--atol A] [--rtol R] [--fast] [--json]\n"
+    "    adscope check EXPR [--var NAME=VALUE]... [--atol A] [--rtol R] [--strict] [--fast] [--json]\n"
     "    adscope check --plugin PATH.so:SYMBOL [--grad-symbol SYMBOL] --var NAME=VALUE... [options]\n"
     "\n"
     "DESCRIPTION\n"
     "    Compares every automatic-differentiation backend (forward, reverse,\n"
     "    forward-vector and any registered one), and the hand-written gradient of a\n"
-    "    plugin (--grad-symbol), with a five-point finite-difference reference,\n"
-    "    element by element over the whole Jacobian: an entry passes when\n"
-    "        |analytic - numeric| <= atol + rtol*|numeric| + estimate,\n"
-    "    the estimate being the reference's own error estimate.  Coordinates where\n"
-    "    the one-sided differences disagree (relu or abs at 0, max with ties) are\n"
-    "    reported as non-differentiable, and the analytic value passes if it lies\n"
-    "    between them.  NaN or Inf anywhere is a failure.\n"
+    "    plugin (--grad-symbol), with a reference that knows its own accuracy:\n"
+    "    f's noise is measured (More & Wild's ECnoise), each coordinate's step\n"
+    "    follows its own scale and never crosses into NaN territory (it shrinks or\n"
+    "    turns one-sided, and says so), and Ridders' extrapolation refines the\n"
+    "    differences until their error bound stops improving.  Each entry of the\n"
+    "    Jacobian gets one of three verdicts (tol = atol + rtol*|numeric|):\n"
+    "        agrees        |analytic - numeric| <= tol + bound, bound <= tol\n"
+    "        differs       |analytic - numeric| >  tol + bound\n"
+    "        inconclusive  the reference cannot be made accurate enough there\n"
+    "                      (the output says why and how accurate it got).\n"
+    "    Coordinates where the one-sided slopes differ beyond their noise and keep\n"
+    "    differing as the step shrinks (relu or abs at 0, max with ties) are\n"
+    "    reported as kinks, and the analytic value passes if it lies between them.\n"
+    "    NaN or Inf in a derivative is a failure.\n"
     "\n"
     "    Two checks need no step size at all: the identity <v, J u> = <J^T v, u>\n"
-    "    between forward and reverse mode for random u, v, and the Taylor test:\n"
-    "    |f(x + h v) - f(x) - h <grad f(x), v>| must shrink like h^2; the observed\n"
-    "    order is printed (about 2 when the gradient is right, about 1 when not).\n"
+    "    between forward and reverse mode (and a hand-written gradient) for random\n"
+    "    u, v, to rounding and f's measured noise; a backend that breaks it is\n"
+    "    bisected over blocks of coordinates until the wrong entry is named.  And\n"
+    "    the Taylor test: |f(x + h v) - f(x) - h <grad f(x), v>| must shrink like\n"
+    "    h^2 above f's noise; the observed order is printed.\n"
     "\n"
     "    On failure only the mismatching entries are printed, worst first.\n"
     "\n"
     "OPTIONS\n"
     "    --var NAME=VALUE     bind a variable (see 'adscope grad --help').\n"
     "    --atol A, --rtol R   tolerances (default 1e-6 and 1e-5).\n"
+    "    --strict             inconclusive entries fail the check (exit 1).\n"
+    "    --h H                the reference's first step (default: 0.1 of each\n"
+    "                         coordinate's scale, with a search over smaller ones).\n"
+    "    --no-consistency     skip the identity <v, J u> = <J^T v, u>.\n"
+    "    --no-taylor          skip the Taylor test.\n"
     "    --fast               check a few random directions instead of every\n"
     "                         coordinate (for large inputs).\n"
     "    --directions N       directions in --fast mode (default 4).\n"
     "    --second-order       also check Hessian-vector products (forward over reverse)\n"
     "                         against differences of gradients.\n"
     "    --reference NAME     the finite-difference backend used as reference\n"
-    "                         (default five-point; central, forward-diff, gsl-deriv).\n"
+    "                         (default: gradcheck's own extrapolated differences;\n"
+    "                         five-point, central, forward-diff, gsl-deriv).\n"
     "    --max-rows N         mismatching entries printed (default 10).\n"
     "    --wrt NAMES          check only these variables (comma-separated).\n"
     "    --seed S             seed of random values and random directions.\n"
@@ -52,7 +69,8 @@ static const char HELP[] =
     "    --json               print JSON (schema in the README).\n"
     "\n"
     "EXIT STATUS\n"
-    "    0 the check passed; 1 it failed; 2 usage or input error.\n"
+    "    0 nothing differs (inconclusive entries are counted); 1 something differs\n"
+    "    (or, with --strict, is inconclusive); 2 usage or input error.\n"
     "\n"
     "EXAMPLES\n"
     "    adscope check 'sum(sin(x)*x^2 + exp(-x^2))' --var x='linspace(-1,1,5)'\n"
@@ -67,7 +85,11 @@ static const cli_opt OPTS[] = {CLI_FN_OPTS,
                                {"directions", CLI_VALUE, "N"},
                                {"second-order", CLI_FLAG, NULL},
                                {"reference", CLI_VALUE, "NAME"},
-                               {"max-rows", CLI_VALUE, "N"}};
+                               {"max-rows", CLI_VALUE, "N"},
+                               {"strict", CLI_FLAG, NULL},
+                               {"h", CLI_VALUE, "H"},
+                               {"no-consistency", CLI_FLAG, NULL},
+                               {"no-taylor", CLI_FLAG, NULL}};
 
 static void json_entry(const cli_fn *fn, const ad_gradcheck_entry *e)
 {
@@ -85,6 +107,12 @@ static void json_entry(const cli_fn *fn, const ad_gradcheck_entry *e)
     cli_json_number(stdout, e->abs_err);
     printf(", \"rel_err\": ");
     cli_json_number(stdout, e->rel_err);
+    printf(", \"estimate\": ");
+    cli_json_number(stdout, e->estimate);
+    if (e->why) {
+        printf(", \"why\": ");
+        cli_json_string(stdout, e->why);
+    }
     printf("}");
 }
 
@@ -99,7 +127,9 @@ static void json_backends(const ad_gradcheck_report *r)
         cli_json_number(stdout, b->max_abs_err);
         printf(", \"max_rel_err\": ");
         cli_json_number(stdout, b->max_rel_err);
-        printf(", \"checked\": %lld, \"mismatches\": %lld}", (long long)b->checked, (long long)b->mismatches);
+        printf(", \"checked\": %lld, \"mismatches\": %lld, \"inconclusive\": %lld, \"applicable\": %s}",
+               (long long)b->checked, (long long)b->mismatches, (long long)b->inconclusive,
+               b->not_applicable ? "false" : "true");
     }
     printf("}");
 }
@@ -127,6 +157,21 @@ static void json_check(const char *name, bool passed, const char *key, double v)
     printf("}");
 }
 
+/* The three-outcome counts, the reference's notes and f's noise. */
+static void json_inconclusive(const cli_fn *fn, const ad_gradcheck_report *r)
+{
+    printf(", \"inconclusive_count\": %lld, \"inconclusive\": [", (long long)r->ninconclusive);
+    for (int i = 0; i < r->ninconclusive_rows; i++) {
+        printf("%s", i ? ", " : "");
+        json_entry(fn, &r->inconclusive[i]);
+    }
+    printf("], \"noise\": ");
+    cli_json_number(stdout, r->noise_max);
+    printf(", \"reference_note\": ");
+    cli_json_string(stdout, r->reference_note);
+    printf(", \"consistency_located\": %s", r->consistency_located ? "true" : "false");
+}
+
 static void print_json(const cli_fn *fn, const ad_gradcheck_report *r)
 {
     printf("{\"passed\": %s, \"summary\": ", r->passed ? "true" : "false");
@@ -146,6 +191,7 @@ static void print_json(const cli_fn *fn, const ad_gradcheck_report *r)
         json_kink(fn, &r->kinks[i]);
     }
     printf("], \"nonfinite\": %s", r->nonfinite ? "true" : "false");
+    json_inconclusive(fn, r);
     if (r->consistency_done) json_check("consistency", r->consistency_passed, "rel_err", r->consistency_rel_err);
     if (r->taylor_done) json_check("taylor", r->taylor_passed, "order", r->taylor_order);
     if (r->hvp_done) json_check("second_order", r->hvp_passed, "max_abs_err", r->hvp_max_abs_err);
@@ -166,6 +212,10 @@ static int options(const cli_args *a, void *opts)
     o->seed = (uint64_t)seed;
     o->fast = cli_has(a, "fast");
     o->second_order = cli_has(a, "second-order");
+    o->strict = cli_has(a, "strict");
+    o->no_consistency = cli_has(a, "no-consistency");
+    o->no_taylor = cli_has(a, "no-taylor");
+    if (cli_double(a, "h", 0, 1e-300, 1e300, &o->h)) return CLI_USAGE;
     if (cli_get(a, "reference")) {
         const ad_backend *b = cli_backend("check", cli_get(a, "reference"));
         if (!b) return CLI_USAGE;
@@ -178,11 +228,33 @@ static int options(const cli_args *a, void *opts)
     return CLI_OK;
 }
 
+/* What the progress callback needs to know beside what the library says. */
+typedef struct progress_state {
+    int64_t n;
+    bool fast;
+    bool hinted;
+} progress_state;
+
+static void progress(void *data, const char *stage, double fraction, double seconds)
+{
+    progress_state *ps = data;
+    char line[320];
+    if (!ad_gradcheck_progress_text(line, sizeof line, stage, fraction, seconds, ps->n, ps->fast || ps->hinted))
+        return;
+    ps->hinted = ps->hinted || (!ps->fast && strstr(line, "--fast") != NULL); /* the hint once */
+    fprintf(stderr, "adscope check: %s\n", line);
+}
+
 static int run(cli_call *c)
 {
     ad_gradcheck_options o = *(const ad_gradcheck_options *)c->opts;
     cli_fn *fn = c->fn;
-    cli_fn_gradcheck_options(fn, &o); /* the user's derivative; none of AD for --abi c */
+    cli_fn_gradcheck_options(fn, &o); /* the names and the user's derivative (--abi c: the plain-C one) */
+    progress_state ps = {.n = 0, .fast = o.fast};
+    for (int i = 0; i < fn->problem.nin; i++)
+        if (!fn->problem.wrt || fn->problem.wrt[i]) ps.n += ad_numel(fn->problem.in[i]);
+    o.progress = progress;
+    o.progress_data = &ps;
     ad_gradcheck_report r;
     memset(&r, 0, sizeof r);
     int rc;

@@ -22,9 +22,7 @@ int ad_blackbox_problem(ad_problem *p, ad_ctx *ctx, const ad_blackbox *bb, ad_te
 
 void ad_blackbox_check_options(const ad_blackbox *bb, ad_gradcheck_options *o)
 {
-    static const char *const no_ad[] = {NULL}; /* AD sees a constant: nothing to compare */
     if (!bb || !o) return;
-    o->backends = no_ad;
     o->user_grad = NULL;
     o->user_jvp = NULL;
     o->user_vjp = NULL;
@@ -33,12 +31,9 @@ void ad_blackbox_check_options(const ad_blackbox *bb, ad_gradcheck_options *o)
     /* J as a VJP: the checker compares it row by row (one call of jac per
      * residual), and in fast mode through <u, J d> */
     if (bb->r && bb->jac) o->user_vjp = ad_blackbox_vjp;
-    /* The forward/reverse identity pairs the two AD modes, which cannot see
-     * inside a black box; the hand-written derivative is compared element by
-     * element and by the Taylor test instead.  (Drop this line once
-     * gradcheck runs the identity on the user's derivative for opaque
-     * problems.) */
-    o->no_consistency = true;
+    /* the AD backends are reported as not applicable by ad_gradcheck itself
+     * (AD_PROBLEM_OPAQUE), and its identity and Taylor checks use this
+     * hand-written derivative */
 }
 
 static bool has_derivative(const ad_blackbox *bb)

@@ -236,12 +236,52 @@ static void record_entry(gc_run *g, const gc_cmp *c, double abs_err, double rel_
     keep_row(g, &en, key);
 }
 
+/* An entry the reference cannot judge: counted, and the first max_rows
+ * kept with why. */
+static void record_inconclusive(gc_run *g, const gc_cmp *c, const char *why)
+{
+    ad_gradcheck_report *r = g->r;
+    r->ninconclusive++;
+    if (c->line) c->line->inconclusive++;
+    if (!r->inconclusive || r->ninconclusive_rows >= g->o.max_rows) return;
+    ad_gradcheck_entry *en = &r->inconclusive[r->ninconclusive_rows++];
+    memset(en, 0, sizeof *en);
+    en->backend = c->backend;
+    en->input = c->input;
+    en->ndim = c->ndim;
+    if (c->ndim > 0) memcpy(en->index, c->index, (size_t)c->ndim * sizeof(int64_t));
+    en->analytic = c->a;
+    en->numeric = c->n;
+    en->estimate = c->e;
+    en->abs_err = fabs(c->a - c->n);
+    en->rel_err = en->abs_err / fmax(fabs(c->n), g->o.atol > 0 ? g->o.atol : DBL_MIN);
+    en->why = why;
+}
+
+/* Why the reference cannot judge an entry whose own value a is finite, or
+ * NULL when it can: it is undefined, or its bound e exceeds the tolerance
+ * while a is within tol + e of it (beyond that a differs whatever the
+ * reference's error). */
+static const char *undecided(double a, double n, double e, double tol)
+{
+    if (!isfinite(n) || !isfinite(e)) return "f is not finite on either side of x at any step tried";
+    if (e > tol && fabs(a - n) <= tol + e)
+        return "the reference's error bound exceeds the tolerance (f is too noisy or too curved here)";
+    return NULL;
+}
+
 int gc_compare(gc_run *g, const gc_cmp *c, int kink_id)
 {
     double a = c->a, n = c->n, e = c->e;
+    double tol = g->o.atol + g->o.rtol * fabs(n);
+    const char *why = isfinite(a) ? undecided(a, n, e, tol) : NULL;
+    if (why && kink_id < 0) {
+        record_inconclusive(g, c, why);
+        return 0;
+    }
     bool nonfinite = !isfinite(a) || !isfinite(n) || !isfinite(e);
     double abs_err = fabs(a - n);
-    double tol = g->o.atol + g->o.rtol * fabs(n) + e;
+    tol += e;
     bool ok = !nonfinite && abs_err <= tol;
     bool at_kink = false;
     if (kink_id >= 0 && !nonfinite) ok = kink_verdict(g, kink_id, a, ok, &at_kink);
@@ -254,6 +294,14 @@ int gc_compare(gc_run *g, const gc_cmp *c, int kink_id)
     if (at_kink) return 0;
     record_entry(g, c, abs_err, rel_err, tol, nonfinite, ok);
     return ok ? 0 : 1;
+}
+
+void gc_record_mismatch(gc_run *g, const gc_cmp *c, double tol)
+{
+    double abs_err = fabs(c->a - c->n);
+    double rel_err = abs_err > 0 ? abs_err / fmax(fabs(c->n), DBL_MIN) : 0;
+    count_in_line(c->line, abs_err, rel_err, false, false, false);
+    record_entry(g, c, abs_err, rel_err, tol, false, false);
 }
 
 /* ---- kinks --------------------------------------------------------------------------------- */
@@ -284,34 +332,34 @@ int gc_kink_add(gc_run *g, int input, int ndim, const int64_t *index, double lef
     return r->nkinks++;
 }
 
-/* Rounding error of a one-sided quotient pair: each f carries about eps·|f|
- * (a generous 4 eps), divided by the step. */
-static double sides_noise(double f0, double fp, double fm, double hp, double hm)
+/* Noise of a one-sided quotient pair: f's measured noise level on each of
+ * the three values, divided by the smaller step. */
+static double sides_noise(const gc_sides *s, double hp, double hm)
 {
-    return 4 * DBL_EPSILON * (2 * fabs(f0) + fabs(fp) + fabs(fm)) / fmin(hp, hm);
+    return 4 * s->noise / fmin(hp, hm);
 }
 
 bool gc_jump_candidate(const gc_sides *s)
 {
     double L = (s->f0 - s->fm) / s->hm, R = (s->fp - s->f0) / s->hp;
     if (!isfinite(L) || !isfinite(R)) return false;
-    return fabs(R - L) > 10 * sides_noise(s->f0, s->fp, s->fm, s->hp, s->hm);
+    return fabs(R - L) > 10 * sides_noise(s, s->hp, s->hm);
 }
 
-/* A kink: the jump between the sides is clearly above the rounding noise at
- * both steps and does not shrink with the step (at a smooth point the jump
- * is about f''·h, so a quarter of the step gives a quarter of the jump; at
- * a kink it stays).  The interval's tolerance covers the noise and the
- * change of each side between the two steps (their truncation error). */
+/* A kink: the jump between the sides is clearly above their noise at both
+ * steps and keeps its size when the step shrinks to a quarter.  At a smooth
+ * point the jump is about f''·h and shrinks 4-fold; a jump made of noise
+ * grows 4-fold (noise/h); a kink's stays.  The interval's tolerance covers
+ * the noise and the change of each side between the two steps (their
+ * truncation error). */
 bool gc_is_kink(const gc_sides *s, double atol, double rtol, double *left, double *right, double *tol)
 {
     double L = (s->f0 - s->fm) / s->hm, R = (s->fp - s->f0) / s->hp;
     double L4 = (s->f0 - s->fm4) / s->hm4, R4 = (s->fp4 - s->f0) / s->hp4;
     if (!isfinite(L) || !isfinite(R) || !isfinite(L4) || !isfinite(R4)) return false;
     double J = fabs(R - L), J4 = fabs(R4 - L4);
-    double N = sides_noise(s->f0, s->fp, s->fm, s->hp, s->hm);
-    double N4 = sides_noise(s->f0, s->fp4, s->fm4, s->hp4, s->hm4);
-    if (!(J > 10 * N && J4 > 10 * N4 && J4 > 0.5 * J)) return false;
+    double N = sides_noise(s, s->hp, s->hm), N4 = sides_noise(s, s->hp4, s->hm4);
+    if (!(J > 10 * N && J4 > 10 * N4 && J4 > 0.5 * J && J4 < 2 * J)) return false;
     *left = L;
     *right = R;
     *tol = atol + rtol * fmax(fabs(L), fabs(R)) + N + fabs(L - L4) + fabs(R - R4);
@@ -348,7 +396,7 @@ ad_tensor *gc_eval_coord(gc_run *g, int i, int64_t j, double t, double *taken)
 }
 
 /* The Jacobian index of (output element o, input element j of input i). */
-static int jac_index(const gc_run *g, int i, int64_t o, int64_t j, int64_t *idx)
+int gc_jac_index(const gc_run *g, int i, int64_t o, int64_t j, int64_t *idx)
 {
     const ad_tensor *in = g->p->in[i];
     int yd = g->y->ndim;
@@ -366,7 +414,7 @@ static int jac_index(const gc_run *g, int i, int64_t o, int64_t j, int64_t *idx)
 static int mark_kink(gc_run *g, int i, int64_t o, int64_t j, double L, double R, double tol)
 {
     int64_t ni = g->p->in[i]->numel, idx[AD_MAX_DIMS];
-    int nd = jac_index(g, i, o, j, idx);
+    int nd = gc_jac_index(g, i, o, j, idx);
     int id = gc_kink_add(g, i, nd, idx, L, R, tol);
     if (!g->kink_at[i]) g->kink_at[i] = calloc((size_t)(g->m * ni), sizeof(int32_t));
     if (id < 0 || !g->kink_at[i]) return ad_error(g->ctx, AD_ENOMEM, "gradcheck: out of memory recording kinks");
@@ -385,29 +433,44 @@ static int probe_pair(gc_run *g, int i, int64_t j, double h, ad_tensor **fp, ad_
                     (long long)((*fp)->numel != g->m ? (*fp)->numel : (*fm)->numel), (long long)g->m);
 }
 
-/* One coordinate: one-sided differences at h; where some output jumps,
- * again at h/4, and a jump that stays is a kink (gc_is_kink). */
-static int probe_coordinate(gc_run *g, int i, int64_t j, double xj)
+/* One coordinate: one-sided differences at h = 1e-6·scale (small enough
+ * to stay clear of other kinks and domain edges, large enough for f''·h to
+ * stand above the noise), and at most 1e-3 of the step at which the
+ * reference resolved f there (sin at x = 1e8 varies over 1, not over
+ * 1e8·1e-6); where some output jumps, again at h/4, and a
+ * jump that keeps its size is a kink (gc_is_kink).  Where f is not finite
+ * at x ± h there is no kink analysis (the reference says so). */
+static int probe_coordinate(gc_run *g, int i, int64_t j)
 {
     const double *y = g->y->data;
-    double h = sqrt(DBL_EPSILON) * fmax(1, fabs(xj));
+    double h = 1e-6 * gc_scale(g, i, j);
+    if (g->kstep[i] && g->kstep[i][j] > 0) h = fmin(h, 1e-3 * g->kstep[i][j]); /* well inside f's resolved scale */
     gc_sides sd = {0};
     ad_tensor *fp, *fm, *fp4 = NULL, *fm4 = NULL;
     int rc = probe_pair(g, i, j, h, &fp, &fm, &sd.hp, &sd.hm);
+    if (rc != AD_OK && rc != AD_ENOMEM && rc != AD_ESHAPE) {
+        ad_clear_error(g->ctx); /* f undefined nearby */
+        return AD_OK;
+    }
     bool cand = false;
     for (int64_t o = 0; rc == AD_OK && o < g->m && !cand; o++) {
         sd.f0 = y[o];
         sd.fp = fp->data[o];
         sd.fm = fm->data[o];
+        sd.noise = g->noise[o];
         cand = gc_jump_candidate(&sd);
     }
     if (rc != AD_OK || !cand) return rc;
     fp4 = gc_eval_coord(g, i, j, h / 4, &sd.hp4);
     fm4 = gc_eval_coord(g, i, j, -h / 4, &sd.hm4);
-    if (!fp4 || !fm4) return g->ctx->err;
+    if (!fp4 || !fm4 || fp4->numel != g->m || fm4->numel != g->m) {
+        if (g->ctx->err == AD_ENOMEM) return AD_ENOMEM;
+        ad_clear_error(g->ctx);
+        return AD_OK;
+    }
     for (int64_t o = 0; rc == AD_OK && o < g->m; o++) {
         sd = (gc_sides){.f0 = y[o], .fp = fp->data[o], .fm = fm->data[o], .fp4 = fp4->data[o], .fm4 = fm4->data[o],
-                        .hp = sd.hp, .hm = sd.hm, .hp4 = sd.hp4, .hm4 = sd.hm4};
+                        .hp = sd.hp, .hm = sd.hm, .hp4 = sd.hp4, .hm4 = sd.hm4, .noise = g->noise[o]};
         double L, R, tol;
         if (gc_is_kink(&sd, g->o.atol, g->o.rtol, &L, &R, &tol)) rc = mark_kink(g, i, o, j, L, R, tol);
     }
@@ -420,11 +483,9 @@ static int scan_kinks(gc_run *g)
     ad_ctx *ctx = g->ctx;
     for (int i = 0; i < p->nin; i++) {
         if (!ad_wrt(p, i)) continue;
-        ad_tensor *xc = ad_contiguous(g->x[i]);
-        if (!xc) return ctx->err;
         for (int64_t j = 0; j < p->in[i]->numel; j++) {
             ad_scope s = ad_scope_begin(ctx);
-            int rc = probe_coordinate(g, i, j, xc->data[j]);
+            int rc = probe_coordinate(g, i, j);
             ad_scope_end(ctx, s, NULL);
             if (rc != AD_OK) return rc;
         }
@@ -488,8 +549,8 @@ static int choose_reference(gc_run *g)
     const char *name = g->o.reference;
     char names[512];
     g->ref = name ? ad_backend_find(name) : ad_backend_reference();
-    if (g->ref) return AD_OK;
-    if (!name) return ad_error(g->ctx, AD_ENOTFOUND, "gradcheck: no difference rule with an error estimate registered");
+    g->ref_name = name ? name : "extrapolated";
+    if (g->ref || !name) return AD_OK; /* without a name gradcheck's own reference serves */
     list_names(names, sizeof names, AD_CAP_ESTIMATE);
     return ad_error(g->ctx, AD_ENOTFOUND, "gradcheck: unknown reference backend \"%s\" (finite differences: %s)", name,
                     names);
@@ -570,8 +631,9 @@ static int alloc_report(gc_run *g)
     for (int i = 0; i < g->nb; i++) names += strlen(g->bk[i]->name) + 1;
     char *block = calloc(1, (size_t)g->nb * sizeof(ad_gradcheck_backend) + names);
     r->rows = calloc((size_t)g->o.max_rows, sizeof *r->rows);
+    r->inconclusive = calloc((size_t)g->o.max_rows, sizeof *r->inconclusive);
     g->row_key = calloc((size_t)g->o.max_rows, sizeof *g->row_key);
-    if (!block || !r->rows || !g->row_key) {
+    if (!block || !r->rows || !r->inconclusive || !g->row_key) {
         free(block);
         return ad_error(g->ctx, AD_ENOMEM, "gradcheck: out of memory for the report");
     }
@@ -584,6 +646,11 @@ static int alloc_report(gc_run *g)
         r->backends[i].name = nm;
         r->backends[i].passed = true;
         nm += len;
+        if (g->opaque && !gc_is_user(g, g->bk[i], NULL) && !(g->bk[i]->caps & AD_CAP_DIFFERENCE)) {
+            r->backends[i].not_applicable = true;
+            snprintf(r->backends[i].note, sizeof r->backends[i].note,
+                     "not applicable: f is a black box (plain C over its inputs' data), AD cannot see inside");
+        }
     }
     return AD_OK;
 }
@@ -644,6 +711,7 @@ static int check_backend(gc_run *g, int bi, const full_ref *fr)
     ad_ctx *ctx = g->ctx;
     const ad_backend *b = g->bk[bi];
     ad_gradcheck_backend *line = &g->r->backends[bi];
+    if (line->not_applicable) return AD_OK;
     ad_scope s = ad_scope_begin(ctx);
     ad_tensor *J[AD_MAX_INPUTS] = {0};
     ad_jacobian_info info;
@@ -667,7 +735,7 @@ static int check_backend(gc_run *g, int bi, const full_ref *fr)
         for (int64_t q = 0; q < g->m * ni; q++) {
             int64_t o = q / ni, j = q % ni, idx[AD_MAX_DIMS];
             gc_cmp c = {.backend = line->name, .line = line, .input = i, .index = idx};
-            c.ndim = jac_index(g, i, o, j, idx);
+            c.ndim = gc_jac_index(g, i, o, j, idx);
             c.a = Jc->data[q];
             c.n = fr->J[i][q];
             c.e = fr->E[i] ? fr->E[i][q] : 0;
@@ -682,38 +750,117 @@ static int check_backend(gc_run *g, int bi, const full_ref *fr)
     return rc;
 }
 
-static int full_check(gc_run *g)
+/* The reference's own NaN/Inf, named before any backend's (a named
+ * difference backend's; gradcheck's own marks such entries inconclusive). */
+static void name_reference_nonfinite(gc_run *g, int i, const full_ref *fr)
+{
+    int64_t ni = g->p->in[i]->numel;
+    for (int64_t q = 0; q < g->m * ni && !g->r->nonfinite; q++) {
+        double v = fr->J[i][q], e = fr->E[i] ? fr->E[i][q] : 0;
+        if (isfinite(v) && isfinite(e)) continue;
+        int64_t idx[AD_MAX_DIMS];
+        char w[320];
+        int nd = gc_jac_index(g, i, q / ni, q % ni, idx);
+        gc_where(g, NULL, i, nd, idx, w, sizeof w);
+        if (!isfinite(v)) gc_nonfinite(g, "the reference (%s) is %s at %s", g->ref->name, nonfinite_name(v), w);
+        else gc_nonfinite(g, "the reference's error estimate is %s at %s", nonfinite_name(e), w);
+    }
+}
+
+/* A named difference backend as the reference: its Jacobian and estimate
+ * through the driver (as before gradcheck had its own). */
+static int named_reference(gc_run *g, full_ref *fr)
+{
+    const ad_problem *p = g->p;
+    ad_tensor *J[AD_MAX_INPUTS] = {0}, *E[AD_MAX_INPUTS] = {0};
+    ad_options dopt = {.h = g->o.h}; /* with the error estimate */
+    int rc = ad_jacobian(g->ref, p, &dopt, NULL, J, E, NULL, &g->r->reference_stats);
+    for (int i = 0; rc == AD_OK && i < p->nin; i++) {
+        if (!ad_wrt(p, i)) continue;
+        ad_tensor *Jc = ad_contiguous(J[i]), *Ec = E[i] ? ad_contiguous(E[i]) : NULL;
+        if (!Jc || (E[i] && !Ec)) return g->ctx->err;
+        fr->J[i] = Jc->data;
+        fr->E[i] = Ec ? Ec->data : NULL;
+        name_reference_nonfinite(g, i, fr);
+    }
+    return rc;
+}
+
+/* Column j of input i's Jacobian [m, ni] and its bound, by gradcheck's
+ * own reference; counts the coordinates that needed care. */
+static int own_column(gc_run *g, int i, int64_t j, double *J, double *E, double *D, double *B)
+{
+    int64_t ni = g->p->in[i]->numel;
+    gc_dir d = {.i = i, .j = j};
+    unsigned flags;
+    int rc = gc_ref_deriv(g, &d, gc_ref_first_step(g, i, j), D, B, &flags);
+    for (int64_t o = 0; o < g->m; o++) {
+        J[o * ni + j] = D[o];
+        E[o * ni + j] = B[o];
+    }
+    g->ref_shrunk += (flags & GC_REF_SHRUNK) != 0;
+    g->ref_one_sided += (flags & GC_REF_ONE_SIDED) != 0;
+    g->ref_undefined += (flags & GC_REF_UNDEFINED) != 0;
+    if (!g->kstep[i]) g->kstep[i] = malloc((size_t)ni * sizeof(double));
+    if (!g->kstep[i]) return ad_error(g->ctx, AD_ENOMEM, "gradcheck: out of memory for the reference");
+    g->kstep[i][j] = g->ref_step;
+    return rc;
+}
+
+static void reference_note(gc_run *g)
+{
+    ad_gradcheck_report *r = g->r;
+    if (!g->ref_shrunk && !g->ref_one_sided && !g->ref_undefined) return;
+    snprintf(r->reference_note, sizeof r->reference_note,
+             "near an edge of f's domain: %lld coordinate%s with a shrunk stencil, %lld one-sided, %lld undefined",
+             (long long)g->ref_shrunk, g->ref_shrunk == 1 ? "" : "s", (long long)g->ref_one_sided,
+             (long long)g->ref_undefined);
+}
+
+/* gradcheck's own reference (gradcheck_reference.c), column by column. */
+static int own_reference(gc_run *g, full_ref *fr)
 {
     const ad_problem *p = g->p;
     ad_ctx *ctx = g->ctx;
-    ad_gradcheck_report *r = g->r;
-    ad_tensor *J[AD_MAX_INPUTS] = {0}, *E[AD_MAX_INPUTS] = {0};
-    ad_options dopt = {0}; /* with the error estimate */
-    int rc = ad_jacobian(g->ref, p, &dopt, NULL, J, E, NULL, &r->reference_stats);
-    if (rc != AD_OK) return rc;
-    full_ref fr;
-    memset(&fr, 0, sizeof fr);
-    for (int i = 0; i < p->nin; i++) {
+    int64_t n = ad_problem_size(p), done = 0;
+    double t0 = ad_now();
+    double *D = malloc((size_t)g->m * 2 * sizeof *D);
+    if (!D) return ad_error(ctx, AD_ENOMEM, "gradcheck: out of memory for the reference");
+    int rc = AD_OK;
+    for (int i = 0; rc == AD_OK && i < p->nin; i++) {
         if (!ad_wrt(p, i)) continue;
-        ad_tensor *Jc = ad_contiguous(J[i]), *Ec = E[i] ? ad_contiguous(E[i]) : NULL;
-        if (!Jc || (E[i] && !Ec)) return ctx->err;
-        fr.J[i] = Jc->data;
-        fr.E[i] = Ec ? Ec->data : NULL;
-        /* the reference's own NaN/Inf, named before any backend's */
         int64_t ni = p->in[i]->numel;
-        for (int64_t q = 0; q < g->m * ni && !r->nonfinite; q++) {
-            double v = fr.J[i][q], e = fr.E[i] ? fr.E[i][q] : 0;
-            if (isfinite(v) && isfinite(e)) continue;
-            int64_t idx[AD_MAX_DIMS];
-            char w[320];
-            int nd = jac_index(g, i, q / ni, q % ni, idx);
-            gc_where(g, NULL, i, nd, idx, w, sizeof w);
-            if (!isfinite(v)) gc_nonfinite(g, "the reference (%s) is %s at %s", g->ref->name, nonfinite_name(v), w);
-            else gc_nonfinite(g, "the reference's error estimate is %s at %s", nonfinite_name(e), w);
+        ad_tensor *J = ad_empty(ctx, AD_SHAPE(g->m, ni));
+        ad_tensor *E = ad_empty(ctx, AD_SHAPE(g->m, ni));
+        if (!J || !E) rc = ctx->err;
+        for (int64_t j = 0; rc == AD_OK && j < ni; j++, done++) {
+            ad_scope s = ad_scope_begin(ctx);
+            rc = own_column(g, i, j, J->data, E->data, D, D + g->m);
+            ad_scope_end(ctx, s, NULL);
+            gc_progress(g, "reference", (double)(done + 1) / (double)n);
+        }
+        if (rc == AD_OK) {
+            fr->J[i] = J->data;
+            fr->E[i] = E->data;
         }
     }
-    rc = scan_kinks(g);
-    for (int bi = 0; rc == AD_OK && bi < g->nb; bi++) rc = check_backend(g, bi, &fr);
+    free(D);
+    g->r->reference_stats.seconds = ad_now() - t0;
+    g->r->reference_stats.passes = g->ref_evals;
+    reference_note(g);
+    return rc;
+}
+
+static int full_check(gc_run *g)
+{
+    full_ref fr;
+    memset(&fr, 0, sizeof fr);
+    int rc = g->o.reference ? named_reference(g, &fr) : own_reference(g, &fr);
+    if (rc == AD_OK) rc = scan_kinks(g);
+    for (int bi = 0; rc == AD_OK && bi < g->nb; bi++) {
+        rc = check_backend(g, bi, &fr);
+        gc_progress(g, "backends", (double)(bi + 1) / g->nb);
+    }
     return rc;
 }
 
@@ -731,6 +878,37 @@ static const char *display_name(const gc_run *g, const char *name, char *buf, si
     return name;
 }
 
+/* "passed: forward, reverse agree with extrapolated differences (...)" and
+ * what else the reader must know: kinks, inconclusive entries, Taylor. */
+static void summarize_pass(gc_run *g, char *s, size_t n)
+{
+    ad_gradcheck_report *r = g->r;
+    size_t k = (size_t)snprintf(s, n, "passed: ");
+    double rel = 0;
+    int shown = 0;
+    for (int i = 0; i < r->nbackends && k < n; i++) {
+        if (r->backends[i].not_applicable) continue;
+        int wr = snprintf(s + k, n - k, "%s%s", shown++ ? ", " : "", r->backends[i].name);
+        if (wr > 0) k += (size_t)wr;
+        rel = fmax(rel, r->backends[i].max_rel_err);
+    }
+    if (k < n && shown == 0) k += (size_t)snprintf(s + k, n - k, "nothing to compare (f is a black box and no "
+                                                             "hand-written derivative is given)");
+    else if (k < n)
+        k += (size_t)snprintf(s + k, n - k, " agree%s with %s differences%s (max rel err %.2g)",
+                              shown == 1 ? "s" : "", g->ref_name, g->o.fast ? " along random directions" : "", rel);
+    if (k < n && r->ninconclusive > 0)
+        k += (size_t)snprintf(s + k, n - k, "; %lld inconclusive entr%s (the reference is not accurate enough there)",
+                              (long long)r->ninconclusive, r->ninconclusive == 1 ? "y" : "ies");
+    if (k < n && r->nkinks > 0)
+        k += (size_t)snprintf(s + k, n - k, "; %d kink%s accepted", r->nkinks, r->nkinks == 1 ? "" : "s");
+    if (k < n && r->taylor_done && r->taylor_npoints >= 3)
+        k += (size_t)snprintf(s + k, n - k, "; Taylor order %.2f", r->taylor_order);
+    else if (k < n && r->taylor_done)
+        k += (size_t)snprintf(s + k, n - k, "; Taylor remainder at rounding level (f linear along v)");
+    if (k < n && r->hvp_done) snprintf(s + k, n - k, "; HVP agrees");
+}
+
 static void summarize(gc_run *g)
 {
     ad_gradcheck_report *r = g->r;
@@ -739,27 +917,11 @@ static void summarize(gc_run *g)
     bool lines_ok = true;
     for (int i = 0; i < r->nbackends; i++) lines_ok = lines_ok && r->backends[i].passed;
     r->passed = !r->nonfinite && r->nmismatches == 0 && lines_ok && (!r->consistency_done || r->consistency_passed) &&
-                (!r->taylor_done || r->taylor_passed) && (!r->hvp_done || r->hvp_passed);
+                (!r->taylor_done || r->taylor_passed) && (!r->hvp_done || r->hvp_passed) &&
+                !(g->o.strict && r->ninconclusive > 0);
     char w[320], nb[64];
     if (r->passed) {
-        size_t k = (size_t)snprintf(s, n, "passed: ");
-        double rel = 0;
-        for (int i = 0; i < r->nbackends && k < n; i++) {
-            int wr = snprintf(s + k, n - k, "%s%s", i ? ", " : "", r->backends[i].name);
-            if (wr > 0) k += (size_t)wr;
-            rel = fmax(rel, r->backends[i].max_rel_err);
-        }
-        if (k < n)
-            k += (size_t)snprintf(s + k, n - k, " agree%s with %s differences%s (max rel err %.2g)",
-                                  r->nbackends == 1 ? "s" : "", g->ref->name, g->o.fast ? " along random directions" : "",
-                                  rel);
-        if (k < n && r->nkinks > 0)
-            k += (size_t)snprintf(s + k, n - k, "; %d kink%s accepted", r->nkinks, r->nkinks == 1 ? "" : "s");
-        if (k < n && r->taylor_done && r->taylor_npoints >= 3)
-            k += (size_t)snprintf(s + k, n - k, "; Taylor order %.2f", r->taylor_order);
-        else if (k < n && r->taylor_done)
-            k += (size_t)snprintf(s + k, n - k, "; Taylor remainder at rounding level (f linear along v)");
-        if (k < n && r->hvp_done) snprintf(s + k, n - k, "; HVP agrees");
+        summarize_pass(g, s, n);
         return;
     }
     if (r->nonfinite) {
@@ -773,6 +935,11 @@ static void summarize(gc_run *g)
             snprintf(s + k, n - (size_t)k, "; %lld mismatching entries", (long long)r->nmismatches);
     } else if (g->first_failure[0]) {
         snprintf(s, n, "FAILED: %s", g->first_failure);
+    } else if (g->o.strict && r->ninconclusive > 0) {
+        const ad_gradcheck_entry *e = &r->inconclusive[0];
+        gc_where(g, e->backend, e->input, e->ndim, e->index, w, sizeof w);
+        snprintf(s, n, "FAILED (strict): %lld inconclusive entr%s, first at %.80s: %.80s (bound %.2g)",
+                 (long long)r->ninconclusive, r->ninconclusive == 1 ? "y" : "ies", w, e->why, e->estimate);
     } else if (r->taylor_done && !r->taylor_passed) {
         snprintf(s, n,
                  "FAILED: the Taylor remainder of %s shrinks like h^%.2f, not h^2: its derivative is wrong along a "
@@ -809,6 +976,17 @@ static int refuse_nonfinite_value(gc_run *g)
                     at, nonfinite_name(y->data[q]));
 }
 
+/* The inputs' values, contiguous, for scales and steps. */
+static int input_values(gc_run *g)
+{
+    for (int i = 0; i < g->p->nin; i++) {
+        ad_tensor *c = ad_contiguous(g->x[i]);
+        if (!c) return g->ctx->err;
+        g->xd[i] = c->data;
+    }
+    return AD_OK;
+}
+
 static int run(gc_run *g)
 {
     const ad_problem *p = g->p;
@@ -831,7 +1009,10 @@ static int run(gc_run *g)
                         ad_fmt_shape(b, sizeof b, y->ndim, y->shape));
     }
     rc = refuse_nonfinite_value(g);
+    if (rc == AD_OK) rc = input_values(g);
+    if (rc == AD_OK) rc = gc_noise(g);
     if (rc != AD_OK) return rc;
+    for (int64_t o = 0; o < g->m; o++) g->r->noise_max = fmax(g->r->noise_max, g->noise[o]);
     rc = g->o.fast ? gc_fast(g) : full_check(g);
     if (rc == AD_OK && !g->o.no_consistency) rc = gc_consistency(g);
     if (rc == AD_OK && !g->o.no_taylor) rc = gc_taylor(g);
@@ -858,6 +1039,8 @@ int ad_gradcheck(const ad_problem *p, const ad_gradcheck_options *o, ad_gradchec
     g->o = o ? *o : ad_gradcheck_defaults();
     g->r = r;
     g->worst_key = -1;
+    g->opaque = (p->flags & AD_PROBLEM_OPAQUE) != 0;
+    g->t_start = g->t_last = ad_now();
     /* the caller's state, restored at the end */
     int err0 = ctx->err;
     char *msg0 = malloc(AD_ERRMSG_MAX);
@@ -883,9 +1066,13 @@ int ad_gradcheck(const ad_problem *p, const ad_gradcheck_options *o, ad_gradchec
     ad_set_grad_enabled(ctx, grad0);
     ctx->fwd_k = k0;
     ctx->cat = cat0;
-    for (int i = 0; i < AD_MAX_INPUTS; i++) free(g->kink_at[i]);
+    for (int i = 0; i < AD_MAX_INPUTS; i++) {
+        free(g->kink_at[i]);
+        free(g->kstep[i]);
+    }
     free(g->kink_tol);
     free(g->row_key);
+    free(g->noise);
     free(msg0);
     free(g);
     return rc;
@@ -897,8 +1084,10 @@ void ad_gradcheck_report_free(ad_gradcheck_report *r)
     free(r->backends); /* the names live in the same block */
     free(r->rows);
     free(r->kinks);
+    free(r->inconclusive);
     r->backends = NULL;
     r->rows = NULL;
     r->kinks = NULL;
-    r->nbackends = r->nrows = r->nkinks = 0;
+    r->inconclusive = NULL;
+    r->nbackends = r->nrows = r->nkinks = r->ninconclusive_rows = 0;
 }

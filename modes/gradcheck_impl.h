@@ -10,6 +10,10 @@
  *   gradcheck_second.c       H·v against differences of gradients
  *   gradcheck_fast.c         random directions instead of every coordinate
  *   gradcheck_print.c        the report for people
+ *   gradcheck_noise.c        f's measured noise (Moré & Wild's ECnoise), coordinate scales
+ *   gradcheck_reference.c    Ridders-extrapolated differences with an error bound
+ *   gradcheck_locate.c       naming the element behind a failed identity (bisection)
+ *   gradcheck_progress.c     progress reports and the hint to fast mode
  */
 #ifndef ADSCOPE_GRADCHECK_IMPL_H
 #define ADSCOPE_GRADCHECK_IMPL_H
@@ -55,6 +59,17 @@ typedef struct gc_run {
     ad_tensor *x[AD_MAX_INPUTS]; /* detached aliases of the inputs, for our own evaluations */
     ad_tensor *y;                /* f(x), contiguous and finite (NaN/Inf there: AD_ENONFINITE) */
     int64_t m;                   /* its element count */
+    const double *xd[AD_MAX_INPUTS]; /* the inputs' values, contiguous */
+    double typ[AD_MAX_INPUTS];   /* per input: the floor of a coordinate's scale (gc_scale) */
+    double *noise;               /* [m] measured noise level of each output element (gc_noise) */
+    bool opaque;                 /* p->flags & AD_PROBLEM_OPAQUE: AD backends do not apply */
+    int64_t ref_one_sided, ref_shrunk, ref_undefined; /* coordinates whose reference needed care */
+    int64_t ref_evals;           /* evaluations of f by gradcheck's own reference */
+    double ref_step;             /* the last gc_ref_deriv: the first step of its confirmed run (NAN: none) */
+    double *kstep[AD_MAX_INPUTS]; /* per coordinate: ref_step there (kinks are probed well inside it) */
+    const char *ref_name;        /* what the summary calls the reference */
+    double t_start;              /* when the check started (progress) */
+    double t_last;               /* when progress was last reported */
     /* the backends checked, parallel to r->backends */
     int nb;
     const ad_backend *bk[GC_MAX_BACKENDS];
@@ -124,11 +139,13 @@ const char *gc_where(const gc_run *g, const char *backend, int input, int ndim, 
 /* Appends a new kink; returns its id, or -1 when memory runs out. */
 int gc_kink_add(gc_run *g, int input, int ndim, const int64_t *index, double left, double right, double tol);
 /* Whether a one-sided pair shows a kink: f0 = f(x), fp/fm at x ± h·d,
- * fp4/fm4 at x ± h/4·d (steps actually taken: hp, hm, hp4, hm4).  Sets the
- * one-sided quotients and the interval's tolerance. */
+ * fp4/fm4 at x ± h/4·d (steps actually taken: hp, hm, hp4, hm4), noise
+ * the measured noise of the values.  Sets the one-sided quotients and the
+ * interval's tolerance. */
 typedef struct gc_sides {
     double f0, fp, fm, fp4, fm4;
     double hp, hm, hp4, hm4;
+    double noise; /* f's measured noise level there (gc_noise) */
 } gc_sides;
 bool gc_jump_candidate(const gc_sides *s);
 bool gc_is_kink(const gc_sides *s, double atol, double rtol, double *left, double *right, double *tol);
@@ -138,6 +155,9 @@ ad_tensor *gc_eval_along(gc_run *g, ad_tensor *const *V, double t);
 /* f at x with element j of input i moved to x_j + t; *taken is the step
  * actually taken (exactly representable). */
 ad_tensor *gc_eval_coord(gc_run *g, int i, int64_t j, double t, double *taken);
+/* The Jacobian index of (output element o, element j of input i) into
+ * idx; returns its length (kept flat, 2, beyond AD_MAX_DIMS). */
+int gc_jac_index(const gc_run *g, int i, int64_t o, int64_t j, int64_t *idx);
 /* Unflattens flat index q of shape (ndim, shape) into idx. */
 void gc_unravel(int64_t q, int ndim, const int64_t *shape, int64_t *idx);
 
@@ -151,6 +171,52 @@ bool gc_did_not_run(const gc_run *g, int bi);
 
 /* Whether b is one of this run's user backends (and which kind). */
 bool gc_is_user(const gc_run *g, const ad_backend *b, int *kind);
+
+/* ---- the reference (gradcheck_noise.c, gradcheck_reference.c) ------------------- */
+
+/* The scale of coordinate j of input i: |x_j|, at least typ[i] (1e-3 of
+ * the input's root mean square; 1 for an input of zeros). */
+double gc_scale(const gc_run *g, int i, int64_t j);
+/* Measures g->noise (and sets g->typ); needs g->y and g->xd. */
+int gc_noise(gc_run *g);
+/* Σ_o |u_o|·noise_o: the noise of <u, f> (u NULL: all ones). */
+double gc_noise_dot(const gc_run *g, const ad_tensor *u);
+
+/* Where the reference differentiates: coordinate j of input i (V NULL),
+ * or the direction V (tensors like the inputs, NULL entries not moved). */
+typedef struct gc_dir {
+    int i;
+    int64_t j;
+    ad_tensor *const *V;
+} gc_dir;
+enum { GC_REF_SHRUNK = 1u << 0, GC_REF_ONE_SIDED = 1u << 1, GC_REF_UNDEFINED = 1u << 2 };
+/* D[o], E[o]: the derivative of every output along d and its error bound
+ * (NAN and INFINITY where it cannot be had: GC_REF_UNDEFINED), from the
+ * first step h0; flags say what the stencil had to do; g->ref_step the
+ * first step at which f was resolved. */
+int gc_ref_deriv(gc_run *g, const gc_dir *d, double h0, double *D, double *E, unsigned *flags);
+/* <v, D_u f> by the reference along u, Σ|v_o D_o| and Σ|v_o|·bound_o. */
+int gc_ref_dot(gc_run *g, ad_tensor *const *u, const ad_tensor *v, double *val, double *mag, double *bound);
+/* The first step along coordinate j of input i (options.h, or 0.1·scale). */
+double gc_ref_first_step(const gc_run *g, int i, int64_t j);
+
+/* ---- locating a failed identity (gradcheck_locate.c) ------------------------------ */
+
+/* Backend bi (suspect) disagrees with `trusted` on <v, J u>: bisects u's
+ * coordinates, then v's elements, until one Jacobian entry is named, and
+ * records it as a mismatch of bi.  Returns AD_OK also when no single
+ * entry stands out (then nothing is recorded). */
+int gc_locate(gc_run *g, int bi, const ad_backend *trusted, ad_tensor *const *u, ad_tensor *v);
+/* Records an entry found wrong outside the element-wise comparison (a
+ * located identity error) with its own tolerance. */
+void gc_record_mismatch(gc_run *g, const gc_cmp *c, double tol);
+/* The identity's tolerance for sums of magnitudes lm, rm along u, v:
+ * rounding of the sums plus f's measured noise carried through u's scale. */
+double gc_identity_tol(const gc_run *g, ad_tensor *const *u, const ad_tensor *v, double lm, double rm);
+
+/* ---- progress (gradcheck_progress.c) --------------------------------------------- */
+/* Reports progress through options.progress (at most every second). */
+void gc_progress(gc_run *g, const char *stage, double fraction);
 
 /* ---- pieces of gradcheck_vectors.c --------------------------------------------- */
 /* Σ a·b and Σ |a·b| (the scale of its rounding error), added to val, mag. */

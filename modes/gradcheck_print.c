@@ -69,9 +69,11 @@ static void print_backends(FILE *f, const ad_gradcheck_report *r)
     for (int i = 0; i < r->nbackends; i++) {
         const ad_gradcheck_backend *bl = &r->backends[i];
         snprintf(mm, sizeof mm, "%lld/%lld", (long long)bl->mismatches, (long long)bl->checked);
-        fprintf(f, "  %-16s  %-6s  %11s  %11s  %12s  %s%s\n", bl->name, bl->passed ? "ok" : "FAILED",
-                num(a, sizeof a, bl->max_abs_err, 3), num(b, sizeof b, bl->max_rel_err, 3), mm, bl->note,
-                bl->nonfinite ? " (NaN/Inf)" : "");
+        char inc[48] = "";
+        if (bl->inconclusive > 0) snprintf(inc, sizeof inc, " (%lld inconclusive)", (long long)bl->inconclusive);
+        fprintf(f, "  %-16s  %-6s  %11s  %11s  %12s  %s%s%s\n", bl->name,
+                bl->not_applicable ? "n/a" : bl->passed ? "ok" : "FAILED", num(a, sizeof a, bl->max_abs_err, 3),
+                num(b, sizeof b, bl->max_rel_err, 3), mm, bl->note, bl->nonfinite ? " (NaN/Inf)" : "", inc);
     }
 }
 
@@ -95,6 +97,25 @@ static void print_rows(FILE *f, const ad_gradcheck_report *r, const char *const 
                 r->nmismatches - r->nrows == 1 ? "y" : "ies");
 }
 
+/* Entries the reference could not judge: why, and how accurate it got. */
+static void print_inconclusive(FILE *f, const ad_gradcheck_report *r, const char *const *names)
+{
+    char a[48], b[48], c[48], ix[160], in[16];
+    if (r->ninconclusive <= 0) return;
+    fprintf(f, "  inconclusive entries (the reference's bound is above the tolerance there):\n");
+    fprintf(f, "  %-16s %-6s %-14s %14s %14s %10s  %s\n", "backend", "input", "index", "AD value", "numeric", "bound",
+            "why");
+    for (int i = 0; i < r->ninconclusive_rows; i++) {
+        const ad_gradcheck_entry *e = &r->inconclusive[i];
+        fprintf(f, "  %-16s %-6s %-14s %14s %14s %10s  %s\n", e->backend ? e->backend : "?",
+                input_str(in, sizeof in, e->input, names), index_str(ix, sizeof ix, e->ndim, e->index),
+                num(a, sizeof a, e->analytic, 8), num(b, sizeof b, e->numeric, 8), num(c, sizeof c, e->estimate, 3),
+                e->why ? e->why : "");
+    }
+    if (r->ninconclusive > r->ninconclusive_rows)
+        fprintf(f, "  ... and %lld more\n", (long long)(r->ninconclusive - r->ninconclusive_rows));
+}
+
 static void print_kinks(FILE *f, const ad_gradcheck_report *r, const char *const *names)
 {
     char a[48], b[48], c[48], ix[160], in[16];
@@ -114,6 +135,8 @@ static void print_kinks(FILE *f, const ad_gradcheck_report *r, const char *const
 static void print_checks(FILE *f, const ad_gradcheck_report *r)
 {
     char a[48], b[48], c[48];
+    if (r->consistency_note[0]) fprintf(f, "  consistency: %s\n", r->consistency_note);
+    if (r->taylor_note[0]) fprintf(f, "  Taylor: %s\n", r->taylor_note);
     if (r->consistency_done)
         fprintf(f, "  consistency: <v, J u> = %s, <J^T v, u> = %s (rel err %s): %s\n",
                 num(a, sizeof a, r->consistency_lhs, 17), num(b, sizeof b, r->consistency_rhs, 17),
@@ -134,8 +157,9 @@ static void print_checks(FILE *f, const ad_gradcheck_report *r)
                    "err %s: %s\n",
                 num(a, sizeof a, r->hvp_max_abs_err, 3), num(b, sizeof b, r->hvp_max_rel_err, 3),
                 r->hvp_passed ? "ok" : "FAILED");
-    fprintf(f, "  reference: %lld evaluations of f, %.3g s\n", (long long)r->reference_stats.passes,
-            r->reference_stats.seconds);
+    fprintf(f, "  reference: %lld evaluations of f, %.3g s; f's measured noise up to %s\n",
+            (long long)r->reference_stats.passes, r->reference_stats.seconds, num(a, sizeof a, r->noise_max, 2));
+    if (r->reference_note[0]) fprintf(f, "  reference: %s\n", r->reference_note);
 }
 
 int ad_gradcheck_print(FILE *f, const ad_gradcheck_report *r, const ad_problem *p, const char *const *names)
@@ -146,6 +170,7 @@ int ad_gradcheck_print(FILE *f, const ad_gradcheck_report *r, const ad_problem *
     print_backends(f, r);
     if (r->nonfinite) fprintf(f, "  non-finite: %s\n", r->nonfinite_what);
     print_rows(f, r, names);
+    print_inconclusive(f, r, names);
     print_kinks(f, r, names);
     print_checks(f, r);
     return ferror(f) ? AD_EIO : AD_OK;

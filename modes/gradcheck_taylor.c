@@ -105,8 +105,9 @@ static int taylor_sweep(gc_run *g, ad_tensor *const *v, ad_tensor *u, double slo
     if (gc_direction_scale(g, v, &vmax, &xmax) != AD_OK) return g->ctx->err;
     double hs[TAYLOR_STEPS], rs[TAYLOR_STEPS];
     taylor_remainders(g, v, u, vmax > 0 ? xmax / vmax : 1, g0, slope, hs, rs);
-    /* below this r(h) is rounding: f's values carry about eps·Σ|u f| */
-    taylor_fit(r, hs, rs, 100 * DBL_EPSILON * g0mag);
+    /* below this r(h) is noise: the measured noise of <u, f> (twice: f at
+     * x + hv and at x), and rounding of the sums */
+    taylor_fit(r, hs, rs, 10 * gc_noise_dot(g, u) + 4 * DBL_EPSILON * g0mag);
     return AD_OK;
 }
 
@@ -116,6 +117,11 @@ int gc_taylor(gc_run *g)
     /* at a kink the remainder is O(h) for every subgradient: not applicable */
     if (g->r->nkinks > 0) return AD_OK;
     const ad_backend *b = g->taylor_backend;
+    if (g->opaque && g->nuser == 0) {
+        snprintf(g->r->taylor_note, sizeof g->r->taylor_note,
+                 "skipped: f is a black box and no hand-written derivative is given");
+        return AD_OK;
+    }
     ad_scope s = ad_scope_begin(ctx);
     ad_tensor *v[AD_MAX_INPUTS], *u = NULL;
     int rc = taylor_vectors(g, v, &u);
@@ -130,5 +136,6 @@ int gc_taylor(gc_run *g)
         rc = AD_OK;
     }
     ad_scope_end(ctx, s, NULL);
+    gc_progress(g, "Taylor test", 1);
     return rc;
 }

@@ -263,6 +263,13 @@ Test(backends, gradcheck_defaults_to_the_highest_order_rule)
     ad_gradcheck_report r;
     cr_assert_eq(ad_gradcheck(&p, &o, &r), AD_OK, "%s", ad_errmsg(ctx));
     cr_expect(r.passed);
+    /* issue 9: without a name, gradcheck's own extrapolated reference; the
+     * highest-order rule still serves when named */
+    cr_expect(strstr(r.summary, "extrapolated"), "%s", r.summary);
+    ad_gradcheck_report_free(&r);
+    o.reference = ad_backend_reference()->name;
+    cr_assert_eq(ad_gradcheck(&p, &o, &r), AD_OK, "%s", ad_errmsg(ctx));
+    cr_expect(r.passed);
     cr_expect(strstr(r.summary, "five-point"), "%s", r.summary);
     ad_gradcheck_report_free(&r);
     ad_scope_end(ctx, s, NULL);

@@ -7,9 +7,24 @@
  *     if (!r.passed) ad_gradcheck_print(stdout, &r, &problem, (const char *[]){"x"});
  *     ad_gradcheck_report_free(&r);
  *
- * What is compared, element by element (|a - n| <= atol + rtol·|n| + e,
- * torch.autograd.gradcheck's test widened by e, the reference's own error
- * estimate):
+ * The reference knows its own accuracy.  f's noise level is measured
+ * (Moré & Wild's ECnoise, not assumed to be eps·|f|); each coordinate's
+ * derivative comes from Ridders-extrapolated central differences whose
+ * steps follow the coordinate's own scale (|x_j|, with a floor of 1e-3 of
+ * the input's typical size), never cross into NaN territory (the stencil
+ * shrinks, or turns one-sided, and the report says so), and carry an error
+ * bound e (the tableau's estimate plus the noise it carries).
+ *
+ * Verdicts, element by element, with tol = atol + rtol·|n|:
+ *   agrees        |a - n| <= tol + e and e <= tol;
+ *   differs       |a - n| >  tol + e (a is off by more than tol even if the
+ *                 reference is off by e);
+ *   inconclusive  otherwise (e > tol: the reference could not be made
+ *                 accurate enough there), or the reference cannot be had
+ *                 (f undefined on both sides at every step).  The entry
+ *                 says why and how accurate the reference got; the check
+ *                 passes unless options.strict.
+ * What is compared:
  *   - every AD backend (forward, reverse, forward-vector, and any
  *     registered backend with AD_CAP_EXACT), and the user's hand-written
  *     gradient / JVP / VJP if given, against the whole Jacobian computed by
@@ -26,7 +41,13 @@
  *     there is nothing to check (a bad input, not a wrong derivative).
  * Checks that need no step size:
  *   - consistency: <v, J u> from a forward JVP equals <Jᵀ v, u> from a
- *     reverse VJP for random u, v (to rounding);
+ *     reverse VJP for random u, v, to rounding and f's measured noise
+ *     carried through u's scale (no fixed constant).  A backend that breaks
+ *     it is located: u's coordinates, then v's elements, are bisected until
+ *     one Jacobian entry is named, and that entry is a mismatch of the
+ *     backend (a 1e-7 slip in one element of a hand-written gradient is
+ *     found this way).  For a black box (AD_PROBLEM_OPAQUE) the user's
+ *     derivative is put against the reference along u instead;
  *   - Taylor: |f(x + h v) - f(x) - h <∇f, v>| over a sweep of h shrinks like
  *     h² for a correct gradient; the observed order is reported (about 2
  *     when right, about 1 when wrong).  Vector f uses <u, f> for a random u.
@@ -73,6 +94,14 @@ typedef struct ad_gradcheck_options {
     bool no_consistency;         /* skip the forward/reverse identity */
     int max_rows;                /* mismatches kept in the table (10) */
     const char *const *names;    /* names of the inputs for messages (NULL: in0, in1, ...) */
+    double h;                    /* the reference's first step (0: 0.1·scale of each coordinate,
+                                  * with a search over smaller ones); a fixed h runs one tableau */
+    bool strict;                 /* inconclusive entries fail the check */
+    /* (optional) called during long checks with what is running and the
+     * fraction done (0..1) of that stage; never from a signal.  See
+     * ad_gradcheck_progress_text for what to say. */
+    void (*progress)(void *data, const char *stage, double fraction, double seconds);
+    void *progress_data;
 } ad_gradcheck_options;
 
 AD_API ad_gradcheck_options ad_gradcheck_defaults(void);
@@ -88,6 +117,7 @@ typedef struct ad_gradcheck_entry {
     double estimate;     /* the reference's error estimate */
     double abs_err, rel_err;
     bool nonfinite;      /* a NaN or Inf was involved */
+    const char *why;     /* inconclusive entries: why (a static string); NULL otherwise */
 } ad_gradcheck_entry;
 
 /* A coordinate where f is not differentiable. */
@@ -107,6 +137,8 @@ typedef struct ad_gradcheck_backend {
     int64_t checked, mismatches;
     bool nonfinite;
     char note[128];              /* e.g. "by columns, 5 passes" or why it was skipped */
+    int64_t inconclusive;        /* entries the reference could not judge */
+    bool not_applicable;         /* an AD backend on a black box: not run, not a failure */
 } ad_gradcheck_backend;
 
 typedef struct ad_gradcheck_report {
@@ -135,6 +167,16 @@ typedef struct ad_gradcheck_report {
     double hvp_max_abs_err, hvp_max_rel_err;
     /* what the reference cost */
     ad_stats reference_stats;
+    /* three-outcome verdicts: entries the reference could not judge */
+    int64_t ninconclusive;
+    int ninconclusive_rows;
+    ad_gradcheck_entry *inconclusive; /* the first max_rows of them */
+    char reference_note[160];       /* coordinates whose stencil shrank or turned one-sided */
+    double noise_max;               /* the largest measured noise level of f's elements */
+    double consistency_tol;         /* the identity's tolerance (absolute) */
+    bool consistency_located;       /* a failed identity was traced to one entry (in rows) */
+    char consistency_note[128];     /* why the identity was skipped, or what it compared */
+    char taylor_note[128];          /* why the Taylor test was skipped */
 } ad_gradcheck_report;
 
 /* Runs the checks.  Returns
@@ -156,6 +198,18 @@ AD_API void ad_gradcheck_report_free(ad_gradcheck_report *r);
  * the inputs' shapes; names (optional, p->nin entries) names the inputs,
  * else they are in0, in1, ... */
 AD_API int ad_gradcheck_print(FILE *f, const ad_gradcheck_report *r, const ad_problem *p, const char *const *names);
+
+/* What a progress callback should print, or nothing: writes a line into buf
+ * (without newline) and returns true when there is something to say.
+ * Quiet for the first 2 s of a check; then the stage, its fraction and the
+ * time so far, and, when the full check of n coordinates is running
+ * (!fast) and n >= 1000, a hint that --fast checks random directions
+ * instead.  A pure function of its arguments (no clock is read). */
+AD_API bool ad_gradcheck_progress_text(char *buf, size_t size, const char *stage, double fraction, double seconds,
+                                       int64_t n, bool fast);
+/* f's evaluations a check will take about (the reference dominates):
+ * the cost estimate behind the hint (full: ~30 per coordinate). */
+AD_API int64_t ad_gradcheck_cost(int64_t n, bool fast, int directions);
 
 #ifdef __cplusplus
 }
