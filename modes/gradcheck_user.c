@@ -106,6 +106,17 @@ static int vjp_rows(const gc_user_fn *uf, const ad_problem *p, ad_tensor *const 
     return rc;
 }
 
+/* The start both primitives share: the problem checked (nothing opened
+ * when it is bad: pr->ctx stays NULL), then the primitive begun without
+ * recording, on fresh inputs x. */
+static int user_begin(const gc_user_fn *uf, const ad_problem *p, ad_prim *pr, ad_tensor **x)
+{
+    pr->ctx = NULL;
+    int rc = ad_problem_check(p, fn_name(uf->kind));
+    if (rc != AD_OK) return rc;
+    return ad_prim_begin(pr, p, false, 0, x);
+}
+
 /* y = f(x) and Uᵀ·J from user_grad (f scalar) or user_vjp. */
 static int user_vjp_prim(const ad_backend *b, const ad_problem *p, int k, ad_tensor *U, const ad_options *o,
                          ad_eval *e, ad_stats *st)
@@ -113,11 +124,10 @@ static int user_vjp_prim(const ad_backend *b, const ad_problem *p, int k, ad_ten
     (void)o;
     const gc_user_fn *uf = b->params;
     ad_ctx *ctx = p->ctx;
-    int rc = ad_problem_check(p, fn_name(uf->kind));
-    if (rc != AD_OK) return rc;
     ad_prim pr;
     ad_tensor *x[AD_MAX_INPUTS], *G[AD_MAX_INPUTS] = {0}, *y = NULL;
-    rc = ad_prim_begin(&pr, p, false, 0, x);
+    int rc = user_begin(uf, p, &pr, x);
+    if (!pr.ctx) return rc; /* nothing opened */
     if (rc == AD_OK && (!e->no_value || !U) && !(y = ad_call_f(p, x, st))) rc = ctx->err;
     /* U == NULL, k == 0: every unit cotangent (backend.h) */
     bool unit_rows = !U && k == 0;
@@ -141,11 +151,10 @@ static int user_jvp_prim(const ad_backend *b, const ad_problem *p, int k, ad_ten
     (void)o;
     const gc_user_fn *uf = b->params;
     ad_ctx *ctx = p->ctx;
-    int rc = ad_problem_check(p, fn_name(uf->kind));
-    if (rc != AD_OK) return rc;
     ad_prim pr;
     ad_tensor *x[AD_MAX_INPUTS], *y = NULL, *JV = NULL;
-    rc = ad_prim_begin(&pr, p, false, 0, x);
+    int rc = user_begin(uf, p, &pr, x);
+    if (!pr.ctx) return rc; /* nothing opened */
     if (rc == AD_OK) {
         y = e->y_in ? ad_tensor_ref(e->y_in) : ad_call_f(p, x, st); /* its shape sizes J·V */
         if (!y) rc = ctx->err;
