@@ -214,7 +214,8 @@ int ad_bench_describe(ad_bench_table *t, uint64_t seed, const char *command);
 #define AD_BENCH_TOLERANCE 0.3
 
 typedef struct ad_bench_series {
-    char function[256], backend[64], size_name[8];
+    char function[256], backend[64], size_name[8]; /* cut to fit: the full names are in row first_row */
+    int64_t first_row;     /* the series' first row in the summarised table */
     bool custom;           /* not a suite function */
     bool jacobian;
     int ncells, nok, nskipped, nfailed;
