@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "guard.h"
 
 static const char HELP[] =
     "NAME\n"
@@ -50,6 +51,8 @@ static const char HELP[] =
     "                         (int SYMBOL(ad_ctx*, ad_tensor *const *in, ad_tensor **grad,\n"
     "                         void *user)), from a shared library.\n"
     "    --json               print JSON (schema in the README).\n"
+    "    --force              run even when the estimated time exceeds 60 s (else\n"
+    "                         exit 2, pointing at --fast).\n"
     "\n"
     "EXIT STATUS\n"
     "    0 the check passed; 1 it failed; 2 usage or input error.\n"
@@ -67,7 +70,8 @@ static const cli_opt OPTS[] = {CLI_FN_OPTS,
                                {"directions", CLI_VALUE, "N"},
                                {"second-order", CLI_FLAG, NULL},
                                {"reference", CLI_VALUE, "NAME"},
-                               {"max-rows", CLI_VALUE, "N"}};
+                               {"max-rows", CLI_VALUE, "N"},
+                               {"force", CLI_FLAG, NULL}};
 
 static void json_entry(const cli_fn *fn, const ad_gradcheck_entry *e)
 {
@@ -185,7 +189,8 @@ static int run(cli_call *c)
     cli_fn_gradcheck_options(fn, &o); /* the user's derivative; none of AD for --abi c */
     ad_gradcheck_report r;
     memset(&r, 0, sizeof r);
-    int rc;
+    int rc = cli_guard_check(fn, &o, c->args); /* a full check at n = 1e6: hours */
+    if (rc != CLI_OK) return rc;
     if (ad_gradcheck(&fn->problem, &o, &r) != AD_OK) {
         cli_report_error(fn);
         rc = CLI_USAGE;
