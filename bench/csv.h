@@ -31,6 +31,7 @@ typedef struct ad_bench_table {
     int64_t nrows;
     char **cells;    /* nrows * ncols strings, row-major ("" when empty) */
     int64_t cap;     /* rows allocated */
+    struct ad_bench_chunk *arena; /* where the cells' text lives (bench/csv.c) */
 } ad_bench_table;
 
 /* An empty table with these columns (1 to AD_BENCH_CSV_MAX_COLS).  Returns
