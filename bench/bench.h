@@ -146,7 +146,18 @@ typedef struct ad_bench_config {
     ad_options opts;      /* passed to every driver */
     ad_bench_progress_fn progress;
     void *progress_ud;
+    /* Called with each row r of out as soon as it is appended (NULL: not
+     * called), so that a caller can write it at once: a crash or an
+     * interrupt then keeps what was measured.  A non-zero return stops
+     * the run (ad_bench_run returns -1). */
+    int (*row)(void *ud, const ad_bench_table *out, int64_t r);
+    void *row_ud;
 } ad_bench_config;
+
+/* A series whose first size is above this is first probed, unrecorded, at
+ * this size, x10, ... below it, so that its first size is predicted from a
+ * measured one and skipped when over the budget (bench/README.md). */
+#define AD_BENCH_PROBE_SIZE 1000
 
 /* Defaults: normal runs min_reps 3, min_time 0.1 s, max_reps 1000, budget
  * 2 s; quick runs min_time 0.01 s, budget 0.5 s. */
@@ -214,7 +225,8 @@ int ad_bench_describe(ad_bench_table *t, uint64_t seed, const char *command);
 #define AD_BENCH_TOLERANCE 0.3
 
 typedef struct ad_bench_series {
-    char function[256], backend[64], size_name[8];
+    char function[256], backend[64], size_name[8]; /* cut to fit: the full names are in row first_row */
+    int64_t first_row;     /* the series' first row in the summarised table */
     bool custom;           /* not a suite function */
     bool jacobian;
     int ncells, nok, nskipped, nfailed;

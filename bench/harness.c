@@ -135,6 +135,7 @@ typedef struct {
     ad_tensor *ref;     /* the reference derivative (NULL: none) */
     const char *ref_name;
     char ref_note[200];
+    char input_error[256];
 } group;
 
 /* The reference five-point series of a custom function (its cost grows
@@ -433,11 +434,11 @@ static void finish_note(const ad_bench_config *cfg, const group *g, bool cut, ad
         snprintf(c->note + l, sizeof c->note - l, "%s%s", l ? "; " : "", g->ref_note);
 }
 
+/* Measures cell c (not predicted over the budget) of g's inputs. */
 static void run_cell(const ad_bench_config *cfg, group *g, const ad_backend *b, series_state *ss, ref_state *rs,
                      ad_bench_cell *c)
 {
     double t0 = now();
-    if (skip_predicted(cfg, g, ad_bench_class_of(b), ss, c)) return;
     if (!with_tf(cfg, g, rs, c)) return;
     if (!g->have_ref) reference(cfg, g, rs);
     double warm;
@@ -550,18 +551,24 @@ typedef struct {
     double t0;
 } run_state;
 
-/* The group of plan[i]'s function at its size: its inputs (made in the
- * caller's scope) and problem.  Returns the number of inputs; below 1, the
- * reason is in input_error. */
-static int group_open(run_state *r, int64_t i, group *g, char *input_error, size_t n)
+/* The group of function fi at size, with no inputs yet: they are made by
+ * group_inputs when a cell needs them, so a size whose every cell is
+ * predicted over the budget never allocates its inputs. */
+static void group_init(run_state *r, int fi, int64_t size, group *g)
 {
-    ad_ctx *ctx = r->ctx;
-    const ad_bench_fn *fn = r->cfg->fns[r->plan[i].fn];
-    const ref_state *rs = &r->rs[r->plan[i].fn];
+    const ad_bench_fn *fn = r->cfg->fns[fi];
+    const ref_state *rs = &r->rs[fi];
     memset(g, 0, sizeof *g);
     g->fn = fn;
-    g->size = r->plan[i].size;
+    g->size = size;
     g->jacobian = fn->auto_kind && rs->kind ? rs->kind == 2 : fn->jacobian;
+}
+
+/* Makes g's inputs (in the caller's scope) and problem.  Returns the number
+ * of inputs; below 1, the reason is in input_error. */
+static int group_inputs(ad_ctx *ctx, group *g, char *input_error, size_t n)
+{
+    const ad_bench_fn *fn = g->fn;
     ad_clear_error(ctx);
     int nin = fn->make_inputs(fn, ctx, g->size, g->in, g->wrt);
     input_error[0] = '\0';
@@ -593,6 +600,66 @@ static void cell_init(ad_bench_cell *c, const group *g, const ad_backend *b)
     c->peak_rss = -1;
 }
 
+/* Cell c of g for b: predicted and skipped, or measured (making g's
+ * inputs first if no cell has). */
+static void one_cell(run_state *r, const ad_bench_config *cfg, group *g, const ad_backend *b, int64_t k,
+                     ad_bench_cell *c)
+{
+    series_state *ss = &r->ss[r->plan[k].series];
+    if (skip_predicted(cfg, g, ad_bench_class_of(b), ss, c)) return;
+    if (!g->p.ctx) group_inputs(r->ctx, g, g->input_error, sizeof g->input_error); /* sets p */
+    if (g->p.nin < 1) {
+        c->status = AD_BENCH_FAILED;
+        snprintf(c->note, sizeof c->note, "%s", g->input_error);
+        return;
+    }
+    run_cell(cfg, g, b, ss, &r->rs[r->plan[k].fn], c);
+}
+
+/* A series whose first size is above AD_BENCH_PROBE_SIZE has no smaller
+ * size to be predicted from: it first runs, unrecorded and with one
+ * repetition, the sizes AD_BENCH_PROBE_SIZE, x10, ... below it, each
+ * predicted from the one before, so that a lone --sizes 1e9 is predicted
+ * (and skipped) like any other size instead of running whatever it
+ * costs. */
+static void probe(run_state *r, int64_t k, const ad_backend *b)
+{
+    const ad_bench_planned *pl = &r->plan[k];
+    series_state *ss = &r->ss[pl->series];
+    ad_bench_config quick = *r->cfg;
+    quick.min_reps = quick.max_reps = 1;
+    quick.min_time = 0;
+    for (int64_t n = AD_BENCH_PROBE_SIZE; n < pl->size && !ss->over; n *= 10) {
+        group g;
+        ad_bench_cell c;
+        ad_scope s = ad_scope_begin(r->ctx);
+        group_init(r, pl->fn, n, &g);
+        cell_init(&c, &g, b);
+        one_cell(r, &quick, &g, b, k, &c);
+        ad_scope_end(r->ctx, s, NULL);
+        ad_clear_error(r->ctx);
+    }
+}
+
+/* Appends c's row to the table and hands it to cfg->row.  0, or -1 with
+ * the reason in err. */
+static int store_row(run_state *r, const ad_bench_cell *c, char *err, size_t errn)
+{
+    char bufs[AD_BENCH_NCOLS][128];
+    const char *row[AD_BENCH_NCOLS];
+    ad_bench_cell_row(c, bufs, row);
+    if (ad_bench_table_add(r->out, row)) {
+        snprintf(err, errn, "out of memory");
+        return -1;
+    }
+    if (r->cfg->row && r->cfg->row(r->cfg->row_ud, r->out, r->out->nrows - 1) != 0) {
+        snprintf(err, errn, "the row of %s/%s/size %lld could not be written", c->function, c->backend,
+                 (long long)c->size);
+        return -1;
+    }
+    return 0;
+}
+
 /* Runs the cells plan[i..j) (one group) and appends their rows.  Returns
  * how many failed, or -1 when a row could not be stored. */
 static int run_group(run_state *r, int64_t i, int64_t j, char *err, size_t errn)
@@ -600,27 +667,18 @@ static int run_group(run_state *r, int64_t i, int64_t j, char *err, size_t errn)
     const ad_bench_config *cfg = r->cfg;
     int failed = 0;
     group g;
-    char input_error[256];
     ad_scope s = ad_scope_begin(r->ctx);
-    int nin = group_open(r, i, &g, input_error, sizeof input_error);
     for (int64_t k = i; k < j; k++) {
+        const ad_backend *b = cfg->backends[r->plan[k].backend];
+        if (r->ss[r->plan[k].series].last_size == 0 && r->plan[k].size > AD_BENCH_PROBE_SIZE) probe(r, k, b);
+        if (k == i) group_init(r, r->plan[i].fn, r->plan[i].size, &g); /* after the probes: they teach rs */
         ad_bench_cell c;
-        cell_init(&c, &g, cfg->backends[r->plan[k].backend]);
+        cell_init(&c, &g, b);
         progress(cfg, k, r->total, &c, NULL, r->t0);
-        if (nin < 1) {
-            c.status = AD_BENCH_FAILED;
-            snprintf(c.note, sizeof c.note, "%s", input_error);
-        } else {
-            run_cell(cfg, &g, cfg->backends[r->plan[k].backend], &r->ss[r->plan[k].series], &r->rs[r->plan[k].fn],
-                     &c);
-        }
+        one_cell(r, cfg, &g, b, k, &c);
         if (c.status == AD_BENCH_FAILED) failed++;
         c.peak_rss = ad_bench_peak_rss();
-        char bufs[AD_BENCH_NCOLS][128];
-        const char *row[AD_BENCH_NCOLS];
-        ad_bench_cell_row(&c, bufs, row);
-        if (ad_bench_table_add(r->out, row)) {
-            snprintf(err, errn, "out of memory");
+        if (store_row(r, &c, err, errn) != 0) {
             failed = -1;
             break;
         }

@@ -18,10 +18,14 @@ bool ad_bench_disagrees(const ad_bench_fit *fit, double theory)
     return fabs(fit->slope - theory) > tol;
 }
 
-static int find_series(const ad_bench_series *s, int n, const char *fn, const char *b)
+/* The series of (fn, b), or -1.  Names are compared in full, through the
+ * series' first row: the series' own name fields may be cut. */
+static int find_series(const ad_bench_table *t, const ad_bench_series *s, int n, const char *fn, const char *b)
 {
-    for (int i = 0; i < n; i++)
-        if (strcmp(s[i].function, fn) == 0 && strcmp(s[i].backend, b) == 0) return i;
+    for (int i = n - 1; i >= 0; i--) /* a table is grouped: the newest series matches first */
+        if (strcmp(ad_bench_table_get(t, s[i].first_row, "function"), fn) == 0 &&
+            strcmp(ad_bench_table_get(t, s[i].first_row, "backend"), b) == 0)
+            return i;
     return -1;
 }
 
@@ -184,13 +188,13 @@ static void fit_mem(ad_bench_series *s, series_cells *c)
 }
 
 /* The series' theory exponents, and whether its fits disagree with them. */
-static void judge(const ad_bench_table *t, ad_bench_series *s)
+static void judge(const ad_bench_table *t, const char *function, ad_bench_series *s)
 {
-    const ad_bench_fn *fn = ad_bench_suite_find(s->function);
+    const ad_bench_fn *fn = ad_bench_suite_find(function);
     const ad_backend *b = ad_backend_find(s->backend);
     s->custom = fn == NULL;
     s->theory_time = s->theory_mem = NAN;
-    eval_fit(t, s->function, &s->eval);
+    eval_fit(t, function, &s->eval);
     s->theory_eval = fn ? fn->theory_eval : NAN;
     if (b) {
         /* a custom function: its measured evaluation exponent, rounded */
@@ -221,13 +225,15 @@ static void summarize_one(const ad_bench_table *t, ad_bench_series *s)
     s->time.slope = s->time.se = s->time.r2 = s->mem.slope = s->mem.se = s->mem.r2 = NAN;
     s->err_reference[0] = '\0';
     series_cells c;
+    const char *fn = ad_bench_table_get(t, s->first_row, "function"), /* in full */
+        *b = ad_bench_table_get(t, s->first_row, "backend");
     if (cells_alloc(&c, t->nrows)) {
-        for (int64_t r = 0; r < t->nrows; r++)
-            if (strcmp(ad_bench_table_get(t, r, "function"), s->function) == 0 &&
-                strcmp(ad_bench_table_get(t, r, "backend"), s->backend) == 0)
+        for (int64_t r = s->first_row; r < t->nrows; r++)
+            if (strcmp(ad_bench_table_get(t, r, "function"), fn) == 0 &&
+                strcmp(ad_bench_table_get(t, r, "backend"), b) == 0)
                 take_row(t, r, s, &c);
         if (fit_time(s, &c) >= AD_BENCH_MIN_FIT_POINTS) fit_mem(s, &c);
-        judge(t, s);
+        judge(t, fn, s);
     }
     cells_free(&c);
 }
@@ -245,7 +251,7 @@ int ad_bench_summarize(const ad_bench_table *t, ad_bench_series **out, int *n)
     int ns = 0;
     for (int64_t r = 0; r < t->nrows; r++) {
         const char *fn = ad_bench_table_get(t, r, "function"), *b = ad_bench_table_get(t, r, "backend");
-        if (find_series(s, ns, fn, b) >= 0) continue;
+        if (find_series(t, s, ns, fn, b) >= 0) continue;
         ad_bench_series *g = realloc(s, (size_t)(ns + 1) * sizeof *s);
         if (!g) {
             free(s);
@@ -253,6 +259,7 @@ int ad_bench_summarize(const ad_bench_table *t, ad_bench_series **out, int *n)
         }
         s = g;
         memset(&s[ns], 0, sizeof s[ns]);
+        s[ns].first_row = r;
         snprintf(s[ns].function, sizeof s[ns].function, "%s", fn);
         snprintf(s[ns].backend, sizeof s[ns].backend, "%s", b);
         ns++;

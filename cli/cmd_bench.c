@@ -228,19 +228,30 @@ static void command_line(char *buf, size_t n, int argc, char **argv)
     }
 }
 
-static int write_table(const char *path, const ad_bench_table *t)
+/* The result file, written while the cells are measured. */
+typedef struct {
+    FILE *f;
+    const char *path;
+} csv_out;
+
+/* cfg.row: each row goes to the file (flushed) as soon as it is measured,
+ * so a crash or Ctrl-C keeps every finished cell. */
+static int write_row(void *ud, const ad_bench_table *t, int64_t r)
+{
+    csv_out *o = ud;
+    if (ad_bench_table_write_row(o->f, t, r) == 0) return 0;
+    fprintf(stderr, "adscope bench: error writing %s: %s\n", o->path, strerror(errno));
+    return -1;
+}
+
+/* Opens path for writing before any cell runs: an unwritable --out fails
+ * at once, not after the whole sweep. */
+static FILE *open_output(const char *path)
 {
     FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "adscope bench: cannot write %s: %s\n", path, strerror(errno));
-        return CLI_USAGE;
-    }
-    int w = ad_bench_table_write(f, t);
-    if (fclose(f) != 0 || w != 0) {
-        fprintf(stderr, "adscope bench: error writing %s\n", path);
-        return CLI_USAGE;
-    }
-    return CLI_OK;
+    if (!f)
+        fprintf(stderr, "adscope bench: cannot write %s: %s (is --out writable?)\n", path, strerror(errno));
+    return f;
 }
 
 /* ---- adscope bench ------------------------------------------------------------------------------ */
@@ -411,10 +422,15 @@ static int plan(const ad_bench_config *cfg)
     return CLI_OK;
 }
 
-/* Every cell into t; *failed counts the failed cells. */
-static int run_cells(cli_call *c, bench_opts *o, ad_bench_table *t, int *failed)
+/* Every cell into t and, row by row, into out; *failed counts the failed
+ * cells. */
+static int run_cells(cli_call *c, bench_opts *o, ad_bench_table *t, csv_out *out, int *failed)
 {
     if (describe(c, t) != CLI_OK) return CLI_USAGE;
+    if (ad_bench_table_write_head(out->f, t) != 0) {
+        fprintf(stderr, "adscope bench: error writing %s: %s\n", out->path, strerror(errno));
+        return CLI_USAGE;
+    }
     ad_bench_progress_printer pp = {.f = stderr, .tty = isatty(2) != 0};
     ad_bench_config *cfg = &o->cfg;
     cfg->nfns = o->nfns;
@@ -423,6 +439,8 @@ static int run_cells(cli_call *c, bench_opts *o, ad_bench_table *t, int *failed)
     cfg->backends = o->bs;
     cfg->progress = ad_bench_progress_print;
     cfg->progress_ud = &pp;
+    cfg->row = write_row;
+    cfg->row_ud = out;
     if (plan(cfg) != CLI_OK) return CLI_USAGE;
     char err[512];
     *failed = ad_bench_run(c->ctx, cfg, t, err, sizeof err);
@@ -434,20 +452,19 @@ static int run_cells(cli_call *c, bench_opts *o, ad_bench_table *t, int *failed)
     return CLI_OK;
 }
 
-/* The summary (stdout and spath), where the results are, the charts. */
-static void report(const cli_call *c, const bench_opts *o, const ad_bench_table *t, const char *path,
+/* The summary (stdout and sf, opened before the run), where the results
+ * are, the charts. */
+static void report(const cli_call *c, const bench_opts *o, const ad_bench_table *t, const char *path, FILE *sf,
                    const char *spath)
 {
     ad_bench_series *ser = NULL;
     int nser = 0;
     if (ad_bench_summarize(t, &ser, &nser) == 0) {
         ad_bench_summary_print(stdout, ser, nser);
-        FILE *sf = fopen(spath, "w");
-        if (sf) {
-            ad_bench_summary_print(sf, ser, nser);
-            fclose(sf);
-        }
+        ad_bench_summary_print(sf, ser, nser);
     }
+    if (fflush(sf) != 0 || ferror(sf))
+        fprintf(stderr, "adscope bench: error writing %s: %s\n", spath, strerror(errno));
     free(ser);
     printf("\nresults: %s\nsummary: %s\n", path, spath);
     fflush(stdout);
@@ -476,6 +493,29 @@ static void result_paths(const bench_opts *o, char *path, size_t pn, char *spath
     }
 }
 
+/* The directory and both result files, opened before the first cell. */
+static int open_outputs(const bench_opts *o, csv_out *csv, const char *path, FILE **sf, const char *spath)
+{
+    if (make_dir(o->out) != 0) {
+        fprintf(stderr, "adscope bench: cannot create the directory %s: %s\n", o->out, strerror(errno));
+        return CLI_USAGE;
+    }
+    *csv = (csv_out){.f = open_output(path), .path = path};
+    *sf = csv->f ? open_output(spath) : NULL;
+    return *sf ? CLI_OK : CLI_USAGE;
+}
+
+/* Closes the result file; an error there loses data: exit 2. */
+static int close_csv(csv_out *csv)
+{
+    if (!csv->f) return CLI_OK;
+    int bad = fclose(csv->f) != 0;
+    csv->f = NULL;
+    if (!bad) return CLI_OK;
+    fprintf(stderr, "adscope bench: error writing %s: %s\n", csv->path, strerror(errno));
+    return CLI_USAGE;
+}
+
 static int run(cli_call *c)
 {
     bench_opts *o = c->opts;
@@ -486,17 +526,18 @@ static int run(cli_call *c)
         rc = cu ? cli_bench_custom_open(cu, c->ctx, c->args) : CLI_USAGE;
         if (rc == CLI_OK) o->fns[o->nfns++] = &cu->base;
     }
-    if (rc == CLI_OK && make_dir(o->out) != 0) {
-        fprintf(stderr, "adscope bench: cannot create the directory %s: %s\n", o->out, strerror(errno));
-        rc = CLI_USAGE;
-    }
     ad_bench_table t;
     memset(&t, 0, sizeof t);
     char path[4200], spath[4200];
     result_paths(o, path, sizeof path, spath, sizeof spath);
-    if (rc == CLI_OK) rc = run_cells(c, o, &t, &failed);
-    if (rc == CLI_OK) rc = write_table(path, &t);
-    if (rc == CLI_OK) report(c, o, &t, path, spath);
+    csv_out csv = {0};
+    FILE *sf = NULL;
+    if (rc == CLI_OK) rc = open_outputs(o, &csv, path, &sf, spath);
+    if (rc == CLI_OK) rc = run_cells(c, o, &t, &csv, &failed);
+    int crc = close_csv(&csv);
+    if (rc == CLI_OK) rc = crc;
+    if (rc == CLI_OK) report(c, o, &t, path, sf, spath);
+    if (sf) fclose(sf);
     if (rc == CLI_OK && failed > 0) {
         fprintf(stderr, "adscope bench: %d cell%s failed (status 'failed', the reason in 'note')\n", failed,
                 cli_plural(failed, "s"));

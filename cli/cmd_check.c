@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "guard.h"
 
 static const char HELP[] =
     "NAME\n"
@@ -67,6 +68,8 @@ static const char HELP[] =
     "                         (int SYMBOL(ad_ctx*, ad_tensor *const *in, ad_tensor **grad,\n"
     "                         void *user)), from a shared library.\n"
     "    --json               print JSON (schema in the README).\n"
+    "    --force              run even when the estimated time exceeds 60 s (else\n"
+    "                         exit 2, pointing at --fast).\n"
     "\n"
     "EXIT STATUS\n"
     "    0 nothing differs (inconclusive entries are counted); 1 something differs\n"
@@ -89,7 +92,8 @@ static const cli_opt OPTS[] = {CLI_FN_OPTS,
                                {"strict", CLI_FLAG, NULL},
                                {"h", CLI_VALUE, "H"},
                                {"no-consistency", CLI_FLAG, NULL},
-                               {"no-taylor", CLI_FLAG, NULL}};
+                               {"no-taylor", CLI_FLAG, NULL},
+                               {"force", CLI_FLAG, NULL}};
 
 static void json_entry(const cli_fn *fn, const ad_gradcheck_entry *e)
 {
@@ -257,7 +261,8 @@ static int run(cli_call *c)
     o.progress_data = &ps;
     ad_gradcheck_report r;
     memset(&r, 0, sizeof r);
-    int rc;
+    int rc = cli_guard_check(fn, &o, c->args); /* a full check at n = 1e6: hours */
+    if (rc != CLI_OK) return rc;
     if (ad_gradcheck(&fn->problem, &o, &r) != AD_OK) {
         cli_report_error(fn);
         rc = CLI_USAGE;

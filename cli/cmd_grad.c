@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "guard.h"
 
 static const char HELP[] =
     "NAME\n"
@@ -43,6 +44,9 @@ static const char HELP[] =
     "                       inside it: the default mode is then central, and the AD\n"
     "                       modes refuse it.  --abi tensor (the default): adscope's ops.\n"
     "    --json             print JSON (schema in the README) instead of text.\n"
+    "    --force            run even when the estimated time (evaluations of f x one\n"
+    "                       evaluation, measured) exceeds 60 s; without it a mode\n"
+    "                       whose cost grows with the inputs refuses (exit 2).\n"
     "\n"
     "EXIT STATUS\n"
     "    0 success; 1 a backend failed while others succeeded (--mode all);\n"
@@ -56,7 +60,7 @@ static const char HELP[] =
     "    adscope grad 'sum(tanh(A @ x))' --var A='randn(3,4)' --var x='ones(4)' --wrt x --json\n";
 
 static const cli_opt OPTS[] = {CLI_FN_OPTS, {"mode", CLI_VALUE, "MODE"}, {"width", CLI_VALUE, "K"},
-                               {"h", CLI_VALUE, "H"}};
+                               {"h", CLI_VALUE, "H"}, {"force", CLI_FLAG, NULL}};
 
 typedef struct {
     ad_options o;
@@ -264,6 +268,7 @@ static int run(cli_call *c)
 {
     const grad_opts *g = c->opts;
     int rc = check_scalar(c->fn);
+    if (rc == CLI_OK) rc = cli_guard_grad(c->fn, g->b, &g->o, c->args); /* forward at n = 1e6: hours */
     if (rc != CLI_OK) return rc;
     return g->b ? one_backend(c->fn, g) : all_backends(c->fn, g);
 }

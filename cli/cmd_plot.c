@@ -367,7 +367,9 @@ typedef struct {
 static const ad_bench_series *series_of(const plot_run *pr, const char *fn, const char *backend)
 {
     for (int i = 0; pr->ser && i < pr->nser; i++)
-        if (strcmp(pr->ser[i].function, fn) == 0 && strcmp(pr->ser[i].backend, backend) == 0) return &pr->ser[i];
+        if (strcmp(ad_bench_table_get(pr->t, pr->ser[i].first_row, "function"), fn) == 0 && /* full names */
+            strcmp(ad_bench_table_get(pr->t, pr->ser[i].first_row, "backend"), backend) == 0)
+            return &pr->ser[i];
     return NULL;
 }
 

@@ -1,6 +1,7 @@
 /* cli/json.c — the JSON the commands print with --json.  Numbers in the
  * shortest form that reads back exactly (up to 17 significant digits); JSON
- * has no NaN or infinity, so those print as null. */
+ * has no NaN or infinity, so those print as null.  Strings are always
+ * valid UTF-8 (invalid bytes become U+FFFD). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +22,44 @@ void cli_json_number(FILE *f, double v)
     fputs(buf, f);
 }
 
+/* The length of the well-formed UTF-8 sequence at s (1 to 4), or 0 when
+ * the bytes there are not one (a stray continuation byte, a sequence cut
+ * short, an overlong form, a surrogate, above U+10FFFF): RFC 3629's table. */
+static int utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    int n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (n == 0) return 0;
+    unsigned lo = 0x80, hi = 0xBF; /* the second byte's range */
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (int i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF) return 0; /* also stops at the NUL */
+    return n;
+}
+
+/* A JSON string.  The text comes from the user (expressions, file names,
+ * plugin symbols) and may hold any bytes; JSON must be UTF-8 (RFC 8259), so
+ * a byte that does not start a well-formed sequence is written as U+FFFD,
+ * the replacement character, and the output always parses. */
 void cli_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned char c = *p;
+        int n = utf8_len(p);
+        if (n == 0) fputs("\\ufffd", f);
+        else if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
         else if (c == '\n') fputs("\\n", f);
         else if (c == '\t') fputs("\\t", f);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
+        else if (c < 0x20 || c == 0x7f) fprintf(f, "\\u%04x", c);
+        else fwrite(p, 1, (size_t)n, f);
+        p += n ? n : 1;
     }
     fputc('"', f);
 }

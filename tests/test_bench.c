@@ -356,6 +356,67 @@ Test(bench, warmup_over_budget_is_skipped, .description = "with nothing to predi
     ad_backend_unregister("slow");
 }
 
+Test(bench, first_size_over_budget_is_probed_and_skipped,
+     .description = "--sizes 1e6 alone: probed at 1000 (over the budget there), so n = 1e6 is skipped, never run")
+{
+    cr_assert_eq(ad_backend_register(&SLOW), AD_OK);
+    const ad_bench_fn *fns[] = {ad_bench_suite_find("expsin")};
+    const ad_backend *bs[] = {ad_backend_find("slow"), ad_backend_find("reverse")};
+    const int64_t sizes[] = {1000000};
+    ad_bench_config c = small_config(1, fns, 2, bs, 1, sizes);
+    c.budget = 0.2;
+    ad_bench_table t;
+    ad_bench_table_init(&t, AD_BENCH_NCOLS, ad_bench_columns);
+    char err[256];
+    slow_max_n = slow_calls = 0;
+    cr_assert_eq(ad_bench_run(ctx, &c, &t, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(slow_max_n, AD_BENCH_PROBE_SIZE, "the slow backend was called with n = %lld", (long long)slow_max_n);
+    cr_assert_eq(t.nrows, 2, "the probes leave no rows");
+    int64_t r = find_row(&t, "expsin", "slow", 1e6);
+    cr_expect_str_eq(ad_bench_table_get(&t, r, "status"), "skipped");
+    cr_expect(strstr(ad_bench_table_get(&t, r, "note"), "> budget 200.00 ms"), "%s", ad_bench_table_get(&t, r, "note"));
+    ad_bench_table_free(&t);
+    ad_backend_unregister("slow");
+}
+
+/* Row callback: counts the calls, checks that row r is the newest, and
+ * fails on the call given. */
+typedef struct {
+    int64_t calls, fail_at;
+    bool in_order;
+} row_seen;
+
+static int on_row(void *ud, const ad_bench_table *t, int64_t r)
+{
+    row_seen *s = ud;
+    s->in_order = s->in_order && r == s->calls && r == t->nrows - 1;
+    return ++s->calls == s->fail_at ? -1 : 0;
+}
+
+Test(bench, each_row_is_handed_over_as_soon_as_measured, .description = "cfg.row sees every row as it is appended; its failure stops the run")
+{
+    const ad_bench_fn *fns[] = {ad_bench_suite_find("expsin")};
+    const ad_backend *bs[] = {ad_backend_find("reverse"), ad_backend_find("forward")};
+    const int64_t sizes[] = {10, 20};
+    ad_bench_config c = small_config(1, fns, 2, bs, 2, sizes);
+    row_seen seen = {.in_order = true};
+    c.row = on_row;
+    c.row_ud = &seen;
+    ad_bench_table t;
+    ad_bench_table_init(&t, AD_BENCH_NCOLS, ad_bench_columns);
+    char err[256];
+    cr_assert_eq(ad_bench_run(ctx, &c, &t, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(seen.calls, 4);
+    cr_expect(seen.in_order);
+    ad_bench_table_free(&t);
+    seen = (row_seen){.in_order = true, .fail_at = 2};
+    ad_bench_table_init(&t, AD_BENCH_NCOLS, ad_bench_columns);
+    cr_expect_eq(ad_bench_run(ctx, &c, &t, err, sizeof err), -1);
+    cr_expect_eq(seen.calls, 2, "the run stops at the row that could not be written");
+    cr_expect(strstr(err, "could not be written"), "%s", err);
+    ad_bench_table_free(&t);
+}
+
 /* ---- failures ------------------------------------------------------------------------------------------ */
 
 static int plain_input(const ad_bench_fn *fn, ad_ctx *c, int64_t n, ad_tensor **in, bool *wrt)
