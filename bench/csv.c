@@ -421,6 +421,37 @@ void ad_bench_table_sort(ad_bench_table *t, int nkeys, const char *const *keys)
     free(order);
 }
 
+/* ---- sizes ------------------------------------------------------------------------------ */
+
+int ad_bench_size_parse(const char *s, double *v)
+{
+    if (!s || !*s) return 0;
+    char *end;
+    double x = strtod(s, &end);
+    while (*end == ' ') end++;
+    /* NaN fails both comparisons; inf and 1e300 fail the upper bound, so
+     * the (int64_t) conversions of the summary stay defined */
+    if (end == s || *end || !(x > 0 && x <= AD_BENCH_SIZE_MAX)) return -1;
+    *v = x;
+    return 1;
+}
+
+/* Every non-empty size of t is a size (ad_bench_size_parse); else -1 with
+ * the file and row in err. */
+static int sizes_valid(const ad_bench_table *t, const char *path, char *err, size_t errn)
+{
+    int c = ad_bench_table_col(t, "size");
+    for (int64_t r = 0; c >= 0 && r < t->nrows; r++) {
+        double v;
+        const char *s = t->cells[r * t->ncols + c];
+        if (ad_bench_size_parse(s, &v) >= 0) continue;
+        snprintf(err, errn, "merge: %s: row %lld: size '%.64s' is not a size (a number above 0 and at most 2^53)",
+                 path, (long long)r + 1, s);
+        return -1;
+    }
+    return 0;
+}
+
 int ad_bench_merge(int n, const char *const *paths, ad_bench_table *out, char *err, size_t errn)
 {
     memset(out, 0, sizeof *out);
@@ -431,6 +462,11 @@ int ad_bench_merge(int n, const char *const *paths, ad_bench_table *out, char *e
     for (int i = 0; i < n; i++) {
         ad_bench_table t;
         if (ad_bench_table_read(paths[i], &t, err, errn) != 0) {
+            ad_bench_table_free(out);
+            return -1;
+        }
+        if (sizes_valid(&t, paths[i], err, errn) != 0) {
+            ad_bench_table_free(&t);
             ad_bench_table_free(out);
             return -1;
         }
