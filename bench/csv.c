@@ -259,6 +259,37 @@ int ad_bench_table_sort(ad_bench_table *t, int nkeys, const char *const *keys)
     return 0;
 }
 
+/* ---- sizes ------------------------------------------------------------------------------ */
+
+int ad_bench_size_parse(const char *s, double *v)
+{
+    if (!s || !*s) return 0;
+    char *end;
+    double x = strtod(s, &end);
+    while (*end == ' ') end++;
+    /* NaN fails both comparisons; inf and 1e300 fail the upper bound, so
+     * the (int64_t) conversions of the summary stay defined */
+    if (end == s || *end || !(x > 0 && x <= AD_BENCH_SIZE_MAX)) return -1;
+    *v = x;
+    return 1;
+}
+
+/* Every non-empty size of t is a size (ad_bench_size_parse); else -1 with
+ * the file and row in err. */
+static int sizes_valid(const ad_bench_table *t, const char *path, char *err, size_t errn)
+{
+    int c = ad_bench_table_col(t, "size");
+    for (int64_t r = 0; c >= 0 && r < t->nrows; r++) {
+        double v;
+        const char *s = t->cells[r * t->ncols + c];
+        if (ad_bench_size_parse(s, &v) >= 0) continue;
+        snprintf(err, errn, "merge: %s: row %lld: size '%.64s' is not a size (a number above 0 and at most 2^53)",
+                 path, (long long)r + 1, s);
+        return -1;
+    }
+    return 0;
+}
+
 /* t's comments that differ from out's, added to out as "key[i]: value"
  * (keys of any length).  0 or -1. */
 static int merge_comments(ad_bench_table *out, const ad_bench_table *t, int i)
@@ -288,6 +319,10 @@ static int merge_one(int i, const char *const *paths, ad_bench_table *out, char 
 {
     ad_bench_table t;
     if (ad_bench_table_read(paths[i], &t, err, errn) != 0) return -1;
+    if (sizes_valid(&t, paths[i], err, errn) != 0) {
+        ad_bench_table_free(&t);
+        return -1;
+    }
     bool same = t.ncols == out->ncols;
     for (int c = 0; same && c < t.ncols; c++) same = strcmp(t.cols[c], out->cols[c]) == 0;
     int rc = 0;
@@ -328,6 +363,10 @@ int ad_bench_merge(int n, const char *const *paths, ad_bench_table *out, char *e
         return -1;
     }
     if (ad_bench_table_read(paths[0], out, err, errn) != 0) return -1;
+    if (sizes_valid(out, paths[0], err, errn) != 0) {
+        ad_bench_table_free(out);
+        return -1;
+    }
     static const char *const keys[] = {"function", "backend", "size"};
     int rc = 0;
     for (int i = 1; rc == 0 && i < n; i++) rc = merge_one(i, paths, out, err, errn);

@@ -65,6 +65,13 @@ int ad_bench_table_write_row(FILE *f, const ad_bench_table *t, int64_t r);
  * line ("results.csv:12: 24 fields, the header has 25"). */
 int ad_bench_table_read(const char *path, ad_bench_table *t, char *err, size_t errn);
 
+/* A "size" cell as a number: finite, above 0 and at most AD_BENCH_SIZE_MAX
+ * (2^53: every integer up to it is a double, and converting it to int64_t
+ * is defined).  1 with *v, 0 when empty, -1 when not such a number (NaN,
+ * inf, 1e300, negative, text). */
+#define AD_BENCH_SIZE_MAX 9007199254740992.0
+int ad_bench_size_parse(const char *s, double *v);
+
 /* Sorts rows by the given columns (numeric columns compare as numbers);
  * stable, reentrant.  0, or -1 when out of memory (the table unchanged). */
 int ad_bench_table_sort(ad_bench_table *t, int nkeys, const char *const *keys);

@@ -143,6 +143,8 @@ bool cli_fn_note_black_box(cli_fn *fn);
 /* f at the bound values with grad mode off (a new scope-owned reference),
  * or NULL with the error reported. */
 ad_tensor *cli_fn_value(cli_fn *fn);
+/* The same with grad mode on or off as asked (the caller records). */
+ad_tensor *cli_fn_eval(cli_fn *fn, bool grad);
 
 /* Prints the context's last error for the function: with the expression
  * and a caret when it happened inside an expression. */

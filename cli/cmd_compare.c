@@ -92,7 +92,7 @@ static double max_diff(const cli_fn *fn, ad_tensor *const *D, ad_tensor *const *
 {
     double m = 0;
     for (int i = 0; i < fn->nvars; i++) {
-        if (!D[i] || !R[i]) continue;
+        if (!D[i] || !R[i] || ad_numel(D[i]) == 0) continue; /* nothing to differ: no NaN from max([]) */
         ad_tensor *d = ad_max(ad_abs(ad_sub(D[i], R[i])), AD_ALL, false);
         double v = ad_item(d);
         ad_tensor_free(d);

@@ -324,13 +324,8 @@ static ad_tensor *record(cli_fn *fn, records *r)
             cli_report_error(fn);
             return NULL;
         }
-    bool prev = ad_set_grad_enabled(fn->ctx, true);
-    ad_tensor *y = fn->problem.f(fn->ctx, fn->problem.in, fn->problem.user);
-    ad_set_grad_enabled(fn->ctx, prev);
-    if (!y) {
-        cli_report_error(fn);
-        return NULL;
-    }
+    ad_tensor *y = cli_fn_eval(fn, true); /* reports a broken plugin contract too */
+    if (!y) return NULL;
     if (ad_tape_visit(fn->ctx, collect, r) != AD_OK) {
         fprintf(stderr, "adscope %s: %s\n", CMD, r->oom ? "out of memory" : ad_errmsg(fn->ctx));
         return NULL;

@@ -196,8 +196,9 @@ static int results_check(const results *r)
                         NUMERIC[k], s);
                 return CLI_USAGE;
             }
-            if (k == 0 && (c == 0 || v <= 0)) {
-                fprintf(stderr, "adscope %s: %s:%lld: size '%s' must be a positive number\n", CMD, r->path, line, s);
+            if (k == 0 && ad_bench_size_parse(s, &v) <= 0) { /* also bounds it: sizes become int64_t */
+                fprintf(stderr, "adscope %s: %s:%lld: size '%s' must be a positive number (at most 2^53)\n", CMD,
+                        r->path, line, s);
                 return CLI_USAGE;
             }
         }

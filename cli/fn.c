@@ -142,6 +142,15 @@ static int list_missing(const cli_fn *fn, int n, const char *const *order, char 
 static int arrange(cli_fn *fn, int n, const char *const *order, const char *what)
 {
     char missing[512], hint[512];
+    /* each input once: the permutation below moves one bound value per
+     * name, and a name listed twice would own its value twice */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(order[i], order[j]) == 0) {
+                fprintf(stderr, "adscope %s: %s declares its input '%s' twice (each input name must appear once)\n",
+                        fn->cmd, what, order[i]);
+                return CLI_USAGE;
+            }
     if (list_missing(fn, n, order, missing, sizeof missing, hint, sizeof hint)) {
         fprintf(stderr, "adscope %s: %s uses %s, which no --var gives (add %s)\n", fn->cmd, what, missing, hint);
         return CLI_USAGE;
@@ -318,14 +327,33 @@ void cli_fn_close(cli_fn *fn)
     fn->declared = NULL;
 }
 
-ad_tensor *cli_fn_value(cli_fn *fn)
+/* A plugin's result that breaks the contract (NULL with no error recorded,
+ * a tensor of another context): the message, and NULL. */
+static ad_tensor *contract_broken(const cli_fn *fn, ad_tensor *y)
 {
-    bool prev = ad_set_grad_enabled(fn->ctx, false);
-    ad_tensor *y = fn->problem.f(fn->ctx, fn->problem.in, fn->problem.user);
-    ad_set_grad_enabled(fn->ctx, prev);
-    if (!y) cli_report_error(fn);
+    if (y && ad_tensor_ctx(y) != fn->ctx) {
+        ad_tensor_free(y); /* its new reference, in its own context */
+        fprintf(stderr, "adscope %s: %s returned a tensor of another context (build the result with the ad_ctx it "
+                        "is given)\n", fn->cmd, fn->label);
+        return NULL;
+    }
+    if (!y && ad_errno(fn->ctx) == AD_OK)
+        fprintf(stderr, "adscope %s: %s returned NULL without recording an error\n", fn->cmd, fn->label);
+    else if (!y) cli_report_error(fn);
     return y;
 }
+
+ad_tensor *cli_fn_eval(cli_fn *fn, bool grad)
+{
+    bool prev = ad_set_grad_enabled(fn->ctx, grad);
+    ad_clear_error(fn->ctx); /* so that a NULL without a message can be told apart */
+    ad_tensor *y = fn->problem.f(fn->ctx, fn->problem.in, fn->problem.user);
+    ad_set_grad_enabled(fn->ctx, prev);
+    if (!y || ad_tensor_ctx(y) != fn->ctx) return contract_broken(fn, y);
+    return y;
+}
+
+ad_tensor *cli_fn_value(cli_fn *fn) { return cli_fn_eval(fn, false); }
 
 void cli_report_error(const cli_fn *fn)
 {

@@ -432,13 +432,23 @@ static int value_unrecorded(const ad_problem *p, ad_stats *st, ad_tensor **y)
 static int jac_fill(const ad_backend *b, const ad_problem *p, const ad_options *o, bool by_rows, ad_tensor **y,
                     ad_tensor **Jf, ad_tensor **Ef, ad_stats *st)
 {
-    if (by_rows) return *y ? jac_rows(b, p, o, *y, Jf, st) : jac_all_rows(b, p, o, y, Jf, st);
+    /* rows in chunks need the cotangents [k, y.shape]: a y with
+     * AD_MAX_DIMS axes has no room for k, but the backend can still sweep
+     * every row itself (its rows are [k, in.shape]) */
+    bool chunked = *y && (*y)->ndim < AD_MAX_DIMS;
+    if (by_rows && chunked) return jac_rows(b, p, o, *y, Jf, st);
     if (*y) {
         ad_decref(*y);
         *y = NULL;
     }
+    if (by_rows) return jac_all_rows(b, p, o, y, Jf, st);
     int rc = ad_problem_size(p) > 0 ? jac_columns(b, p, o, y, Jf, Ef, st) : AD_OK;
-    if (rc == AD_OK && !*y) rc = value_unscoped(p, st, y); /* nothing to differentiate */
+    if (rc == AD_OK && !*y) {
+        /* nothing to differentiate (every input empty or not wrt): J is
+         * [m, 0] blocks of zeros, not missing */
+        rc = value_unscoped(p, st, y);
+        if (rc == AD_OK) rc = jac_blocks(p, (*y)->numel, Jf, NULL);
+    }
     return rc;
 }
 

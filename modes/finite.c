@@ -146,7 +146,8 @@ typedef struct {
 static int fd_store(ad_ctx *ctx, int k, int64_t r, ad_tensor *D, ad_tensor *E, bool estimate, fd_out *out)
 {
     if (!out->JV) {
-        ad_shape js = ad_op_tan_shape(k, D->ndim, D->shape);
+        ad_shape js;
+        if (ad_tangent_shape(ctx, k, ad_shape_of(D), &js) != AD_OK) return ctx->err;
         out->JV = ad_empty(ctx, js);
         ad_unscope(out->JV);
         if (estimate) {

@@ -117,8 +117,9 @@ static int gsl_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *c
     rc = ad_prim_begin(&pr, p, false, 0, x);
     ad_tensor *y0 = rc == AD_OK ? ad_call_f(p, x, st) : NULL;
     if (!y0 && rc == AD_OK) rc = ctx->err;
+    ad_shape js;
+    if (rc == AD_OK) rc = ad_tangent_shape(ctx, k, ad_shape_of(y0), &js);
     if (rc == AD_OK) {
-        ad_shape js = ad_op_tan_shape(k, y0->ndim, y0->shape);
         JV = ad_empty(ctx, js);
         ERR = ad_empty(ctx, js);
         if (!JV || !ERR) rc = ctx->err;

@@ -50,6 +50,15 @@ ad_tensor *ad_call_f(const ad_problem *p, ad_tensor *const *in, ad_stats *st)
     ad_scope s = ad_scope_begin(ctx);
     int mark = ad_err_mark(ctx);
     ad_tensor *y = p->f(ctx, in, p->user);
+    if (y && y->ctx != ctx) {
+        /* a result built in another context: differentiating it would give
+         * zero (nothing of it is connected to the inputs) or mix two
+         * contexts' memory; it is the caller's new reference, so drop it */
+        ad_tensor_free(y);
+        y = NULL;
+        ad_error(ctx, AD_EINVAL, "the function returned a tensor of another context (build the result with the "
+                                 "ad_ctx it is given)");
+    }
     y = ad_scope_end(ctx, s, y);
     bool failed = ad_err_since(ctx, mark);
     /* f's own message names what went wrong; keep it */

@@ -23,7 +23,12 @@ bool ad_requires_grad(const ad_tensor *t) { return t && (t->flags & AD_T_REQUIRE
 
 bool ad_is_leaf(const ad_tensor *t) { return t && !t->grad_fn; }
 
-ad_tensor *ad_grad(const ad_tensor *t) { return t ? t->grad : NULL; }
+ad_tensor *ad_grad(const ad_tensor *t)
+{
+    if (!t || !t->grad) return NULL;
+    t->grad->flags |= AD_T_LENT; /* borrowed: ad_tensor_free refuses it while t holds it alone */
+    return t->grad;
+}
 
 int ad_zero_grad(ad_tensor *t)
 {

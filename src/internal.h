@@ -39,7 +39,8 @@ enum {
     AD_T_REQUIRES_GRAD = 1u << 1, /* leaf marked, or result of a recorded op */
     AD_T_RETAIN_GRAD = 1u << 2,   /* non-leaf keeps its .grad */
     AD_T_VIEW = 1u << 3,          /* shares storage with a base tensor */
-    AD_T_RELEASED = 1u << 4       /* its record was released by a backward */
+    AD_T_RELEASED = 1u << 4,      /* its record was released by a backward */
+    AD_T_LENT = 1u << 5           /* a .grad that ad_grad lent out (tensor.c refuses to free it) */
 };
 
 struct ad_node;
@@ -226,6 +227,10 @@ void ad_scope_forget(ad_ctx *ctx, ad_tensor *t);
  * blocks built by backends and drivers.  Registered in the open scope. */
 ad_tensor *ad_deriv_zeros(ad_ctx *ctx, ad_shape s);
 ad_tensor *ad_tangent_zeros(ad_ctx *ctx, int k, ad_shape s);
+/* [k, s...] into *out, or AD_ESHAPE recorded when s has AD_MAX_DIMS axes
+ * (the batch axis would make one too many: such tensors cannot carry
+ * derivatives, and the message says to reshape them). */
+int ad_tangent_shape(ad_ctx *ctx, int k, ad_shape s, ad_shape *out);
 
 /* ---- RNG ---------------------------------------------------------------- */
 gsl_rng *ad_ctx_rng(ad_ctx *ctx);

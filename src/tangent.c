@@ -87,12 +87,26 @@ ad_tensor *ad_deriv_zeros(ad_ctx *ctx, ad_shape s)
     return t;
 }
 
+/* Derivatives of a tensor of shape S are kept k at a time as one tensor
+ * [k, S] (tangents, gradient rows, Jacobian columns): S may have at most
+ * AD_MAX_DIMS - 1 axes.  Refusing here, with the way out, beats growing
+ * every shape array by one for a rank nobody differentiates. */
+int ad_tangent_shape(ad_ctx *ctx, int k, ad_shape s, ad_shape *out)
+{
+    if (s.ndim < 0 || s.ndim + 1 > AD_MAX_DIMS)
+        return ad_error(ctx, AD_ESHAPE,
+                        "a tensor with %d axes cannot be differentiated: its derivatives are kept as [k, shape...], "
+                        "at most %d axes (reshape or flatten it to at most %d axes)",
+                        s.ndim, AD_MAX_DIMS, AD_MAX_DIMS - 1);
+    *out = ad_op_tan_shape(k, s.ndim, s.dim);
+    return AD_OK;
+}
+
 ad_tensor *ad_tangent_zeros(ad_ctx *ctx, int k, ad_shape s)
 {
-    if (s.ndim + 1 > AD_MAX_DIMS)
-        return AD_FAIL(ctx, AD_ESHAPE, "a tensor with %d axes cannot carry %d tangents (at most %d axes)", s.ndim, k,
-                       AD_MAX_DIMS - 1);
-    return ad_deriv_zeros(ctx, ad_op_tan_shape(k, s.ndim, s.dim));
+    ad_shape ts;
+    if (ad_tangent_shape(ctx, k, s, &ts) != AD_OK) return NULL;
+    return ad_deriv_zeros(ctx, ts);
 }
 
 ad_tensor *ad_get_tangent(ad_tensor *t)
@@ -101,13 +115,9 @@ ad_tensor *ad_get_tangent(ad_tensor *t)
     ad_ctx *ctx = t->ctx;
     int k = t->tangent ? (int)t->tangent->shape[0] : (ctx->fwd_k ? ctx->fwd_k : 1);
     if (!t->tangent) {
-        int64_t shape[AD_MAX_DIMS];
+        ad_shape s;
         if (k == 1) return ad_zeros(ctx, ad_shape_of(t));
-        shape[0] = k;
-        memcpy(shape + 1, t->shape, (size_t)t->ndim * sizeof *shape);
-        ad_shape s = {.ndim = t->ndim + 1};
-        memcpy(s.dim, shape, (size_t)s.ndim * sizeof *shape);
-        return ad_zeros(ctx, s);
+        return ad_tangent_shape(ctx, k, ad_shape_of(t), &s) == AD_OK ? ad_zeros(ctx, s) : NULL;
     }
     ad_tensor *tan = t->tangent;
     if (k == 1) return ad_reshape(tan, ad_shape_of(t));

@@ -77,7 +77,11 @@ void ad_layout_update(ad_tensor *t)
 {
     int64_t n = 1, expect = 1;
     bool contig = true;
-    for (int i = t->ndim - 1; i >= 0; i--) {
+    /* An empty tensor is contiguous and has no elements; its other axes may
+     * multiply past INT64_MAX (zeros(0, 1e10, 1e10)), so stop here. */
+    for (int i = 0; i < t->ndim; i++)
+        if (t->shape[i] == 0) n = 0;
+    for (int i = t->ndim - 1; n != 0 && i >= 0; i--) {
         n *= t->shape[i];
         if (t->shape[i] != 1 && t->stride[i] != expect) contig = false;
         expect *= t->shape[i];
@@ -137,12 +141,17 @@ ad_tensor *ad_handle_new(ad_ctx *ctx, ad_storage *st, int ndim, const int64_t *s
     return t;
 }
 
+/* Row-major strides.  Empty axes count as 1 (PyTorch's rule).  A tensor
+ * with elements has a product below INT64_MAX (ad_shape_numel), but an
+ * empty one need not (zeros(1e5, 1e7, 1e5, 0, ...)): there the stride
+ * stops growing, as no element is ever addressed through it. */
 static void contiguous_strides(int ndim, const int64_t *shape, int64_t *stride)
 {
     int64_t s = 1;
     for (int i = ndim - 1; i >= 0; i--) {
         stride[i] = s;
-        s *= shape[i] > 0 ? shape[i] : 1;
+        int64_t d = shape[i] > 0 ? shape[i] : 1;
+        if (s <= INT64_MAX / d) s *= d;
     }
 }
 
@@ -236,9 +245,32 @@ void ad_decref(ad_tensor *t)
     ad_reap(ctx);
 }
 
+/* ad_grad lends x's .grad (AD_T_LENT): freeing it while x still holds
+ * it as its last reference would leave x with a dangling .grad (the
+ * tensor count goes negative, ad_ctx_free then crashes).  Only handles
+ * that ad_grad handed out pay for the search of their owner. */
+static bool only_lent(const ad_tensor *t)
+{
+    if (!(t->flags & AD_T_LENT) || t->refs > 1 || t->scope_refs > 0) return false;
+    const ad_ctx *ctx = t->ctx;
+    for (const ad_tensor *o = ctx->live.next; o != &ctx->live; o = o->next)
+        if (o->grad == t) return true;
+    return false;
+}
+
 void ad_tensor_free(ad_tensor *t)
 {
     if (!t) return;
+    if (t->refs <= 0) {
+        ad_error(t->ctx, AD_ESTATE, "tensor_free: the tensor was freed already (a second ad_tensor_free of the "
+                                    "same reference)");
+        return;
+    }
+    if (only_lent(t)) {
+        ad_error(t->ctx, AD_ESTATE, "tensor_free: this tensor is borrowed: ad_grad(x) returns x's own .grad, which "
+                                    "x releases (take a reference with ad_tensor_ref to keep it)");
+        return;
+    }
     if (t->scope_refs > 0) ad_scope_forget(t->ctx, t);
     ad_decref(t);
 }

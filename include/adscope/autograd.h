@@ -45,7 +45,8 @@ AD_API int ad_backward(ad_tensor *out, ad_tensor *seed, unsigned flags);
 /* The accumulated gradient, or NULL before any backward.  BORROWED, unlike
  * the rule of common.h: the caller must not free it.  It stays valid until
  * ad_clear_grad(t), the next ad_backward reaching t (which may replace it)
- * or the release of t; keep it longer with ad_tensor_ref. */
+ * or the release of t; keep it longer with ad_tensor_ref.  ad_tensor_free
+ * on it is refused with AD_ESTATE while t holds it. */
 AD_API ad_tensor *ad_grad(const ad_tensor *t);
 /* Zero the gradient in place (x.grad.zero_()); no-op without one. */
 AD_API int ad_zero_grad(ad_tensor *t);

@@ -7,6 +7,9 @@
  *     the reason is in ad_errmsg(ctx).  The one exception is ad_grad()
  *     (autograd.h), which returns a BORROWED pointer to the tensor's .grad,
  *     as PyTorch's x.grad does: never free it; ad_tensor_ref() keeps it.
+ *     Freeing it anyway is refused (AD_ESTATE, "borrowed") while its tensor
+ *     holds it, and so is freeing a reference a second time while its
+ *     handle waits for reuse; a handle reused since cannot be told apart.
  *   - `ad_tensor *` parameters are BORROWED: the callee never frees them.
  *     Passing NULL is allowed everywhere and yields NULL (the error that
  *     produced the NULL stays recorded), so calls can be chained.
@@ -30,9 +33,13 @@ extern "C" {
 #define AD_API
 #endif
 
-/* Most axes a tensor may have.  Forward mode stores k tangents of a tensor
- * as one tensor with a leading axis of length k, so a tensor that carries a
- * tangent may have at most AD_MAX_DIMS - 1 axes. */
+/* Most axes a tensor may have.  Derivatives are stored k at a time as one
+ * tensor with a leading axis of length k (forward tangents, gradient rows,
+ * Jacobian columns), so a tensor that is differentiated, or whose
+ * derivative is stored that way, may have at most AD_MAX_DIMS - 1 axes:
+ * beyond, the call fails with AD_ESHAPE and says to reshape.  (Reverse
+ * mode's Jacobian of a value with AD_MAX_DIMS axes needs no such tensor and
+ * works.) */
 #define AD_MAX_DIMS 12
 
 typedef struct ad_ctx ad_ctx;

@@ -31,7 +31,10 @@ ad_shape ad_op_tan_shape(int k, int ndim, const int64_t *shape)
     ad_shape s;
     s.ndim = ndim + 1;
     s.dim[0] = k;
-    for (int i = 0; i < ndim; i++) s.dim[i + 1] = shape[i];
+    /* ndim == AD_MAX_DIMS has no room for the batch axis: the shape keeps
+     * ndim + 1 axes (creation refuses it) and nothing is written past the
+     * array; callers check with ad_tangent_shape first */
+    for (int i = 0; i < ndim && i + 1 < AD_MAX_DIMS; i++) s.dim[i + 1] = shape[i];
     return s;
 }
 
