@@ -513,10 +513,12 @@ static int add_backend(gc_run *g, const ad_backend *b)
 
 static void list_names(char *buf, size_t n, unsigned caps)
 {
+    const ad_backend *all[AD_BACKEND_MAX]; /* a copy: another thread may (un)register meanwhile */
+    int nb = ad_backend_list(all, AD_BACKEND_MAX);
     size_t k = 0;
     buf[0] = 0;
-    for (int i = 0; i < ad_backend_count() && k < n; i++) {
-        const ad_backend *b = ad_backend_at(i);
+    for (int i = 0; i < nb && k < n; i++) {
+        const ad_backend *b = all[i];
         if (caps && !(b->caps & caps)) continue;
         int w = snprintf(buf + k, n - k, "%s%s", k ? ", " : "", b->name);
         if (w > 0) k += (size_t)w;
@@ -563,8 +565,10 @@ static int choose_backends(gc_run *g)
     char names[512];
     int rc = AD_OK;
     if (!want) {
-        for (int i = 0; rc == AD_OK && i < ad_backend_count(); i++)
-            if (ad_backend_at(i)->caps & AD_CAP_EXACT) rc = add_backend(g, ad_backend_at(i));
+        const ad_backend *all[AD_BACKEND_MAX]; /* a copy: another thread may (un)register meanwhile */
+        int nb = ad_backend_list(all, AD_BACKEND_MAX);
+        for (int i = 0; rc == AD_OK && i < nb; i++)
+            if (all[i]->caps & AD_CAP_EXACT) rc = add_backend(g, all[i]);
         return rc;
     }
     for (int i = 0; rc == AD_OK && want[i]; i++) {

@@ -6,6 +6,7 @@
  * are the allocator's business, like malloc's free lists), so a benchmark's
  * peak is exactly what the computation needed. */
 #include <gsl/gsl_errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,23 @@ void ad_pool_put(ad_ctx *ctx, int c, void *b)
     ctx->pool[c] = b;
 }
 
+/* ---- GSL's error handler ----------------------------------------------------- */
+
+/* GSL's default handler aborts; adscope checks every GSL status instead.
+ * The handler is one process-wide variable inside GSL, set without a lock,
+ * so it is set exactly once (pthread_once: two threads creating their
+ * first contexts at the same time do not race), and a handler the program
+ * installed before its first context is put back: the program chose it
+ * (it may log, or abort on purpose).  A handler installed later is never
+ * touched again. */
+static pthread_once_t gsl_once = PTHREAD_ONCE_INIT;
+
+static void gsl_handler_install(void)
+{
+    gsl_error_handler_t *prev = gsl_set_error_handler_off();
+    if (prev) gsl_set_error_handler(prev);
+}
+
 /* ---- context ------------------------------------------------------------- */
 
 ad_ctx *ad_ctx_new(void)
@@ -109,8 +127,7 @@ ad_ctx *ad_ctx_new_with(const ad_ctx_options *opts)
     ctx->cat = AD_MEM_VALUES;
     ctx->live.prev = ctx->live.next = &ctx->live;
     ctx->grad_enabled = true;
-    /* GSL's default handler aborts; adscope reports errors instead. */
-    gsl_set_error_handler_off();
+    pthread_once(&gsl_once, gsl_handler_install);
     ctx->rng = gsl_rng_alloc(gsl_rng_mt19937);
     if (!ctx->rng) {
         fn(ud, ctx, sizeof *ctx, 0);

@@ -2,11 +2,17 @@
  *
  * Every failure in the library funnels through ad_error(), so one
  * breakpoint there catches them all (GSL's gsl_error pattern). */
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "internal.h"
 
-static ad_error_handler g_handler = NULL;
+/* The one process-wide setting of this file.  Atomic, so a thread may
+ * install a handler while others report errors: each report calls either
+ * the old handler or the new one, never a torn pointer.  Messages and
+ * statuses live in the context, one per thread (docs/ARCHITECTURE.md,
+ * "Threads"). */
+static _Atomic(ad_error_handler) g_handler; /* static storage: starts as no handler */
 
 const char *ad_strerror(int status)
 {
@@ -43,7 +49,8 @@ int ad_error(const ad_ctx *cctx, int status, const char *fmt, ...)
     vsnprintf(msg, AD_ERRMSG_MAX, fmt, ap);
     va_end(ap);
     if (ctx) ctx->err = status;
-    if (g_handler) g_handler(ctx, status, msg);
+    ad_error_handler h = atomic_load(&g_handler);
+    if (h) h(ctx, status, msg);
     return status;
 }
 
@@ -60,9 +67,7 @@ void ad_clear_error(ad_ctx *ctx)
 
 ad_error_handler ad_set_error_handler(ad_error_handler handler)
 {
-    ad_error_handler prev = g_handler;
-    g_handler = handler;
-    return prev;
+    return atomic_exchange(&g_handler, handler);
 }
 
 int ad_err_mark(ad_ctx *ctx)

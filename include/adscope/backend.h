@@ -147,8 +147,32 @@ struct ad_backend {
 
 /* ---- the registry ------------------------------------------------------- */
 
+/* The registry is process-wide and safe to use from several threads: every
+ * function below may run while another thread registers or unregisters.
+ * A search (find, with, reference) sees one consistent state of the table.
+ * Descriptors stay the caller's: unregistering one does not free it and
+ * does not wait for a thread still computing with it, so free (or unload)
+ * a descriptor only when no thread can be using it; a static const
+ * descriptor never has that problem. */
+
+/* Most backends the registry holds (built-ins included); ad_backend_register
+ * returns AD_ELIMIT beyond it. */
+#define AD_BACKEND_MAX 64
+
+/* A consistent copy of the registry: writes min(n, max) descriptors (in
+ * registry order) to out (NULL with max 0 only counts) and returns n, the
+ * number registered at that moment.  Iterate over this copy when another
+ * thread may (un)register: a loop over ad_backend_count / ad_backend_at
+ * can see the table change between two calls.
+ *
+ *     const ad_backend *all[AD_BACKEND_MAX];
+ *     int n = ad_backend_list(all, AD_BACKEND_MAX);
+ */
+AD_API int ad_backend_list(const ad_backend **out, int max);
 /* Number of registered backends, and the i-th (built-ins first, in a stable
- * order).  NULL when i is out of range. */
+ * order).  NULL when i is out of range, which can happen inside a loop
+ * bounded by an earlier ad_backend_count if another thread unregisters:
+ * check it, or iterate over ad_backend_list's copy. */
 AD_API int ad_backend_count(void);
 AD_API const ad_backend *ad_backend_at(int i);
 /* By name, or NULL.  For a user's choice (--mode, options.reference). */
@@ -162,11 +186,14 @@ AD_API const ad_backend *ad_backend_with(unsigned caps);
  * first on a tie), or NULL when none is registered.  Used by gradcheck,
  * the harness and 'adscope compare'. */
 AD_API const ad_backend *ad_backend_reference(void);
-/* Adds a backend (the descriptor must outlive its use).  AD_EINVAL for a
- * descriptor without a name or without any primitive, AD_ESTATE when the
- * name is taken, AD_ELIMIT when the registry is full. */
+/* Adds a backend (borrowed: the descriptor must outlive every use, in every
+ * thread).  AD_EINVAL for a descriptor without a name or without any
+ * primitive, AD_ESTATE when the name is taken, AD_ELIMIT when the registry
+ * holds AD_BACKEND_MAX backends. */
 AD_API int ad_backend_register(const ad_backend *b);
-/* Removes a backend added with ad_backend_register (not a built-in). */
+/* Removes a backend added with ad_backend_register (not a built-in):
+ * AD_OK, AD_ENOTFOUND (no such user backend), AD_EINVAL (NULL).  A search
+ * that started before it may still return the descriptor. */
 AD_API int ad_backend_unregister(const char *name);
 
 /* ---- finite-difference rules --------------------------------------------- */

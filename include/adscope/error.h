@@ -52,7 +52,15 @@ AD_API const char *ad_errmsg(const ad_ctx *ctx);
 AD_API void ad_clear_error(ad_ctx *ctx);
 
 /* Called on every error, after the message is recorded.  The default is no
- * handler.  The setter returns the previous handler (GSL's convention). */
+ * handler.  The setter returns the previous handler (GSL's convention).
+ *
+ * Threads: the handler is process-wide (one for every context) and may be
+ * set from any thread while others run; the swap is atomic, so a report
+ * calls either the old or the new handler.  It is called in the thread
+ * that hit the error, possibly by several threads at once, so it must be
+ * thread-safe itself (its ctx argument says whose error it is, NULL when
+ * the failing call had no context).  The recorded status and message
+ * (ad_errno, ad_errmsg) belong to each context, as errno to each thread. */
 typedef void (*ad_error_handler)(const ad_ctx *ctx, int status, const char *msg);
 AD_API ad_error_handler ad_set_error_handler(ad_error_handler handler);
 
