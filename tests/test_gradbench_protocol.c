@@ -35,14 +35,17 @@ static session *converse(const char *args, const char *messages)
     snprintf(cmd, sizeof cmd, "'%s' gradbench %s <'%s' 2>'%s'", ADSCOPE, args, in, errf);
     FILE *p = popen(cmd, "r");
     cr_assert(p);
-    char buf[1 << 16];
-    while (fgets(buf, sizeof buf, p) && S.nlines < MAX_LINES) {
-        cr_assert(strchr(buf, '\n'), "every answer ends its line: %s", buf);
+    char *buf = NULL; /* answers of many runs are long lines: thousands of timings */
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&buf, &cap, p)) > 0 && S.nlines < MAX_LINES) {
+        cr_assert_eq(buf[len - 1], '\n', "every answer ends its line: %.200s", buf);
         json_error_t jerr;
         S.line[S.nlines] = json_loads(buf, 0, &jerr);
-        cr_assert(S.line[S.nlines], "answer %d is not JSON (%s): %s", S.nlines, jerr.text, buf);
+        cr_assert(S.line[S.nlines], "answer %d is not JSON (%s): %.200s", S.nlines, jerr.text, buf);
         S.nlines++;
     }
+    free(buf);
     int st = pclose(p);
     S.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     f = fopen(errf, "r");
