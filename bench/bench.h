@@ -75,6 +75,13 @@ int ad_bench_suite_count(void);
 const ad_bench_fn *ad_bench_suite_at(int i);
 const ad_bench_fn *ad_bench_suite_find(const char *name);
 
+/* The GradBench evals as harness functions, "gb:llsq", "gb:lse", "gb:det",
+ * "gb:ode", "gb:kmeans" (bench/gradbench/sweep.c): not counted in the
+ * suite nor in "all", but ad_bench_suite_find finds them too. */
+int ad_bench_gradbench_count(void);
+const ad_bench_fn *ad_bench_gradbench_at(int i);
+const ad_bench_fn *ad_bench_gradbench_find(const char *name);
+
 /* The deterministic input x_i = 0.5 + 0.4·sin(i+1), i = 0..n-1. */
 ad_tensor *ad_bench_input(ad_ctx *ctx, int64_t n);
 

@@ -282,6 +282,7 @@ const ad_bench_fn *ad_bench_suite_at(int i) { return i >= 0 && i < NSUITE ? &SUI
 
 const ad_bench_fn *ad_bench_suite_find(const char *name)
 {
+    if (name && strncmp(name, "gb:", 3) == 0) return ad_bench_gradbench_find(name);
     for (int i = 0; name && i < NSUITE; i++)
         if (strcmp(SUITE[i].name, name) == 0) return &SUITE[i];
     return NULL;

@@ -49,7 +49,9 @@ static const char HELP[] =
     "\n"
     "OPTIONS\n"
     "    --functions LIST   suite functions (rosenbrock, expsin, mlp, softmax_ce,\n"
-    "                       chain, broadcast), 'all' (default) or 'none'.\n"
+    "                       chain, broadcast), 'all' (default) or 'none'; and\n"
+    "                       GradBench's evals, each over its size parameter:\n"
+    "                       gb:llsq, gb:lse, gb:det, gb:ode, gb:kmeans.\n"
     "    --backends LIST    backends (default: all; 'adscope help backends').\n"
     "    --sizes SIZES      sizes for every function: 10,100,1000 or 10:1e6:x10\n"
     "                       (factor) or 1:1000:+100 (step), or a list mixing them.\n"
@@ -126,7 +128,10 @@ static int parse_functions(const cli_args *a, const ad_bench_fn **fns, int *n)
             fprintf(stderr, "adscope bench: --functions: no suite function '%s' (the suite:", items[i]);
             for (int j = 0; j < ad_bench_suite_count(); j++)
                 fprintf(stderr, "%s %s", j ? "," : "", ad_bench_suite_at(j)->name);
-            fprintf(stderr, "; or all, none)\n");
+            fprintf(stderr, "; or all, none; or GradBench's");
+            for (int j = 0; j < ad_bench_gradbench_count(); j++)
+                fprintf(stderr, " %s", ad_bench_gradbench_at(j)->name);
+            fprintf(stderr, ")\n");
             return CLI_USAGE;
         }
         bool dup = false;

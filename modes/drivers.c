@@ -201,13 +201,18 @@ static int grad_block(const ad_backend *b, const ad_problem *p, const ad_options
     ad_eval e;
     int rc = unit_jvp(b, p, o, j0, k, y, &e, st);
     if (rc == AD_OK && e.jv->numel != k) rc = not_scalar(ctx, *y);
+    /* jv may be a strided view (the tangent of y = Y[i, j] is a column of
+     * Y's): read it through a contiguous copy, never its raw data */
+    ad_tensor *jv = rc == AD_OK ? ad_contiguous(e.jv) : NULL;
+    ad_tensor *je = rc == AD_OK && e.jv_err ? ad_contiguous(e.jv_err) : NULL;
+    if (rc == AD_OK && (!jv || (e.jv_err && !je))) rc = ad_errno(ctx);
     for (int r = 0; rc == AD_OK && r < k; r++) {
         int in_i;
         int64_t el;
         locate(p, j0 + r, &in_i, &el);
-        gflat[in_i]->data[el] = e.jv->data[r];
-        if (e.jv_err) {
-            eflat[in_i]->data[el] = e.jv_err->data[r];
+        gflat[in_i]->data[el] = jv->data[r];
+        if (je) {
+            eflat[in_i]->data[el] = je->data[r];
             *has_err = true;
         }
     }

@@ -2,6 +2,7 @@
  *
  * Every failure in the library funnels through ad_error(), so one
  * breakpoint there catches them all (GSL's gsl_error pattern). */
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 
@@ -52,6 +53,16 @@ int ad_error(const ad_ctx *cctx, int status, const char *fmt, ...)
     ad_error_handler h = atomic_load(&g_handler);
     if (h) h(ctx, status, msg);
     return status;
+}
+
+int ad_raise(ad_ctx *ctx, int status, const char *fmt, ...)
+{
+    char msg[AD_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return ad_error(ctx, status < 0 ? status : AD_EINVAL, "%s", msg);
 }
 
 int ad_errno(const ad_ctx *ctx) { return ctx ? ctx->err : AD_EINVAL; }

@@ -51,6 +51,16 @@ AD_API const char *ad_errmsg(const ad_ctx *ctx);
 /* Forget the recorded error. */
 AD_API void ad_clear_error(ad_ctx *ctx);
 
+/* Records an error of code above the library (a user's function, a
+ * program's input parser) in ctx, through the same single function as the
+ * library's own errors: status (negative; anything else becomes AD_EINVAL)
+ * and a printf-style message.  Returns the status recorded. */
+AD_API int ad_raise(ad_ctx *ctx, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /* Called on every error, after the message is recorded.  The default is no
  * handler.  The setter returns the previous handler (GSL's convention).
  *

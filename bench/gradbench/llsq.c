@@ -1,0 +1,139 @@
+/* bench/gradbench/llsq.c — GradBench's "llsq" eval (cmpad's llsq_obj):
+ *
+ *     y(x) = 1/2 Σ_i (s_i - Σ_j x_j t_i^j)²,  t_i = -1 + 2i/(n-1),  s_i = sign(t_i)
+ *
+ * vectorised as y = 1/2 |s - T x|² with the Vandermonde matrix T[i,j] =
+ * t_i^j, a constant of the problem built outside the timed runs (as the
+ * reference builds t inside its loop, T holds no derivative work).
+ * Functions: "primal" (y) and "gradient" (∇y = -Tᵀ(s - T x) by the backend). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "bench.h"
+#include "gb_impl.h"
+
+#define LLSQ_MAX_N 100000000LL
+
+typedef struct {
+    double *x, *T, *s, *out;
+    size_t m, n;
+} llsq_state;
+
+/* in: x [m] (differentiated), T [n, m], s [n] */
+static ad_tensor *llsq_f(ad_ctx *ctx, ad_tensor *const *in, void *user)
+{
+    (void)ctx;
+    (void)user;
+    ad_tensor *r = ad_sub(in[2], ad_mv(in[1], in[0]));
+    return ad_mul_s(ad_sum(ad_square(r), AD_ALL, false), 0.5);
+}
+
+/* t_i^j by repeated products, as the reference computes them */
+static void llsq_data(size_t n, size_t m, double *T, double *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        double t = -1 + (double)i * 2 / (double)(n - 1), mul = 1;
+        s[i] = (t > 0) - (t < 0);
+        for (size_t j = 0; j < m; j++, mul *= t) T[i * m + j] = mul;
+    }
+}
+
+static void llsq_free(void *state)
+{
+    llsq_state *s = state;
+    if (!s) return;
+    free(s->x);
+    free(s->T);
+    free(s->s);
+    free(s->out);
+    free(s);
+}
+
+static int prepare(ad_ctx *ctx, const json_t *input, void **state)
+{
+    llsq_state *s = calloc(1, sizeof *s);
+    if (!s) return ad_raise(ctx, AD_ENOMEM, "llsq: out of memory");
+    long long n = 0;
+    int rc = gb_json_vector(ctx, "llsq", input, "x", &s->x, &s->m);
+    if (rc == AD_OK) rc = gb_json_int(ctx, "llsq", input, "n", 2, LLSQ_MAX_N, &n);
+    if (rc == AD_OK && (double)n * (double)s->m > 1e9)
+        rc = ad_raise(ctx, AD_ELIMIT, "llsq: n·m = %lld·%zu is too large (at most 1e9)", n, s->m);
+    if (rc == AD_OK) {
+        s->n = (size_t)n;
+        s->T = malloc(s->n * s->m * sizeof *s->T);
+        s->s = malloc(s->n * sizeof *s->s);
+        s->out = malloc(s->m * sizeof *s->out);
+        if (!s->T || !s->s || !s->out) rc = ad_raise(ctx, AD_ENOMEM, "llsq: out of memory for n = %lld", n);
+    }
+    if (rc != AD_OK) {
+        llsq_free(s);
+        return rc;
+    }
+    llsq_data(s->n, s->m, s->T, s->s);
+    *state = s;
+    return AD_OK;
+}
+
+static int run(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state, bool gradient)
+{
+    llsq_state *s = state;
+    ad_scope sc = ad_scope_begin(ctx);
+    ad_tensor *in[3] = {ad_wrap(ctx, AD_SHAPE((int64_t)s->m), s->x),
+                        ad_wrap(ctx, AD_SHAPE((int64_t)s->n, (int64_t)s->m), s->T),
+                        ad_wrap(ctx, AD_SHAPE((int64_t)s->n), s->s)};
+    int rc = !in[0] || !in[1] || !in[2] ? ad_errno(ctx)
+             : gradient                 ? gb_gradient(ctx, b, o, llsq_f, NULL, 3, in, NULL, s->out, s->m)
+                                        : gb_value(ctx, llsq_f, NULL, 3, in, s->out, 1);
+    ad_scope_end(ctx, sc, NULL);
+    return rc;
+}
+
+static int run_primal(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state)
+{
+    return run(ctx, b, o, state, false);
+}
+
+static int run_gradient(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state)
+{
+    return run(ctx, b, o, state, true);
+}
+
+static json_t *out_primal(ad_ctx *ctx, void *state) { return gb_json_real(ctx, ((llsq_state *)state)->out[0]); }
+
+static json_t *out_gradient(ad_ctx *ctx, void *state)
+{
+    llsq_state *s = state;
+    return gb_json_list(ctx, s->out, s->m);
+}
+
+static const gb_function FUNCTIONS[] = {
+    {.name = "primal", .prepare = prepare, .run = run_primal, .output = out_primal, .free_state = llsq_free},
+    {.name = "gradient", .prepare = prepare, .run = run_gradient, .output = out_gradient, .free_state = llsq_free},
+};
+
+const gb_eval gb_eval_llsq = {.name = "llsq", .functions = FUNCTIONS, .nfunctions = 2};
+
+/* ---- the harness's sweep: n points, m = 128 coefficients (GradBench's default m) ---- */
+
+#define LLSQ_BENCH_M 128
+
+static int bench_inputs(const ad_bench_fn *fn, ad_ctx *ctx, int64_t n, ad_tensor **in, bool *wrt)
+{
+    (void)fn;
+    if (n < 2) return ad_raise(ctx, AD_EINVAL, "gb:llsq: n = %lld points (at least 2)", (long long)n);
+    in[0] = ad_bench_input(ctx, LLSQ_BENCH_M);
+    in[1] = ad_empty(ctx, AD_SHAPE(n, LLSQ_BENCH_M));
+    in[2] = ad_empty(ctx, AD_SHAPE(n));
+    if (!in[0] || !in[1] || !in[2]) return ad_errno(ctx);
+    llsq_data((size_t)n, LLSQ_BENCH_M, ad_data(in[1]), ad_data(in[2]));
+    wrt[0] = true;
+    wrt[1] = wrt[2] = false;
+    return 3;
+}
+
+const ad_bench_fn ad_bench_gb_llsq = {
+    .name = "gb:llsq", .size_name = "n",
+    .definition = "GradBench llsq: 1/2 |s - T x|^2, T[i,j] = t_i^j, m = 128 (gradient)",
+    .f = llsq_f, .make_inputs = bench_inputs, .theory_eval = 1,
+    .theory_time = {1, 1, 1}, .theory_mem = {1, 1, 1},
+    .sizes = "16,32,64,128,256,512,1024,2048,4096,8196,16392", .quick_sizes = "16,64,256,1024,4096"};
