@@ -47,6 +47,18 @@ int ad_error(const ad_ctx *cctx, int status, const char *fmt, ...)
     return status;
 }
 
+/* The public door to ad_error for code above the library: one more
+ * formatting step, so the one breakpoint stays ad_error. */
+int ad_set_error(ad_ctx *ctx, int status, const char *fmt, ...)
+{
+    char msg[AD_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return ad_error(ctx, status, "%s", msg);
+}
+
 int ad_errno(const ad_ctx *ctx) { return ctx ? ctx->err : AD_EINVAL; }
 
 const char *ad_errmsg(const ad_ctx *ctx) { return ctx ? ctx->errmsg : "no context"; }

