@@ -185,3 +185,86 @@ Test(gbevals2, gmm_rejects_bad_input_naming_the_field)
     ad_clear_error(ctx);
     json_decref(in);
 }
+
+/* ---- lstm ------------------------------------------------------------------------------------------------ */
+
+enum { LL = 2, LB = 3, LC = 4 };
+typedef struct lstm_params { double main[2 * LL][4 * LB], extra[3][LB]; } lstm_params;
+static const double lstm_state0[2 * LL][LB] = {{0.1, -0.4, 0.35}, {0.7, 0.2, -0.15}, {-0.3, 0.5, 0.05}, {0.25, -0.6, 0.4}};
+static const double lstm_seq[LC][LB] = {{1, 0, 1}, {0, 1, 1}, {1, 1, 0}, {0, 0, 1}};
+
+static double sigm(double x) { return 1 / (1 + exp(-x)); }
+
+/* ADBench's LSTM objective as the README and GradBench's C++ header define it, element by element. */
+static double lstm_ref(const lstm_params *p)
+{
+    double st[2 * LL][LB], total = 0;
+    memcpy(st, lstm_state0, sizeof st);
+    for (int t = 0; t < LC - 1; t++) {
+        double x[LB], y[LB], lse = 2;
+        for (int j = 0; j < LB; j++) x[j] = lstm_seq[t][j] * p->extra[0][j];
+        for (int i = 0; i < LL; i++) {
+            const double *w = p->main[2 * i], *bb = p->main[2 * i + 1];
+            double *h = st[2 * i], *c = st[2 * i + 1];
+            for (int j = 0; j < LB; j++) {
+                double f = sigm(x[j] * w[j] + bb[j]), ig = sigm(h[j] * w[LB + j] + bb[LB + j]);
+                double o = sigm(x[j] * w[2 * LB + j] + bb[2 * LB + j]), g = tanh(h[j] * w[3 * LB + j] + bb[3 * LB + j]);
+                c[j] = c[j] * f + ig * g;
+                h[j] = o * tanh(c[j]);
+                x[j] = h[j];
+            }
+        }
+        for (int j = 0; j < LB; j++) lse += exp(y[j] = x[j] * p->extra[1][j] + p->extra[2][j]);
+        for (int j = 0; j < LB; j++) total += lstm_seq[t + 1][j] * (y[j] - log(lse));
+    }
+    return -total / ((LC - 1) * LB);
+}
+
+static lstm_params lstm_point(void)
+{
+    lstm_params p;
+    double *v = &p.main[0][0];
+    for (size_t i = 0; i < sizeof p / sizeof(double); i++) v[i] = 0.9 * sin(1.7 * (double)i + 0.3);
+    return p;
+}
+
+static json_t *lstm_input(const lstm_params *p)
+{
+    return json_pack("{s:o, s:o, s:o, s:o}", "main_params", rows_json(&p->main[0][0], 2 * LL, 4 * LB), "extra_params",
+                     rows_json(&p->extra[0][0], 3, LB), "state", rows_json(&lstm_state0[0][0], 2 * LL, LB), "sequence",
+                     rows_json(&lstm_seq[0][0], LC, LB));
+}
+
+Test(gbevals2, lstm_objective_matches_the_definition)
+{
+    lstm_params p = lstm_point();
+    json_t *in = lstm_input(&p);
+    json_t *out = run_eval(&gb_eval_lstm, "objective", in, NULL);
+    expect_close(json_real_value(out), lstm_ref(&p), 1e-12, "lstm objective %.17g vs %.17g", json_real_value(out),
+                 lstm_ref(&p));
+    json_decref(out);
+    json_decref(in);
+}
+
+Test(gbevals2, lstm_jacobian_every_exact_backend)
+{
+    lstm_params p = lstm_point();
+    json_t *in = lstm_input(&p);
+    size_t n = sizeof p / sizeof(double);
+    FOR_EXACT(b)
+    {
+        json_t *out = run_eval(&gb_eval_lstm, "jacobian", in, b);
+        cr_assert_eq(json_array_size(out), n, "%s: one flat array of 8lb + 3b entries", b->name);
+        for (size_t j = 0; j < n; j++) {
+            lstm_params q = p;
+            double *v = &q.main[0][0], h = 1e-6, x = v[j];
+            v[j] = x + h;
+            double fp = lstm_ref(&q);
+            v[j] = x - h;
+            double fd = (fp - lstm_ref(&q)) / (2 * h);
+            expect_close(num(out, j), fd, 1e-7, "%s: gradient[%zu] = %g, differences %g", b->name, j, num(out, j), fd);
+        }
+        json_decref(out);
+    }
+    json_decref(in);
+}
