@@ -268,3 +268,89 @@ Test(gbevals2, lstm_jacobian_every_exact_backend)
     }
     json_decref(in);
 }
+
+/* ---- ba -------------------------------------------------------------------------------------------------- */
+
+static const double ba_cam[11] = {-0.758, -1.11, -0.846, 3.46, 3.97, 5.39, 41.9, 0.586, -0.852, 0.0878, 0.00274};
+static const double ba_x[3] = {0.72, 0.0011, 3.02};
+static const double ba_w = 0.417, ba_feat[2] = {27.2, 83.4};
+
+/* One observation's reprojection error, as ADBench's C++ writes it. v: cam[11], X[3], w. */
+static void ba_ref(const double *v, double err[2])
+{
+    const double *cam = v, *X = v + 11, w = v[14];
+    double Xo[3] = {X[0] - cam[3], X[1] - cam[4], X[2] - cam[5]}, R[3];
+    double th = sqrt(cam[0] * cam[0] + cam[1] * cam[1] + cam[2] * cam[2]);
+    double k[3] = {cam[0] / th, cam[1] / th, cam[2] / th};
+    double kx[3] = {k[1] * Xo[2] - k[2] * Xo[1], k[2] * Xo[0] - k[0] * Xo[2], k[0] * Xo[1] - k[1] * Xo[0]};
+    double kd = (k[0] * Xo[0] + k[1] * Xo[1] + k[2] * Xo[2]) * (1 - cos(th));
+    for (int i = 0; i < 3; i++) R[i] = Xo[i] * cos(th) + kx[i] * sin(th) + k[i] * kd;
+    double p0 = R[0] / R[2], p1 = R[1] / R[2], rsq = p0 * p0 + p1 * p1, L = 1 + cam[9] * rsq + cam[10] * rsq * rsq;
+    err[0] = w * (p0 * L * cam[6] + cam[7] - ba_feat[0]);
+    err[1] = w * (p1 * L * cam[6] + cam[8] - ba_feat[1]);
+}
+
+static json_t *ba_input(int n, int m, int p)
+{
+    json_t *cam = json_array(), *x = json_array();
+    for (int i = 0; i < 11; i++) json_array_append_new(cam, json_real(ba_cam[i]));
+    for (int i = 0; i < 3; i++) json_array_append_new(x, json_real(ba_x[i]));
+    return json_pack("{s:i, s:i, s:i, s:o, s:o, s:f, s:[f,f]}", "n", n, "m", m, "p", p, "cam", cam, "x", x, "w", ba_w,
+                     "feat", ba_feat[0], ba_feat[1]);
+}
+
+Test(gbevals2, ba_objective_matches_the_definition)
+{
+    json_t *in = ba_input(2, 3, 12);
+    json_t *out = run_eval(&gb_eval_ba, "objective", in, NULL);
+    double v[15], err[2];
+    memcpy(v, ba_cam, sizeof ba_cam);
+    memcpy(v + 11, ba_x, sizeof ba_x);
+    v[14] = ba_w;
+    ba_ref(v, err);
+    json_t *re = json_object_get(out, "reproj_error"), *we = json_object_get(out, "w_err");
+    cr_assert(re && we, "reproj_error and w_err present");
+    expect_close(num(json_object_get(re, "elements"), 0), err[0], 1e-12, "reproj x");
+    expect_close(num(json_object_get(re, "elements"), 1), err[1], 1e-12, "reproj y");
+    cr_expect_eq(json_integer_value(json_object_get(re, "repeated")), 12);
+    expect_close(json_number_value(json_object_get(we, "element")), 1 - ba_w * ba_w, 1e-15, "w_err");
+    cr_expect_eq(json_integer_value(json_object_get(we, "repeated")), 12);
+    json_decref(out);
+    json_decref(in);
+}
+
+Test(gbevals2, ba_jacobian_every_exact_backend)
+{
+    enum { N = 2, M = 3, P = 12 };
+    json_t *in = ba_input(N, M, P);
+    double v[15], J[2][15];
+    memcpy(v, ba_cam, sizeof ba_cam);
+    memcpy(v + 11, ba_x, sizeof ba_x);
+    v[14] = ba_w;
+    for (int j = 0; j < 15; j++) { /* observation 0's block by central differences */
+        double e1[2], e2[2], x = v[j], h = 1e-6 * fmax(1, fabs(x));
+        v[j] = x + h, ba_ref(v, e1), v[j] = x - h, ba_ref(v, e2), v[j] = x;
+        for (int r = 0; r < 2; r++) J[r][j] = (e1[r] - e2[r]) / (2 * h);
+    }
+    FOR_EXACT(b)
+    {
+        json_t *out = run_eval(&gb_eval_ba, "jacobian", in, b);
+        json_t *rows = json_object_get(out, "rows"), *cols = json_object_get(out, "cols"), *vals = json_object_get(out, "vals");
+        cr_assert(json_array_size(rows) == 31 && json_array_size(cols) == 31 && json_array_size(vals) == 31,
+                  "%s: 30 entries and the last of each list", b->name);
+        for (int i = 0; i < 30; i++) {
+            int r = i / 15, j = i % 15;
+            long long col = j < 11 ? j : j < 14 ? 11 * N + (j - 11) : 11 * N + 3 * M;
+            cr_expect_eq(json_integer_value(json_array_get(cols, (size_t)i)), col, "%s: column of entry %d", b->name, i);
+            cr_expect_eq(json_integer_value(json_array_get(rows, (size_t)i)), 15 * (i < 2 * P ? i : 2 * P) + (i > 2 * P ? i - 2 * P : 0),
+                         "%s: row pointer %d", b->name, i);
+            expect_close(num(vals, (size_t)i), J[r][j], 1e-6, "%s: d err%d / d v%d = %g, differences %g", b->name, r, j,
+                         num(vals, (size_t)i), J[r][j]);
+        }
+        cr_expect_eq(json_integer_value(json_array_get(rows, 30)), 31 * P, "%s: nnz", b->name);
+        cr_expect_eq(json_integer_value(json_array_get(cols, 30)), 11 * N + 3 * M + P - 1, "%s: last column", b->name);
+        expect_close(num(vals, 30), -2 * ba_w, 1e-12, "%s: d w_err / d w", b->name);
+        json_decref(out);
+    }
+    json_decref(in);
+}
