@@ -50,7 +50,6 @@ AD_API int ad_errno(const ad_ctx *ctx);
 AD_API const char *ad_errmsg(const ad_ctx *ctx);
 /* Forget the recorded error. */
 AD_API void ad_clear_error(ad_ctx *ctx);
-
 /* Records an error of code above the library (a user's function, a
  * program's input parser) in ctx, through the same single function as the
  * library's own errors: status (negative; anything else becomes AD_EINVAL)
