@@ -116,7 +116,7 @@ int gc_consistency(gc_run *g)
     int rc = pair_vectors(g, &pp);
     if (rc == AD_OK && (rc = pair_sides(g, &pp)) != AD_OK) { /* e.g. an op without a rule: the Jacobian check says so */
         gc_failure(g, "consistency could not run: %s", ad_errmsg(ctx));
-        ad_clear_error(ctx);
+        if (rc != AD_ENOMEM) ad_clear_error(ctx); /* out of memory is the caller's error: keep its message */
         ad_scope_end(ctx, s, NULL);
         return rc == AD_ENOMEM ? rc : AD_OK;
     }
