@@ -185,8 +185,8 @@ static int grad_by_vjp(const ad_backend *b, const ad_problem *p, const ad_option
     int rc = b->vjp(b, p, 1, NULL, o, &e, st);
     *y = e.y;
     for (int i = 0; rc == AD_OK && i < p->nin; i++) {
-        if (G[i]) keep[1 + i] = ad_row(G[i], 0);
-        if (GE[i]) keep[1 + p->nin + i] = ad_row(GE[i], 0);
+        if (G[i] && !(keep[1 + i] = ad_row(G[i], 0))) rc = p->ctx->err;
+        if (GE[i] && !(keep[1 + p->nin + i] = ad_row(GE[i], 0))) rc = p->ctx->err;
     }
     return rc;
 }
@@ -297,7 +297,7 @@ static int scatter_columns(const ad_problem *p, int64_t j0, int k, const ad_eval
         int64_t ni = p->in[in_i]->numel;
         ad_tensor *col = ad_contiguous(ad_row(e->jv, r)); /* y->numel entries */
         ad_tensor *ecol = e->jv_err ? ad_contiguous(ad_row(e->jv_err, r)) : NULL;
-        if (!col) return p->ctx->err;
+        if (!col || (e->jv_err && !ecol)) return p->ctx->err; /* never a column left at zero */
         for (int64_t q = 0; q < col->numel; q++) {
             Jf[in_i]->data[q * ni + el] = col->data[q];
             if (ecol && Ef[in_i]) Ef[in_i]->data[q * ni + el] = ecol->data[q];
@@ -458,16 +458,17 @@ static int jac_fill(const ad_backend *b, const ad_problem *p, const ad_options *
 }
 
 /* The blocks in the shapes PyTorch uses (views) into keep; the flat ones
- * are released. */
-static void jac_keep(const ad_problem *p, int rc, const ad_tensor *y, ad_tensor **Jf, ad_tensor **Ef,
-                     ad_tensor **keep)
+ * are released.  Returns rc, or the failure of a view. */
+static int jac_keep(const ad_problem *p, int rc, const ad_tensor *y, ad_tensor **Jf, ad_tensor **Ef,
+                    ad_tensor **keep)
 {
     for (int i = 0; i < p->nin; i++) {
-        if (rc == AD_OK && Jf[i]) keep[1 + i] = jac_shape(Jf[i], y, p->in[i]);
-        if (rc == AD_OK && Ef[i]) keep[1 + p->nin + i] = jac_shape(Ef[i], y, p->in[i]);
+        if (rc == AD_OK && Jf[i] && !(keep[1 + i] = jac_shape(Jf[i], y, p->in[i]))) rc = p->ctx->err;
+        if (rc == AD_OK && Ef[i] && !(keep[1 + p->nin + i] = jac_shape(Ef[i], y, p->in[i]))) rc = p->ctx->err;
         if (Jf[i]) ad_decref(Jf[i]);
         if (Ef[i]) ad_decref(Ef[i]);
     }
+    return rc;
 }
 
 int ad_jacobian(const ad_backend *b, const ad_problem *p, const ad_options *o, ad_tensor **value, ad_tensor **J,
@@ -494,7 +495,7 @@ int ad_jacobian(const ad_backend *b, const ad_problem *p, const ad_options *o, a
     ad_tensor *keep[1 + 2 * AD_MAX_INPUTS] = {0};
     ad_tensor **out[1 + 2 * AD_MAX_INPUTS] = {0};
     out_slots(out, value, J, J_err, p->nin);
-    jac_keep(p, rc, y, Jf, Ef, keep);
+    rc = jac_keep(p, rc, y, Jf, Ef, keep);
     if (y) inf.m = y->numel;
     keep[0] = rescope(y);
     if (info) *info = inf;
@@ -515,6 +516,7 @@ static ad_tensor *contract_columns(const ad_problem *p, ad_tensor *const *J, ad_
         if (absolute) vi = ad_abs(vi);
         ad_tensor *t = ad_mv(Ji, vi);
         acc = acc ? ad_add(acc, t) : t;
+        if (!acc) return NULL; /* a lost term is an error, not zero */
     }
     return acc ? ad_reshape(acc, ad_shape_of(y)) : ad_zeros(p->ctx, ad_shape_of(y));
 }
@@ -539,15 +541,15 @@ static int jvp_direct(const ad_backend *b, const ad_problem *p, ad_tensor *const
                       ad_tensor **keep, ad_stats *st)
 {
     ad_tensor *V[AD_MAX_INPUTS] = {0};
-    for (int i = 0; i < p->nin; i++)
-        if (ad_wrt(p, i)) V[i] = ad_unsqueeze(v[i], 0);
+    for (int i = 0; i < p->nin; i++) /* a missing direction would read as zero */
+        if (ad_wrt(p, i) && !(V[i] = ad_unsqueeze(v[i], 0))) return p->ctx->err;
     ad_eval e = {0};
     int rc = b->jvp(b, p, 1, V, o, &e, st);
     if (rc != AD_OK) return rc;
     keep[0] = e.y;
     keep[1] = ad_row(e.jv, 0);
     keep[2] = e.jv_err ? ad_row(e.jv_err, 0) : NULL;
-    return AD_OK;
+    return keep[1] && (keep[2] || !e.jv_err) ? AD_OK : p->ctx->err;
 }
 
 /* No JVP primitive (reverse): keep = {y, J·v} through the Jacobian, m sweeps. */
@@ -594,11 +596,13 @@ static int vjp_direct(const ad_backend *b, const ad_problem *p, ad_tensor *u, co
 {
     ad_tensor *G[AD_MAX_INPUTS] = {0};
     ad_eval e = {.g = G};
-    int rc = b->vjp(b, p, 1, ad_unsqueeze(u, 0), o, &e, st);
+    ad_tensor *U = ad_unsqueeze(u, 0); /* NULL would mean "seed 1" to the backend */
+    if (!U) return p->ctx->err;
+    int rc = b->vjp(b, p, 1, U, o, &e, st);
     if (rc != AD_OK) return rc;
     keep[0] = e.y;
     for (int i = 0; i < p->nin; i++)
-        if (G[i]) keep[1 + i] = ad_row(G[i], 0);
+        if (G[i] && !(keep[1 + i] = ad_row(G[i], 0))) return p->ctx->err;
     return e.y ? cotangent_fits(p->ctx, u, e.y) : AD_OK;
 }
 
@@ -623,6 +627,7 @@ static int vjp_through_jacobian(const ad_backend *b, const ad_problem *p, ad_ten
         if (JE[i]) {
             ad_tensor *Ei = ad_reshape(JE[i], AD_SHAPE(y->numel, ni));
             keep[1 + p->nin + i] = ad_reshape(ad_mv(ad_T(Ei), ad_abs(uf)), ad_shape_of(p->in[i]));
+            if (!keep[1 + p->nin + i]) return p->ctx->err;
         }
         if (!keep[1 + i]) return p->ctx->err;
     }
@@ -681,7 +686,7 @@ static int forward_over_reverse(const ad_problem *p, int k, ad_tensor *const *V,
         HV[i] = (g && g->tangent) ? ad_alias(g->tangent, false) : ad_tangent_zeros(ctx, k, ad_shape_of(x[i]));
         if (!G[i] || !HV[i]) rc = ctx->err;
     }
-    if (rc == AD_OK) *y = ad_detach(out);
+    if (rc == AD_OK && !(*y = ad_detach(out))) rc = ctx->err;
     ctx->fwd_k = prev_k;
     ad_set_grad_enabled(ctx, prev_grad);
     return rc;
@@ -704,7 +709,7 @@ int ad_hvp(const ad_problem *p, ad_tensor *const *v, ad_tensor **value, ad_tenso
         if (!v[i] || v[i]->numel != p->in[i]->numel || v[i]->ndim != p->in[i]->ndim)
             rc = ad_error(ctx, AD_ESHAPE, "hvp: direction %d has shape %s but input %d has shape %s", i,
                           v[i] ? shape_s(b1, v[i]) : "NULL", i, shape_s(b2, p->in[i]));
-        else V[i] = ad_unsqueeze(v[i], 0);
+        else if (!(V[i] = ad_unsqueeze(v[i], 0))) rc = ctx->err; /* a missing direction would read as zero */
     }
     ad_tensor *y = NULL, *G[AD_MAX_INPUTS] = {0}, *HV[AD_MAX_INPUTS] = {0};
     if (rc == AD_OK) rc = forward_over_reverse(p, 1, V, &y, G, HV, st);
@@ -712,9 +717,9 @@ int ad_hvp(const ad_problem *p, ad_tensor *const *v, ad_tensor **value, ad_tenso
     ad_tensor **out[1 + 2 * AD_MAX_INPUTS] = {0};
     out_slots(out, value, grad, hv, nin);
     keep[0] = y;
-    for (int i = 0; i < nin; i++) {
+    for (int i = 0; rc == AD_OK && i < nin; i++) {
         keep[1 + i] = G[i];
-        keep[1 + nin + i] = HV[i] ? ad_row(HV[i], 0) : NULL;
+        if (HV[i] && !(keep[1 + nin + i] = ad_row(HV[i], 0))) rc = ctx->err;
     }
     return finish(ctx, s, rc, 1 + 2 * nin, keep, out, &snap, st);
 }
@@ -753,9 +758,13 @@ static int hess_columns(const ad_problem *p, int64_t j0, int k, ad_tensor **Hf, 
         for (int a = 0; a < nin; a++) {
             if (!HV[a]) continue;
             ad_tensor *hrow = ad_contiguous(ad_row(HV[a], r));
+            if (!hrow) { /* a column left at zero would be a wrong Hessian */
+                rc = ctx->err;
+                break;
+            }
             ad_tensor *blk = Hf[a * nin + bi];
             int64_t na = p->in[a]->numel, nb = p->in[bi]->numel;
-            for (int64_t q = 0; hrow && q < na; q++) blk->data[q * nb + col] = hrow->data[q];
+            for (int64_t q = 0; q < na; q++) blk->data[q * nb + col] = hrow->data[q];
         }
     }
     ad_scope_end(ctx, sj, NULL);
@@ -763,8 +772,9 @@ static int hess_columns(const ad_problem *p, int64_t j0, int k, ad_tensor **Hf, 
 }
 
 /* The blocks in the shapes in_a.shape + in_b.shape (views; flat when
- * there would be too many axes) into keep[1 + q], and the caller's slots. */
-static void hess_keep(const ad_problem *p, int rc, ad_tensor **Hf, ad_tensor **H, ad_tensor **keep, ad_tensor ***out)
+ * there would be too many axes) into keep[1 + q], and the caller's slots.
+ * Returns rc, or the failure of a view. */
+static int hess_keep(const ad_problem *p, int rc, ad_tensor **Hf, ad_tensor **H, ad_tensor **keep, ad_tensor ***out)
 {
     int nin = p->nin;
     for (int a = 0; a < nin; a++)
@@ -780,8 +790,9 @@ static void hess_keep(const ad_problem *p, int rc, ad_tensor **Hf, ad_tensor **H
             }
             memcpy(hs.dim, ia->shape, (size_t)ia->ndim * sizeof(int64_t));
             memcpy(hs.dim + ia->ndim, ib->shape, (size_t)ib->ndim * sizeof(int64_t));
-            keep[1 + q] = ad_reshape(Hf[q], hs);
+            if (!(keep[1 + q] = ad_reshape(Hf[q], hs))) rc = p->ctx->err;
         }
+    return rc;
 }
 
 int ad_hessian(const ad_problem *p, const ad_options *o, ad_tensor **value, ad_tensor **H, ad_stats *st)
@@ -808,6 +819,6 @@ int ad_hessian(const ad_problem *p, const ad_options *o, ad_tensor **value, ad_t
     ad_tensor **out[1 + AD_MAX_INPUTS * AD_MAX_INPUTS] = {0};
     out[0] = value;
     keep[0] = rescope(y);
-    hess_keep(p, rc, Hf, H, keep, out);
+    rc = hess_keep(p, rc, Hf, H, keep, out);
     return finish(ctx, s, rc, 1 + p->nin * p->nin, keep, out, &snap, st);
 }

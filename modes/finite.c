@@ -96,6 +96,31 @@ static ad_tensor *eval_at(const ad_problem *p, ad_tensor *const *x, ad_tensor *c
     return y;
 }
 
+/* acc + w·f (acc NULL: the first term).  NULL with the error recorded
+ * when a term cannot be made: a stencil term is never dropped. */
+static ad_tensor *add_term(ad_tensor *acc, ad_tensor *f, double w)
+{
+    ad_tensor *t = ad_mul_s(f, w);
+    if (!t) return NULL;
+    return acc ? ad_add(acc, t) : t;
+}
+
+/* Σ_q w_q·f(x + s·o_q·h·v) over the rule's points: s = 1 gives D(h)·h,
+ * s = 2 the same rule at 2h (times h); with mag, also Σ|w_q f_q|. */
+static int stencil(const ad_problem *p, const ad_fd_rule *R, ad_tensor *const *x, ad_tensor *const *V, int64_t r,
+                   double scaled_h, fd_cache *cache, ad_tensor **acc, ad_tensor **mag, ad_stats *st)
+{
+    ad_ctx *ctx = p->ctx;
+    *acc = NULL;
+    if (mag) *mag = NULL;
+    for (int q = 0; q < R->npts; q++) {
+        ad_tensor *fq = eval_at(p, x, V, r, R->off[q] * scaled_h, cache, st);
+        if (!fq || !(*acc = add_term(*acc, fq, R->w[q]))) return ctx->err;
+        if (mag && !(*mag = add_term(*mag, ad_abs(fq), fabs(R->w[q])))) return ctx->err;
+    }
+    return AD_OK;
+}
+
 /* D(h) for one direction (and its error estimate E when wanted). */
 static int one_direction(const ad_problem *p, const ad_fd_rule *R, ad_tensor *const *x, ad_tensor *const *V, int64_t r,
                          double fixed_h, bool estimate, fd_cache *cache, ad_tensor **D, ad_tensor **E, double *h_taken,
@@ -111,27 +136,19 @@ static int one_direction(const ad_problem *p, const ad_fd_rule *R, ad_tensor *co
         if (!f0) return ctx->err;
         *D = ad_zeros(ctx, ad_shape_of(f0));
         *E = estimate ? ad_zeros(ctx, ad_shape_of(f0)) : NULL;
-        return AD_OK;
+        return *D && (*E || !estimate) ? AD_OK : ctx->err;
     }
     double h = fixed_h > 0 ? fixed_h : ad_fd_step_along(R, &sc);
     *h_taken = h;
-    ad_tensor *acc = NULL, *mag = NULL;
-    for (int q = 0; q < R->npts; q++) {
-        ad_tensor *fq = eval_at(p, x, V, r, R->off[q] * h, cache, st);
-        if (!fq) return ctx->err;
-        acc = ad_op_add_opt(acc, ad_mul_s(fq, R->w[q]));
-        if (estimate) mag = ad_op_add_opt(mag, ad_mul_s(ad_abs(fq), fabs(R->w[q])));
-    }
+    ad_tensor *acc = NULL, *mag = NULL, *acc2 = NULL;
+    rc = stencil(p, R, x, V, r, h, cache, &acc, estimate ? &mag : NULL, st);
+    if (rc != AD_OK) return rc;
     *D = ad_div_s(acc, h);
     if (!*D) return ctx->err;
     *E = NULL;
     if (!estimate) return AD_OK;
-    ad_tensor *acc2 = NULL;
-    for (int q = 0; q < R->npts; q++) {
-        ad_tensor *fq = eval_at(p, x, V, r, 2 * R->off[q] * h, cache, st);
-        if (!fq) return ctx->err;
-        acc2 = ad_op_add_opt(acc2, ad_mul_s(fq, R->w[q]));
-    }
+    rc = stencil(p, R, x, V, r, 2 * h, cache, &acc2, NULL, st);
+    if (rc != AD_OK) return rc;
     ad_tensor *trunc = ad_div_s(ad_abs(ad_sub(ad_div_s(acc2, 2 * h), *D)), (double)((1 << R->order) - 1));
     *E = ad_add(trunc, ad_mul_s(mag, 4 * DBL_EPSILON / h));
     return *E ? AD_OK : ctx->err;

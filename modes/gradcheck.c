@@ -1057,10 +1057,11 @@ int ad_gradcheck(const ad_problem *p, const ad_gradcheck_options *o, ad_gradchec
 
     ad_scope s = ad_scope_begin(ctx);
     int rc = run(g);
+    /* the summary reads g->y, which the scope owns: summarize before it ends */
+    if (rc == AD_OK) summarize(g);
     ad_scope_end(ctx, s, NULL);
 
     if (rc == AD_OK) {
-        summarize(g);
         ctx->err = err0; /* errors of backends that could not run are in their notes */
         if (msg0) memcpy(ctx->errmsg, msg0, AD_ERRMSG_MAX);
     } else {

@@ -149,7 +149,7 @@ static int ad_consistency(gc_run *g, gc_pair *pp)
     int rc = pair_sides(g, pp);
     if (rc != AD_OK) { /* e.g. an op without a rule: the Jacobian check says so */
         gc_failure(g, "consistency could not run: %s", ad_errmsg(ctx));
-        ad_clear_error(ctx);
+        if (rc != AD_ENOMEM) ad_clear_error(ctx); /* out of memory is the caller's error: keep its message */
         return rc == AD_ENOMEM ? rc : AD_OK;
     }
     g->r->consistency_done = true;

@@ -27,8 +27,10 @@ static int taylor_vectors(gc_run *g, ad_tensor **v, ad_tensor **u)
 }
 
 /* r(h_k) = |<u, f(x + h_k v)> - <u, f(x)> - h_k·slope| for h_k = scale·2^-(k+1);
- * NaN where f is undefined or changes shape out there (the point is skipped). */
-static void taylor_remainders(gc_run *g, ad_tensor *const *v, ad_tensor *u, double scale, double g0, double slope,
+ * NaN where f is undefined or changes shape out there (the point is skipped).
+ * Running out of memory is not "undefined": AD_ENOMEM, never a point
+ * dropped from the fit. */
+static int taylor_remainders(gc_run *g, ad_tensor *const *v, ad_tensor *u, double scale, double g0, double slope,
                               double *hs, double *rs)
 {
     ad_ctx *ctx = g->ctx;
@@ -37,15 +39,20 @@ static void taylor_remainders(gc_run *g, ad_tensor *const *v, ad_tensor *u, doub
         hs[k] = ldexp(scale, -(k + 1));
         ad_tensor *fy = gc_eval_along(g, v, hs[k]);
         double gh = 0, ghm = 0;
-        if (fy && fy->numel == g->m) {
-            gc_dot_acc(ctx, u, fy, &gh, &ghm);
-        } else {
+        int rc = fy && fy->numel == g->m ? gc_dot_acc(ctx, u, fy, &gh, &ghm) : AD_OK;
+        if (rc == AD_OK && !fy && ad_errno(ctx) == AD_ENOMEM) rc = AD_ENOMEM;
+        if (rc != AD_OK) {
+            ad_scope_end(ctx, sk, NULL);
+            return rc;
+        }
+        if (!fy || fy->numel != g->m) {
             gh = NAN;
             ad_clear_error(ctx);
         }
         rs[k] = fabs(gh - g0 - hs[k] * slope);
         ad_scope_end(ctx, sk, NULL);
     }
+    return AD_OK;
 }
 
 /* The sweep goes down to h ~ 1e-12·scale, where r(h) is rounding noise
@@ -101,10 +108,11 @@ static int taylor_sweep(gc_run *g, ad_tensor *const *v, ad_tensor *u, double slo
         return AD_OK;
     }
     double g0 = 0, g0mag = 0, vmax, xmax;
-    gc_dot_acc(g->ctx, u, g->y, &g0, &g0mag);
+    if (gc_dot_acc(g->ctx, u, g->y, &g0, &g0mag) != AD_OK) return g->ctx->err;
     if (gc_direction_scale(g, v, &vmax, &xmax) != AD_OK) return g->ctx->err;
     double hs[TAYLOR_STEPS], rs[TAYLOR_STEPS];
-    taylor_remainders(g, v, u, vmax > 0 ? xmax / vmax : 1, g0, slope, hs, rs);
+    int rc = taylor_remainders(g, v, u, vmax > 0 ? xmax / vmax : 1, g0, slope, hs, rs);
+    if (rc != AD_OK) return rc;
     /* below this r(h) is noise: the measured noise of <u, f> (twice: f at
      * x + hv and at x), and rounding of the sums */
     taylor_fit(r, hs, rs, 10 * gc_noise_dot(g, u) + 4 * DBL_EPSILON * g0mag);

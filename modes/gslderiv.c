@@ -35,8 +35,10 @@ static ad_tensor *at(gsl_dir *d, double t)
         if (d->t[i] == t) return d->y[i];
     const ad_problem *p = d->p;
     ad_tensor *xs[AD_MAX_INPUTS];
-    for (int i = 0; i < p->nin; i++)
+    for (int i = 0; i < p->nin; i++) {
         xs[i] = (t != 0 && d->row[i]) ? ad_add(d->x[i], ad_mul_s(d->row[i], t)) : d->x[i];
+        if (!xs[i]) return NULL; /* the point could not be made: never call f without it */
+    }
     ad_tensor *y = ad_call_f(p, xs, d->st);
     if (!y) return NULL;
     ad_tensor *c = ad_contiguous(y);

@@ -4,7 +4,9 @@
  * Accounting is by category (ctx.h).  "Live" counts what tensors and tape
  * records hold now; blocks parked in the recycling pools are not live (they
  * are the allocator's business, like malloc's free lists), so a benchmark's
- * peak is exactly what the computation needed. */
+ * peak is exactly what the computation needed.  ad_ctx_options.no_recycling
+ * bypasses the pools, so that an allocator hook sees every block (the
+ * allocation-failure test). */
 #include <gsl/gsl_errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -64,7 +66,11 @@ void ad_mem_recategorize(ad_ctx *ctx, int64_t n, int from, int to)
     ad_mem_account(ctx, to, n);
 }
 
-/* ---- recycling pool of small storage blocks ------------------------------- */
+/* ---- recycling pools: small storage blocks and tensor handles ------------- */
+
+/* A parked block's first word links it to the next one; the whole block
+ * is poisoned while parked (internal.h: AD_POISON), so the link is read
+ * and written only while unpoisoned. */
 
 size_t ad_pool_block_size(int c) { return AD_STORAGE_HDR + ((size_t)8 << c); }
 
@@ -72,6 +78,7 @@ void *ad_pool_get(ad_ctx *ctx, int c)
 {
     void *b = ctx->pool[c];
     if (b) {
+        AD_UNPOISON(b, ad_pool_block_size(c));
         ctx->pool[c] = *(void **)b;
         return b;
     }
@@ -86,8 +93,64 @@ void *ad_pool_get(ad_ctx *ctx, int c)
 
 void ad_pool_put(ad_ctx *ctx, int c, void *b)
 {
+    if (ctx->no_recycling) {
+        ctx->alloc(ctx->alloc_ud, b, ad_pool_block_size(c), 0);
+        ctx->mem.nfree++;
+        return;
+    }
     *(void **)b = ctx->pool[c];
     ctx->pool[c] = b;
+    AD_POISON(b, ad_pool_block_size(c));
+}
+
+ad_tensor *ad_handle_get(ad_ctx *ctx)
+{
+    ad_tensor *t = ctx->free_handles;
+    if (t) {
+        AD_UNPOISON(t, sizeof *t);
+        ctx->free_handles = t->next;
+        ctx->nfree_handles--;
+        return t;
+    }
+    t = ctx->alloc(ctx->alloc_ud, NULL, 0, sizeof *t);
+    if (!t) {
+        ad_error(ctx, AD_ENOMEM, "out of memory allocating a tensor handle");
+        return NULL;
+    }
+    ctx->mem.nalloc++;
+    return t;
+}
+
+void ad_handle_put(ad_ctx *ctx, ad_tensor *t)
+{
+    if (ctx->no_recycling || ctx->nfree_handles >= AD_HANDLE_POOL) {
+        ctx->alloc(ctx->alloc_ud, t, sizeof *t, 0);
+        ctx->mem.nfree++;
+        return;
+    }
+    t->next = ctx->free_handles;
+    ctx->free_handles = t;
+    ctx->nfree_handles++;
+    AD_POISON(t, sizeof *t);
+}
+
+/* Gives every parked block and handle back to the allocator. */
+static void pools_free(ad_ctx *ctx)
+{
+    while (ctx->free_handles) {
+        ad_tensor *h = ctx->free_handles;
+        AD_UNPOISON(h, sizeof *h);
+        ctx->free_handles = h->next;
+        ctx->alloc(ctx->alloc_ud, h, sizeof *h, 0);
+    }
+    for (int c = 0; c < AD_POOL_CLASSES; c++) {
+        while (ctx->pool[c]) {
+            void *b = ctx->pool[c];
+            AD_UNPOISON(b, ad_pool_block_size(c));
+            ctx->pool[c] = *(void **)b;
+            ctx->alloc(ctx->alloc_ud, b, ad_pool_block_size(c), 0);
+        }
+    }
 }
 
 /* ---- GSL's error handler ----------------------------------------------------- */
@@ -127,6 +190,7 @@ ad_ctx *ad_ctx_new_with(const ad_ctx_options *opts)
     ctx->cat = AD_MEM_VALUES;
     ctx->live.prev = ctx->live.next = &ctx->live;
     ctx->grad_enabled = true;
+    ctx->no_recycling = opts && opts->no_recycling;
     pthread_once(&gsl_once, gsl_handler_install);
     ctx->rng = gsl_rng_alloc(gsl_rng_mt19937);
     if (!ctx->rng) {
@@ -163,18 +227,7 @@ void ad_ctx_free(ad_ctx *ctx)
         t->scope_refs = 0;
         ad_decref(t);
     }
-    while (ctx->free_handles) {
-        ad_tensor *h = ctx->free_handles;
-        ctx->free_handles = h->next;
-        ctx->alloc(ctx->alloc_ud, h, sizeof *h, 0);
-    }
-    for (int c = 0; c < AD_POOL_CLASSES; c++) {
-        while (ctx->pool[c]) {
-            void *b = ctx->pool[c];
-            ctx->pool[c] = *(void **)b;
-            ctx->alloc(ctx->alloc_ud, b, ad_pool_block_size(c), 0);
-        }
-    }
+    pools_free(ctx);
     if (ctx->scope_stack)
         ctx->alloc(ctx->alloc_ud, ctx->scope_stack, (size_t)ctx->scope_cap * sizeof(ad_tensor *), 0);
     gsl_rng_free(ctx->rng);

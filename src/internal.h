@@ -83,6 +83,7 @@ struct ad_ctx {
 
     gsl_rng *rng;
 
+    bool no_recycling;        /* ad_ctx_options.no_recycling: pools bypassed */
     ad_tensor *free_handles;  /* recycled tensor headers */
     int64_t nfree_handles;
     void *pool[AD_POOL_CLASSES]; /* recycled small storage blocks */
@@ -144,6 +145,28 @@ static inline void ad_mem_account(ad_ctx *cx, int cat, int64_t delta)
     if (delta > 0) m->bytes_allocated += delta;
 }
 
+/* Recycled memory is invisible to AddressSanitizer: a handle or block
+ * parked in a pool is still malloc's "allocated", so a use after free of
+ * a recycled tensor would read stale data silently.  In sanitizer builds
+ * parked memory is poisoned (ASan's manual interface) and unpoisoned when
+ * it is handed out again, so such a use is reported as use-after-poison. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AD_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(AD_ASAN)
+#define AD_ASAN 1
+#endif
+#ifdef AD_ASAN
+#include <sanitizer/asan_interface.h>
+#define AD_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define AD_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define AD_POISON(p, n) ((void)(p), (void)(n))
+#define AD_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 /* Small storage blocks are recycled by size class: class c holds 2^c
  * doubles after a header of AD_STORAGE_HDR bytes (64: keeps data aligned
  * for vector loads). */
@@ -151,6 +174,11 @@ static inline void ad_mem_account(ad_ctx *cx, int cat, int64_t delta)
 size_t ad_pool_block_size(int c);
 void *ad_pool_get(ad_ctx *ctx, int c); /* NULL + AD_ENOMEM on failure */
 void ad_pool_put(ad_ctx *ctx, int c, void *block);
+/* The same for tensor handles (at most AD_HANDLE_POOL parked).  With
+ * ctx->no_recycling, both go straight to the allocator and back. */
+#define AD_HANDLE_POOL 4096
+ad_tensor *ad_handle_get(ad_ctx *ctx); /* NULL + AD_ENOMEM on failure */
+void ad_handle_put(ad_ctx *ctx, ad_tensor *t);
 
 /* ---- storage and handles (src/tensor.c) -------------------------------- */
 

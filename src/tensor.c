@@ -95,26 +95,14 @@ void ad_layout_update(ad_tensor *t)
 ad_tensor *ad_handle_new(ad_ctx *ctx, ad_storage *st, int ndim, const int64_t *shape,
                          const int64_t *stride, int64_t offset)
 {
-    ad_tensor *t = ctx->free_handles;
-    if (t) {
-        ctx->free_handles = t->next;
-        ctx->nfree_handles--;
-    } else {
-        t = ctx->alloc(ctx->alloc_ud, NULL, 0, sizeof *t);
-        if (!t) {
-            ad_error(ctx, AD_ENOMEM, "out of memory allocating a tensor handle");
-            return NULL;
-        }
-        ctx->mem.nalloc++;
-    }
+    ad_tensor *t = ad_handle_get(ctx);
+    if (!t) return NULL;
     t->ctx = ctx;
     t->scope_slot = -1;
     t->scope_refs = 0;
     /* register in the open scope first: the only step that can fail */
     if (ctx->scope_depth > 0 && ad_scope_push(ctx, t) != AD_OK) {
-        t->next = ctx->free_handles;
-        ctx->free_handles = t;
-        ctx->nfree_handles++;
+        ad_handle_put(ctx, t);
         return NULL;
     }
     ad_mem_account(ctx, AD_MEM_META, (int64_t)sizeof *t);
@@ -203,14 +191,7 @@ static void destroy(ad_ctx *ctx, ad_tensor *t)
     ad_storage_decref(ctx, t->st);
     ad_mem_account(ctx, AD_MEM_META, -(int64_t)sizeof *t);
     ctx->mem.tensors--;
-    if (ctx->nfree_handles < 4096) {
-        t->next = ctx->free_handles;
-        ctx->free_handles = t;
-        ctx->nfree_handles++;
-    } else {
-        ctx->alloc(ctx->alloc_ud, t, sizeof *t, 0);
-        ctx->mem.nfree++;
-    }
+    ad_handle_put(ctx, t);
 }
 
 void ad_reap(ad_ctx *ctx)

@@ -133,8 +133,9 @@ static int ba_blocks(ad_ctx *ctx, const ad_backend *b, const ad_options *o, ba_s
     if (!summed) {
         in[3] = in[0], in[4] = in[1], in[5] = in[2];
         in[0] = ad_zeros(ctx, AD_SHAPE(NCAM)), in[1] = ad_zeros(ctx, AD_SHAPE(3)), in[2] = ad_zeros(ctx, AD_SHAPE(1));
-        p = (ad_problem){.ctx = ctx, .f = ba_perturbed, .user = s, .nin = 6, .in = in,
-                         .wrt = (const bool[]){true, true, true, false, false, false}};
+        /* static: a compound literal here would die with this block, before the Jacobian reads it */
+        static const bool perturbed_wrt[6] = {true, true, true, false, false, false};
+        p = (ad_problem){.ctx = ctx, .f = ba_perturbed, .user = s, .nin = 6, .in = in, .wrt = perturbed_wrt};
     }
     ad_tensor *J[6] = {0};
     int rc = ad_errno(ctx) != AD_OK ? ad_errno(ctx) : ad_jacobian(b, &p, o, NULL, J, NULL, NULL, NULL);

@@ -62,6 +62,9 @@ typedef struct ad_ctx_options {
     void *alloc_ud;      /* passed to alloc */
     uint64_t seed;       /* seed of the context's random number generator */
     int64_t max_tensor_bytes; /* refuse (AD_ELIMIT) any tensor larger than this; 0: no limit */
+    bool no_recycling;   /* every tensor handle and small storage block comes from alloc and goes
+                          * back to it (no recycling pools): slower, but alloc sees every one, so
+                          * a test that fails the N-th allocation reaches them all */
 } ad_ctx_options;
 
 /* A new context with default options (seed 0).  NULL if out of memory.

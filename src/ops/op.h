@@ -130,7 +130,9 @@ ad_tensor *ad_mask(ad_tensor *a, ad_tensor *b);       /* a·[b > 0] */
 ad_tensor *ad_op_lift(ad_tensor *t, int ndim);
 /* Axis of a primal axis in a tangent (shift by the batch axis). */
 static inline int ad_op_tan_axis(int axis) { return axis + 1; }
-/* a + b where either may be NULL (zero).  Consumes neither. */
+/* a + b where either may be NULL (zero).  Consumes neither.  NULL when an
+ * error was recorded in the rule and a term is missing: that term was
+ * lost to the error, and is not zero. */
 ad_tensor *ad_op_add_opt(ad_tensor *a, ad_tensor *b);
 /* Reduce a gradient to the shape of input i (undoing broadcasting). */
 ad_tensor *ad_op_sum_to_input(const ad_call *c, int i, ad_tensor *g);

@@ -94,6 +94,11 @@ static int attach_tangent(const ad_opdef *op, ad_tensor *out, int nin, ad_tensor
         tin = ad_mem_alloc(ctx, (size_t)nin * sizeof *tin, AD_MEM_META);
         if (!tin) goto done;
     }
+    /* Everything from here to the rule's return is one error region: a
+     * lifted tangent that could not be made, or any error inside the rule,
+     * fails the op even if the rule still returns a tensor (a term lost to
+     * a failed allocation would otherwise count as zero). */
+    int mark = ad_err_mark(ctx);
     for (int i = 0; i < nin; i++) {
         ad_tensor *t = in[i]->tangent;
         tin[i] = (t && (op->flags & AD_OPF_BROADCAST)) ? ad_op_lift(t, out->ndim) : t;
@@ -102,9 +107,9 @@ static int attach_tangent(const ad_opdef *op, ad_tensor *out, int nin, ad_tensor
                  .edges = NULL, .out_ndim = out->ndim, .out_shape = out->shape, .need = NULL, .k = k};
     /* A rule returning NULL without an error means "the tangent is zero"
      * (e.g. only a non-differentiable input carries one). */
-    int mark = ad_err_mark(ctx);
-    r = op->jvp(&c, tin);
-    if (!ad_err_since(ctx, mark) && !r) zero = true;
+    r = ctx->err == AD_OK ? op->jvp(&c, tin) : NULL;
+    if (ad_err_since(ctx, mark)) r = NULL;
+    else if (!r) zero = true;
     if (r && !(r->ndim == out->ndim + 1 && r->shape[0] == k &&
                shape_eq(r->ndim - 1, r->shape + 1, out->ndim, out->shape))) {
         /* e.g. add with a tangent on one broadcast operand only */
@@ -246,6 +251,11 @@ int ad_op_commit_inplace(ad_tensor *target, ad_tensor *result, const char *what)
 
 ad_tensor *ad_op_add_opt(ad_tensor *a, ad_tensor *b)
 {
+    /* Rules run in an error region (ad_err_mark in attach_tangent and in
+     * the sweep), so a recorded error means a missing term was lost, not
+     * zero: the sum fails instead of dropping it. */
+    ad_tensor *t = a ? a : b;
+    if (t && (!a || !b) && t->ctx->err != AD_OK) return NULL;
     if (!a) return ad_tensor_ref(b);
     if (!b) return ad_tensor_ref(a);
     return ad_add(a, b);
