@@ -61,6 +61,10 @@ ad_tensor *ad_call_f(const ad_problem *p, ad_tensor *const *in, ad_stats *st)
     }
     y = ad_scope_end(ctx, s, y);
     bool failed = ad_err_since(ctx, mark);
+    if (y && failed) { /* an error inside f (a failed allocation, a rule) with a tensor anyway: not a result */
+        ad_tensor_free(y);
+        y = NULL;
+    }
     /* f's own message names what went wrong; keep it */
     if (!y && !failed) ad_error(ctx, AD_EINVAL, "the function returned NULL without recording an error");
     return y;
