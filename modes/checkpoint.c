@@ -249,7 +249,7 @@ static void run_free(run *R)
 static int run_init(run *R, const ad_problem *p, int64_t steps, ad_tensor **x, ad_stats *st, ad_iterate_info *info)
 {
     *R = (run){.ctx = p->ctx, .map = p->user, .theta = x + 1, .x0 = x[0], .st = st, .info = info};
-    R->snaps = ad_iterate_snaps_for(R->map, steps);
+    R->snaps = ad_iterate_budget(R->map, steps);
     R->snap = ad_mem_alloc(R->ctx, sizeof *R->snap * (size_t)R->snaps, AD_MEM_META);
     R->slotpos = ad_mem_alloc(R->ctx, sizeof *R->slotpos * (size_t)R->snaps, AD_MEM_META);
     if (!R->snap || !R->slotpos) return R->ctx->err;

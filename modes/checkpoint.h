@@ -19,8 +19,5 @@ ad_tensor *ad_iterate_step(ad_ctx *ctx, const ad_iterate *map, ad_tensor *const 
 /* The loss of x_k: a new reference registered in the open scope, or NULL
  * with the error recorded. */
 ad_tensor *ad_iterate_loss(ad_ctx *ctx, const ad_iterate *map, ad_tensor *const *theta, ad_tensor *x);
-/* The budget a sweep over k steps uses: map->snaps (or the automatic one)
- * capped at max(1, k). */
-int ad_iterate_snaps_for(const ad_iterate *map, int64_t k);
 
 #endif

@@ -103,7 +103,7 @@ int ad_iterate_default_snaps(int64_t k)
     return s;
 }
 
-int ad_iterate_snaps_for(const ad_iterate *map, int64_t k)
+int ad_iterate_budget(const ad_iterate *map, int64_t k)
 {
     int64_t s = map->snaps > 0 ? map->snaps : ad_iterate_default_snaps(k);
     int64_t cap = k > 1 ? k : 1;

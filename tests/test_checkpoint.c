@@ -10,6 +10,7 @@
 
 #include "../modes/revolve.h"
 #include "helpers.h"
+#include "th_cli.h"
 
 TestSuite(checkpoint, .init = th_setup, .fini = th_teardown);
 
@@ -425,4 +426,60 @@ Test(checkpoint, iterate_fn_evaluates_the_map, .description = "ad_iterate_fn is 
     cr_expect(within_ulp(ad_item(y), want, 4), "%.17g vs %.17g", ad_item(y), want);
     ad_tensor_free(y);
     ad_tensor_free(x);
+}
+
+/* ---- adscope checkpoint ------------------------------------------------------------------------ */
+
+/* The "forward steps" of the table's row for budget snaps (-1: no such row). */
+static long long forward_steps(const char *out, int snaps)
+{
+    for (const char *p = strstr(out, "\n  reverse-checkpoint "); p; p = strstr(p + 1, "\n  reverse-checkpoint ")) {
+        int s;
+        long long steps;
+        char star[4];
+        if (sscanf(p, " reverse-checkpoint %d%3[*] %lld", &s, star, &steps) == 3 ||
+            sscanf(p, " reverse-checkpoint %d %lld", &s, &steps) == 2)
+            if (s == snaps) return steps;
+    }
+    return -1;
+}
+
+Test(checkpoint, command_table_and_dumb_chart, .description = "adscope checkpoint: plain reverse and each budget, "
+                                                             "Revolve's step counts, identical gradients, the chart in "
+                                                             "characters with its four legends")
+{
+    result *r = run_with("COLUMNS=100", "checkpoint", "--steps", "200", "--snaps", "3,auto,50", "--reps", "1",
+                         "--format", "dumb");
+    cr_assert_eq(r->status, 0, "%s", r->err);
+    expect_out(r, "k = 200");
+    int s_auto = ad_iterate_default_snaps(200);
+    cr_expect_eq(forward_steps(r->out, 3), 200 + ad_iterate_advances(200, 3), "%s", r->out);
+    cr_expect_eq(forward_steps(r->out, s_auto), 200 + ad_iterate_advances(200, s_auto), "%s", r->out);
+    cr_expect_eq(forward_steps(r->out, 50), 200 + ad_iterate_advances(200, 50), "%s", r->out);
+    char marked[16];
+    snprintf(marked, sizeof marked, " %d* ", s_auto);
+    expect_out(r, marked);
+    const char *legends[] = {"memory: reverse-checkpoint", "memory: reverse (tapes every step)",
+                             "time: reverse-checkpoint", "time: reverse", "snapshot budget"};
+    for (int i = 0; i < 5; i++) expect_out(r, legends[i]);
+    /* every gradient equals plain reverse's: the last column is 0 */
+    const char *p = r->out;
+    int rows = 0;
+    while ((p = strstr(p, "\n  reverse-checkpoint "))) {
+        const char *eol = strchr(++p, '\n');
+        cr_expect(eol && eol[-1] == '0' && eol[-2] == ' ', "a row with a difference: %.*s", (int)(eol - p), p);
+        p = eol;
+        rows++;
+    }
+    cr_expect_eq(rows, 3);
+}
+
+Test(checkpoint, command_input_errors, .description = "adscope checkpoint: a bad budget or step count is exit 2 naming it")
+{
+    const char *bad[][2] = {{"--snaps", "0"}, {"--snaps", "3,x"}, {"--snaps", ","}, {"--steps", "0"}, {"--reps", "-1"}};
+    for (int i = 0; i < 5; i++) {
+        result *r = run("checkpoint", bad[i][0], bad[i][1]);
+        cr_expect_eq(r->status, 2, "%s %s: %d", bad[i][0], bad[i][1], r->status);
+        cr_expect(strstr(r->err, bad[i][0]), "%s %s: %s", bad[i][0], bad[i][1], r->err);
+    }
 }

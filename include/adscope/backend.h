@@ -35,8 +35,8 @@
  *     ad_backend_register(&mine);
  *
  * Built in (in this order): "forward", "forward-vector", "reverse",
- * "reverse-checkpoint" (iterate.h), "central", "forward-diff", "five-point",
- * "gsl-deriv".
+ * "central", "forward-diff", "five-point", "gsl-deriv", "reverse-checkpoint"
+ * (iterate.h).
  */
 #ifndef ADSCOPE_BACKEND_H
 #define ADSCOPE_BACKEND_H

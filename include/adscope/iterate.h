@@ -19,7 +19,7 @@
  *         return ad_add(ad_mul_s(ad_sin(x), 0.9), ad_mul(x, th[0]));
  *     }
  *     ad_iterate map = {.step = step, .nparams = 1, .steps = 10000, .snaps = 100};
- *     ad_tensor *in[2] = {x0, theta}, *y, *g[2];
+ *     ad_tensor *in[2] = {x, v}, *y, *g[2];   // x_0 = x, θ = v
  *     ad_iterate_grad(ctx, &map, in, NULL, &y, g, NULL, NULL);
  *
  * The same map is an ordinary ad_fn (ad_iterate_fn with user = &map), so
@@ -93,6 +93,9 @@ AD_API int ad_iterate_grad(ad_ctx *ctx, const ad_iterate *map, ad_tensor *const 
  * step runs at most twice unrecorded (C(snaps + 2, 2) >= k, about
  * sqrt(2k)), so the time stays within ~3 forward runs plus one recorded. */
 AD_API int ad_iterate_default_snaps(int64_t k);
+/* The budget a checkpointed sweep over k steps uses: map->snaps, or the
+ * automatic one when 0, capped at max(1, k) (more would never be used). */
+AD_API int ad_iterate_budget(const ad_iterate *map, int64_t k);
 /* Extra forward steps Revolve makes for k steps and snaps slots:
  * r·k - C(snaps + r, r - 1), r the least with C(snaps + r, snaps) >= k
  * (Griewank & Walther's minimum).  -1 for k < 0 or snaps < 1. */
