@@ -29,7 +29,7 @@ set ytics nomirror
 set y2tics
 set y2range [0:*]
 set key autotitle columnheader
-if (is_dumb) { set key below left vertical Left reverse } else { set key outside below center horizontal }
+if (is_dumb) { set key below left vertical Left reverse } else { set key outside below center horizontal; set bmargin 7 }
 
 plot datafile index 0 using 1:2 with linespoints lc rgb '#D55E00' pt 9 lw 2 title 'memory: reverse-checkpoint', \
      datafile index 1 using 1:2 with lines lc rgb '#D55E00' dt 2 lw 2 title 'memory: reverse (tapes every step)', \
