@@ -35,11 +35,12 @@ typedef enum ad_bench_class {
     AD_BENCH_REVERSE,          /* has a VJP primitive: one recorded pass, one sweep per output row */
     AD_BENCH_FORWARD,          /* JVP through the ops' rules: one pass per direction (or per k) */
     AD_BENCH_DIFF,             /* differences: a stencil of evaluations per direction */
+    AD_BENCH_CHECKPOINT,       /* a VJP with checkpoints (AD_CAP_CHECKPOINT): reverse, recomputing an iterated map's states */
     AD_BENCH_NCLASS
 } ad_bench_class;
 
 ad_bench_class ad_bench_class_of(const ad_backend *b);
-const char *ad_bench_class_name(ad_bench_class c); /* "reverse", "forward", "differences" */
+const char *ad_bench_class_name(ad_bench_class c); /* "reverse", "forward", "differences", "checkpoint" */
 
 /* ---- functions ------------------------------------------------------------------------- */
 

@@ -161,27 +161,21 @@ static int chain_inputs(const ad_bench_fn *fn, ad_ctx *ctx, int64_t k, ad_tensor
     return in[0] && in[1] ? 2 : ad_errno(ctx);
 }
 
-/* Each state is released as soon as the next exists: evaluation (and
- * forward mode) hold O(n) bytes whatever k; only the tape keeps them. */
-static ad_tensor *chain_f(ad_ctx *ctx, ad_tensor *const *in, void *user)
+/* One step of the chain; the map (ad_iterate_fn) releases each state as
+ * soon as the next exists, so evaluation and forward mode hold O(n) bytes
+ * whatever k; plain reverse mode tapes every step, reverse-checkpoint
+ * keeps ~sqrt(2k) states (iterate.h). */
+static ad_tensor *chain_step(ad_ctx *ctx, ad_tensor *x, ad_tensor *const *theta, int64_t t, void *user)
 {
+    (void)ctx;
+    (void)theta;
+    (void)t;
     (void)user;
-    int64_t k = (int64_t)ad_item(in[1]);
-    ad_tensor *x = in[0];
-    bool own = false;
-    for (int64_t t = 0; t < k; t++) {
-        ad_scope s = ad_scope_begin(ctx);
-        ad_tensor *next = ad_add(ad_mul_s(ad_sin(x), 0.9), ad_mul_s(x, 0.1));
-        next = ad_scope_end(ctx, s, next);
-        if (own) ad_tensor_free(x);
-        if (!next) return NULL;
-        x = next;
-        own = true;
-    }
-    ad_tensor *y = ad_sum(x, AD_ALL, false);
-    if (own) ad_tensor_free(x);
-    return y;
+    return ad_add(ad_mul_s(ad_sin(x), 0.9), ad_mul_s(x, 0.1));
 }
+
+/* k is the input after x_0 (one description serves the whole sweep) */
+static ad_iterate chain_map = {.step = chain_step, .nparams = 0, .steps = AD_ITERATE_STEPS_INPUT};
 
 /* ∂f/∂x_{0,i} = Π_t (0.9 cos(x_{t,i}) + 0.1) */
 static ad_tensor *chain_exact(const ad_bench_fn *fn, ad_ctx *ctx, ad_tensor *const *in, int64_t k)
@@ -239,7 +233,8 @@ static ad_tensor *broadcast_exact(const ad_bench_fn *fn, ad_ctx *ctx, ad_tensor 
 
 /* ---- the table ------------------------------------------------------------------------------ */
 
-/* Exponents per class, in the order reverse, forward, differences. */
+/* Exponents per class, in the order reverse, forward, differences (and
+ * checkpointed reverse for iterated maps: ad_bench_theory). */
 #define TH(r, f, d) {r, f, d}
 
 static const ad_bench_fn SUITE[] = {
@@ -265,8 +260,9 @@ static const ad_bench_fn SUITE[] = {
      .quick_sizes = "10,100,1000,2000,5000,10000,20000,50000,100000"},
     {.name = "chain", .theory_eval = 1, .size_name = "k",
      .definition = "n = 1000, x_{t+1} = 0.9 sin(x_t) + 0.1 x_t for t < k, f = sum x_k",
-     .f = chain_f, .make_inputs = chain_inputs, .exact = chain_exact,
-     .theory_time = TH(1, 1, 1), .theory_mem = TH(1, 0, 0),
+     .f = ad_iterate_fn, .user = &chain_map, .make_inputs = chain_inputs, .exact = chain_exact,
+     /* checkpointing: ~2k steps recomputed, sqrt(2k) states stored (iterate.h) */
+     .theory_time = {1, 1, 1, 1}, .theory_mem = {1, 0, 0, 0.5},
      .sizes = "1,2,5,10,20,50,100,200,500,1000", .quick_sizes = "1,2,5,10,20,50,100,200,500"},
     {.name = "broadcast", .theory_eval = 1, .size_name = "m", .definition = "f(s) = sin(s c), c_j = 1 + j/m, s = 0.7 (Jacobian)",
      .jacobian = true, .f = broadcast_f, .make_inputs = broadcast_inputs, .exact = broadcast_exact,
@@ -292,14 +288,14 @@ const ad_bench_fn *ad_bench_suite_find(const char *name)
 
 ad_bench_class ad_bench_class_of(const ad_backend *b)
 {
-    if (b->vjp) return AD_BENCH_REVERSE;
+    if (b->vjp) return b->caps & AD_CAP_CHECKPOINT ? AD_BENCH_CHECKPOINT : AD_BENCH_REVERSE;
     if (b->caps & AD_CAP_RULES) return AD_BENCH_FORWARD;
     return AD_BENCH_DIFF;
 }
 
 const char *ad_bench_class_name(ad_bench_class c)
 {
-    static const char *const names[] = {"reverse", "forward", "differences"};
+    static const char *const names[] = {"reverse", "forward", "differences", "checkpoint"};
     return c >= 0 && c < AD_BENCH_NCLASS ? names[c] : "?";
 }
 
@@ -308,6 +304,8 @@ void ad_bench_theory(const ad_bench_fn *fn, ad_bench_class c, bool jacobian, dou
 {
     *time = *mem = NAN;
     if (c < 0 || c >= AD_BENCH_NCLASS) return;
+    /* checkpointing applies to iterated maps only; on any other f the backend is plain reverse */
+    if (c == AD_BENCH_CHECKPOINT && !(fn && fn->f == ad_iterate_fn)) c = AD_BENCH_REVERSE;
     if (fn && !fn->auto_kind) {
         *time = fn->theory_time[c];
         *mem = fn->theory_mem[c];
@@ -315,5 +313,5 @@ void ad_bench_theory(const ad_bench_fn *fn, ad_bench_class c, bool jacobian, dou
     }
     /* a custom gradient: one recorded pass, or n evaluations */
     if (jacobian || isnan(eval_exponent)) return;
-    *time = c == AD_BENCH_REVERSE ? eval_exponent : eval_exponent + 1;
+    *time = c == AD_BENCH_REVERSE || c == AD_BENCH_CHECKPOINT ? eval_exponent : eval_exponent + 1;
 }

@@ -242,7 +242,7 @@ int cli_help_of(const char *cmd);
 extern const cli_command cli_cmd_grad, cli_cmd_check, cli_cmd_jacobian, cli_cmd_compare, cli_cmd_bench,
     cli_cmd_merge, cli_cmd_plot, cli_cmd_fd_error, cli_cmd_tangent, cli_cmd_graph, cli_cmd_ops;
 extern const cli_command cli_cmd_hessian, cli_cmd_hvp, cli_cmd_data, cli_cmd_dice;
-extern const cli_command cli_cmd_gradbench;
+extern const cli_command cli_cmd_gradbench, cli_cmd_checkpoint;
 
 /* Draws every chart of a result CSV into outdir (created if needed) in
  * format "png", "svg" or "dumb" (dumb charts are printed to stdout).

@@ -42,7 +42,7 @@ static const char HELP_TOP[] =
 static const cli_command *const COMMANDS[] = {
     &cli_cmd_grad,  &cli_cmd_check, &cli_cmd_jacobian, &cli_cmd_compare, &cli_cmd_bench,
     &cli_cmd_merge, &cli_cmd_plot,  &cli_cmd_fd_error, &cli_cmd_tangent, &cli_cmd_graph, &cli_cmd_ops,
-    &cli_cmd_hessian, &cli_cmd_hvp, &cli_cmd_data, &cli_cmd_dice, &cli_cmd_gradbench,
+    &cli_cmd_hessian, &cli_cmd_hvp, &cli_cmd_data, &cli_cmd_dice, &cli_cmd_gradbench, &cli_cmd_checkpoint,
 };
 #define NCOMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
 

@@ -80,7 +80,7 @@ static void check(ad_ctx *ctx, ad_tensor *Xy[2], ad_tensor *w)
     else {
         printf(">>> ad_gradcheck(loss, w = 0): %s\n", r.passed ? "passed" : "FAILED");
         for (int i = 0; i < r.nbackends; i++)
-            printf("    %-15s %s\n", r.backends[i].name, r.backends[i].passed ? "passed" : "FAILED");
+            printf("    %-19s %s\n", r.backends[i].name, r.backends[i].passed ? "passed" : "FAILED");
     }
     ad_gradcheck_report_free(&r);
 }

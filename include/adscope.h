@@ -41,6 +41,7 @@
 #include "adscope/forward.h"
 #include "adscope/backend.h"
 #include "adscope/drivers.h"
+#include "adscope/iterate.h"
 #include "adscope/gradcheck.h"
 #include "adscope/blackbox.h"
 #include "adscope/expr.h"

@@ -269,7 +269,7 @@ static const command_case COMMANDS[] = {
     {"plot", "missing RESULTS.csv"}, {"fd-error", "missing EXPR"}, {"tangent", "missing EXPR"},
     {"graph", "missing EXPR"},     {"ops", ""},
     {"hessian", "missing EXPR"},   {"hvp", "missing EXPR"},      {"data", "missing FILE.csv"},
-    {"dice", ""},                  {"gradbench", ""},
+    {"dice", ""},                  {"gradbench", ""},            {"checkpoint", ""},
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -35,7 +35,8 @@
  *     ad_backend_register(&mine);
  *
  * Built in (in this order): "forward", "forward-vector", "reverse",
- * "central", "forward-diff", "five-point", "gsl-deriv".
+ * "central", "forward-diff", "five-point", "gsl-deriv", "reverse-checkpoint"
+ * (iterate.h).
  */
 #ifndef ADSCOPE_BACKEND_H
 #define ADSCOPE_BACKEND_H
@@ -117,7 +118,8 @@ enum {
     AD_CAP_FORWARD = 1u << 3,    /* propagates tangents through the ops' JVP rules (dual numbers) */
     AD_CAP_REVERSE = 1u << 4,    /* records a tape and sweeps it with the ops' VJP rules */
     AD_CAP_DIFFERENCE = 1u << 5, /* evaluates f only: works on black boxes */
-    AD_CAP_VECTOR = 1u << 6      /* carries several directions through one evaluation (ad_options.width) */
+    AD_CAP_VECTOR = 1u << 6,     /* carries several directions through one evaluation (ad_options.width) */
+    AD_CAP_CHECKPOINT = 1u << 7  /* reverse mode that stores some states and recomputes the rest (iterate.h) */
 };
 
 typedef struct ad_backend ad_backend;
