@@ -6,7 +6,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #ifdef __GLIBC__
-#include <malloc.h>
 #endif
 #include <math.h>
 #include <stdlib.h>
@@ -289,21 +288,20 @@ static const char *blas_threads(char *buf, size_t n)
     return buf;
 }
 
-/* glibc returns freed memory at the top of the heap to the system (above
- * 128 kB) and serves large blocks by mmap, so a repetition would pay again
- * the page faults its warm-up paid, depending on where its blocks landed.
- * The harness keeps freed memory in the process instead: repetitions then
- * time the computation (and malloc), not the kernel zeroing pages.
- * Returns what goes in the CSV's "allocator" comment. */
-static const char *keep_freed_memory(void)
+/* The harness measures what a user gets: the C library's malloc with its
+ * defaults (no mallopt), and the context's own recycling (small pools, the
+ * cache of large blocks, src/ctx.c), which is what keeps a repeated
+ * gradient from faulting its pages in again.  Returns what goes in the
+ * CSV's "allocator" comment. */
+static const char *allocator_policy(const ad_ctx *ctx, char *buf, size_t n)
 {
-#ifdef __GLIBC__
-    if (mallopt(M_MMAP_THRESHOLD, 32 << 20) && mallopt(M_TRIM_THRESHOLD, 1 << 30))
-        return "glibc malloc, freed memory kept in the process (M_TRIM_THRESHOLD 1 GiB, M_MMAP_THRESHOLD 32 MiB)";
-    return "glibc malloc (mallopt refused: default trimming)";
-#else
-    return "system malloc (defaults)";
-#endif
+    int64_t cap = ad_ctx_cache_limit(ctx);
+    if (cap > 0)
+        snprintf(buf, n, "system malloc (defaults); context recycling: small pools, large-block cache of %lld MiB",
+                 (long long)(cap >> 20));
+    else
+        snprintf(buf, n, "system malloc (defaults); context recycling: small pools, no large-block cache");
+    return buf;
 }
 
 #define MAX_SELECTED 64
@@ -395,9 +393,9 @@ static int describe(cli_call *c, ad_bench_table *t)
 {
     long long seed = 0;
     cli_int(c->args, "seed", 0, 0, INT64_MAX, &seed);
-    char cmd[8192], threads[128];
+    char cmd[8192], threads[128], policy[160];
     command_line(cmd, sizeof cmd, c->argc, c->argv);
-    const char *alloc = keep_freed_memory();
+    const char *alloc = allocator_policy(c->ctx, policy, sizeof policy);
     if (ad_bench_table_init(t, AD_BENCH_NCOLS, ad_bench_columns) || ad_bench_describe(t, (uint64_t)seed, cmd) ||
         ad_bench_table_comment(t, "blas_threads", blas_threads(threads, sizeof threads)) ||
         ad_bench_table_comment(t, "allocator", alloc)) {

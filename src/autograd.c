@@ -110,7 +110,7 @@ void ad_tape_stats_get(const ad_ctx *ctx, ad_tape_stats *out)
     if (!ctx || !out) return;
     out->recorded = ctx->tape->recorded;
     out->live = ctx->tape->live;
-    out->bytes = ctx->tape->bytes;
+    out->bytes = ctx->tape->bytes + ctx->tape->saved_bytes;
 }
 
 void ad_tape_reset_counter(ad_ctx *ctx)
@@ -118,13 +118,26 @@ void ad_tape_reset_counter(ad_ctx *ctx)
     if (ctx) ctx->tape->recorded = 0;
 }
 
-static int64_t saved_bytes(const ad_node *n)
+/* The bytes of the storages n saves that no older record saves: visiting
+ * oldest first with a mark per storage counts each storage once, so the
+ * entries add up to the tape's saved bytes (mark_saved clears the marks). */
+static int64_t count_storage(ad_tensor *t, bool clear)
+{
+    if (!t) return 0;
+    if (clear) {
+        t->st->visit = 0;
+        return 0;
+    }
+    if (t->st->visit || t->st->external) return 0;
+    t->st->visit = 1;
+    return t->st->nbytes;
+}
+
+static int64_t saved_bytes(const ad_node *n, bool clear)
 {
     int64_t b = 0;
-    for (int i = 0; i < n->nin; i++)
-        if (n->edges[i].saved) b += n->edges[i].saved->numel * (int64_t)sizeof(double);
-    if (n->saved_out) b += n->saved_out->numel * (int64_t)sizeof(double);
-    return b;
+    for (int i = 0; i < n->nin; i++) b += count_storage(n->edges[i].saved, clear);
+    return b + count_storage(n->saved_out, clear);
 }
 
 int ad_tape_visit(const ad_ctx *cctx, ad_tape_visit_fn fn, void *ud)
@@ -141,6 +154,7 @@ int ad_tape_visit(const ad_ctx *cctx, ad_tape_visit_fn fn, void *ud)
     for (ad_node *p = ctx->tape->top; p; p = p->prev)
         if (!(p->flags & AD_N_DEAD)) list[--k] = p;
     int rc = AD_OK;
+    for (int64_t i = 0; i < n; i++) saved_bytes(list[i], true);
     for (int64_t i = 0; i < n && rc == AD_OK; i++) {
         const ad_node *p = list[i];
         ad_tape_entry e;
@@ -149,7 +163,7 @@ int ad_tape_visit(const ad_ctx *cctx, ad_tape_visit_fn fn, void *ud)
         e.name = p->op->grad_fn_name;
         e.out_shape.ndim = p->out_ndim;
         memcpy(e.out_shape.dim, p->out_shape, (size_t)p->out_ndim * sizeof(int64_t));
-        e.saved_bytes = saved_bytes(p);
+        e.saved_bytes = saved_bytes(p, false);
         e.ninputs = p->nin;
         e.released = (p->flags & AD_N_RELEASED) != 0;
         e.output = p->out;

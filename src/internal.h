@@ -28,9 +28,15 @@ typedef struct ad_storage {
     size_t block;       /* bytes of the whole allocation (0: external data) */
     int32_t refs;       /* tensor handles using this storage */
     uint32_t version;   /* in-place writes seen (saved tensors check it) */
+    int32_t tape_refs;  /* tape edges saving a tensor over it (tape.c): while >0 its
+                         * bytes count as AD_MEM_TAPE, whatever `cat` says */
     uint8_t cat;        /* ad_mem_cat of the element data */
     uint8_t external;   /* data belongs to the caller (ad_wrap) */
+    uint8_t visit;      /* scratch mark of ad_tape_visit (each storage counted once) */
 } ad_storage;
+
+/* The category a storage's element bytes are counted in now. */
+static inline int ad_storage_cat(const ad_storage *st) { return st->tape_refs > 0 ? AD_MEM_TAPE : st->cat; }
 
 /* ---- tensor handle ----------------------------------------------------- */
 
@@ -68,6 +74,11 @@ struct ad_tensor {
 
 #define AD_ERRMSG_MAX 1024
 #define AD_POOL_CLASSES 8 /* small storage blocks: 1,2,4,...,128 doubles */
+/* Large storage blocks are cached by size class: 8 classes per power of
+ * two (a block is at most 12.5 % larger than asked), ctx.c. */
+#define AD_CACHE_SUB 8
+#define AD_CACHE_CLASSES (64 * AD_CACHE_SUB)
+#define AD_CACHE_DEFAULT_LIMIT ((int64_t)256 << 20)
 
 typedef struct ad_tape ad_tape; /* src/tape.h */
 
@@ -87,6 +98,10 @@ struct ad_ctx {
     ad_tensor *free_handles;  /* recycled tensor headers */
     int64_t nfree_handles;
     void *pool[AD_POOL_CLASSES]; /* recycled small storage blocks */
+    void *cache[AD_CACHE_CLASSES]; /* cached large storage blocks, by size class */
+    int64_t cache_limit;      /* bytes the large-block cache may hold (0: no cache) */
+    int64_t cache_bytes;      /* bytes it holds now */
+    int64_t pool_bytes;       /* bytes parked in the small pools */
     ad_tensor live;           /* sentinel of the list of live handles */
 
     ad_tensor **scope_stack;
@@ -174,6 +189,14 @@ static inline void ad_mem_account(ad_ctx *cx, int cat, int64_t delta)
 size_t ad_pool_block_size(int c);
 void *ad_pool_get(ad_ctx *ctx, int c); /* NULL + AD_ENOMEM on failure */
 void ad_pool_put(ad_ctx *ctx, int c, void *block);
+/* Large blocks (above the pools' classes): a cached block of the request's
+ * size class, or a new one.  *block is set to the bytes of the block
+ * returned (the class size when the cache may keep it, else `bytes`).
+ * NULL + AD_ENOMEM on failure (after the cache was given back and the
+ * allocation retried).  ad_cache_put parks a block or frees it when it is
+ * not of a class size or would pass the cap. */
+void *ad_cache_get(ad_ctx *ctx, size_t bytes, size_t *block);
+void ad_cache_put(ad_ctx *ctx, void *block, size_t size);
 /* The same for tensor handles (at most AD_HANDLE_POOL parked).  With
  * ctx->no_recycling, both go straight to the allocator and back. */
 #define AD_HANDLE_POOL 4096

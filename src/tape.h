@@ -8,7 +8,8 @@
  *
  * Lifetime: a record is referenced by its output handle (grad_fn) and by
  * the edges of later records.  When no reference is left it dies: its saved
- * tensors are dropped at once and its bytes leave AD_MEM_TAPE; the arena
+ * tensors are dropped at once and its bytes (and those of storages no other
+ * record saves) leave AD_MEM_TAPE; the arena
  * space is reused when the records above it are gone too.  Backward
  * (src/sweep.c) sweeps the arena from newest to oldest.
  */
@@ -64,6 +65,7 @@ struct ad_tape {
     int64_t recorded;            /* records appended since the counter reset */
     int64_t live;                /* records not dead */
     int64_t bytes;               /* sum of sizes of records not released */
+    int64_t saved_bytes;         /* element bytes of the storages records save (each once) */
     ad_node *reap;               /* records waiting to be released */
     int hold;                    /* >0: a sweep walks the list; keep dead space */
 };
@@ -79,6 +81,13 @@ void ad_tape_free(ad_tape *tape);
 ad_node *ad_tape_push(ad_ctx *ctx, const struct ad_opdef *op, int nin, ad_tensor *const *edge_src,
                       ad_tensor *const *saved, ad_tensor *out, bool save_out, const void *attr,
                       size_t attr_size);
+
+/* Hands one reference to t, which the caller holds, to a record (an
+ * edge's saved value or the output's alias), and counts t's storage as tape memory while any record
+ * saves it (tape.c says why); ad_tape_unsave drops that reference.  Code
+ * that replaces a saved tensor goes through both. */
+void ad_tape_save(ad_ctx *ctx, ad_tensor *t);
+void ad_tape_unsave(ad_ctx *ctx, ad_tensor *t);
 
 static inline void ad_node_incref(ad_node *n) { n->refs++; }
 /* Drops a reference; a record left without references dies (deferred

@@ -9,6 +9,9 @@
 
 /* ---- storage ---------------------------------------------------------------- */
 
+_Static_assert(sizeof(ad_storage) <= AD_STORAGE_HDR, "the storage header fits before the data");
+_Static_assert(AD_STORAGE_HDR >= sizeof(void *) + sizeof(size_t), "a cached block's link and size fit in it");
+
 static int size_class(int64_t numel)
 {
     int c = 0;
@@ -34,10 +37,7 @@ ad_storage *ad_storage_new(ad_ctx *ctx, int64_t numel)
         block = ad_pool_block_size(c);
         mem = ad_pool_get(ctx, c);
     } else {
-        block = AD_STORAGE_HDR + (size_t)numel * sizeof(double);
-        mem = ctx->alloc(ctx->alloc_ud, NULL, 0, block);
-        if (mem) ctx->mem.nalloc++;
-        else ad_error(ctx, AD_ENOMEM, "out of memory allocating %lld doubles", (long long)numel);
+        mem = ad_cache_get(ctx, AD_STORAGE_HDR + (size_t)numel * sizeof(double), &block);
     }
     if (!mem) return NULL;
     ad_storage *st = mem;
@@ -46,8 +46,10 @@ ad_storage *ad_storage_new(ad_ctx *ctx, int64_t numel)
     st->block = block;
     st->refs = 0;
     st->version = 0;
+    st->tape_refs = 0;
     st->cat = ctx->cat;
     st->external = 0;
+    st->visit = 0;
     ad_mem_account(ctx, st->cat, st->nbytes);
     ad_mem_account(ctx, AD_MEM_META, (int64_t)block - st->nbytes);
     return st;
@@ -60,15 +62,12 @@ void ad_storage_decref(ad_ctx *ctx, ad_storage *st)
         ad_mem_free(ctx, st, sizeof *st, AD_MEM_META);
         return;
     }
-    ad_mem_account(ctx, st->cat, -st->nbytes);
+    /* tape_refs > 0 only at context teardown (the tape is freed first) */
+    ad_mem_account(ctx, ad_storage_cat(st), -st->nbytes);
     ad_mem_account(ctx, AD_MEM_META, -((int64_t)st->block - st->nbytes));
     int c = size_class(st->nbytes / (int64_t)sizeof(double));
-    if (c < AD_POOL_CLASSES && st->block == ad_pool_block_size(c)) {
-        ad_pool_put(ctx, c, st);
-    } else {
-        ctx->alloc(ctx->alloc_ud, st, st->block, 0);
-        ctx->mem.nfree++;
-    }
+    if (c < AD_POOL_CLASSES && st->block == ad_pool_block_size(c)) ad_pool_put(ctx, c, st);
+    else ad_cache_put(ctx, st, st->block);
 }
 
 /* ---- handles ------------------------------------------------------------------ */

@@ -80,13 +80,17 @@ AD_API const char *ad_grad_fn_input_name(const ad_tensor *t, int i);
 typedef struct ad_tape_stats {
     int64_t recorded;   /* records appended since the last reset of this counter */
     int64_t live;       /* records alive now */
-    int64_t bytes;      /* bytes of live records (AD_MEM_TAPE) */
+    int64_t bytes;      /* AD_MEM_TAPE: bytes of live records plus the storages they save */
 } ad_tape_stats;
 AD_API void ad_tape_stats_get(const ad_ctx *ctx, ad_tape_stats *out);
 AD_API void ad_tape_reset_counter(ad_ctx *ctx);
 /* Visit the live records in tape order (oldest first).  For each: its
  * sequence number, name, output shape, the bytes it saved for backward and
- * the sequence numbers of its input records (-1 for leaves/constants). */
+ * the sequence numbers of its input records (-1 for leaves/constants).
+ * saved_bytes counts each storage once, in the oldest record that saves
+ * it (a tensor saved by ten records is not ten tensors; a view counts its
+ * whole storage, which it keeps alive), so the entries sum to the saved
+ * part of AD_MEM_TAPE.  Records released by a backward save nothing. */
 typedef struct ad_tape_entry {
     uint64_t seq;
     const char *name;

@@ -2,16 +2,35 @@
  *
  * Every tensor belongs to one context.  All memory a context hands out goes
  * through one allocator hook (Lua's lua_Alloc convention), and the context
- * counts the bytes it holds, split by what they are for:
+ * counts the bytes it holds, split by what they are for.  The categories
+ * partition the bytes (live_total is their sum; nothing counts twice):
  *
- *   AD_MEM_VALUES    element data of primal tensors
- *   AD_MEM_TANGENTS  element data of derivatives: forward-mode tangents and
- *                    reverse-mode adjoints / accumulated .grad
- *   AD_MEM_TAPE      the records of the reverse-mode tape
- *   AD_MEM_META      tensor and storage headers (bookkeeping)
+ *   category         holds                                    compares with
+ *   AD_MEM_VALUES    element data of primal tensors that the  PyTorch's activations
+ *                    tape does not save                       not saved for backward
+ *   AD_MEM_TANGENTS  element data of derivatives: forward     PyTorch's .grad and
+ *                    tangents, reverse adjoints, .grad        autograd buffers
+ *   AD_MEM_TAPE      the tape: its records, and the element   ADOL-C's tape (+ Taylor
+ *                    data of every storage a record saves     buffer); PyTorch's
+ *                    for backward, each storage once however  saved-tensor bytes
+ *                    many records share it                    (+ graph nodes)
+ *   AD_MEM_META      tensor handles and storage headers,      allocator overhead
+ *                    size-class slack of cached blocks
  *
+ *   cached           (ad_mem_stats.cached, not live) blocks   malloc's free lists
+ *                    parked for reuse: small pools, the
+ *                    large-block cache, parked handles
+ *
+ * A storage moves into AD_MEM_TAPE when the first record saves a tensor
+ * over it and back to its category when the last such record is released.
  * The counts are exact (a tensor of 12 doubles adds exactly 96 bytes to
  * AD_MEM_VALUES), and they are what the benchmark harness reports as memory.
+ *
+ * Freed storage is recycled: small blocks by size, large blocks through a
+ * cache of size classes (8 per power of two) capped at
+ * ad_ctx_options.cache_limit bytes, so a repeated computation reuses its
+ * blocks and does not make the kernel fault fresh pages in.
+ * ad_ctx_trim() gives everything parked back to the allocator.
  *
  * Scopes make tensor ownership painless in functions that build many
  * temporaries:
@@ -51,6 +70,8 @@ typedef struct ad_mem_stats {
     int64_t nfree;             /* allocator calls that freed */
     int64_t tensors;           /* tensor handles alive */
     int64_t bytes_allocated;   /* cumulative bytes requested since the last reset */
+    int64_t cached;            /* bytes parked for reuse (pools, large-block cache, handles):
+                                * held from the allocator but not live */
 } ad_mem_stats;
 
 /* The allocator hook: ptr == NULL allocates nsize bytes; nsize == 0 frees
@@ -64,7 +85,9 @@ typedef struct ad_ctx_options {
     int64_t max_tensor_bytes; /* refuse (AD_ELIMIT) any tensor larger than this; 0: no limit */
     bool no_recycling;   /* every tensor handle and small storage block comes from alloc and goes
                           * back to it (no recycling pools): slower, but alloc sees every one, so
-                          * a test that fails the N-th allocation reaches them all */
+                          * a test that fails the N-th allocation reaches them all; no cache */
+    int64_t cache_limit; /* bytes of freed large blocks the context keeps for reuse;
+                          * 0: the default (256 MiB); negative: no cache */
 } ad_ctx_options;
 
 /* A new context with default options (seed 0).  NULL if out of memory.
@@ -78,6 +101,14 @@ AD_API void ad_ctx_free(ad_ctx *ctx); /* accepts NULL */
 AD_API void ad_ctx_mem_stats(const ad_ctx *ctx, ad_mem_stats *out);
 AD_API void ad_ctx_reset_peak(ad_ctx *ctx);
 AD_API const char *ad_mem_cat_name(ad_mem_cat cat); /* "values", ... */
+
+/* Gives every block parked for reuse (ad_mem_stats.cached) back to the
+ * allocator; returns the bytes given back.  Live tensors are untouched. */
+AD_API int64_t ad_ctx_trim(ad_ctx *ctx);
+/* The cap of the large-block cache in bytes (0: no cache; what it holds
+ * above a lower cap is given back now), and its current value. */
+AD_API void ad_ctx_set_cache_limit(ad_ctx *ctx, int64_t bytes);
+AD_API int64_t ad_ctx_cache_limit(const ad_ctx *ctx);
 
 /* Refuse any single tensor above this many bytes (AD_ELIMIT); 0 removes
  * the limit.  Programs fed by untrusted input (the command line) use it so

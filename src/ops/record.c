@@ -198,6 +198,7 @@ static int snapshot_saved(ad_node *n, ad_tensor *target)
         if (!copy) return ctx->err;
         ad_copy_raw(copy, s);
         ad_unscope(copy);
+        ad_tape_save(ctx, copy); /* copy's reference becomes the tape's */
         /* the copy stands in for s: same graph position, same tangent */
         if (s->tangent) {
             ad_incref(s->tangent);
@@ -210,7 +211,7 @@ static int snapshot_saved(ad_node *n, ad_tensor *target)
         copy->flags |= s->flags & AD_T_REQUIRES_GRAD;
         n->edges[i].saved = copy;
         n->edges[i].version = copy->st->version;
-        ad_decref(s);
+        ad_tape_unsave(ctx, s);
     }
     return AD_OK;
 }

@@ -1,0 +1,139 @@
+/* examples/micro_ops.c — what one op costs, measured as a user calls the
+ * library (public API, one context reused, default malloc).  Not a test:
+ * a small benchmark for docs/PERFORMANCE.md and the closing notes of
+ * issue 10 (items 1 and 5).  Run it built with -O2 (Release):
+ *
+ *     example_micro_ops [rounds]
+ *
+ * Each figure is the minimum over rounds of a round's mean; the spread
+ * (max/min - 1 over rounds) is printed beside it as the noise level.
+ *   plain op      ad_sin of a 1-element tensor, nothing recorded
+ *   record op     the same with x requiring grad (one tape record)
+ *   rosen10 grad  the reverse gradient of rosenbrock at n = 10
+ *   rosen1e5 grad and its minor page faults per gradient, with the
+ *                 context's large-block cache and without (cache_limit < 0)
+ */
+#include <adscope.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static long minflt(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_minflt;
+}
+
+static ad_tensor *rosenbrock(ad_tensor *x)
+{
+    ad_tensor *a = ad_idx(x, AD_S(AD_END, -1)), *b = ad_idx(x, AD_S(1, AD_END));
+    ad_tensor *t = ad_mul_s(ad_square(ad_sub(b, ad_square(a))), 100);
+    return ad_sum(ad_add(t, ad_square(ad_rsub_s(1, a))), AD_ALL, false);
+}
+
+/* 1000 sins of x inside one scope (released at its end, outside the
+ * timing of no op: the release is part of an op's cost). */
+static int ops(ad_ctx *ctx, ad_tensor *x, int64_t reps)
+{
+    for (int64_t r = 0; r < reps; r += 1000) {
+        ad_scope s = ad_scope_begin(ctx);
+        for (int i = 0; i < 1000; i++)
+            if (!ad_sin(x)) return -1;
+        ad_scope_end(ctx, s, NULL);
+    }
+    return 0;
+}
+
+static int gradient(ad_ctx *ctx, ad_tensor *x, int64_t reps)
+{
+    for (int64_t r = 0; r < reps; r++) {
+        ad_scope s = ad_scope_begin(ctx);
+        ad_tensor *y = rosenbrock(x);
+        if (!y || ad_backward(y, NULL, 0) != AD_OK || !ad_grad(x)) return -1;
+        ad_clear_grad(x);
+        ad_scope_end(ctx, s, NULL);
+    }
+    return 0;
+}
+
+typedef int (*work_fn)(ad_ctx *, ad_tensor *, int64_t);
+
+/* Seconds per repetition: min over rounds of the round's mean; *spread
+ * gets max/min - 1.  Each round lasts about 50 ms. */
+static double measure(work_fn w, ad_ctx *ctx, ad_tensor *x, int64_t reps, int rounds, double *spread)
+{
+    double lo = 1e300, hi = 0;
+    if (w(ctx, x, reps) != 0) return -1; /* warm-up: pools and caches filled */
+    for (int k = 0; k < rounds; k++) {
+        double t0 = now();
+        if (w(ctx, x, reps) != 0) return -1;
+        double t = (now() - t0) / (double)reps;
+        lo = t < lo ? t : lo;
+        hi = t > hi ? t : hi;
+    }
+    *spread = hi / lo - 1;
+    return lo;
+}
+
+static ad_tensor *input(ad_ctx *ctx, int64_t n, bool grad)
+{
+    ad_tensor *x = ad_mul_s(ad_rand(ctx, AD_SHAPE(n)), 0.5);
+    if (x && grad) ad_requires_grad_(x, true);
+    return x;
+}
+
+static int report(const char *what, double t, double spread)
+{
+    if (t < 0) return 1;
+    printf("%-28s %10.1f ns   (spread %.0f %%)\n", what, t * 1e9, spread * 100);
+    return 0;
+}
+
+/* Page faults and time of one rosenbrock gradient at n = 1e5. */
+static int faults(int64_t cache_limit, int rounds)
+{
+    ad_ctx_options o = {.seed = 1, .cache_limit = cache_limit};
+    ad_ctx *ctx = ad_ctx_new_with(&o);
+    ad_tensor *x = ctx ? input(ctx, 100000, true) : NULL;
+    double spread = 0;
+    long f0 = minflt();
+    double t = x ? measure(gradient, ctx, x, 20, rounds, &spread) : -1;
+    double per = (double)(minflt() - f0) / (double)(20 * (rounds + 1));
+    int rc = t < 0;
+    if (!rc)
+        printf("rosenbrock 1e5 grad, %-7s %10.3f ms   (spread %.0f %%), %.0f page faults per gradient\n",
+               cache_limit < 0 ? "no cache" : "cache", t * 1e3, spread * 100, per);
+    ad_ctx_free(ctx);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    int rounds = argc > 1 ? atoi(argv[1]) : 7;
+    if (rounds < 1) rounds = 1;
+    ad_ctx *ctx = ad_ctx_new();
+    if (!ctx) return 1;
+    double s = 0, t;
+    int rc = 0;
+    ad_tensor *c = input(ctx, 1, false), *g = input(ctx, 1, true), *x10 = input(ctx, 10, true);
+    t = measure(ops, ctx, c, 200000, rounds, &s); /* before report: arguments are read in no set order */
+    rc |= report("plain op (sin, 1 element)", t, s);
+    t = measure(ops, ctx, g, 200000, rounds, &s);
+    rc |= report("record op (sin, 1 element)", t, s);
+    t = measure(gradient, ctx, x10, 20000, rounds, &s);
+    rc |= report("rosenbrock n=10 reverse grad", t, s);
+    ad_ctx_free(ctx);
+    rc |= faults(0, rounds);
+    rc |= faults(-1, rounds);
+    if (rc) fprintf(stderr, "micro_ops: a measurement failed\n");
+    return rc;
+}
