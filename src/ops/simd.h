@@ -16,7 +16,8 @@
  * its contiguous copy give bit-identical results).
  *
  * The instruction set is chosen at run time: AVX2 + FMA when the CPU (and
- * the OS) supports it, SSE2 on any x86-64, libm elsewhere. */
+ * the OS) supports it; else SSE2 on x86-64 for exp and sigmoid, where it
+ * beats glibc (simd.c), and libm for the rest and elsewhere. */
 #ifndef ADSCOPE_OPS_SIMD_H
 #define ADSCOPE_OPS_SIMD_H
 
@@ -47,7 +48,8 @@ void ad_simd_run(ad_simd_fn f, int64_t n, double *y, int64_t sy, const double *x
  * or -1 without touching y when this CPU cannot run `isa`. */
 int ad_simd_run_isa(ad_simd_isa isa, ad_simd_fn f, int64_t n, double *y, int64_t sy, const double *x, int64_t sx);
 
-/* The instruction set ad_simd_run uses on this CPU, and names. */
+/* The best instruction set of this CPU (ad_simd_run uses it, but libm
+ * instead of SSE2 for all but exp and sigmoid), and names. */
 ad_simd_isa ad_simd_best(void);
 const char *ad_simd_isa_name(ad_simd_isa isa);
 const char *ad_simd_fn_name(ad_simd_fn f);
