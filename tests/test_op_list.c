@@ -63,6 +63,7 @@ Test(op_list, catalogue_describes_known_ops_as_pytorch_does,
 static const char *const EXEMPT[AD_OP_COUNT] = {
     /* internal: fused kernels called only by VJP rules (AD_OPF_INTERNAL) */
     [AD_OP_tanh_bw] = "internal", [AD_OP_sigmoid_bw] = "internal", [AD_OP_mask] = "internal",
+    [AD_OP_softmax_bw] = "internal", [AD_OP_log_softmax_bw] = "internal", [AD_OP_logsumexp_bw] = "internal",
     /* transposes: the VJPs of slice, index_select and gather; the language
      * has no scatter syntax */
     [AD_OP_slice_scatter] = "VJP of slice", [AD_OP_index_add] = "VJP of index_select",

@@ -51,6 +51,18 @@ typedef struct rule_case {
 static ad_tensor *f_tanh_bw(ad_tensor *const *in, void *ud) { (void)ud; return ad_tanh_bw(in[0], in[1]); }
 static ad_tensor *f_sigmoid_bw(ad_tensor *const *in, void *ud) { (void)ud; return ad_sigmoid_bw(in[0], in[1]); }
 static ad_tensor *f_mask(ad_tensor *const *in, void *ud) { (void)ud; return ad_mask(in[0], in[1]); }
+/* the fused backward kernels, with y broadcast along the rows */
+static ad_tensor *f_softmax_bw(ad_tensor *const *in, void *ud) { (void)ud; return ad_softmax_bw(in[0], in[1], 1); }
+static ad_tensor *f_log_softmax_bw(ad_tensor *const *in, void *ud)
+{
+    (void)ud;
+    return ad_log_softmax_bw(in[0], in[1], -1);
+}
+static ad_tensor *f_logsumexp_bw(ad_tensor *const *in, void *ud)
+{
+    (void)ud; /* g and y of logsumexp(x, axis=1): shape [2] */
+    return ad_logsumexp_bw(in[0], in[1], in[2], AD_AXES(1), false);
+}
 
 static ad_tensor *f_slice_scatter(ad_tensor *const *in, void *ud)
 {
@@ -151,6 +163,9 @@ static const rule_case CASES[AD_OP_COUNT] = {
     [AD_OP_cumprod] = X1("cumprod(x, axis=1)", S23, G),
     [AD_OP_softmax] = X1("softmax(x)", S23, G),
     [AD_OP_log_softmax] = X1("log_softmax(x)", S23, G),
+    [AD_OP_softmax_bw] = C(f_softmax_bw, 2, S23, AD_SHAPE(3), NONE, G),
+    [AD_OP_log_softmax_bw] = C(f_log_softmax_bw, 2, S23, AD_SHAPE(3), NONE, G),
+    [AD_OP_logsumexp_bw] = C(f_logsumexp_bw, 3, AD_SHAPE(2), S23, AD_SHAPE(2), G),
 
     [AD_OP_dot] = X2("dot(x, y)", AD_SHAPE(4), AD_SHAPE(4), G),
     [AD_OP_mv] = X2("mv(x, y)", AD_SHAPE(3, 4), AD_SHAPE(4), G),

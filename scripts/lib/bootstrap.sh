@@ -9,7 +9,7 @@ set -euo pipefail
 
 ADSCOPE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ADSCOPE_PACKAGES=(build-essential cmake pkg-config libgsl-dev libopenblas-dev libcriterion-dev
-                  libcsv-dev libjansson-dev gnuplot-nox graphviz man-db)
+                  libcsv-dev libjansson-dev libsleef-dev gnuplot-nox graphviz man-db)
 
 adscope_log() { printf '[adscope] %s\n' "$*" >&2; }
 

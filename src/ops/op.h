@@ -121,6 +121,11 @@ int ad_op_check_inplace(ad_tensor *target, const char *what);
 ad_tensor *ad_tanh_bw(ad_tensor *g, ad_tensor *y);    /* g·(1 - y²) */
 ad_tensor *ad_sigmoid_bw(ad_tensor *g, ad_tensor *y); /* g·y·(1 - y) */
 ad_tensor *ad_mask(ad_tensor *a, ad_tensor *b);       /* a·[b > 0] */
+/* reduce.c: y·(g - Σ_axis g·y);  g - e^y·Σ_axis g  (g, y broadcast);
+ * g·exp(x - y) with g, y of logsumexp(x, axes, keepdims)'s shape */
+ad_tensor *ad_softmax_bw(ad_tensor *g, ad_tensor *y, int axis);
+ad_tensor *ad_log_softmax_bw(ad_tensor *g, ad_tensor *y, int axis);
+ad_tensor *ad_logsumexp_bw(ad_tensor *g, ad_tensor *x, ad_tensor *y, ad_axes axes, bool keepdims);
 
 /* ---- helpers for rules --------------------------------------------------- */
 

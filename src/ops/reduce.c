@@ -33,6 +33,7 @@
 
 #include "../iter.h"
 #include "op.h"
+#include "simd.h"
 
 /* What the tape keeps of a reduction. */
 typedef struct {
@@ -120,7 +121,6 @@ static inline double xf_sqdev(double v, double a)
     double d = v - a;
     return d * d;
 }
-static inline double xf_exp(double v, double a) { return exp(v - a); }
 
 #define PW_BLOCK 128
 
@@ -150,7 +150,21 @@ static inline double xf_exp(double v, double a) { return exp(v - a); }
 DEFINE_PAIRWISE(pw_id, xf_id)
 DEFINE_PAIRWISE(pw_dev, xf_dev)
 DEFINE_PAIRWISE(pw_sqdev, xf_sqdev)
-DEFINE_PAIRWISE(pw_exp, xf_exp)
+
+/* Pairwise sum of exp(x[i·s] - a): as DEFINE_PAIRWISE, with each block's
+ * exponentials computed by the SIMD kernels (simd.h) into a buffer first. */
+static double pw_exp(const double *x, int64_t n, int64_t s, double a)
+{
+    if (n > PW_BLOCK) {
+        int64_t h = n / 2;
+        h -= h % 8;
+        return pw_exp(x, h, s, a) + pw_exp(x + h * s, n - h, s, a);
+    }
+    double e[PW_BLOCK];
+    for (int64_t i = 0; i < n; i++) e[i] = x[i * s] - a;
+    ad_simd_run(AD_SIMD_EXP, n, e, 1, e, 1);
+    return pw_id(e, n, 1, 0);
+}
 
 /* *o += v with Neumaier's compensation accumulated in *c. */
 static inline void nadd(double *o, double *c, double v)
@@ -182,7 +196,31 @@ static inline void nadd(double *o, double *c, double v)
 DEFINE_SUM_RUN(k_sum_id, pw_id, xf_id)
 DEFINE_SUM_RUN(k_sum_dev, pw_dev, xf_dev)
 DEFINE_SUM_RUN(k_sum_sqdev, pw_sqdev, xf_sqdev)
-DEFINE_SUM_RUN(k_sum_exp, pw_exp, xf_exp)
+
+/* DEFINE_SUM_RUN's k_sum for exp(x - a), the exponentials of a run that is
+ * not reduced computed by the SIMD kernels in blocks. */
+static void k_sum_exp(int64_t n, double *const *p, const int64_t *s, void *ud)
+{
+    const bool comp = *(const bool *)ud;
+    double *o = p[0], *c = p[1];
+    const double *x = p[2], *a = p[3];
+    if (s[0] == 0) {
+        double v = pw_exp(x, n, s[2], *a);
+        if (comp) nadd(o, c, v);
+        else *o += v;
+        return;
+    }
+    double e[PW_BLOCK];
+    for (int64_t i0 = 0; i0 < n; i0 += PW_BLOCK) {
+        int64_t m = n - i0 < PW_BLOCK ? n - i0 : PW_BLOCK;
+        for (int64_t i = 0; i < m; i++) e[i] = x[(i0 + i) * s[2]] - a[(i0 + i) * s[3]];
+        ad_simd_run(AD_SIMD_EXP, m, e, 1, e, 1);
+        for (int64_t i = 0; i < m; i++) {
+            if (comp) nadd(o + (i0 + i) * s[0], c + (i0 + i) * s[1], e[i]);
+            else o[(i0 + i) * s[0]] += e[i];
+        }
+    }
+}
 
 /* out[j] = Σ over group j of F(x, aux[j]), for data xd with strides xst
  * over x's shape.  out is output-shaped (r->nout values). */
@@ -609,7 +647,8 @@ static ad_tensor *lse_weight(const ad_call *c)
     return ad_exp(ad_sub(c->in[0], ys));
 }
 
-/* y = m + log Σ_R exp(x - m), m = max_R x;   ẏ = Σ_R w·ẋ;   x̄ += w·expand(ȳ),   w = exp(x - y) */
+/* y = m + log Σ_R exp(x - m), m = max_R x;   ẏ = Σ_R w·ẋ;   x̄ += w·expand(ȳ),   w = exp(x - y)
+ * (fused: logsumexp_bw, from the saved y) */
 ad_tensor *ad_logsumexp(ad_tensor *x, ad_axes axes, bool keepdims)
 {
     return reduce_op(AD_OP_logsumexp, "logsumexp", x, axes, keepdims, 0);
@@ -617,7 +656,9 @@ ad_tensor *ad_logsumexp(ad_tensor *x, ad_axes axes, bool keepdims)
 ad_tensor *ad_op_logsumexp_jvp(const ad_call *c, ad_tensor *const *t) { return weighted_jvp(c, t[0], lse_weight(c)); }
 int ad_op_logsumexp_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
-    return weighted_vjp(c, g, gx, lse_weight(c));
+    const red_attr *a = c->attr;
+    gx[0] = ad_logsumexp_bw(g, c->in[0], c->out, mask_axes(a->mask, 0), a->keepdims);
+    return gx[0] ? AD_OK : c->ctx->err;
 }
 
 /* ---- softmax, log_softmax ----------------------------------------------------------- */
@@ -626,7 +667,8 @@ int ad_op_logsumexp_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 static void k_exp_sub(int64_t n, double *const *p, const int64_t *s, void *ud)
 {
     (void)ud;
-    for (int64_t i = 0; i < n; i++) p[0][i * s[0]] = exp(p[1][i * s[1]] - p[2][i * s[2]]);
+    for (int64_t i = 0; i < n; i++) p[0][i * s[0]] = p[1][i * s[1]] - p[2][i * s[2]];
+    ad_simd_run(AD_SIMD_EXP, n, p[0], s[0], p[0], s[0]);
 }
 static void k_div_by(int64_t n, double *const *p, const int64_t *s, void *ud)
 {
@@ -690,23 +732,21 @@ static ad_tensor *softmax_op(int opid, const char *what, ad_tensor *x, int axis)
     return ad_op_finish(opid, y, 1, &x, &a, sizeof a);
 }
 
-/* y = exp(x - lse(x));   ẏ = y·(ẋ - Σ y·ẋ);   x̄ += y·(ȳ - Σ ȳ·y)   (sums along axis) */
+/* y = exp(x - lse(x));   ẏ = y·(ẋ - Σ y·ẋ);   x̄ += y·(ȳ - Σ ȳ·y)   (sums along axis; fused: softmax_bw) */
 ad_tensor *ad_softmax(ad_tensor *x, int axis) { return softmax_op(AD_OP_softmax, "softmax", x, axis); }
 ad_tensor *ad_op_softmax_jvp(const ad_call *c, ad_tensor *const *t)
 {
     const int *a = c->attr;
-    ad_tensor *y = c->out;
-    return ad_mul(y, ad_sub(t[0], ad_sum(ad_mul(t[0], y), AD_AXES(*a + 1), true)));
+    return ad_softmax_bw(t[0], c->out, *a + 1); /* the same map: y·(v - Σ y·v) */
 }
 int ad_op_softmax_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
     const int *a = c->attr;
-    ad_tensor *y = c->out;
-    gx[0] = ad_mul(y, ad_sub(g, ad_sum(ad_mul(g, y), AD_AXES(*a), true)));
+    gx[0] = ad_softmax_bw(g, c->out, *a);
     return gx[0] ? AD_OK : c->ctx->err;
 }
 
-/* y = x - lse(x);   ẏ = ẋ - Σ e^y·ẋ;   x̄ += ȳ - e^y·Σ ȳ   (sums along axis) */
+/* y = x - lse(x);   ẏ = ẋ - Σ e^y·ẋ;   x̄ += ȳ - e^y·Σ ȳ   (sums along axis; fused: log_softmax_bw) */
 ad_tensor *ad_log_softmax(ad_tensor *x, int axis) { return softmax_op(AD_OP_log_softmax, "log_softmax", x, axis); }
 ad_tensor *ad_op_log_softmax_jvp(const ad_call *c, ad_tensor *const *t)
 {
@@ -716,8 +756,283 @@ ad_tensor *ad_op_log_softmax_jvp(const ad_call *c, ad_tensor *const *t)
 int ad_op_log_softmax_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
     const int *a = c->attr;
-    gx[0] = ad_sub(g, ad_mul(ad_exp(c->out), ad_sum(g, AD_AXES(*a), true)));
+    gx[0] = ad_log_softmax_bw(g, c->out, *a);
     return gx[0] ? AD_OK : c->ctx->err;
+}
+
+/* ---- fused backward kernels: softmax_bw, log_softmax_bw, logsumexp_bw ------------
+ * The three backward passes as one op each instead of four to seven tensor
+ * ops: one allocation, two or three sweeps over memory, and no exponential
+ * the saved output already holds (softmax: none; log_softmax: e^y of the
+ * saved y; logsumexp: exp(x - y), the softmax, once, in the sweep that
+ * scales ȳ; the exponentials by the SIMD kernels).  They are ops with rules
+ * of their own, so second derivatives (forward over reverse) flow through
+ * them. */
+
+/* Strides of t broadcast to a shape of rank ndim (axes aligned at the
+ * right; 0 where t has length 1 or no axis). */
+static void bstrides(const ad_tensor *t, int ndim, int64_t *st)
+{
+    for (int d = 0; d < ndim; d++) {
+        int e = d - (ndim - t->ndim);
+        st[d] = (e < 0 || t->shape[e] == 1) ? 0 : t->stride[e];
+    }
+}
+
+/* Operands: 0 z, 1 g, 2 y (3: the group's sum, output-shaped). */
+static void k_mul_gy(int64_t n, double *const *p, const int64_t *s, void *ud)
+{
+    (void)ud;
+    for (int64_t i = 0; i < n; i++) p[0][i * s[0]] = p[1][i * s[1]] * p[2][i * s[2]];
+}
+static void k_softmax_bw(int64_t n, double *const *p, const int64_t *s, void *ud)
+{
+    (void)ud; /* z = y·(g - Σ g·y) */
+    for (int64_t i = 0; i < n; i++) p[0][i * s[0]] = p[2][i * s[2]] * (p[1][i * s[1]] - p[3][i * s[3]]);
+}
+static void k_log_softmax_bw(int64_t n, double *const *p, const int64_t *s, void *ud)
+{
+    (void)ud; /* z = g - e^y·Σ g */
+    double e[PW_BLOCK];
+    for (int64_t i0 = 0; i0 < n; i0 += PW_BLOCK) {
+        int64_t m = n - i0 < PW_BLOCK ? n - i0 : PW_BLOCK;
+        ad_simd_run(AD_SIMD_EXP, m, e, 1, p[2] + i0 * s[2], s[2]);
+        for (int64_t i = 0; i < m; i++) {
+            int64_t k = i0 + i;
+            p[0][k * s[0]] = p[1][k * s[1]] - e[i] * p[3][k * s[3]];
+        }
+    }
+}
+
+/* Σ along axis a of g·y (softmax) or of g (log_softmax) into sum, z
+ * holding g·y as scratch; then z from the sums (a second sweep). */
+static int softmax_bw_into(int opid, ad_tensor *z, ad_tensor *g, ad_tensor *y, int a)
+{
+    ad_ctx *ctx = z->ctx;
+    red r;
+    red_layout(&r, z, 1u << a, true);
+    double *sum = scratch(ctx, r.nout);
+    if (!sum) return AD_ENOMEM;
+    int64_t sg[AD_MAX_DIMS], sy[AD_MAX_DIMS];
+    bstrides(g, z->ndim, sg);
+    bstrides(y, z->ndim, sy);
+    ad_iter it;
+    double *b[4] = {z->data, g->data, y->data, sum};
+    const int64_t *st[4] = {z->stride, sg, sy, r.so};
+    int rc;
+    if (opid == AD_OP_log_softmax_bw && g->ndim == z->ndim && g->numel == z->numel) {
+        rc = sum_into(&r, z, g->data, g->stride, sum, NULL, XF_ID); /* g has z's shape: sum it in place */
+    } else {
+        ad_iter_init_raw(&it, z->ndim, z->shape, 3, b, st);
+        ad_iter_run(&it, opid == AD_OP_softmax_bw ? k_mul_gy : ad_iter_copy_run, NULL);
+        rc = sum_into(&r, z, z->data, z->stride, sum, NULL, XF_ID);
+    }
+    ad_iter_init_raw(&it, z->ndim, z->shape, 4, b, st);
+    ad_iter_run(&it, opid == AD_OP_softmax_bw ? k_softmax_bw : k_log_softmax_bw, NULL);
+    scratch_free(ctx, sum, r.nout);
+    return rc;
+}
+
+static ad_tensor *softmax_bw_op(int opid, const char *what, ad_tensor *g, ad_tensor *y, int axis)
+{
+    AD_ARG(g);
+    AD_ARG(y);
+    ad_shape sg = ad_shape_of(g), sy = ad_shape_of(y), s;
+    if (ad_broadcast_shapes(g->ctx, &sg, &sy, &s) != AD_OK) return NULL;
+    int a = ad_axis_index(g->ctx, what, axis, s.ndim);
+    if (a < 0) return NULL;
+    ad_tensor *z = ad_new(g->ctx, s.ndim, s.dim);
+    if (z && z->numel > 0 && softmax_bw_into(opid, z, g, y, a) != AD_OK) {
+        ad_tensor_free(z);
+        return AD_FAIL(g->ctx, AD_ENOMEM, "%s: out of memory for the sums along axis %d", what, a);
+    }
+    ad_tensor *in[2] = {g, y};
+    return ad_op_finish(opid, z, 2, in, &a, sizeof a);
+}
+
+/* c->in[i] expanded to the output's shape: the sums below are those of the
+ * broadcast operands, as the value's. */
+static ad_tensor *in_full(const ad_call *c, int i)
+{
+    ad_shape s;
+    memset(&s, 0, sizeof s);
+    s.ndim = c->out_ndim;
+    memcpy(s.dim, c->out_shape, (size_t)s.ndim * sizeof s.dim[0]);
+    return ad_expand(c->in[i], s);
+}
+
+/* z = y·(g - Σ_a g·y);   ż = softmax_bw(ġ, y) + ẏ·(g - Σ g·y) - y·Σ g·ẏ;
+ * ḡ += softmax_bw(z̄, y),   ȳ += z̄·(g - Σ g·y) - g·Σ z̄·y */
+ad_tensor *ad_softmax_bw(ad_tensor *g, ad_tensor *y, int axis)
+{
+    return softmax_bw_op(AD_OP_softmax_bw, "softmax_bw", g, y, axis);
+}
+ad_tensor *ad_op_softmax_bw_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    const int *a = c->attr;
+    ad_tensor *g = in_full(c, 0), *y = in_full(c, 1), *q = NULL;
+    ad_tensor *r = t[0] ? ad_softmax_bw(t[0], y, *a + 1) : NULL;
+    if (t[1]) {
+        ad_tensor *gs = ad_sub(g, ad_sum(ad_mul(g, y), AD_AXES(*a), true));
+        q = ad_sub(ad_mul(t[1], gs), ad_mul(y, ad_sum(ad_mul(g, t[1]), AD_AXES(*a + 1), true)));
+    }
+    return ad_op_add_opt(r, q);
+}
+int ad_op_softmax_bw_vjp(const ad_call *c, ad_tensor *z, ad_tensor **gin)
+{
+    const int *a = c->attr;
+    ad_tensor *g = in_full(c, 0), *y = in_full(c, 1);
+    if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, ad_softmax_bw(z, y, *a));
+    if (c->need[1]) {
+        ad_tensor *gs = ad_sub(g, ad_sum(ad_mul(g, y), AD_AXES(*a), true));
+        gin[1] = ad_op_sum_to_input(c, 1, ad_sub(ad_mul(z, gs), ad_mul(g, ad_sum(ad_mul(z, y), AD_AXES(*a), true))));
+    }
+    return AD_OK;
+}
+
+/* z = g - e^y·Σ_a g;   ż = log_softmax_bw(ġ, y) - ẏ·e^y·Σ g;
+ * ḡ += z̄ - Σ z̄·e^y,   ȳ += -z̄·e^y·Σ g */
+ad_tensor *ad_log_softmax_bw(ad_tensor *g, ad_tensor *y, int axis)
+{
+    return softmax_bw_op(AD_OP_log_softmax_bw, "log_softmax_bw", g, y, axis);
+}
+ad_tensor *ad_op_log_softmax_bw_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    const int *a = c->attr;
+    ad_tensor *g = in_full(c, 0), *y = in_full(c, 1);
+    ad_tensor *r = t[0] ? ad_log_softmax_bw(t[0], y, *a + 1) : NULL;
+    ad_tensor *q = t[1] ? ad_neg(ad_mul(t[1], ad_mul(ad_exp(y), ad_sum(g, AD_AXES(*a), true)))) : NULL;
+    return ad_op_add_opt(r, q);
+}
+int ad_op_log_softmax_bw_vjp(const ad_call *c, ad_tensor *z, ad_tensor **gin)
+{
+    const int *a = c->attr;
+    ad_tensor *g = in_full(c, 0), *e = ad_exp(in_full(c, 1));
+    if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, ad_sub(z, ad_sum(ad_mul(z, e), AD_AXES(*a), true)));
+    if (c->need[1]) gin[1] = ad_op_sum_to_input(c, 1, ad_neg(ad_mul(z, ad_mul(e, ad_sum(g, AD_AXES(*a), true)))));
+    return AD_OK;
+}
+
+/* Operands over x's shape: 0 z, 1 x, 2 g, 3 y (2, 3 output-shaped). */
+static void k_logsumexp_bw(int64_t n, double *const *p, const int64_t *s, void *ud)
+{
+    (void)ud; /* z = g·exp(x - y), y = -inf taken as 0 (a group of -inf only: w = 0) */
+    double e[PW_BLOCK];
+    for (int64_t i0 = 0; i0 < n; i0 += PW_BLOCK) {
+        int64_t m = n - i0 < PW_BLOCK ? n - i0 : PW_BLOCK;
+        for (int64_t i = 0; i < m; i++) {
+            double y = p[3][(i0 + i) * s[3]];
+            e[i] = p[1][(i0 + i) * s[1]] - (y == -INFINITY ? 0 : y);
+        }
+        ad_simd_run(AD_SIMD_EXP, m, e, 1, e, 1);
+        for (int64_t i = 0; i < m; i++) p[0][(i0 + i) * s[0]] = p[2][(i0 + i) * s[2]] * e[i];
+    }
+}
+
+/* t's values, contiguous: t itself, or a raw copy (not recorded) that the
+ * caller frees when it differs from t. */
+static ad_tensor *raw_contiguous(ad_tensor *t)
+{
+    if (t->flags & AD_T_CONTIG) return t;
+    ad_tensor *c = ad_new_like(t);
+    if (c) ad_copy_raw(c, t);
+    return c;
+}
+
+static int logsumexp_bw_into(ad_tensor *z, ad_tensor *g, ad_tensor *x, ad_tensor *y, const red *r)
+{
+    ad_tensor *gc = raw_contiguous(g), *yc = raw_contiguous(y);
+    int rc = gc && yc ? AD_OK : AD_ENOMEM;
+    if (rc == AD_OK) {
+        double *b[4] = {z->data, x->data, gc->data, yc->data};
+        const int64_t *st[4] = {z->stride, x->stride, r->so, r->so};
+        ad_iter it;
+        ad_iter_init_raw(&it, x->ndim, x->shape, 4, b, st);
+        ad_iter_run(&it, k_logsumexp_bw, NULL);
+    }
+    if (gc != g) ad_tensor_free(gc);
+    if (yc != y) ad_tensor_free(yc);
+    return rc;
+}
+
+/* g and y must have the reduction's output shape. */
+static int lse_bw_check(const red *r, ad_tensor *g, ad_tensor *y)
+{
+    ad_tensor *t[2] = {g, y};
+    for (int i = 0; i < 2; i++) {
+        bool same = t[i]->ndim == r->out_ndim;
+        for (int d = 0; same && d < r->out_ndim; d++) same = t[i]->shape[d] == r->out_shape[d];
+        if (!same) {
+            char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
+            ad_error(g->ctx, AD_ESHAPE, "logsumexp_bw: %s has shape %s, not the reduction's %s", i ? "y" : "g",
+                     ad_fmt_shape(b1, sizeof b1, t[i]->ndim, t[i]->shape),
+                     ad_fmt_shape(b2, sizeof b2, r->out_ndim, r->out_shape));
+            return AD_ESHAPE;
+        }
+    }
+    return AD_OK;
+}
+
+/* z = g·w, w = exp(x - y) (broadcast over the reduced axes);
+ * ż = ġ·w + z·(ẋ - ẏ);   ḡ += Σ_R z̄·w,   x̄ += z̄·z,   ȳ += -Σ_R z̄·z */
+ad_tensor *ad_logsumexp_bw(ad_tensor *g, ad_tensor *x, ad_tensor *y, ad_axes axes, bool keepdims)
+{
+    AD_ARG(g);
+    AD_ARG(x);
+    AD_ARG(y);
+    red r;
+    if (red_init(&r, "logsumexp_bw", x, axes, keepdims) != AD_OK || lse_bw_check(&r, g, y) != AD_OK) return NULL;
+    ad_tensor *z = ad_new_like(x);
+    if (z && z->numel > 0 && logsumexp_bw_into(z, g, x, y, &r) != AD_OK) {
+        ad_tensor_free(z);
+        return AD_FAIL(x->ctx, AD_ENOMEM, "logsumexp_bw: out of memory for contiguous copies of g and y");
+    }
+    red_attr at;
+    memset(&at, 0, sizeof at);
+    at.mask = r.mask;
+    at.keepdims = keepdims;
+    ad_tensor *in[3] = {g, x, y};
+    return ad_op_finish(AD_OP_logsumexp_bw, z, 3, in, &at, sizeof at);
+}
+
+/* x's shape with the reduced axes 1, and with a leading k for tangents. */
+static ad_shape lse_keep(const ad_call *c, int k)
+{
+    const red_attr *a = c->attr;
+    ad_shape s = ad_op_in_shape(c, 1);
+    for (int d = 0; d < s.ndim; d++)
+        if ((a->mask >> d) & 1u) s.dim[d] = 1;
+    return k ? ad_op_tan_shape(k, s.ndim, s.dim) : s;
+}
+
+/* w = exp(x - y), y = -inf taken as 0 (as the kernel). */
+static ad_tensor *lse_bw_weight(const ad_call *c)
+{
+    ad_tensor *y = ad_reshape(c->in[2], lse_keep(c, 0));
+    ad_tensor *ys = ad_where(ad_eq_s(y, -INFINITY), ad_scalar(c->ctx, 0), y);
+    return ad_exp(ad_sub(c->in[1], ys));
+}
+
+ad_tensor *ad_op_logsumexp_bw_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    ad_tensor *w = lse_bw_weight(c), *r = NULL, *q = NULL;
+    if (t[0]) r = ad_mul(ad_reshape(t[0], lse_keep(c, c->k)), w);
+    if (t[1] || t[2]) {
+        ad_tensor *d = t[2] ? ad_reshape(t[2], lse_keep(c, c->k)) : NULL;
+        d = t[1] ? (d ? ad_sub(t[1], d) : t[1]) : ad_neg(d);
+        q = ad_mul(ad_mul(ad_reshape(c->in[0], lse_keep(c, 0)), w), d);
+    }
+    return ad_op_add_opt(r, q);
+}
+int ad_op_logsumexp_bw_vjp(const ad_call *c, ad_tensor *zb, ad_tensor **gin)
+{
+    const red_attr *a = c->attr;
+    ad_tensor *w = lse_bw_weight(c);
+    ad_tensor *zz = ad_mul(zb, ad_mul(ad_reshape(c->in[0], lse_keep(c, 0)), w)); /* z̄·z */
+    if (c->need[0]) gin[0] = ad_sum(ad_mul(zb, w), mask_axes(a->mask, 0), a->keepdims);
+    if (c->need[1]) gin[1] = zz;
+    if (c->need[2]) gin[2] = ad_neg(ad_sum(zz, mask_axes(a->mask, 0), a->keepdims));
+    return AD_OK;
 }
 
 /* ---- argmax, argmin (constants) ------------------------------------------------------ */

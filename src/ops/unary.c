@@ -4,6 +4,7 @@
 
 #include "../iter.h"
 #include "op.h"
+#include "simd.h"
 
 /* Kernel of one run: y[i] = EXPR(v) with v = x[i]. */
 #define UNARY_KERNEL(name, EXPR)                                                      \
@@ -25,13 +26,15 @@
         }                                                                             \
     }
 
-static double sigmoid1(double v)
-{
-    /* stable on both sides: never exp of a large positive number */
-    if (v >= 0) return 1.0 / (1.0 + exp(-v));
-    double e = exp(v);
-    return e / (1.0 + e);
-}
+/* Kernel of one run by the SIMD kernels (simd.h: SLEEF's 1-ulp functions;
+ * sigmoid there is 1/(1+e^-x) for x >= 0 and e^x/(1+e^x) below, stable on
+ * both sides: never exp of a large positive number). */
+#define SIMD_KERNEL(name, FN)                                                         \
+    static void k_##name(int64_t n, double *const *p, const int64_t *s, void *ud)     \
+    {                                                                                 \
+        (void)ud;                                                                     \
+        ad_simd_run(FN, n, p[0], s[0], p[1], s[1]);                                   \
+    }
 
 /* log(1 + e^x) = log1p(e^-|x|) + max(x, 0): e^-|x| <= 1 never overflows,
  * and log1p keeps the tail e^x of very negative x (log(1 + e^x) would
@@ -41,20 +44,20 @@ static double softplus1(double v) { return log1p(exp(-fabs(v))) + (v > 0 ? v : 0
 static double sign1(double v) { return v > 0 ? 1.0 : v < 0 ? -1.0 : v; /* keeps NaN, ±0 */ }
 
 UNARY_KERNEL(neg, -v)
-UNARY_KERNEL(exp, exp(v))
-UNARY_KERNEL(log, log(v))
-UNARY_KERNEL(sin, sin(v))
-UNARY_KERNEL(cos, cos(v))
+SIMD_KERNEL(exp, AD_SIMD_EXP)
+SIMD_KERNEL(log, AD_SIMD_LOG)
+SIMD_KERNEL(sin, AD_SIMD_SIN)
+SIMD_KERNEL(cos, AD_SIMD_COS)
 UNARY_KERNEL(tan, tan(v))
-UNARY_KERNEL(tanh, tanh(v))
-UNARY_KERNEL(sigmoid, sigmoid1(v))
+SIMD_KERNEL(tanh, AD_SIMD_TANH)
+SIMD_KERNEL(sigmoid, AD_SIMD_SIGMOID)
 UNARY_KERNEL(relu, v > 0 ? v : (v == v ? 0.0 : v))
 UNARY_KERNEL(abs, fabs(v))
 UNARY_KERNEL(sqrt, sqrt(v))
 UNARY_KERNEL(square, v * v)
 UNARY_KERNEL(sign, sign1(v))
-UNARY_KERNEL(log1p, log1p(v))
-UNARY_KERNEL(expm1, expm1(v))
+SIMD_KERNEL(log1p, AD_SIMD_LOG1P)
+SIMD_KERNEL(expm1, AD_SIMD_EXPM1)
 UNARY_KERNEL(cbrt, cbrt(v))
 UNARY_KERNEL(atan, atan(v))
 UNARY_KERNEL(asin, asin(v))
