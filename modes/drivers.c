@@ -48,6 +48,17 @@ static int unit_directions(const ad_problem *p, int64_t j0, int k, ad_tensor **V
     return AD_OK;
 }
 
+/* The rule the directions' [k, in_i.shape] would enforce, checked without
+ * building them (for backends taking columns by index): the same refusal
+ * and the way out for every backend. */
+static int derivative_shapes(const ad_problem *p, int k)
+{
+    ad_shape s;
+    for (int i = 0; i < p->nin; i++)
+        if (ad_wrt(p, i) && ad_tangent_shape(p->ctx, k, ad_shape_of(p->in[i]), &s) != AD_OK) return p->ctx->err;
+    return AD_OK;
+}
+
 /* Where flat column j lives: input and element. */
 static void locate(const ad_problem *p, int64_t j, int *input, int64_t *elem)
 {
@@ -173,7 +184,7 @@ static int unit_jvp(const ad_backend *b, const ad_problem *p, const ad_options *
 {
     ad_tensor *V[AD_MAX_INPUTS];
     bool by_index = b->caps & AD_CAP_UNIT;
-    int rc = by_index ? AD_OK : unit_directions(p, j0, k, V);
+    int rc = by_index ? derivative_shapes(p, k) : unit_directions(p, j0, k, V);
     /* an unwanted value is skipped only where the call spans every column
      * (by index): a backend called per direction that needs f(x) anyway
      * (one-sided rules) would otherwise evaluate it again per call */
