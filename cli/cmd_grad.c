@@ -31,7 +31,7 @@ static const char HELP[] =
     "                       for --abi c).\n"
     "    --wrt NAMES        differentiate with respect to these variables only\n"
     "                       (comma-separated); the others are held constant.\n"
-    "    --width K          directions per pass for forward-vector (default 8).\n"
+    "    --width K          directions per pass for forward-vector (default: from n).\n"
     "    --h H              finite differences: a fixed absolute step instead of the\n"
     "                       automatic one.\n"
     "    --seed S           seed of randn()/rand() in values (default 0).\n"
@@ -124,14 +124,16 @@ static void print_grads(const cli_fn *fn, ad_tensor *const *g, ad_tensor *const 
     }
 }
 
+/* width: directions per pass of a VECTOR backend (ad_stats.width), else 0 */
 static void print_one(const cli_fn *fn, const ad_backend *b, bool json, ad_tensor *value, ad_tensor *const *g,
-                      ad_tensor *const *err)
+                      ad_tensor *const *err, int width)
 {
     if (json) {
         printf("{\"expr\": ");
         cli_json_string(stdout, fn->label);
         printf(", \"mode\": ");
         cli_json_string(stdout, b->name);
+        if (width > 0) printf(", \"width\": %d", width);
         printf(", \"value\": ");
         cli_json_tensor(stdout, value);
         printf(", \"gradients\": ");
@@ -143,6 +145,7 @@ static void print_one(const cli_fn *fn, const ad_backend *b, bool json, ad_tenso
     snprintf(pad, sizeof pad, "value%*s = ", (int)(label_width(fn) - 5), "");
     cli_print_tensor(stdout, pad, value);
     print_grads(fn, g, err);
+    if (width > 0) printf("(%s: %d direction%s per pass)\n", b->name, width, width == 1 ? "" : "s");
 }
 
 /* An AD gradient that is exactly zero everywhere: f may be a black box
@@ -167,7 +170,7 @@ static int one_backend(cli_fn *fn, const grad_opts *g)
         cli_report_error(fn);
         return CLI_USAGE;
     }
-    print_one(fn, g->b, g->json, value, grad, err);
+    print_one(fn, g->b, g->json, value, grad, err, (g->b->caps & AD_CAP_VECTOR) ? st.width : 0);
     if ((g->b->caps & AD_CAP_RULES) && all_zero(fn, grad)) cli_fn_note_black_box(fn);
     return CLI_OK;
 }

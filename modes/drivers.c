@@ -12,9 +12,16 @@
 
 /* ---- shared pieces ---------------------------------------------------------------- */
 
-static int width_of(const ad_backend *b, const ad_options *o)
+/* Directions per primitive call.  A backend taking unit directions by
+ * column (AD_CAP_UNIT: the difference rules) gets them all at once: its
+ * set-up (a private copy of the inputs) is then paid once per driver call,
+ * not once per direction, and its results [k, m] are no larger than the
+ * Jacobian they fill. */
+static int width_of(const ad_backend *b, const ad_options *o, int64_t n)
 {
     if (o && o->chunk > 0) return (int)(o->chunk > 65536 ? 65536 : o->chunk);
+    if (b->caps & AD_CAP_UNIT) return (int)(n < 1 ? 1 : n > 65536 ? 65536 : n);
+    if ((b->caps & AD_CAP_VECTOR) && !(o && o->width > 0)) return ad_fwd_default_width(n);
     int w = b->preferred_width ? b->preferred_width(b, o) : 1;
     return w > 0 ? w : 1;
 }
@@ -38,6 +45,17 @@ static int unit_directions(const ad_problem *p, int64_t j0, int k, ad_tensor **V
         }
         off += in->numel;
     }
+    return AD_OK;
+}
+
+/* The rule the directions' [k, in_i.shape] would enforce, checked without
+ * building them (for backends taking columns by index): the same refusal
+ * and the way out for every backend. */
+static int derivative_shapes(const ad_problem *p, int k)
+{
+    ad_shape s;
+    for (int i = 0; i < p->nin; i++)
+        if (ad_wrt(p, i) && ad_tangent_shape(p->ctx, k, ad_shape_of(p->in[i]), &s) != AD_OK) return p->ctx->err;
     return AD_OK;
 }
 
@@ -150,29 +168,44 @@ static int finish(ad_ctx *ctx, ad_scope s, int rc, int n, ad_tensor **keep, ad_t
     return rc;
 }
 
+/* What a driver's caller wants besides the derivatives: the value (a
+ * central difference never evaluates f(x) for itself) and the error
+ * estimate (which costs evaluations of its own). */
+typedef struct {
+    bool value, error;
+} wants;
+
 /* One JVP call on unit directions: columns [j0, j0 + k) of J in e->jv.
- * The first call also gives the value (*y, kept unscoped); later ones
- * reuse it. */
-static int unit_jvp(const ad_backend *b, const ad_problem *p, const ad_options *o, int64_t j0, int k, ad_tensor **y,
-                    ad_eval *e, ad_stats *st)
+ * The first call also gives the value (*y, kept unscoped) when it is
+ * wanted; later ones reuse it.  Backends with AD_CAP_UNIT get the columns
+ * by index, the others dense unit vectors. */
+static int unit_jvp(const ad_backend *b, const ad_problem *p, const ad_options *o, int64_t j0, int k, wants w,
+                    ad_tensor **y, ad_eval *e, ad_stats *st)
 {
     ad_tensor *V[AD_MAX_INPUTS];
-    int rc = unit_directions(p, j0, k, V);
-    *e = (ad_eval){.no_value = *y != NULL, .y_in = *y};
-    if (rc == AD_OK) rc = b->jvp(b, p, k, V, o, e, st);
-    if (rc == AD_OK && !*y) *y = unscoped_ref(e->y);
+    bool by_index = b->caps & AD_CAP_UNIT;
+    int rc = by_index ? derivative_shapes(p, k) : unit_directions(p, j0, k, V);
+    /* an unwanted value is skipped only where the call spans every column
+     * (by index): a backend called per direction that needs f(x) anyway
+     * (one-sided rules) would otherwise evaluate it again per call */
+    bool skip_value = *y != NULL || (!w.value && by_index);
+    *e = (ad_eval){.no_value = skip_value, .y_in = *y, .no_error = !w.error, .unit_from = j0};
+    if (rc == AD_OK) rc = b->jvp(b, p, k, by_index ? NULL : V, o, e, st);
+    if (rc == AD_OK && !*y && e->y) *y = unscoped_ref(e->y);
     return rc;
 }
 
 /* ---- value and gradient ------------------------------------------------------------- */
 
-static int not_scalar(ad_ctx *ctx, const ad_tensor *y)
+/* y's shape is jv's without its first axis (y itself may not exist:
+ * the caller did not want the value). */
+static int not_scalar(ad_ctx *ctx, int ndim, const int64_t *shape)
 {
     char buf[AD_SHAPEBUF];
     return ad_error(ctx, AD_ESHAPE,
                     "value_and_grad: f must return a single value, not a tensor of shape %s "
                     "(use ad_jacobian, or reduce it, e.g. with ad_sum)",
-                    shape_s(buf, y));
+                    ad_fmt_shape(buf, sizeof buf, ndim, shape));
 }
 
 /* One VJP with cotangent 1: the whole gradient (keep[1 + i]) and its
@@ -193,14 +226,14 @@ static int grad_by_vjp(const ad_backend *b, const ad_problem *p, const ad_option
 
 /* Columns [j0, j0 + k) of the gradient (one JVP of k unit directions)
  * into gflat, and their error estimates into eflat (*has_err: some came). */
-static int grad_block(const ad_backend *b, const ad_problem *p, const ad_options *o, int64_t j0, int k, ad_tensor **y,
-                      ad_tensor **gflat, ad_tensor **eflat, bool *has_err, ad_stats *st)
+static int grad_block(const ad_backend *b, const ad_problem *p, const ad_options *o, int64_t j0, int k, wants w,
+                      ad_tensor **y, ad_tensor **gflat, ad_tensor **eflat, bool *has_err, ad_stats *st)
 {
     ad_ctx *ctx = p->ctx;
     ad_scope sj = ad_scope_begin(ctx);
     ad_eval e;
-    int rc = unit_jvp(b, p, o, j0, k, y, &e, st);
-    if (rc == AD_OK && e.jv->numel != k) rc = not_scalar(ctx, *y);
+    int rc = unit_jvp(b, p, o, j0, k, w, y, &e, st);
+    if (rc == AD_OK && e.jv->numel != k) rc = not_scalar(ctx, e.jv->ndim - 1, e.jv->shape + 1);
     /* jv may be a strided view (the tangent of y = Y[i, j] is a column of
      * Y's): read it through a contiguous copy, never its raw data */
     ad_tensor *jv = rc == AD_OK ? ad_contiguous(e.jv) : NULL;
@@ -223,12 +256,13 @@ static int grad_block(const ad_backend *b, const ad_problem *p, const ad_options
 /* The gradient by JVPs on blocks of unit directions (width_of at a time);
  * the value comes from the first block, or from f alone when nothing is
  * differentiated. */
-static int grad_by_columns(const ad_backend *b, const ad_problem *p, const ad_options *o, ad_tensor **y,
+static int grad_by_columns(const ad_backend *b, const ad_problem *p, const ad_options *o, wants want, ad_tensor **y,
                            ad_tensor **keep, ad_stats *st)
 {
     ad_ctx *ctx = p->ctx;
     int64_t n = ad_problem_size(p);
-    int w = width_of(b, o), rc = AD_OK;
+    int w = width_of(b, o, n), rc = AD_OK;
+    if (st) st->width = w;
     ad_tensor *gflat[AD_MAX_INPUTS] = {0}, *eflat[AD_MAX_INPUTS] = {0};
     for (int i = 0; rc == AD_OK && i < p->nin; i++) {
         if (!ad_wrt(p, i)) continue;
@@ -239,7 +273,7 @@ static int grad_by_columns(const ad_backend *b, const ad_problem *p, const ad_op
     bool has_err = false;
     if (rc == AD_OK && n == 0) rc = value_unscoped(p, st, y);
     for (int64_t j0 = 0; rc == AD_OK && j0 < n; j0 += w)
-        rc = grad_block(b, p, o, j0, block_at(n, j0, w), y, gflat, eflat, &has_err, st);
+        rc = grad_block(b, p, o, j0, block_at(n, j0, w), want, y, gflat, eflat, &has_err, st);
     *y = rescope(*y);
     for (int i = 0; rc == AD_OK && i < p->nin; i++) {
         keep[1 + i] = gflat[i];
@@ -260,8 +294,9 @@ int ad_value_and_grad(const ad_backend *b, const ad_problem *p, const ad_options
     ad_tensor **out[1 + 2 * AD_MAX_INPUTS] = {0};
     out_slots(out, value, grad, grad_err, p->nin);
     ad_tensor *y = NULL;
-    rc = b->vjp ? grad_by_vjp(b, p, o, &y, keep, st) : grad_by_columns(b, p, o, &y, keep, st);
-    if (rc == AD_OK && y && y->numel != 1) rc = not_scalar(ctx, y);
+    wants want = {.value = value != NULL, .error = grad_err != NULL};
+    rc = b->vjp ? grad_by_vjp(b, p, o, &y, keep, st) : grad_by_columns(b, p, o, want, &y, keep, st);
+    if (rc == AD_OK && y && y->numel != 1) rc = not_scalar(ctx, y->ndim, y->shape);
     keep[0] = y;
     return finish(ctx, s, rc, 1 + 2 * p->nin, keep, out, &snap, st);
 }
@@ -308,19 +343,20 @@ static int scatter_columns(const ad_problem *p, int64_t j0, int k, const ad_eval
 
 /* J_i as contiguous [m, n_i] blocks, filled by columns: one JVP per block
  * of unit directions; the first one sizes the blocks. */
-static int jac_columns(const ad_backend *b, const ad_problem *p, const ad_options *o, ad_tensor **y, ad_tensor **Jf,
-                       ad_tensor **Ef, ad_stats *st)
+static int jac_columns(const ad_backend *b, const ad_problem *p, const ad_options *o, bool want_err, ad_tensor **y,
+                       ad_tensor **Jf, ad_tensor **Ef, ad_stats *st)
 {
     ad_ctx *ctx = p->ctx;
     int64_t n = ad_problem_size(p);
-    int w = width_of(b, o);
+    int w = width_of(b, o, n);
+    wants want = {.value = true, .error = want_err}; /* y shapes the blocks and J */
     int rc = AD_OK;
     for (int64_t j0 = 0; rc == AD_OK && j0 < n; j0 += w) {
         int k = block_at(n, j0, w);
         bool first = *y == NULL;
         ad_scope sj = ad_scope_begin(ctx);
         ad_eval e;
-        rc = unit_jvp(b, p, o, j0, k, y, &e, st);
+        rc = unit_jvp(b, p, o, j0, k, want, y, &e, st);
         if (rc == AD_OK && first) rc = jac_blocks(p, (*y)->numel, Jf, e.jv_err ? Ef : NULL);
         if (rc == AD_OK) rc = scatter_columns(p, j0, k, &e, Jf, Ef);
         ad_scope_end(ctx, sj, NULL);
@@ -404,7 +440,7 @@ static ad_tensor *jac_shape(ad_tensor *Jf, const ad_tensor *y, const ad_tensor *
 static const ad_backend *choose_by_shape(const ad_backend *fwd, const ad_options *o, int64_t n, int64_t m,
                                          char *why, size_t len)
 {
-    int w = width_of(fwd, o);
+    int w = width_of(fwd, o, n);
     int64_t fpasses = (n + w - 1) / w;
     if (n <= m) {
         snprintf(why, len,
@@ -434,8 +470,8 @@ static int value_unrecorded(const ad_problem *p, ad_stats *st, ad_tensor **y)
 /* The flat blocks by the backend's primitive: rows when it has only a VJP
  * (in chunks when y is known already), else columns, which give y again
  * (so a y evaluated first is dropped).  *y comes back unscoped. */
-static int jac_fill(const ad_backend *b, const ad_problem *p, const ad_options *o, bool by_rows, ad_tensor **y,
-                    ad_tensor **Jf, ad_tensor **Ef, ad_stats *st)
+static int jac_fill(const ad_backend *b, const ad_problem *p, const ad_options *o, bool by_rows, bool want_err,
+                    ad_tensor **y, ad_tensor **Jf, ad_tensor **Ef, ad_stats *st)
 {
     /* rows in chunks need the cotangents [k, y.shape]: a y with
      * AD_MAX_DIMS axes has no room for k, but the backend can still sweep
@@ -447,7 +483,7 @@ static int jac_fill(const ad_backend *b, const ad_problem *p, const ad_options *
         *y = NULL;
     }
     if (by_rows) return jac_all_rows(b, p, o, y, Jf, st);
-    int rc = ad_problem_size(p) > 0 ? jac_columns(b, p, o, y, Jf, Ef, st) : AD_OK;
+    int rc = ad_problem_size(p) > 0 ? jac_columns(b, p, o, want_err, y, Jf, Ef, st) : AD_OK;
     if (rc == AD_OK && !*y) {
         /* nothing to differentiate (every input empty or not wrt): J is
          * [m, 0] blocks of zeros, not missing */
@@ -491,7 +527,7 @@ int ad_jacobian(const ad_backend *b, const ad_problem *p, const ad_options *o, a
     inf.backend = b;
     inf.by_rows = b && b->vjp != NULL && !b->jvp;
     ad_tensor *Jf[AD_MAX_INPUTS] = {0}, *Ef[AD_MAX_INPUTS] = {0};
-    if (rc == AD_OK) rc = jac_fill(b, p, o, inf.by_rows, &y, Jf, Ef, st);
+    if (rc == AD_OK) rc = jac_fill(b, p, o, inf.by_rows, J_err != NULL, &y, Jf, Ef, st);
     ad_tensor *keep[1 + 2 * AD_MAX_INPUTS] = {0};
     ad_tensor **out[1 + 2 * AD_MAX_INPUTS] = {0};
     out_slots(out, value, J, J_err, p->nin);
@@ -538,12 +574,12 @@ static int check_tangents(const ad_problem *p, ad_tensor *const *v)
 
 /* keep = {y, J·v, its error estimate} by one JVP call with k = 1. */
 static int jvp_direct(const ad_backend *b, const ad_problem *p, ad_tensor *const *v, const ad_options *o,
-                      ad_tensor **keep, ad_stats *st)
+                      bool want_err, ad_tensor **keep, ad_stats *st)
 {
     ad_tensor *V[AD_MAX_INPUTS] = {0};
     for (int i = 0; i < p->nin; i++) /* a missing direction would read as zero */
         if (ad_wrt(p, i) && !(V[i] = ad_unsqueeze(v[i], 0))) return p->ctx->err;
-    ad_eval e = {0};
+    ad_eval e = {.no_error = !want_err};
     int rc = b->jvp(b, p, 1, V, o, &e, st);
     if (rc != AD_OK) return rc;
     keep[0] = e.y;
@@ -578,7 +614,7 @@ int ad_jvp(const ad_backend *b, const ad_problem *p, ad_tensor *const *v, const 
     ad_scope s = ad_scope_begin(ctx);
     ad_tensor *keep[3] = {0};
     ad_tensor **out[3] = {value, jv, jv_err};
-    rc = b->jvp ? jvp_direct(b, p, v, o, keep, st) : jvp_through_jacobian(b, p, v, o, keep, st);
+    rc = b->jvp ? jvp_direct(b, p, v, o, jv_err != NULL, keep, st) : jvp_through_jacobian(b, p, v, o, keep, st);
     return finish(ctx, s, rc, 3, keep, out, &snap, st);
 }
 

@@ -30,7 +30,7 @@
 #include "iter.h"
 #include "ops/op.h"
 
-#define FD_CAPS (AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE)
+#define FD_CAPS (AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE | AD_CAP_UNIT)
 #define FD_ROW(nm, desc, ...)                                                                                   \
     {                                                                                                           \
         .name = nm, .description = desc, .caps = FD_CAPS, .jvp = ad_fd_jvp, .preferred_width = ad_width_one,    \
@@ -72,22 +72,84 @@ typedef struct {
     ad_tensor *y[12];
 } fd_cache;
 
-static ad_tensor *eval_at(const ad_problem *p, ad_tensor *const *x, ad_tensor *const *V, int64_t r, double t,
-                          fd_cache *c, ad_stats *st)
+/* Where the rule's points are evaluated.  Dense directions (V) build
+ * x + t·v with the tensor ops.  Unit directions (V NULL, from the drivers)
+ * move one coordinate of a private copy of its input in place and put it
+ * back after the evaluation: O(1) set-up per point instead of O(n), and
+ * x_j + t is the very sum x + t·e_j computes there (1·t = t exactly).  The
+ * caller's tensors are never written: the copies are the primitive's. */
+typedef struct {
+    const ad_problem *p;
+    ad_tensor *const *x;          /* the fresh inputs: f(x) */
+    ad_tensor *const *V;          /* [k, in_i.shape] directions, or NULL: unit ones */
+    int64_t unit_from;            /* unit: flat column of direction 0 */
+    ad_tensor *xs[AD_MAX_INPUTS]; /* unit: x with private copies of the differentiated inputs */
+    int in;                       /* unit: the input and element direction r moves */
+    int64_t el;
+    ad_stats *st;
+} fd_points;
+
+static int points_init(fd_points *pt, const ad_problem *p, ad_tensor *const *x, ad_tensor *const *V, int64_t from,
+                       ad_stats *st)
+{
+    *pt = (fd_points){.p = p, .x = x, .V = V, .unit_from = from, .in = -1, .st = st};
+    for (int i = 0; i < p->nin; i++) {
+        pt->xs[i] = x[i];
+        if (!V && ad_wrt(p, i) && !(pt->xs[i] = ad_clone(x[i]))) return p->ctx->err;
+    }
+    return AD_OK;
+}
+
+/* Unit direction r: which input and element it moves, and its scale
+ * (what ad_fd_scale_row gives for that unit vector). */
+static void unit_locate(fd_points *pt, int64_t r, ad_fd_scale *sc)
+{
+    int64_t j = pt->unit_from + r;
+    for (int i = 0; i < pt->p->nin; i++) {
+        if (!ad_wrt(pt->p, i)) continue;
+        if (j < pt->xs[i]->numel) {
+            pt->in = i;
+            pt->el = j;
+            double xj = pt->xs[i]->data[j];
+            *sc = (ad_fd_scale){.vmax = 1, .xscale = fmax(1, fabs(xj)), .nnz = 1, .x_at = xj};
+            return;
+        }
+        j -= pt->xs[i]->numel;
+    }
+}
+
+/* f at the private copies with x_j moved by t, x_j put back whatever f
+ * did.  A result sharing a copy's storage (f returned a view of its input)
+ * is copied before the next point moves it. */
+static ad_tensor *eval_unit(fd_points *pt, double t)
+{
+    double *xj = &pt->xs[pt->in]->data[pt->el], x0 = *xj;
+    *xj = x0 + t;
+    ad_tensor *y = ad_call_f(pt->p, pt->xs, pt->st);
+    for (int i = 0; y && i < pt->p->nin; i++)
+        if (pt->xs[i] != pt->x[i] && y->st == pt->xs[i]->st) y = ad_clone(y); /* before x_j goes back */
+    *xj = x0;
+    return y;
+}
+
+static ad_tensor *eval_dense(fd_points *pt, int64_t r, double t)
+{
+    const ad_problem *p = pt->p;
+    ad_tensor *xs[AD_MAX_INPUTS];
+    for (int i = 0; i < p->nin; i++) {
+        xs[i] = pt->x[i];
+        if (!ad_wrt(p, i) || !pt->V[i]) continue;
+        xs[i] = ad_add(pt->x[i], ad_mul_s(ad_row(pt->V[i], r), t));
+        if (!xs[i]) return NULL;
+    }
+    return ad_call_f(p, xs, pt->st);
+}
+
+static ad_tensor *eval_at(fd_points *pt, int64_t r, double t, fd_cache *c)
 {
     for (int i = 0; i < c->n; i++)
         if (c->off[i] == t) return c->y[i];
-    ad_tensor *xs[AD_MAX_INPUTS];
-    for (int i = 0; i < p->nin; i++) {
-        if (t == 0 || !ad_wrt(p, i) || !V[i]) {
-            xs[i] = x[i];
-            continue;
-        }
-        ad_tensor *row = ad_row(V[i], r);
-        xs[i] = ad_add(x[i], ad_mul_s(row, t));
-        if (!xs[i]) return NULL;
-    }
-    ad_tensor *y = ad_call_f(p, xs, st);
+    ad_tensor *y = t == 0 ? ad_call_f(pt->p, pt->x, pt->st) : pt->V ? eval_dense(pt, r, t) : eval_unit(pt, t);
     if (y && c->n < 12) {
         c->off[c->n] = t;
         c->y[c->n] = y;
@@ -107,32 +169,39 @@ static ad_tensor *add_term(ad_tensor *acc, ad_tensor *f, double w)
 
 /* Σ_q w_q·f(x + s·o_q·h·v) over the rule's points: s = 1 gives D(h)·h,
  * s = 2 the same rule at 2h (times h); with mag, also Σ|w_q f_q|. */
-static int stencil(const ad_problem *p, const ad_fd_rule *R, ad_tensor *const *x, ad_tensor *const *V, int64_t r,
-                   double scaled_h, fd_cache *cache, ad_tensor **acc, ad_tensor **mag, ad_stats *st)
+static int stencil(fd_points *pt, const ad_fd_rule *R, int64_t r, double scaled_h, fd_cache *cache, ad_tensor **acc,
+                   ad_tensor **mag)
 {
-    ad_ctx *ctx = p->ctx;
+    ad_ctx *ctx = pt->p->ctx;
     *acc = NULL;
     if (mag) *mag = NULL;
     for (int q = 0; q < R->npts; q++) {
-        ad_tensor *fq = eval_at(p, x, V, r, R->off[q] * scaled_h, cache, st);
+        ad_tensor *fq = eval_at(pt, r, R->off[q] * scaled_h, cache);
         if (!fq || !(*acc = add_term(*acc, fq, R->w[q]))) return ctx->err;
         if (mag && !(*mag = add_term(*mag, ad_abs(fq), fabs(R->w[q])))) return ctx->err;
     }
     return AD_OK;
 }
 
-/* D(h) for one direction (and its error estimate E when wanted). */
-static int one_direction(const ad_problem *p, const ad_fd_rule *R, ad_tensor *const *x, ad_tensor *const *V, int64_t r,
-                         double fixed_h, bool estimate, fd_cache *cache, ad_tensor **D, ad_tensor **E, double *h_taken,
-                         ad_stats *st)
+/* The scale of direction r: O(1) for a unit one, a scan of V's row else. */
+static int direction_scale(fd_points *pt, int64_t r, ad_fd_scale *sc)
 {
-    ad_ctx *ctx = p->ctx;
+    if (pt->V) return ad_fd_scale_row(pt->p, pt->V, r, sc);
+    unit_locate(pt, r, sc);
+    return AD_OK;
+}
+
+/* D(h) for one direction (and its error estimate E when wanted). */
+static int one_direction(fd_points *pt, const ad_fd_rule *R, int64_t r, double fixed_h, bool estimate,
+                         fd_cache *cache, ad_tensor **D, ad_tensor **E, double *h_taken)
+{
+    ad_ctx *ctx = pt->p->ctx;
     ad_fd_scale sc;
-    int rc = ad_fd_scale_row(p, V, r, &sc);
+    int rc = direction_scale(pt, r, &sc);
     if (rc != AD_OK) return rc;
     *h_taken = 0;
     if (sc.nnz == 0) { /* a zero direction: zero derivative, exactly */
-        ad_tensor *f0 = eval_at(p, x, V, r, 0, cache, st);
+        ad_tensor *f0 = eval_at(pt, r, 0, cache);
         if (!f0) return ctx->err;
         *D = ad_zeros(ctx, ad_shape_of(f0));
         *E = estimate ? ad_zeros(ctx, ad_shape_of(f0)) : NULL;
@@ -141,13 +210,13 @@ static int one_direction(const ad_problem *p, const ad_fd_rule *R, ad_tensor *co
     double h = fixed_h > 0 ? fixed_h : ad_fd_step_along(R, &sc);
     *h_taken = h;
     ad_tensor *acc = NULL, *mag = NULL, *acc2 = NULL;
-    rc = stencil(p, R, x, V, r, h, cache, &acc, estimate ? &mag : NULL, st);
+    rc = stencil(pt, R, r, h, cache, &acc, estimate ? &mag : NULL);
     if (rc != AD_OK) return rc;
     *D = ad_div_s(acc, h);
     if (!*D) return ctx->err;
     *E = NULL;
     if (!estimate) return AD_OK;
-    rc = stencil(p, R, x, V, r, 2 * h, cache, &acc2, NULL, st);
+    rc = stencil(pt, R, r, 2 * h, cache, &acc2, NULL);
     if (rc != AD_OK) return rc;
     ad_tensor *trunc = ad_div_s(ad_abs(ad_sub(ad_div_s(acc2, 2 * h), *D)), (double)((1 << R->order) - 1));
     *E = ad_add(trunc, ad_mul_s(mag, 4 * DBL_EPSILON / h));
@@ -192,6 +261,35 @@ static int fd_value(const ad_problem *p, const ad_fd_rule *R, ad_tensor *const *
     return (e->y_in || needed) && !*y0 ? p->ctx->err : AD_OK;
 }
 
+/* Unit directions (V NULL) must name columns that exist. */
+static int unit_range(const ad_backend *b, const ad_problem *p, int k, const ad_eval *e)
+{
+    int64_t n = ad_problem_size(p);
+    if (e->unit_from < 0 || k < 0 || e->unit_from > n - k)
+        return ad_error(p->ctx, AD_EINVAL, "%s: unit directions [%lld, %lld) outside the %lld columns", b->name,
+                        (long long)e->unit_from, (long long)e->unit_from + k, (long long)n);
+    return AD_OK;
+}
+
+/* The directions, one scope each: the points' results die with it. */
+static int directions(fd_points *pt, const ad_fd_rule *R, int k, double fixed_h, bool estimate, ad_tensor *y0,
+                      fd_out *out, ad_eval *e)
+{
+    ad_ctx *ctx = pt->p->ctx;
+    int rc = AD_OK;
+    for (int64_t r = 0; rc == AD_OK && r < k; r++) {
+        ad_scope sr = ad_scope_begin(ctx);
+        fd_cache cache = {.n = y0 ? 1 : 0, .off = {0}, .y = {y0}};
+        ad_tensor *D = NULL, *E = NULL;
+        double h = 0;
+        rc = one_direction(pt, R, r, fixed_h, estimate, &cache, &D, &E, &h);
+        if (rc == AD_OK) rc = fd_store(ctx, k, r, D, E, estimate, out);
+        if (e->h) e->h[r] = h;
+        ad_scope_end(ctx, sr, NULL);
+    }
+    return rc;
+}
+
 int ad_fd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *const *V, const ad_options *o,
               ad_eval *e, ad_stats *st)
 {
@@ -201,25 +299,20 @@ int ad_fd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *const 
     if (!b) return ad_error(ctx, AD_EINVAL, "fd_jvp: no backend given");
     const ad_fd_rule *R = ad_backend_fd_rule(b);
     if ((rc = usable_rule(ctx, b, R)) != AD_OK) return rc;
-    bool estimate = !(o && o->no_error_estimate);
+    if (!V && (rc = unit_range(b, p, k, e)) != AD_OK) return rc;
+    /* the estimate's evaluations only when somebody reads it */
+    bool estimate = !(o && o->no_error_estimate) && !e->no_error;
     double fixed_h = o ? o->h : 0;
     if (fixed_h < 0 || isnan(fixed_h))
         return ad_error(ctx, AD_EINVAL, "%s: step h = %g must be positive", b->name, fixed_h);
     ad_prim pr;
     ad_tensor *x[AD_MAX_INPUTS], *y0 = NULL;
     fd_out out = {NULL, NULL};
+    fd_points pt;
     rc = ad_prim_begin(&pr, p, false, 0, x);
     if (rc == AD_OK) rc = fd_value(p, R, x, e, &y0, st);
-    for (int64_t r = 0; rc == AD_OK && r < k; r++) {
-        ad_scope sr = ad_scope_begin(ctx);
-        fd_cache cache = {.n = y0 ? 1 : 0, .off = {0}, .y = {y0}};
-        ad_tensor *D = NULL, *E = NULL;
-        double h = 0;
-        rc = one_direction(p, R, x, V, r, fixed_h, estimate, &cache, &D, &E, &h, st);
-        if (rc == AD_OK) rc = fd_store(ctx, k, r, D, E, estimate, &out);
-        if (e->h) e->h[r] = h;
-        ad_scope_end(ctx, sr, NULL);
-    }
+    if (rc == AD_OK) rc = points_init(&pt, p, x, V, e->unit_from, st);
+    if (rc == AD_OK) rc = directions(&pt, R, k, fixed_h, estimate, y0, &out, e);
     ad_prim_restore(&pr);
     rc = ad_jvp_finish(ctx, pr.scope, rc, y0, out.JV, out.ERR, e);
     if (out.JV) ad_decref(out.JV); /* ours: the caller got its own reference */

@@ -6,7 +6,8 @@
  *
  * "forward" always uses one direction per pass (n passes for a gradient);
  * "forward-vector" carries k directions per pass (ceil(n/k) passes), k from
- * ad_options.width (default 8). */
+ * ad_options.width, or chosen from n by ad_fwd_default_width (the drivers
+ * ask it; preferred_width, which does not know n, still says 8). */
 #include "modes.h"
 
 #define DEFAULT_WIDTH 8
@@ -39,6 +40,25 @@ static int fwd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *c
     return ad_jvp_finish(ctx, pr.scope, rc, keep[0], keep[1], NULL, e);
 }
 
+/* The width when the caller gives none.  Every intermediate of n
+ * elements carries a [k, n] tangent until f returns, so k·n·8 bytes per
+ * live tensor must stay in cache or the passes saved are paid back in
+ * memory traffic: k = WIDTH_BUDGET / (8n), at least 1, at most
+ * WIDTH_MAX (beyond which the per-op overhead saved is already
+ * negligible) and at most n (one pass).  Width n at n = 1000 (8 MB per
+ * intermediate) was slower than width 8 (bench/micro_fd.c measures it). */
+#define WIDTH_BUDGET (256 * 1024)
+#define WIDTH_MAX 64
+
+int ad_fwd_default_width(int64_t n)
+{
+    if (n < 1) return 1;
+    int64_t k = WIDTH_BUDGET / (8 * n);
+    if (k > WIDTH_MAX) k = WIDTH_MAX;
+    if (k > n) k = n;
+    return k < 1 ? 1 : (int)k;
+}
+
 static int width_k(const ad_backend *b, const ad_options *o)
 {
     (void)b;
@@ -56,7 +76,7 @@ const ad_backend ad_backend_forward = {
 
 const ad_backend ad_backend_forward_vector = {
     .name = "forward-vector",
-    .description = "forward accumulation carrying k tangents per pass (ceil(n/k) passes; k = --width, default 8)",
+    .description = "forward accumulation carrying k tangents per pass (ceil(n/k) passes; k = --width, default chosen from n)",
     .caps = AD_CAP_EXACT | AD_CAP_RULES | AD_CAP_FORWARD | AD_CAP_VECTOR,
     .jvp = fwd_jvp,
     .vjp = NULL,

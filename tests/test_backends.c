@@ -84,9 +84,9 @@ ParameterizedTestParameters(backends, builtin_descriptors_state_their_caps_and_r
         {"forward", AD_CAP_EXACT | AD_CAP_RULES | AD_CAP_FORWARD, 0},
         {"forward-vector", AD_CAP_EXACT | AD_CAP_RULES | AD_CAP_FORWARD | AD_CAP_VECTOR, 0},
         {"reverse", AD_CAP_EXACT | AD_CAP_RULES | AD_CAP_REVERSE, 0},
-        {"central", AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE, 2},
-        {"forward-diff", AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE, 1},
-        {"five-point", AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE, 4},
+        {"central", AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE | AD_CAP_UNIT, 2},
+        {"forward-diff", AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE | AD_CAP_UNIT, 1},
+        {"five-point", AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE | AD_CAP_UNIT, 4},
         {"gsl-deriv", AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE, 0},
     };
     return cr_make_param_array(builtin_case, cases, sizeof cases / sizeof cases[0]);
@@ -273,4 +273,124 @@ Test(backends, gradcheck_defaults_to_the_highest_order_rule)
     cr_expect(strstr(r.summary, "five-point"), "%s", r.summary);
     ad_gradcheck_report_free(&r);
     ad_scope_end(ctx, s, NULL);
+}
+
+/* ---- difference backends at the cost of their evaluations -------------------- */
+
+/* f(a, b, c) = Σ exp(0.3 a)·cos(a) + b·Σ sin(c)·c, with b held constant:
+ * the unit columns cross an input that is not differentiated. */
+static ad_tensor *three_inputs(ad_ctx *c, ad_tensor *const *in, void *u)
+{
+    (void)c;
+    (void)u;
+    ad_tensor *t = ad_sum(ad_mul(ad_sin(in[2]), in[2]), AD_ALL, false);
+    return ad_add(expcos(c, in, u), ad_mul(in[1], t));
+}
+
+static const double A0[] = {2.385, -0.731, 11.5}, B0[] = {0.913}, C0[] = {-1.25, 0.0625, 3.75, 7.125};
+
+/* The same JVP of the n unit columns through dense directions (x + t·v,
+ * the path before unit directions existed) and through V NULL: steps,
+ * values and estimates bit for bit. */
+Test(backends, unit_directions_are_bit_identical_to_dense_unit_vectors,
+     .description = "ad_fd_jvp with V NULL (the private copy moved in place) equals dense e_j directions bit for bit")
+{
+    ad_tensor *in[3] = {ad_from_array(ctx, AD_SHAPE(3), A0), ad_from_array(ctx, AD_SHAPE(1), B0),
+                        ad_from_array(ctx, AD_SHAPE(4), C0)};
+    const bool wrt[3] = {true, false, true};
+    ad_problem p = {.ctx = ctx, .f = three_inputs, .nin = 3, .in = in, .wrt = wrt};
+    const int n = 7;
+    ad_tensor *V[3] = {ad_zeros(ctx, AD_SHAPE(n, 3)), NULL, ad_zeros(ctx, AD_SHAPE(n, 4))};
+    for (int j = 0; j < 3; j++) ((double *)ad_data(V[0]))[j * 3 + j] = 1;
+    for (int j = 0; j < 4; j++) ((double *)ad_data(V[2]))[(3 + j) * 4 + j] = 1;
+    const char *rules[] = {"central", "forward-diff", "five-point"};
+    for (int b = 0; b < 3; b++) {
+        const ad_backend *be = ad_backend_find(rules[b]);
+        double hd[7], hu[7];
+        ad_eval ed = {.h = hd}, eu = {.h = hu, .unit_from = 0};
+        cr_assert_eq(ad_fd_jvp(be, &p, n, V, NULL, &ed, NULL), AD_OK, "%s", ad_errmsg(ctx));
+        cr_assert_eq(ad_fd_jvp(be, &p, n, NULL, NULL, &eu, NULL), AD_OK, "%s", ad_errmsg(ctx));
+        cr_expect_eq(memcmp(hd, hu, sizeof hd), 0, "%s: steps differ", be->name);
+        cr_expect_eq(memcmp(ad_data(ed.y), ad_data(eu.y), sizeof(double)), 0, "%s: f(x) differs", be->name);
+        cr_expect_eq(memcmp(ad_data(ed.jv), ad_data(eu.jv), n * sizeof(double)), 0, "%s: J·e_j differs", be->name);
+        cr_expect_eq(memcmp(ad_data(ed.jv_err), ad_data(eu.jv_err), n * sizeof(double)), 0, "%s: estimate differs",
+                     be->name);
+    }
+}
+
+/* central: exactly 2 evaluations per direction when nobody reads the
+ * estimate or the value; the estimate doubles them, the value adds one. */
+Test(backends, central_costs_two_evaluations_per_direction_without_the_estimate)
+{
+    const int n = 9;
+    ad_tensor *in[1] = {th_input_vec(n)}, *g[1], *e[1], *y;
+    ad_problem p = {.ctx = ctx, .f = th_expsin, .nin = 1, .in = in};
+    const ad_backend *c = ad_backend_find("central");
+    ad_stats st;
+    cr_assert_eq(ad_value_and_grad(c, &p, NULL, NULL, g, NULL, &st), AD_OK, "%s", ad_errmsg(ctx));
+    cr_expect_eq(st.passes, 2 * n, "no estimate asked: %lld passes", (long long)st.passes);
+    ad_tensor *g_plain = g[0];
+    cr_assert_eq(ad_value_and_grad(c, &p, NULL, NULL, g, e, &st), AD_OK, "%s", ad_errmsg(ctx));
+    cr_expect_eq(st.passes, 4 * n, "estimate asked: %lld passes", (long long)st.passes);
+    cr_expect_eq(memcmp(ad_data(g_plain), ad_data(g[0]), n * sizeof(double)), 0, "the estimate changes no bit of g");
+    cr_assert_eq(ad_value_and_grad(c, &p, NULL, &y, g, NULL, &st), AD_OK, "%s", ad_errmsg(ctx));
+    cr_expect_eq(st.passes, 2 * n + 1, "value asked: %lld passes", (long long)st.passes);
+    cr_assert_eq(ad_value_and_grad(c, &p, &(ad_options){.no_error_estimate = true}, NULL, g, e, &st), AD_OK);
+    cr_expect_eq(st.passes, 2 * n, "no_error_estimate honoured: %lld passes", (long long)st.passes);
+    cr_expect_null(e[0], "no estimate made, none returned");
+}
+
+/* f fails on its fail_at-th call (counting from 1). */
+typedef struct {
+    int calls, fail_at;
+} failing;
+
+static ad_tensor *fails_midway(ad_ctx *c, ad_tensor *const *in, void *u)
+{
+    failing *fl = u;
+    if (++fl->calls == fl->fail_at) {
+        ad_raise(c, AD_EINVAL, "fails_midway: call %d fails on purpose", fl->calls);
+        return NULL;
+    }
+    return th_expsin(c, in, NULL);
+}
+
+Test(backends, the_input_is_unchanged_after_differences_also_when_f_fails_midway)
+{
+    const int n = 6;
+    ad_tensor *x = th_input_vec(n), *in[1] = {x}, *g[1] = {NULL};
+    double before[6];
+    memcpy(before, ad_data(x), sizeof before);
+    const char *rules[] = {"central", "forward-diff", "five-point"};
+    for (int b = 0; b < 3; b++)
+        for (int at = 1; at <= n + 1; at++) { /* forward-diff makes n + 1 calls */
+            failing fl = {0, at};
+            ad_problem p = {.ctx = ctx, .f = fails_midway, .user = &fl, .nin = 1, .in = in};
+            int rc = ad_value_and_grad(ad_backend_find(rules[b]), &p, NULL, NULL, g, NULL, NULL);
+            cr_expect_eq(rc, AD_EINVAL, "%s, failing call %d: status %d", rules[b], at, rc);
+            cr_expect_eq(memcmp(before, ad_data(x), sizeof before), 0, "%s, failing call %d: x moved", rules[b], at);
+            ad_clear_error(ctx);
+        }
+}
+
+/* f returns a view of its input: its result at x + h·e_j must not follow
+ * the coordinate when it is put back (the Jacobian would come out 0). */
+static ad_tensor *view_of_input(ad_ctx *c, ad_tensor *const *in, void *u)
+{
+    (void)c;
+    (void)u;
+    return ad_reshape(in[0], AD_SHAPE(2, 2));
+}
+
+Test(backends, a_result_that_views_the_moved_input_is_kept_as_it_was)
+{
+    static const double x0[] = {0.75, -1.5, 2.25, 3.125};
+    ad_tensor *in[1] = {ad_from_array(ctx, AD_SHAPE(4), x0)}, *J[1] = {NULL};
+    ad_problem p = {.ctx = ctx, .f = view_of_input, .nin = 1, .in = in};
+    cr_assert_eq(ad_jacobian(ad_backend_find("central"), &p, NULL, NULL, J, NULL, NULL, NULL), AD_OK, "%s",
+                 ad_errmsg(ctx));
+    const double *j = ad_data(ad_contiguous(J[0]));
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 4; c++)
+            cr_expect(fabs(j[r * 4 + c] - (r == c)) < 1e-9, "J[%d, %d] = %g", r, c, j[r * 4 + c]);
 }

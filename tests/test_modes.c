@@ -100,16 +100,16 @@ ParameterizedTestParameters(modes, passes_follow_theory)
         {"reverse", 1, 1},
         {"forward", PASSES_N, 0},
         {"forward-vector", (PASSES_N + 3) / 4, 0},
-        {"central", 2 * PASSES_N + 1, 0},
+        {"central", 2 * PASSES_N, 0},
         {"forward-diff", PASSES_N + 1, 0},
-        {"five-point", 4 * PASSES_N + 1, 0},
+        {"five-point", 4 * PASSES_N, 0},
     };
     return cr_make_param_array(passes_case, params, sizeof params / sizeof params[0]);
 }
 
 ParameterizedTest(passes_case *want, modes, passes_follow_theory,
-                  .description = "reverse 1 pass + 1 sweep; forward n; forward-vector ceil(n/k); central 2n+1; "
-                                 "forward-diff n+1; five-point 4n+1; only reverse records a tape")
+                  .description = "reverse 1 pass + 1 sweep; forward n; forward-vector ceil(n/k); central 2n (f(x) is "
+                                 "not wanted); forward-diff n+1; five-point 4n; only reverse records a tape")
 {
     ad_tensor *in[1] = {th_input_vec(PASSES_N)};
     ad_problem p = {.ctx = ctx, .f = th_expsin, .nin = 1, .in = in};
@@ -479,4 +479,31 @@ Test(modes, errors_are_reported_with_their_cause)
     ad_tensor *H[1];
     cr_expect_eq(ad_hessian(&big, NULL, NULL, H, NULL), AD_ELIMIT);
     cr_expect(strstr(ad_errmsg(ctx), "use ad_hvp"), "%s", ad_errmsg(ctx));
+}
+
+/* ---- forward-vector's default width ---------------------------------------------- */
+
+Test(modes, forward_vector_chooses_its_width_from_n_and_reports_it,
+     .description = "width 0: ad_fwd_default_width(n) (k·n doubles in 256 KiB, 1..min(n, 64)), in ad_stats.width")
+{
+    const int64_t ns[] = {1, 7, 64, 100, 1000, 4096, 100000};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        int k = ad_fwd_default_width(ns[i]);
+        cr_expect(k >= 1 && k <= 64 && k <= ns[i], "n = %lld: width %d", (long long)ns[i], k);
+        cr_expect(k == 1 || 8 * (int64_t)k * ns[i] <= 256 * 1024, "n = %lld: width %d over budget", (long long)ns[i], k);
+    }
+    cr_expect_eq(ad_fwd_default_width(7), 7, "small n: one pass");
+    cr_expect_eq(ad_fwd_default_width(1000), 32, "n = 1000: 32 directions of 8 kB");
+    const int n = 100;
+    ad_tensor *in[1] = {th_input_vec(n)}, *g[1];
+    ad_problem p = {.ctx = ctx, .f = th_expsin, .nin = 1, .in = in};
+    ad_stats st;
+    const ad_backend *fv = ad_backend_find("forward-vector");
+    cr_assert_eq(ad_value_and_grad(fv, &p, NULL, NULL, g, NULL, &st), AD_OK, "%s", ad_errmsg(ctx));
+    int k = ad_fwd_default_width(n);
+    cr_expect_eq(st.width, k, "reported width %d, chosen %d", st.width, k);
+    cr_expect_eq(st.passes, (n + k - 1) / k);
+    cr_assert_eq(ad_value_and_grad(fv, &p, &(ad_options){.width = 3}, NULL, g, NULL, &st), AD_OK);
+    cr_expect_eq(st.width, 3, "the caller's width wins");
+    cr_expect_eq(st.passes, (n + 2) / 3);
 }

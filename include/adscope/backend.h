@@ -71,11 +71,16 @@ enum { AD_PROBLEM_OPAQUE = 1u << 0 /* f is a black box (plain C over its inputs'
 
 /* Options shared by every driver; zero-initialise for the defaults. */
 typedef struct ad_options {
-    int width;            /* forward-vector: directions per pass (0: 8) */
+    int width;            /* forward-vector: directions per pass (0: chosen from n, ad_default_width) */
     double h;             /* finite differences: a fixed absolute step along the direction (0: automatic) */
     bool no_error_estimate; /* finite differences: skip the extra evaluations of the estimate */
     int64_t chunk;        /* directions per call of a primitive when building Jacobians (0: auto) */
 } ad_options;
+
+/* forward-vector's width when ad_options.width is 0, for n directions:
+ * tangents of k·n doubles kept within a cache-sized budget (256 KiB),
+ * 1 <= k <= min(n, 64).  ad_stats.width reports the width a driver used. */
+AD_API int ad_fwd_default_width(int64_t n);
 
 /* What a driver call cost.  Peak bytes are above what was live when the
  * call started, per category (values, tangents, tape, meta). */
@@ -86,6 +91,9 @@ typedef struct ad_stats {
     int64_t peak[AD_MEM_NCAT];
     int64_t peak_total;
     double seconds;       /* wall-clock time of the call */
+    int width;            /* directions per call of the primitive when the driver went by columns
+                           * (forward-vector: its width, chosen from n when ad_options.width is 0);
+                           * 0 otherwise */
 } ad_stats;
 
 /* Results of one primitive call (all new references, owned by the caller
@@ -107,6 +115,13 @@ typedef struct ad_eval {
                         * 0 where it took none (exact backends, a zero direction), NAN
                         * where the backend picks its steps internally (gsl-deriv).
                         * VJP primitives leave it alone.  NULL: not wanted. */
+    bool no_error;     /* in: the caller does not need jv_err / g_err: a backend that estimates
+                        * its error skips the estimate's evaluations (central: 2 per direction
+                        * instead of 4) */
+    int64_t unit_from; /* in, read only when V is NULL (drivers pass V NULL only to backends with
+                        * AD_CAP_UNIT): the k directions are the unit vectors of flat columns
+                        * [unit_from, unit_from + k) of the differentiated inputs, flattened and
+                        * concatenated in input order, so no dense [k, n] directions are built */
 } ad_eval;
 
 /* What a backend does, for selecting backends by capability
@@ -119,7 +134,8 @@ enum {
     AD_CAP_REVERSE = 1u << 4,    /* records a tape and sweeps it with the ops' VJP rules */
     AD_CAP_DIFFERENCE = 1u << 5, /* evaluates f only: works on black boxes */
     AD_CAP_VECTOR = 1u << 6,     /* carries several directions through one evaluation (ad_options.width) */
-    AD_CAP_CHECKPOINT = 1u << 7  /* reverse mode that stores some states and recomputes the rest (iterate.h) */
+    AD_CAP_CHECKPOINT = 1u << 7, /* reverse mode that stores some states and recomputes the rest (iterate.h) */
+    AD_CAP_UNIT = 1u << 8        /* jvp takes unit directions by column (V NULL, ad_eval.unit_from) */
 };
 
 typedef struct ad_backend ad_backend;
@@ -128,7 +144,9 @@ struct ad_backend {
     const char *description;
     unsigned caps;
     /* (optional) V[i]: [k, in_i.shape] directions for differentiated inputs
-     * (NULL entries for the others).  Fills e->y, e->jv, e->jv_err. */
+     * (NULL entries for the others); V itself NULL (backends with
+     * AD_CAP_UNIT only): unit directions from e->unit_from.  Fills e->y,
+     * e->jv, e->jv_err (not when e->no_error). */
     int (*jvp)(const ad_backend *b, const ad_problem *p, int k, ad_tensor *const *V, const ad_options *o,
                ad_eval *e, ad_stats *st);
     /* (optional) U: [k, y.shape] cotangents.  Fills e->y and e->g[i].
