@@ -11,7 +11,7 @@
 static double width_of(const ad_backend *b, const ad_options *o, int64_t n)
 {
     if (!(b->caps & AD_CAP_VECTOR)) return 1;
-    int k = o && o->width > 0 ? o->width : 8;
+    int k = o && o->width > 0 ? o->width : ad_fwd_default_width(n); /* the driver's own default */
     return (double)(k < n ? k : (n > 0 ? n : 1));
 }
 
