@@ -71,7 +71,7 @@ enum { AD_PROBLEM_OPAQUE = 1u << 0 /* f is a black box (plain C over its inputs'
 
 /* Options shared by every driver; zero-initialise for the defaults. */
 typedef struct ad_options {
-    int width;            /* forward-vector: directions per pass (0: chosen from n, ad_default_width) */
+    int width;            /* forward-vector: directions per pass (0: chosen from n, ad_fwd_default_width) */
     double h;             /* finite differences: a fixed absolute step along the direction (0: automatic) */
     bool no_error_estimate; /* finite differences: skip the extra evaluations of the estimate */
     int64_t chunk;        /* directions per call of a primitive when building Jacobians (0: auto) */
