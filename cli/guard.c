@@ -40,6 +40,15 @@ static int64_t measure(cli_fn *fn, int64_t *m, double *t)
     return n;
 }
 
+/* measure, with f's failure reported: CLI_OK, or CLI_USAGE when f fails */
+static int measured(cli_fn *fn, int64_t *n, int64_t *m, double *t)
+{
+    *n = measure(fn, m, t);
+    if (*n >= 0) return CLI_OK;
+    cli_report_error(fn);
+    return CLI_USAGE;
+}
+
 /* Refuses (printing why) when evals x t is over the limit and --force is
  * not given. */
 static int decide(const cli_fn *fn, const cli_args *a, const char *what, double evals, double t, const char *hint)
@@ -58,13 +67,9 @@ static int decide(const cli_fn *fn, const cli_args *a, const char *what, double 
 int cli_guard_grad(cli_fn *fn, const ad_backend *b, const ad_options *o, const cli_args *a)
 {
     if (b && b->vjp) return CLI_OK; /* reverse mode: a few evaluations whatever n is */
-    int64_t m;
+    int64_t n, m;
     double t;
-    int64_t n = measure(fn, &m, &t);
-    if (n < 0) {
-        cli_report_error(fn);
-        return CLI_USAGE;
-    }
+    if (measured(fn, &n, &m, &t) != CLI_OK) return CLI_USAGE;
     double evals = 0;
     if (b) evals = ad_bench_cost_evals(b, o, n, m);
     else
@@ -76,13 +81,9 @@ int cli_guard_grad(cli_fn *fn, const ad_backend *b, const ad_options *o, const c
 
 int cli_guard_check(cli_fn *fn, const ad_gradcheck_options *o, const cli_args *a)
 {
-    int64_t m;
+    int64_t n, m;
     double t;
-    int64_t n = measure(fn, &m, &t);
-    if (n < 0) {
-        cli_report_error(fn);
-        return CLI_USAGE;
-    }
+    if (measured(fn, &n, &m, &t) != CLI_OK) return CLI_USAGE;
     char what[128];
     snprintf(what, sizeof what, "checking %lld inputs%s", (long long)n, o->fast ? " (--fast)" : "");
     return decide(fn, a, what, ad_bench_cost_check_evals(o, n, m), t,
