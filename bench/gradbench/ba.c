@@ -24,7 +24,7 @@
  * the first 30 entries and the last, as the README says. */
 #include <stdlib.h>
 
-#include "gb_input.h"
+#include "gb_impl.h"
 
 #define NCAM 11
 #define BLOCK (NCAM + 3 + 1) /* nonzeros in a row of a reprojection error */
@@ -176,10 +176,11 @@ static ad_tensor *repeat(ad_tensor *v, int64_t rows)
 static int ba_expand(ad_ctx *ctx, const json_t *input, ba_state *s)
 {
     double w;
-    int rc = gbi_double(ctx, input, "w", &w);
+    int rc = gb_json_number(ctx, "ba", input, "w", &w);
     ad_scope sc = ad_scope_begin(ctx);
-    ad_tensor *cam = gbi_vector(ctx, input, "cam", NCAM), *x = cam ? gbi_vector(ctx, input, "x", 3) : NULL;
-    ad_tensor *feat = x ? gbi_vector(ctx, input, "feat", 2) : NULL;
+    ad_tensor *cam = gb_json_vector_tensor(ctx, "ba", input, "cam", NCAM);
+    ad_tensor *x = cam ? gb_json_vector_tensor(ctx, "ba", input, "x", 3) : NULL;
+    ad_tensor *feat = x ? gb_json_vector_tensor(ctx, "ba", input, "feat", 2) : NULL;
     ad_tensor *keep[4] = {repeat(ad_idx(cam, AD_S(0, NCAM)), s->n), repeat(ad_idx(x, AD_S(0, 3)), s->m),
                           feat ? ad_full(ctx, AD_SHAPE(s->p), w) : NULL, repeat(ad_idx(feat, AD_S(0, 2)), s->p)};
     if (rc == AD_OK && !feat) rc = ad_errno(ctx);
@@ -201,9 +202,9 @@ static int ba_prepare_as(ad_ctx *ctx, const json_t *input, void **state, bool ja
     if (!s) return ad_raise(ctx, AD_ENOMEM, "ba: out of memory");
     s->jacobian = jacobian;
     int64_t big = INT64_C(1) << 28;
-    int rc = gbi_int(ctx, input, "n", 1, big, &s->n);
-    if (rc == AD_OK) rc = gbi_int(ctx, input, "m", 1, big, &s->m);
-    if (rc == AD_OK) rc = gbi_int(ctx, input, "p", 1, big, &s->p);
+    int rc = gb_json_int(ctx, "ba", input, "n", 1, big, &s->n);
+    if (rc == AD_OK) rc = gb_json_int(ctx, "ba", input, "m", 1, big, &s->m);
+    if (rc == AD_OK) rc = gb_json_int(ctx, "ba", input, "p", 1, big, &s->p);
     if (rc == AD_OK) rc = ba_expand(ctx, input, s);
     if (rc == AD_OK && jacobian) {
         size_t nnz = (size_t)(2 * BLOCK + 1) * (size_t)s->p;

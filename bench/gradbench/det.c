@@ -23,11 +23,6 @@
 
 #define DET_MAX_ELL 18 /* ℓ·2^ℓ index entries: 4.7 M at 18 */
 
-typedef struct {
-    double *A, *out;
-    size_t ell;
-} det_state;
-
 /* The tables of level k: for the p-th k-subset (masks in increasing order)
  * and its t-th column, cols[p·k+t] = c_t and subs[p·k+t] = the position of
  * S \ {c_t} among the (k-1)-subsets.  pos[mask] is a mask's position among
@@ -93,70 +88,27 @@ static ad_tensor *det_f(ad_ctx *ctx, ad_tensor *const *in, void *user)
     return D ? ad_sum(D, AD_ALL, false) : NULL; /* level ℓ has one entry */
 }
 
-static void det_free(void *state)
+/* A arrives as a list of ℓ² numbers in row-major order; the gradient is answered the same way */
+static int det_read(ad_ctx *ctx, const json_t *input, gb_arrays *a)
 {
-    det_state *s = state;
-    if (!s) return;
-    free(s->A);
-    free(s->out);
-    free(s);
-}
-
-static int prepare(ad_ctx *ctx, const json_t *input, void **state)
-{
-    det_state *s = calloc(1, sizeof *s);
-    if (!s) return ad_raise(ctx, AD_ENOMEM, "det: out of memory");
-    long long ell = 0;
-    size_t n = 0;
-    int rc = gb_json_vector(ctx, "det", input, "A", &s->A, &n);
+    int64_t ell = 0;
+    int rc = gb_arrays_vector(ctx, a, input, "A");
+    size_t n = rc == AD_OK ? gb_arrays_numel(a, 0) : 0;
     if (rc == AD_OK) rc = gb_json_int(ctx, "det", input, "ell", 1, DET_MAX_ELL, &ell);
     if (rc == AD_OK && n != (size_t)(ell * ell))
-        rc = ad_raise(ctx, AD_ESHAPE, "det: \"A\" has %zu entries, not ell² = %lld", n, ell * ell);
-    if (rc == AD_OK && !(s->out = malloc(n * sizeof *s->out))) rc = ad_raise(ctx, AD_ENOMEM, "det: out of memory");
-    if (rc != AD_OK) {
-        det_free(s);
-        return rc;
-    }
-    s->ell = (size_t)ell;
-    *state = s;
-    return AD_OK;
-}
-
-static int run(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state, bool gradient)
-{
-    det_state *s = state;
-    ad_scope sc = ad_scope_begin(ctx);
-    int64_t l = (int64_t)s->ell;
-    ad_tensor *A = ad_wrap(ctx, AD_SHAPE(l, l), s->A);
-    int rc = !A       ? ad_errno(ctx)
-             : gradient ? gb_gradient(ctx, b, o, det_f, NULL, 1, &A, NULL, s->out, (size_t)(l * l))
-                        : gb_value(ctx, det_f, NULL, 1, &A, s->out, 1);
-    ad_scope_end(ctx, sc, NULL);
+        rc = ad_raise(ctx, AD_ESHAPE, "det: \"A\" has %zu entries, not ell² = %lld", n, (long long)(ell * ell));
+    if (rc == AD_OK) a->shape[0] = AD_SHAPE(ell, ell);
     return rc;
 }
 
-static int run_primal(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state)
-{
-    return run(ctx, b, o, state, false);
-}
+static const gb_plain DET = {.name = "det", .read = det_read, .primal = det_f};
 
-static int run_gradient(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state)
-{
-    return run(ctx, b, o, state, true);
-}
-
-static json_t *out_primal(ad_ctx *ctx, void *state) { return gb_json_real(ctx, ((det_state *)state)->out[0]); }
-
-/* the gradient in row-major order, as A */
-static json_t *out_gradient(ad_ctx *ctx, void *state)
-{
-    det_state *s = state;
-    return gb_json_list(ctx, s->out, s->ell * s->ell);
-}
+static int prepare(ad_ctx *ctx, const json_t *input, void **state) { return gb_plain_prepare(ctx, &DET, input, state); }
 
 static const gb_function FUNCTIONS[] = {
-    {.name = "primal", .prepare = prepare, .run = run_primal, .output = out_primal, .free_state = det_free},
-    {.name = "gradient", .prepare = prepare, .run = run_gradient, .output = out_gradient, .free_state = det_free},
+    {.name = "primal", .prepare = prepare, .run = gb_plain_value, .output = gb_plain_real, .free_state = gb_plain_free},
+    {.name = "gradient", .prepare = prepare, .run = gb_plain_gradient, .output = gb_plain_list,
+     .free_state = gb_plain_free},
 };
 
 const gb_eval gb_eval_det = {.name = "det", .functions = FUNCTIONS, .nfunctions = 2};

@@ -14,7 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "gb_input.h"
+#include "gb_impl.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -112,17 +112,18 @@ static int check_shapes(ad_ctx *ctx, const gmm_state *s, ad_tensor *x)
 
 static int gmm_read(ad_ctx *ctx, const json_t *input, gmm_state *s)
 {
-    int rc = gbi_int(ctx, input, "d", 1, 4096, &s->d);
-    if (rc == AD_OK) rc = gbi_int(ctx, input, "k", 1, 1 << 20, &s->k);
-    if (rc == AD_OK) rc = gbi_int(ctx, input, "n", 1, INT64_C(1) << 31, &s->n);
-    if (rc == AD_OK) rc = gbi_int(ctx, input, "m", 0, 1 << 20, &s->m);
-    if (rc == AD_OK) rc = gbi_double(ctx, input, "gamma", &s->gamma);
+    int rc = gb_json_int(ctx, "gmm", input, "d", 1, 4096, &s->d);
+    if (rc == AD_OK) rc = gb_json_int(ctx, "gmm", input, "k", 1, 1 << 20, &s->k);
+    if (rc == AD_OK) rc = gb_json_int(ctx, "gmm", input, "n", 1, INT64_C(1) << 31, &s->n);
+    if (rc == AD_OK) rc = gb_json_int(ctx, "gmm", input, "m", 0, 1 << 20, &s->m);
+    if (rc == AD_OK) rc = gb_json_number(ctx, "gmm", input, "gamma", &s->gamma);
     if (rc == AD_OK && !(s->gamma > 0)) rc = ad_raise(ctx, AD_EINVAL, "gmm: gamma = %g must be positive", s->gamma);
     if (rc != AD_OK) return rc;
     static const char *const names[4] = {"alpha", "mu", "q", "l"};
-    s->in[0] = gbi_vector(ctx, input, names[0], 1);
-    for (int i = 1; i < 4 && s->in[i - 1]; i++) s->in[i] = gbi_matrix(ctx, input, names[i]);
-    ad_tensor *x = s->in[3] ? gbi_matrix(ctx, input, "x") : NULL;
+    s->in[0] = gb_json_vector_tensor(ctx, "gmm", input, names[0], 1);
+    for (int i = 1; i < 4 && s->in[i - 1]; i++)
+        s->in[i] = gb_json_matrix_tensor(ctx, "gmm", input, names[i], 0); /* l has no columns when d = 1 */
+    ad_tensor *x = s->in[3] ? gb_json_matrix_tensor(ctx, "gmm", input, "x", 0) : NULL;
     rc = x ? check_shapes(ctx, s, x) : AD_EINVAL;
     if (rc == AD_OK && !(s->xT = ad_contiguous(ad_T(x)))) rc = AD_ENOMEM;
     ad_tensor_free(x);
@@ -180,10 +181,10 @@ static json_t *gmm_gradient(ad_ctx *ctx, void *state)
     gmm_state *s = state;
     if (!s->grad[0]) return ad_raise(ctx, AD_ESTATE, "gmm: no gradient yet"), NULL;
     json_t *out = json_object();
-    if (!out || json_object_set_new(out, "alpha", gbi_json_flat(s->grad[0])) != 0 ||
-        json_object_set_new(out, "mu", gbi_json_rows(s->grad[1])) != 0 ||
-        json_object_set_new(out, "q", gbi_json_rows(s->grad[2])) != 0 ||
-        json_object_set_new(out, "l", gbi_json_rows(s->grad[3])) != 0) {
+    if (!out || json_object_set_new(out, "alpha", gb_json_tensor(ctx, s->grad[0])) != 0 ||
+        json_object_set_new(out, "mu", gb_json_tensor_rows(ctx, s->grad[1])) != 0 ||
+        json_object_set_new(out, "q", gb_json_tensor_rows(ctx, s->grad[2])) != 0 ||
+        json_object_set_new(out, "l", gb_json_tensor_rows(ctx, s->grad[3])) != 0) {
         json_decref(out);
         return ad_raise(ctx, AD_ENOMEM, "gmm: out of memory writing the gradient"), NULL;
     }

@@ -2,13 +2,8 @@
  * double(x) = its derivative 2x, by the chosen backend.  The input is a bare
  * number (no min_runs/min_seconds: one run). */
 #include <math.h>
-#include <stdlib.h>
 
 #include "gb_impl.h"
-
-typedef struct {
-    double x, out;
-} hello_state;
 
 static ad_tensor *square(ad_ctx *ctx, ad_tensor *const *in, void *user)
 {
@@ -17,45 +12,29 @@ static ad_tensor *square(ad_ctx *ctx, ad_tensor *const *in, void *user)
     return ad_mul(in[0], in[0]);
 }
 
-static int prepare(ad_ctx *ctx, const json_t *input, void **state)
+/* x as a 0-d input */
+static int hello_read(ad_ctx *ctx, const json_t *input, gb_arrays *a)
 {
+    double *x = NULL;
     if (!json_is_number(input) || !isfinite(json_number_value(input)))
         return ad_raise(ctx, AD_EINVAL, "hello: the input must be a finite number");
-    hello_state *s = malloc(sizeof *s);
-    if (!s) return ad_raise(ctx, AD_ENOMEM, "hello: out of memory");
-    s->x = json_number_value(input);
-    s->out = NAN;
-    *state = s;
-    return AD_OK;
-}
-
-static int run_square(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state)
-{
-    (void)b;
-    (void)o;
-    hello_state *s = state;
-    ad_scope sc = ad_scope_begin(ctx);
-    ad_tensor *x = ad_scalar(ctx, s->x);
-    int rc = gb_value(ctx, square, NULL, 1, &x, &s->out, 1);
-    ad_scope_end(ctx, sc, NULL);
+    int rc = gb_arrays_add(ctx, a, AD_SCALAR, &x);
+    if (rc == AD_OK) *x = json_number_value(input);
     return rc;
 }
 
-static int run_double(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state)
+static const gb_plain HELLO = {.name = "hello", .read = hello_read, .primal = square};
+
+static int prepare(ad_ctx *ctx, const json_t *input, void **state)
 {
-    hello_state *s = state;
-    ad_scope sc = ad_scope_begin(ctx);
-    ad_tensor *x = ad_scalar(ctx, s->x);
-    int rc = gb_gradient(ctx, b, o, square, NULL, 1, &x, NULL, &s->out, 1);
-    ad_scope_end(ctx, sc, NULL);
-    return rc;
+    return gb_plain_prepare(ctx, &HELLO, input, state);
 }
 
-static json_t *output(ad_ctx *ctx, void *state) { return gb_json_real(ctx, ((hello_state *)state)->out); }
-
+/* both answer one number */
 static const gb_function FUNCTIONS[] = {
-    {.name = "square", .prepare = prepare, .run = run_square, .output = output, .free_state = free},
-    {.name = "double", .prepare = prepare, .run = run_double, .output = output, .free_state = free},
+    {.name = "square", .prepare = prepare, .run = gb_plain_value, .output = gb_plain_real, .free_state = gb_plain_free},
+    {.name = "double", .prepare = prepare, .run = gb_plain_gradient, .output = gb_plain_real,
+     .free_state = gb_plain_free},
 };
 
 const gb_eval gb_eval_hello = {.name = "hello", .functions = FUNCTIONS, .nfunctions = 2};

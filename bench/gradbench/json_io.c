@@ -1,6 +1,8 @@
-/* bench/gradbench/json_io.c — the evals' JSON: input fields into plain
- * arrays (with errors naming the eval and the field), outputs back into
- * JSON values.  jansson does the parsing and printing. */
+/* bench/gradbench/json_io.c — the evals' JSON, the one input layer: input
+ * fields into plain arrays or tensors (with errors naming the eval and the
+ * field), outputs back into JSON values.  Numbers must be finite: GradBench
+ * sends plain JSON numbers, and a NaN smuggled in would make every
+ * derivative NaN without an error.  jansson does the parsing and printing. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -31,14 +33,57 @@ static int numbers(ad_ctx *ctx, const char *eval, const char *key, const json_t 
     return AD_OK;
 }
 
+/* input[key] checked as an array of at least min_len numbers' places. */
+static const json_t *vector_field(ad_ctx *ctx, const char *eval, const json_t *input, const char *key,
+                                  size_t min_len)
+{
+    const json_t *a = field(ctx, eval, input, key);
+    if (a && (!json_is_array(a) || json_array_size(a) < min_len || json_array_size(a) == 0)) {
+        if (min_len <= 1) ad_raise(ctx, AD_EINVAL, "%s: \"%s\" must be a non-empty array of numbers", eval, key);
+        else ad_raise(ctx, AD_EINVAL, "%s: \"%s\" must be an array of at least %zu numbers", eval, key, min_len);
+        return NULL;
+    }
+    return a;
+}
+
+/* input[key] checked as a non-empty array whose first row has *cols >=
+ * min_cols entries; *rows its length. */
+static const json_t *matrix_field(ad_ctx *ctx, const char *eval, const json_t *input, const char *key,
+                                  size_t min_cols, size_t *rows, size_t *cols)
+{
+    const json_t *a = field(ctx, eval, input, key);
+    if (!a) return NULL;
+    const json_t *r0 = json_is_array(a) ? json_array_get(a, 0) : NULL;
+    if (!r0 || !json_is_array(r0) || json_array_size(r0) < min_cols) {
+        if (min_cols) ad_raise(ctx, AD_EINVAL, "%s: \"%s\" must be a non-empty array of non-empty rows", eval, key);
+        else ad_raise(ctx, AD_EINVAL, "%s: \"%s\" must be a non-empty array of rows of numbers", eval, key);
+        return NULL;
+    }
+    *rows = json_array_size(a);
+    *cols = json_array_size(r0);
+    return a;
+}
+
+/* The rows of a (checked by matrix_field) into v, row-major. */
+static int rows_into(ad_ctx *ctx, const char *eval, const char *key, const json_t *a, size_t m, size_t d, double *v)
+{
+    for (size_t i = 0; i < m; i++) {
+        const json_t *r = json_array_get(a, i);
+        int rc = json_is_array(r) && json_array_size(r) == d
+                     ? numbers(ctx, eval, key, r, v + i * d)
+                     : ad_raise(ctx, AD_ESHAPE, "%s: \"%s\"[%zu] is not a row of %zu numbers like \"%s\"[0]", eval,
+                                key, i, d, key);
+        if (rc != AD_OK) return rc;
+    }
+    return AD_OK;
+}
+
 int gb_json_vector(ad_ctx *ctx, const char *eval, const json_t *input, const char *key, double **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
-    const json_t *a = field(ctx, eval, input, key);
+    const json_t *a = vector_field(ctx, eval, input, key, 1);
     if (!a) return ad_errno(ctx);
-    if (!json_is_array(a) || json_array_size(a) == 0)
-        return ad_raise(ctx, AD_EINVAL, "%s: \"%s\" must be a non-empty array of numbers", eval, key);
     double *v = malloc(json_array_size(a) * sizeof *v);
     if (!v) return ad_raise(ctx, AD_ENOMEM, "%s: out of memory reading \"%s\"", eval, key);
     int rc = numbers(ctx, eval, key, a, v);
@@ -56,24 +101,15 @@ int gb_json_matrix(ad_ctx *ctx, const char *eval, const json_t *input, const cha
 {
     *out = NULL;
     *rows = *cols = 0;
-    const json_t *a = field(ctx, eval, input, key);
+    size_t m, d;
+    const json_t *a = matrix_field(ctx, eval, input, key, 1, &m, &d);
     if (!a) return ad_errno(ctx);
-    const json_t *r0 = json_is_array(a) ? json_array_get(a, 0) : NULL;
-    if (!r0 || !json_is_array(r0) || json_array_size(r0) == 0)
-        return ad_raise(ctx, AD_EINVAL, "%s: \"%s\" must be a non-empty array of non-empty rows", eval, key);
-    size_t m = json_array_size(a), d = json_array_size(r0);
     double *v = malloc(m * d * sizeof *v);
     if (!v) return ad_raise(ctx, AD_ENOMEM, "%s: out of memory reading \"%s\"", eval, key);
-    for (size_t i = 0; i < m; i++) {
-        const json_t *r = json_array_get(a, i);
-        int rc = json_is_array(r) && json_array_size(r) == d
-                     ? numbers(ctx, eval, key, r, v + i * d)
-                     : ad_raise(ctx, AD_ESHAPE, "%s: \"%s\"[%zu] is not a row of %zu numbers like \"%s\"[0]", eval,
-                                key, i, d, key);
-        if (rc != AD_OK) {
-            free(v);
-            return rc;
-        }
+    int rc = rows_into(ctx, eval, key, a, m, d, v);
+    if (rc != AD_OK) {
+        free(v);
+        return rc;
     }
     *out = v;
     *rows = m;
@@ -81,16 +117,52 @@ int gb_json_matrix(ad_ctx *ctx, const char *eval, const json_t *input, const cha
     return AD_OK;
 }
 
-int gb_json_int(ad_ctx *ctx, const char *eval, const json_t *input, const char *key, long long lo, long long hi,
-                long long *out)
+ad_tensor *gb_json_vector_tensor(ad_ctx *ctx, const char *eval, const json_t *input, const char *key,
+                                 size_t min_len)
+{
+    const json_t *a = vector_field(ctx, eval, input, key, min_len);
+    ad_tensor *t = a ? ad_zeros(ctx, AD_SHAPE((int64_t)json_array_size(a))) : NULL;
+    if (t && numbers(ctx, eval, key, a, ad_data(t)) != AD_OK) {
+        ad_tensor_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+ad_tensor *gb_json_matrix_tensor(ad_ctx *ctx, const char *eval, const json_t *input, const char *key,
+                                 size_t min_cols)
+{
+    size_t m = 0, d = 0;
+    const json_t *a = matrix_field(ctx, eval, input, key, min_cols, &m, &d);
+    ad_tensor *t = a ? ad_zeros(ctx, AD_SHAPE((int64_t)m, (int64_t)d)) : NULL;
+    if (t && rows_into(ctx, eval, key, a, m, d, ad_data(t)) != AD_OK) {
+        ad_tensor_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+int gb_json_int(ad_ctx *ctx, const char *eval, const json_t *input, const char *key, int64_t lo, int64_t hi,
+                int64_t *out)
 {
     const json_t *v = field(ctx, eval, input, key);
     if (!v) return ad_errno(ctx);
     /* 16.0 is accepted as 16: JSON writers differ in how they print integers */
     double d = json_number_value(v);
     if (!json_is_number(v) || d != floor(d) || d < (double)lo || d > (double)hi)
-        return ad_raise(ctx, AD_EINVAL, "%s: \"%s\" must be an integer in [%lld, %lld]", eval, key, lo, hi);
-    *out = (long long)d;
+        return ad_raise(ctx, AD_EINVAL, "%s: \"%s\" must be an integer in [%lld, %lld]", eval, key, (long long)lo,
+                        (long long)hi);
+    *out = (int64_t)d;
+    return AD_OK;
+}
+
+int gb_json_number(ad_ctx *ctx, const char *eval, const json_t *input, const char *key, double *out)
+{
+    const json_t *v = field(ctx, eval, input, key);
+    if (!v) return ad_errno(ctx);
+    if (!json_is_number(v)) return ad_raise(ctx, AD_EINVAL, "%s: \"%s\" must be a number", eval, key);
+    *out = json_number_value(v);
+    if (!isfinite(*out)) return ad_raise(ctx, AD_ENONFINITE, "%s: \"%s\" is not finite", eval, key);
     return AD_OK;
 }
 
@@ -134,5 +206,26 @@ json_t *gb_json_rows(ad_ctx *ctx, const double *v, size_t rows, size_t cols)
             return NULL;
         }
     }
+    return a;
+}
+
+json_t *gb_json_tensor(ad_ctx *ctx, ad_tensor *t)
+{
+    ad_tensor *c = t ? ad_contiguous(t) : NULL; /* ad_data reads the storage in order */
+    json_t *a = c ? gb_json_list(ctx, ad_data(c), (size_t)ad_numel(c)) : NULL;
+    if (!t) ad_raise(ctx, AD_EINVAL, "output: no tensor");
+    ad_tensor_free(c);
+    return a;
+}
+
+json_t *gb_json_tensor_rows(ad_ctx *ctx, ad_tensor *t)
+{
+    if (!t || ad_ndim(t) != 2) {
+        ad_raise(ctx, AD_ESHAPE, "output: rows of a tensor that is not 2-d");
+        return NULL;
+    }
+    ad_tensor *c = ad_contiguous(t);
+    json_t *a = c ? gb_json_rows(ctx, ad_data(c), (size_t)ad_dim(c, 0), (size_t)ad_dim(c, 1)) : NULL;
+    ad_tensor_free(c);
     return a;
 }

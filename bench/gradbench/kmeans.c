@@ -23,11 +23,6 @@
 #include "bench.h"
 #include "gb_impl.h"
 
-typedef struct {
-    double *P, *C, *out;
-    size_t n, k, d;
-} kmeans_state;
-
 /* in: C [k, d] (differentiated), P [n, d] */
 static ad_tensor *kmeans_cost(ad_ctx *ctx, ad_tensor *const *in, void *user)
 {
@@ -79,78 +74,53 @@ static int kmeans_newton(ad_ctx *ctx, const ad_backend *b, const ad_options *o, 
     return rc;
 }
 
-static void kmeans_free(void *state)
+/* in[0] = C [k, d] (differentiated), in[1] = P [n, d] */
+static int kmeans_read(ad_ctx *ctx, const json_t *input, gb_arrays *a)
 {
-    kmeans_state *s = state;
-    if (!s) return;
-    free(s->P);
-    free(s->C);
-    free(s->out);
-    free(s);
-}
-
-static int prepare(ad_ctx *ctx, const json_t *input, void **state)
-{
-    kmeans_state *s = calloc(1, sizeof *s);
-    if (!s) return ad_raise(ctx, AD_ENOMEM, "kmeans: out of memory");
-    size_t dc = 0;
-    int rc = gb_json_matrix(ctx, "kmeans", input, "points", &s->P, &s->n, &s->d);
-    if (rc == AD_OK) rc = gb_json_matrix(ctx, "kmeans", input, "centroids", &s->C, &s->k, &dc);
-    if (rc == AD_OK && dc != s->d)
-        rc = ad_raise(ctx, AD_ESHAPE, "kmeans: centroids have %zu coordinates, points %zu", dc, s->d);
-    if (rc == AD_OK && !(s->out = malloc(s->k * s->d * sizeof *s->out)))
-        rc = ad_raise(ctx, AD_ENOMEM, "kmeans: out of memory");
-    if (rc != AD_OK) {
-        kmeans_free(s);
-        return rc;
-    }
-    *state = s;
+    int rc = gb_arrays_matrix(ctx, a, input, "points"); /* read first, as its errors come first */
+    if (rc == AD_OK) rc = gb_arrays_matrix(ctx, a, input, "centroids");
+    if (rc == AD_OK && a->shape[0].dim[1] != a->shape[1].dim[1])
+        rc = ad_raise(ctx, AD_ESHAPE, "kmeans: centroids have %lld coordinates, points %lld",
+                      (long long)a->shape[1].dim[1], (long long)a->shape[0].dim[1]);
+    if (rc != AD_OK) return rc;
+    double *P = a->in[0];
+    ad_shape ps = a->shape[0];
+    a->in[0] = a->in[1], a->shape[0] = a->shape[1];
+    a->in[1] = P, a->shape[1] = ps;
     return AD_OK;
 }
 
-/* Newton's direction J ⊘ H into s->out */
-static int kmeans_dir(ad_ctx *ctx, const ad_backend *b, const ad_options *o, ad_tensor *const *in, kmeans_state *s)
+static const gb_plain KMEANS = {.name = "kmeans", .read = kmeans_read, .primal = kmeans_cost};
+
+static int prepare(ad_ctx *ctx, const json_t *input, void **state)
+{
+    return gb_plain_prepare(ctx, &KMEANS, input, state);
+}
+
+/* Newton's direction J ⊘ H into a->out */
+static int kmeans_dir(ad_ctx *ctx, const ad_backend *b, const ad_options *o, ad_tensor *const *in, gb_arrays *a)
 {
     ad_tensor *J = NULL, *H = NULL;
     int rc = kmeans_newton(ctx, b, o, in, &J, &H);
-    return rc != AD_OK ? rc : gb_copy_out(ctx, "kmeans: dir", ad_div(J, H), s->out, s->k * s->d);
-}
-
-static int run(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state, bool dir)
-{
-    kmeans_state *s = state;
-    ad_scope sc = ad_scope_begin(ctx);
-    ad_tensor *in[2] = {ad_wrap(ctx, AD_SHAPE((int64_t)s->k, (int64_t)s->d), s->C),
-                        ad_wrap(ctx, AD_SHAPE((int64_t)s->n, (int64_t)s->d), s->P)};
-    int rc = !in[0] || !in[1] ? ad_errno(ctx)
-             : dir              ? kmeans_dir(ctx, b, o, in, s)
-                                : gb_value(ctx, kmeans_cost, NULL, 2, in, s->out, 1);
-    ad_scope_end(ctx, sc, NULL);
-    return rc;
-}
-
-static int run_cost(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state)
-{
-    return run(ctx, b, o, state, false);
+    a->nout = gb_arrays_numel(a, 0);
+    return rc != AD_OK ? rc : gb_copy_out(ctx, "kmeans: dir", ad_div(J, H), a->out, a->nout);
 }
 
 static int run_dir(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state)
 {
-    return run(ctx, b, o, state, true);
+    return gb_plain_run(ctx, b, o, state, kmeans_dir);
 }
-
-static json_t *out_cost(ad_ctx *ctx, void *state) { return gb_json_real(ctx, ((kmeans_state *)state)->out[0]); }
 
 /* k rows of d numbers, like "centroids" */
 static json_t *out_dir(ad_ctx *ctx, void *state)
 {
-    kmeans_state *s = state;
-    return gb_json_rows(ctx, s->out, s->k, s->d);
+    gb_arrays *a = state;
+    return gb_json_rows(ctx, a->out, (size_t)a->shape[0].dim[0], (size_t)a->shape[0].dim[1]);
 }
 
 static const gb_function FUNCTIONS[] = {
-    {.name = "cost", .prepare = prepare, .run = run_cost, .output = out_cost, .free_state = kmeans_free},
-    {.name = "dir", .prepare = prepare, .run = run_dir, .output = out_dir, .free_state = kmeans_free},
+    {.name = "cost", .prepare = prepare, .run = gb_plain_value, .output = gb_plain_real, .free_state = gb_plain_free},
+    {.name = "dir", .prepare = prepare, .run = run_dir, .output = out_dir, .free_state = gb_plain_free},
 };
 
 const gb_eval gb_eval_kmeans = {.name = "kmeans", .functions = FUNCTIONS, .nfunctions = 2};

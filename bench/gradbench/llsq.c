@@ -14,11 +14,6 @@
 
 #define LLSQ_MAX_N 100000000LL
 
-typedef struct {
-    double *x, *T, *s, *out;
-    size_t m, n;
-} llsq_state;
-
 /* in: x [m] (differentiated), T [n, m], s [n] */
 static ad_tensor *llsq_f(ad_ctx *ctx, ad_tensor *const *in, void *user)
 {
@@ -38,77 +33,30 @@ static void llsq_data(size_t n, size_t m, double *T, double *s)
     }
 }
 
-static void llsq_free(void *state)
+/* x from the input; T and s built from n, outside the timed runs */
+static int llsq_read(ad_ctx *ctx, const json_t *input, gb_arrays *a)
 {
-    llsq_state *s = state;
-    if (!s) return;
-    free(s->x);
-    free(s->T);
-    free(s->s);
-    free(s->out);
-    free(s);
-}
-
-static int prepare(ad_ctx *ctx, const json_t *input, void **state)
-{
-    llsq_state *s = calloc(1, sizeof *s);
-    if (!s) return ad_raise(ctx, AD_ENOMEM, "llsq: out of memory");
-    long long n = 0;
-    int rc = gb_json_vector(ctx, "llsq", input, "x", &s->x, &s->m);
+    int64_t n = 0;
+    double *T = NULL, *s = NULL;
+    int rc = gb_arrays_vector(ctx, a, input, "x");
+    size_t m = rc == AD_OK ? gb_arrays_numel(a, 0) : 0;
     if (rc == AD_OK) rc = gb_json_int(ctx, "llsq", input, "n", 2, LLSQ_MAX_N, &n);
-    if (rc == AD_OK && (double)n * (double)s->m > 1e9)
-        rc = ad_raise(ctx, AD_ELIMIT, "llsq: n·m = %lld·%zu is too large (at most 1e9)", n, s->m);
-    if (rc == AD_OK) {
-        s->n = (size_t)n;
-        s->T = malloc(s->n * s->m * sizeof *s->T);
-        s->s = malloc(s->n * sizeof *s->s);
-        s->out = malloc(s->m * sizeof *s->out);
-        if (!s->T || !s->s || !s->out) rc = ad_raise(ctx, AD_ENOMEM, "llsq: out of memory for n = %lld", n);
-    }
-    if (rc != AD_OK) {
-        llsq_free(s);
-        return rc;
-    }
-    llsq_data(s->n, s->m, s->T, s->s);
-    *state = s;
-    return AD_OK;
-}
-
-static int run(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state, bool gradient)
-{
-    llsq_state *s = state;
-    ad_scope sc = ad_scope_begin(ctx);
-    ad_tensor *in[3] = {ad_wrap(ctx, AD_SHAPE((int64_t)s->m), s->x),
-                        ad_wrap(ctx, AD_SHAPE((int64_t)s->n, (int64_t)s->m), s->T),
-                        ad_wrap(ctx, AD_SHAPE((int64_t)s->n), s->s)};
-    int rc = !in[0] || !in[1] || !in[2] ? ad_errno(ctx)
-             : gradient                 ? gb_gradient(ctx, b, o, llsq_f, NULL, 3, in, NULL, s->out, s->m)
-                                        : gb_value(ctx, llsq_f, NULL, 3, in, s->out, 1);
-    ad_scope_end(ctx, sc, NULL);
+    if (rc == AD_OK && (double)n * (double)m > 1e9)
+        rc = ad_raise(ctx, AD_ELIMIT, "llsq: n·m = %lld·%zu is too large (at most 1e9)", (long long)n, m);
+    if (rc == AD_OK) rc = gb_arrays_add(ctx, a, AD_SHAPE(n, (int64_t)m), &T);
+    if (rc == AD_OK) rc = gb_arrays_add(ctx, a, AD_SHAPE(n), &s);
+    if (rc == AD_OK) llsq_data((size_t)n, m, T, s);
     return rc;
 }
 
-static int run_primal(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state)
-{
-    return run(ctx, b, o, state, false);
-}
+static const gb_plain LLSQ = {.name = "llsq", .read = llsq_read, .primal = llsq_f};
 
-static int run_gradient(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state)
-{
-    return run(ctx, b, o, state, true);
-}
-
-static json_t *out_primal(ad_ctx *ctx, void *state) { return gb_json_real(ctx, ((llsq_state *)state)->out[0]); }
-
-static json_t *out_gradient(ad_ctx *ctx, void *state)
-{
-    llsq_state *s = state;
-    return gb_json_list(ctx, s->out, s->m);
-}
+static int prepare(ad_ctx *ctx, const json_t *input, void **state) { return gb_plain_prepare(ctx, &LLSQ, input, state); }
 
 static const gb_function FUNCTIONS[] = {
-    {.name = "primal", .prepare = prepare, .run = run_primal, .output = out_primal, .free_state = llsq_free},
-    {.name = "gradient", .prepare = prepare, .run = run_gradient, .output = out_gradient, .free_state = llsq_free},
+    {.name = "primal", .prepare = prepare, .run = gb_plain_value, .output = gb_plain_real, .free_state = gb_plain_free},
+    {.name = "gradient", .prepare = prepare, .run = gb_plain_gradient, .output = gb_plain_list,
+     .free_state = gb_plain_free},
 };
 
 const gb_eval gb_eval_llsq = {.name = "llsq", .functions = FUNCTIONS, .nfunctions = 2};

@@ -12,11 +12,6 @@
 #include "bench.h"
 #include "gb_impl.h"
 
-typedef struct {
-    double *x, *out;
-    size_t n;
-} lse_state;
-
 static ad_tensor *lse_f(ad_ctx *ctx, ad_tensor *const *in, void *user)
 {
     (void)ctx;
@@ -25,62 +20,16 @@ static ad_tensor *lse_f(ad_ctx *ctx, ad_tensor *const *in, void *user)
     return ad_add(a, ad_log(ad_sum(ad_exp(ad_sub(in[0], a)), AD_ALL, false)));
 }
 
-static void lse_free(void *state)
-{
-    lse_state *s = state;
-    if (!s) return;
-    free(s->x);
-    free(s->out);
-    free(s);
-}
+static int lse_read(ad_ctx *ctx, const json_t *input, gb_arrays *a) { return gb_arrays_vector(ctx, a, input, "x"); }
 
-static int prepare(ad_ctx *ctx, const json_t *input, void **state)
-{
-    lse_state *s = calloc(1, sizeof *s);
-    if (!s) return ad_raise(ctx, AD_ENOMEM, "lse: out of memory");
-    int rc = gb_json_vector(ctx, "lse", input, "x", &s->x, &s->n);
-    if (rc == AD_OK && !(s->out = malloc(s->n * sizeof *s->out))) rc = ad_raise(ctx, AD_ENOMEM, "lse: out of memory");
-    if (rc != AD_OK) {
-        lse_free(s);
-        return rc;
-    }
-    *state = s;
-    return AD_OK;
-}
+static const gb_plain LSE = {.name = "lse", .read = lse_read, .primal = lse_f};
 
-static int run(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state, bool gradient)
-{
-    lse_state *s = state;
-    ad_scope sc = ad_scope_begin(ctx);
-    ad_tensor *x = ad_wrap(ctx, AD_SHAPE((int64_t)s->n), s->x);
-    int rc = !x       ? ad_errno(ctx)
-             : gradient ? gb_gradient(ctx, b, o, lse_f, NULL, 1, &x, NULL, s->out, s->n)
-                        : gb_value(ctx, lse_f, NULL, 1, &x, s->out, 1);
-    ad_scope_end(ctx, sc, NULL);
-    return rc;
-}
-
-static int run_primal(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state)
-{
-    return run(ctx, b, o, state, false);
-}
-
-static int run_gradient(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state)
-{
-    return run(ctx, b, o, state, true);
-}
-
-static json_t *out_primal(ad_ctx *ctx, void *state) { return gb_json_real(ctx, ((lse_state *)state)->out[0]); }
-
-static json_t *out_gradient(ad_ctx *ctx, void *state)
-{
-    lse_state *s = state;
-    return gb_json_list(ctx, s->out, s->n);
-}
+static int prepare(ad_ctx *ctx, const json_t *input, void **state) { return gb_plain_prepare(ctx, &LSE, input, state); }
 
 static const gb_function FUNCTIONS[] = {
-    {.name = "primal", .prepare = prepare, .run = run_primal, .output = out_primal, .free_state = lse_free},
-    {.name = "gradient", .prepare = prepare, .run = run_gradient, .output = out_gradient, .free_state = lse_free},
+    {.name = "primal", .prepare = prepare, .run = gb_plain_value, .output = gb_plain_real, .free_state = gb_plain_free},
+    {.name = "gradient", .prepare = prepare, .run = gb_plain_gradient, .output = gb_plain_list,
+     .free_state = gb_plain_free},
 };
 
 const gb_eval gb_eval_lse = {.name = "lse", .functions = FUNCTIONS, .nfunctions = 2};

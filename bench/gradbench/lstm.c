@@ -14,7 +14,7 @@
  * the running total, so the objective's memory stays flat. */
 #include <stdlib.h>
 
-#include "gb_input.h"
+#include "gb_impl.h"
 
 typedef struct lstm_state {
     int64_t l, c, b;
@@ -115,10 +115,10 @@ static int lstm_prepare(ad_ctx *ctx, const json_t *input, void **state)
 {
     lstm_state *s = calloc(1, sizeof *s);
     if (!s) return ad_raise(ctx, AD_ENOMEM, "lstm: out of memory");
-    s->in[0] = gbi_matrix(ctx, input, "main_params");
-    s->in[1] = s->in[0] ? gbi_matrix(ctx, input, "extra_params") : NULL;
-    s->state = s->in[1] ? gbi_matrix(ctx, input, "state") : NULL;
-    s->seq = s->state ? gbi_matrix(ctx, input, "sequence") : NULL;
+    s->in[0] = gb_json_matrix_tensor(ctx, "lstm", input, "main_params", 0);
+    s->in[1] = s->in[0] ? gb_json_matrix_tensor(ctx, "lstm", input, "extra_params", 0) : NULL;
+    s->state = s->in[1] ? gb_json_matrix_tensor(ctx, "lstm", input, "state", 0) : NULL;
+    s->seq = s->state ? gb_json_matrix_tensor(ctx, "lstm", input, "sequence", 0) : NULL;
     int rc = s->seq ? check_shapes(ctx, s) : ad_errno(ctx);
     if (rc != AD_OK) {
         lstm_free(s);
@@ -161,7 +161,7 @@ static json_t *lstm_gradient(ad_ctx *ctx, void *state)
 {
     lstm_state *s = state;
     if (!s->grad[0]) return ad_raise(ctx, AD_ESTATE, "lstm: no gradient yet"), NULL;
-    json_t *a = gbi_json_flat(s->grad[0]), *e = gbi_json_flat(s->grad[1]);
+    json_t *a = gb_json_tensor(ctx, s->grad[0]), *e = gb_json_tensor(ctx, s->grad[1]);
     if (!a || !e || json_array_extend(a, e) != 0) {
         json_decref(a);
         a = NULL;

@@ -16,12 +16,6 @@
 
 #define ODE_MAX_STEPS 100000000LL
 
-typedef struct {
-    double *x, *out;
-    size_t n;
-    double s;
-} ode_state;
-
 /* x ⊙ [1, y_0, ..., y_{n-2}] */
 static ad_tensor *ode_rhs(ad_tensor *x, ad_tensor *y, ad_tensor *one)
 {
@@ -75,64 +69,30 @@ static ad_tensor *ode_last(ad_ctx *ctx, ad_tensor *const *in, void *user)
     return y ? ad_idx(y, AD_I(-1)) : NULL;
 }
 
-static void ode_free(void *state)
+/* x, and s as a 0-d constant; the primal answers n values */
+static int ode_read(ad_ctx *ctx, const json_t *input, gb_arrays *a)
 {
-    ode_state *s = state;
-    if (!s) return;
-    free(s->x);
-    free(s->out);
-    free(s);
-}
-
-static int prepare(ad_ctx *ctx, const json_t *input, void **state)
-{
-    ode_state *s = calloc(1, sizeof *s);
-    if (!s) return ad_raise(ctx, AD_ENOMEM, "ode: out of memory");
-    long long steps = 0;
-    int rc = gb_json_vector(ctx, "ode", input, "x", &s->x, &s->n);
+    int64_t steps = 0;
+    double *s = NULL;
+    int rc = gb_arrays_vector(ctx, a, input, "x");
     if (rc == AD_OK) rc = gb_json_int(ctx, "ode", input, "s", 1, ODE_MAX_STEPS, &steps);
-    if (rc == AD_OK && !(s->out = malloc(s->n * sizeof *s->out))) rc = ad_raise(ctx, AD_ENOMEM, "ode: out of memory");
-    if (rc != AD_OK) {
-        ode_free(s);
-        return rc;
+    if (rc == AD_OK) rc = gb_arrays_add(ctx, a, AD_SCALAR, &s);
+    if (rc == AD_OK) {
+        *s = (double)steps;
+        a->nvalues = gb_arrays_numel(a, 0);
     }
-    s->s = (double)steps;
-    *state = s;
-    return AD_OK;
-}
-
-static int run(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state, bool gradient)
-{
-    ode_state *s = state;
-    ad_scope sc = ad_scope_begin(ctx);
-    ad_tensor *in[2] = {ad_wrap(ctx, AD_SHAPE((int64_t)s->n), s->x), ad_scalar(ctx, s->s)};
-    int rc = !in[0] || !in[1] ? ad_errno(ctx)
-             : gradient         ? gb_gradient(ctx, b, o, ode_last, NULL, 2, in, NULL, s->out, s->n)
-                                : gb_value(ctx, ode_f, NULL, 2, in, s->out, s->n);
-    ad_scope_end(ctx, sc, NULL);
     return rc;
 }
 
-static int run_primal(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state)
-{
-    return run(ctx, b, o, state, false);
-}
+static const gb_plain ODE = {.name = "ode", .read = ode_read, .primal = ode_f, .scalar = ode_last};
 
-static int run_gradient(ad_ctx *ctx, const ad_backend *b, const ad_options *o, void *state)
-{
-    return run(ctx, b, o, state, true);
-}
+static int prepare(ad_ctx *ctx, const json_t *input, void **state) { return gb_plain_prepare(ctx, &ODE, input, state); }
 
 /* both functions answer n values */
-static json_t *output(ad_ctx *ctx, void *state)
-{
-    ode_state *s = state;
-    return gb_json_list(ctx, s->out, s->n);
-}
-
 static const gb_function FUNCTIONS[] = {
-    {.name = "primal", .prepare = prepare, .run = run_primal, .output = output, .free_state = ode_free},
-    {.name = "gradient", .prepare = prepare, .run = run_gradient, .output = output, .free_state = ode_free},
+    {.name = "primal", .prepare = prepare, .run = gb_plain_value, .output = gb_plain_list, .free_state = gb_plain_free},
+    {.name = "gradient", .prepare = prepare, .run = gb_plain_gradient, .output = gb_plain_list,
+     .free_state = gb_plain_free},
 };
 
 const gb_eval gb_eval_ode = {.name = "ode", .functions = FUNCTIONS, .nfunctions = 2};
