@@ -83,6 +83,32 @@ ad_tensor *th_vals(ad_shape shape, double offset, double scale)
     return t;
 }
 
+/* ---- a failing allocator hook ------------------------------------------------- */
+
+void *th_alloc_hook(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    th_alloc *h = ud;
+    if (nsize == 0) {
+        h->bytes -= (int64_t)osize;
+        free(ptr);
+        return NULL;
+    }
+    if (!ptr && h->fail_size && nsize == h->fail_size) { /* by size: not counted as a call */
+        h->seen_size++;
+        h->failed++;
+        return NULL;
+    }
+    if (++h->calls == h->fail_at) {
+        h->failed++;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (p) h->bytes += (int64_t)nsize - (int64_t)(ptr ? osize : 0);
+    return p;
+}
+
+void th_alloc_arm(th_alloc *h, int64_t n) { h->fail_at = n > 0 ? h->calls + n : -1; }
+
 /* ---- rule checks -------------------------------------------------------------- */
 
 #define MAXIN 8

@@ -8,6 +8,9 @@
  *                             against differences of gradients
  *   th_backend_params(...)    one ParameterizedTest case per registered
  *                             backend
+ *   th_alloc                  a failing allocator hook: counts calls and
+ *                             live bytes, fails the N-th allocation or
+ *                             every one of a given size
  * and, through functions.h and files.h, the shared test functions
  * (th_rosenbrock, ...) and a temporary directory per test.
  */
@@ -97,5 +100,26 @@ const ad_backend *th_backend_of(const char *name);
 
 /* Deterministic "high-entropy" test values: x_i = offset + scale·sin(1.7i + 0.3). */
 ad_tensor *th_vals(ad_shape shape, double offset, double scale);
+
+/* ---- a failing allocator hook ------------------------------------------------- */
+
+/* The state of th_alloc_hook (pass it as ad_ctx_options.alloc_ud): every
+ * allocation is counted, live bytes tracked, and an allocation refused
+ * when its number is fail_at or, for a fresh block, its size fail_size. */
+typedef struct th_alloc {
+    int64_t calls;     /* allocations and reallocations made (not frees, not fail_size refusals) */
+    int64_t bytes;     /* live bytes: 0 again once everything is given back */
+    int64_t fail_at;   /* refuse call number fail_at; -1: never */
+    size_t fail_size;  /* refuse every fresh block of exactly this size; 0: never */
+    int64_t failed;    /* how many were refused */
+    int64_t seen_size; /* fresh blocks of fail_size asked for */
+} th_alloc;
+
+#define TH_ALLOC_INIT ((th_alloc){.fail_at = -1})
+
+/* An ad_alloc_fn: realloc/free counted as above. */
+void *th_alloc_hook(void *ud, void *ptr, size_t osize, size_t nsize);
+/* Refuses the n-th allocation from now (n <= 0: none). */
+void th_alloc_arm(th_alloc *h, int64_t n);
 
 #endif

@@ -23,30 +23,10 @@
 
 /* ---- the hook -------------------------------------------------------------------------------- */
 
-/* Counts allocations and live bytes; fails allocation number fail_at. */
-static struct {
-    int64_t calls, fail_at, bytes;
-    bool fired;
-} H;
+/* Counts allocations and live bytes; fails the allocation arm() names. */
+static th_alloc H = {.fail_at = -1};
 
-static void *hook_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    (void)ud;
-    if (nsize == 0) {
-        H.bytes -= (int64_t)osize;
-        free(ptr);
-        return NULL;
-    }
-    if (++H.calls == H.fail_at) {
-        H.fired = true;
-        return NULL;
-    }
-    void *p = realloc(ptr, nsize);
-    if (p) H.bytes += (int64_t)nsize - (int64_t)(ptr ? osize : 0);
-    return p;
-}
-
-static void arm(int64_t n) { H.fail_at = n > 0 ? H.calls + n : -1; }
+static void arm(int64_t n) { th_alloc_arm(&H, n); }
 static void disarm(void) { H.fail_at = -1; }
 
 /* ---- what a scenario returns ---------------------------------------------------------------- */
@@ -427,7 +407,7 @@ ParameterizedTestParameters(alloc_failure, every_n)
 static void fixture_new(fixture *fx)
 {
     memset(fx, 0, sizeof *fx);
-    ad_ctx_options o = {.alloc = hook_alloc, .seed = 5, .no_recycling = true};
+    ad_ctx_options o = {.alloc = th_alloc_hook, .alloc_ud = &H, .seed = 5, .no_recycling = true};
     fx->k = ad_ctx_new_with(&o);
     cr_assert_not_null(fx->k);
     ad_ctx *k = fx->k;
@@ -501,9 +481,9 @@ static bool one_n(const fcase *c, const char *label, int64_t n, const result *re
     fixture_new(&fx);
     ad_mem_stats before, after;
     ad_ctx_mem_stats(fx.k, &before);
-    H.fired = false;
+    int64_t failed = H.failed;
     int rc = run_case(&fx, c, n, &r);
-    bool fired = H.fired;
+    bool fired = H.failed > failed;
     ad_ctx_mem_stats(fx.k, &after);
     if (fired) tl->injected++;
     if (rc == AD_OK) {

@@ -167,24 +167,6 @@ Test(data, header_only_and_files, .description = "no rows is a [0, n] tensor; fi
 
 /* ---- every allocation through the hook ----------------------------------------------------- */
 
-typedef struct {
-    int64_t bytes, calls, fail_at;
-} hook;
-
-static void *hook_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    hook *h = ud;
-    if (nsize == 0) {
-        h->bytes -= (int64_t)osize;
-        free(ptr);
-        return NULL;
-    }
-    if (++h->calls == h->fail_at) return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p) h->bytes += (int64_t)nsize - (int64_t)(ptr ? osize : 0);
-    return p;
-}
-
 /* The whole pipeline in k: parse, fill, encode, print, tensor.  Returns
  * the status; on success checks the tensor. */
 static int pipeline(ad_ctx *k)
@@ -208,8 +190,8 @@ static int pipeline(ad_ctx *k)
 Test(data, allocation_failures_are_errors_not_leaks,
      .description = "failing the N-th allocation, for every N, gives AD_ENOMEM or the right table, and no leak")
 {
-    hook h = {.fail_at = -1};
-    ad_ctx_options o = {.alloc = hook_alloc, .alloc_ud = &h};
+    th_alloc h = TH_ALLOC_INIT;
+    ad_ctx_options o = {.alloc = th_alloc_hook, .alloc_ud = &h};
     ad_ctx *k = ad_ctx_new_with(&o);
     int64_t base = h.calls;
     cr_assert_eq(pipeline(k), AD_OK, "%s", ad_errmsg(k));
@@ -218,9 +200,9 @@ Test(data, allocation_failures_are_errors_not_leaks,
     cr_expect_eq(h.bytes, 0, "%lld bytes left after a clean run", (long long)h.bytes);
     cr_assert_gt(total, 20, "the pipeline allocates through the hook");
     for (int64_t n = 1; n <= total; n++) {
-        h = (hook){.fail_at = -1};
+        h = TH_ALLOC_INIT;
         k = ad_ctx_new_with(&o);
-        h.fail_at = h.calls + n;
+        th_alloc_arm(&h, n);
         int rc = pipeline(k);
         cr_expect(rc == AD_OK || rc == AD_ENOMEM, "failing allocation %lld: status %d (%s)", (long long)n, rc,
                   ad_errmsg(k));

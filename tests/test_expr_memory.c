@@ -14,32 +14,6 @@
 
 TestSuite(expr_memory, .init = th_setup, .fini = th_teardown);
 
-/* A hook that counts calls and live bytes, fails the fail_at-th
- * allocation, and fails every allocation of exactly fail_size bytes. */
-typedef struct {
-    int64_t bytes, calls, fail_at;
-    size_t fail_size;
-    int64_t seen_size; /* allocations of fail_size bytes asked for */
-} hook;
-
-static void *hook_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    hook *h = ud;
-    if (nsize == 0) {
-        h->bytes -= (int64_t)osize;
-        free(ptr);
-        return NULL;
-    }
-    if (!ptr && nsize == h->fail_size) {
-        h->seen_size++;
-        return NULL;
-    }
-    if (++h->calls == h->fail_at) return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p) h->bytes += (int64_t)nsize - (int64_t)(ptr ? osize : 0);
-    return p;
-}
-
 /* "concat(x, x, ..., x)" with n operands: more than the evaluator's 16
  * on-stack slots, so it needs a scratch array of n pointers. */
 static const char *long_concat(int n)
@@ -77,8 +51,8 @@ static int eval_in(ad_ctx *k, const char *src, double *value)
 Test(expr_memory, scratch_arrays_go_through_the_hook,
      .description = "a 23-operand concat asks the hook for 23 pointers; refusing them fails the evaluation")
 {
-    hook h = {.fail_at = -1, .fail_size = 23 * sizeof(ad_tensor *)};
-    ad_ctx_options o = {.alloc = hook_alloc, .alloc_ud = &h};
+    th_alloc h = {.fail_at = -1, .fail_size = 23 * sizeof(ad_tensor *)};
+    ad_ctx_options o = {.alloc = th_alloc_hook, .alloc_ud = &h};
     ad_ctx *k = ad_ctx_new_with(&o);
     cr_assert_not_null(k);
     char src[600];
@@ -113,8 +87,8 @@ Test(expr_memory, every_failed_allocation_is_reported_and_nothing_leaks,
 {
     const char *src = complex_expr();
     double expected = 0, v = 0;
-    hook h = {.fail_at = -1};
-    ad_ctx_options o = {.alloc = hook_alloc, .alloc_ud = &h};
+    th_alloc h = TH_ALLOC_INIT;
+    ad_ctx_options o = {.alloc = th_alloc_hook, .alloc_ud = &h};
     ad_ctx *k = ad_ctx_new_with(&o);
     cr_assert_not_null(k);
     cr_assert_eq(eval_in(k, src, &expected), AD_OK, "%s", ad_errmsg(k));
@@ -124,8 +98,8 @@ Test(expr_memory, every_failed_allocation_is_reported_and_nothing_leaks,
 
     int failures = 0;
     for (int64_t n = 1; n <= total + 1; n++) {
-        hook hn = {.fail_at = n};
-        ad_ctx_options on = {.alloc = hook_alloc, .alloc_ud = &hn};
+        th_alloc hn = {.fail_at = n};
+        ad_ctx_options on = {.alloc = th_alloc_hook, .alloc_ud = &hn};
         ad_ctx *kn = ad_ctx_new_with(&on);
         if (!kn) continue; /* the context itself could not be made: fine */
         /* the context keeps its scope stack once made: make it first, so

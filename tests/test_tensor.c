@@ -144,30 +144,35 @@ Test(tensor, byte_counts_are_exact, .description = "values live/peak bytes are e
     ad_scope_end(ctx, s, NULL);
 }
 
-/* The allocator hook sees every byte: a counting allocator agrees with
- * the statistics. */
-typedef struct {
-    int64_t bytes, calls, fail_at;
-} counting;
-
-static void *counting_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+Test(tensor, test_kit_alloc_hook_counts_and_fails,
+     .description = "th_alloc_hook: calls and live bytes counted, the armed call and fail_size blocks refused")
 {
-    counting *c = ud;
-    if (nsize == 0) {
-        c->bytes -= (int64_t)osize;
-        free(ptr);
-        return NULL;
-    }
-    if (++c->calls == c->fail_at) return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p) c->bytes += (int64_t)nsize - (int64_t)(ptr ? osize : 0);
-    return p;
+    th_alloc h = TH_ALLOC_INIT;
+    void *a = th_alloc_hook(&h, NULL, 0, 24);
+    cr_assert_not_null(a);
+    cr_expect(h.calls == 1 && h.bytes == 24, "calls %lld, bytes %lld", (long long)h.calls, (long long)h.bytes);
+    th_alloc_arm(&h, 2);
+    void *b = th_alloc_hook(&h, NULL, 0, 8);
+    cr_expect_not_null(b, "the first call after arming succeeds");
+    cr_expect_null(th_alloc_hook(&h, NULL, 0, 8), "the second is refused");
+    h.fail_size = 40;
+    cr_expect_null(th_alloc_hook(&h, NULL, 0, 40), "a fresh block of fail_size is refused");
+    cr_expect(h.failed == 2 && h.seen_size == 1 && h.calls == 3, "failed %lld, seen %lld, calls %lld",
+              (long long)h.failed, (long long)h.seen_size, (long long)h.calls);
+    a = th_alloc_hook(&h, a, 24, 40); /* a reallocation of fail_size's size is not refused */
+    cr_assert_not_null(a);
+    cr_expect_eq(h.bytes, 48);
+    th_alloc_hook(&h, a, 40, 0);
+    th_alloc_hook(&h, b, 8, 0);
+    cr_expect_eq(h.bytes, 0);
 }
 
+/* The allocator hook sees every byte: a counting allocator agrees with
+ * the statistics. */
 Test(tensor, allocator_hook_sees_everything)
 {
-    counting c = {0, 0, -1};
-    ad_ctx_options o = {.alloc = counting_alloc, .alloc_ud = &c};
+    th_alloc c = TH_ALLOC_INIT;
+    ad_ctx_options o = {.alloc = th_alloc_hook, .alloc_ud = &c};
     ad_ctx *k = ad_ctx_new_with(&o);
     cr_assert_not_null(k);
     ad_tensor *x = ad_arange_n(k, 5000);
@@ -185,8 +190,8 @@ Test(tensor, allocation_failure_is_reported_and_nothing_leaks,
 {
     bool swept_all = false;
     for (int n = 1; n < 200 && !swept_all; n++) {
-        counting c = {0, 0, n};
-        ad_ctx_options o = {.alloc = counting_alloc, .alloc_ud = &c};
+        th_alloc c = {.fail_at = n};
+        ad_ctx_options o = {.alloc = th_alloc_hook, .alloc_ud = &c};
         ad_ctx *k = ad_ctx_new_with(&o);
         if (!k) {
             cr_expect_eq(c.calls, n, "n=%d: only a failed allocation may stop the context being made", n);
