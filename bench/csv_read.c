@@ -168,7 +168,9 @@ static void parse(reader *rd, FILE *f, struct csv_parser *p, char ***comments, i
     for (rd->line = 1; rd->rc == 0 && (n = getline(&line, &cap, f)) > 0; rd->line++) {
         if (at_start && blank(line, (size_t)n)) continue;
         if (at_start && line[0] == '#') {
-            if (add_comment(comments, ncomments, line, (size_t)n) != 0) fail(rd, "out of memory");
+            /* a NUL would cut the comment where C strings end: refused, as in fields */
+            if (memchr(line, '\0', (size_t)n)) fail(rd, "a comment line holds a NUL byte");
+            else if (add_comment(comments, ncomments, line, (size_t)n) != 0) fail(rd, "out of memory");
             continue;
         }
         if (csv_parse(p, line, (size_t)n, on_field, on_row, rd) != (size_t)n && rd->rc == 0)
