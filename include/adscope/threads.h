@@ -8,7 +8,7 @@
  *
  *     int before = ad_get_num_threads();     // 1 unless changed
  *     if (ad_set_num_threads(2) != AD_OK) fprintf(stderr, "no: bad count\n");
- *     ...                                    // large ops use up to 2 threads
+ *     // ... large ops here use up to 2 threads ...
  *     ad_set_num_threads(before);
  *
  * What uses the threads (only when the library was built with OpenMP,
