@@ -124,7 +124,7 @@ typedef struct ad_bench_cell {
     const char *err_reference; /* "analytic", the reference backend's name, or "" */
     char note[512];
     int rounds;                /* interleaved rounds its times come from */
-    double t_f_best, t_f_spread;       /* min of the rounds' medians of T_f; max/min - 1 of them (NAN: < 2 rounds) */
+    double t_f_best, t_f_spread;       /* min of the rounds' medians of T_f; their median / min - 1 (NAN: < 2 rounds) */
     double t_grad_best, t_grad_spread; /* the same of T_grad */
 } ad_bench_cell;
 
@@ -210,7 +210,7 @@ double ad_bench_median(double *v, int n);
  * before round r+1 starts, so a slow spell of the machine (another process
  * on the shared cores) falls on all of them alike, and each keeps the
  * median of every round.  Its robust time is the smallest round median (a
- * quiet round), its spread how far the round medians are apart. */
+ * quiet round), its spread how much slower the median round was. */
 #define AD_BENCH_MAX_ROUNDS 64
 
 typedef struct ad_bench_timing {
@@ -231,11 +231,11 @@ typedef struct ad_bench_timing {
 int ad_bench_round_reps(const ad_bench_config *cfg, const ad_bench_timing *t, int round, int nrounds);
 /* Closes a round whose calls are times[first .. n): its median into med[]. */
 void ad_bench_round_close(ad_bench_timing *t, int first);
-/* min, median, max of every call; the best round median and the spread
- * max/min - 1 of the round medians (NAN below 2 rounds). */
+/* min, median, max of every call; the best round median and the spread:
+ * the median round median over the best, minus 1 (NAN below 2 rounds). */
 void ad_bench_timing_stats(const ad_bench_timing *t, double out[3], double *best, double *spread);
 
-/* A cell whose round medians are further apart than this (max/min - 1)
+/* A cell whose median round is this much slower than its best (spread)
  * is too noisy to judge: the fits leave it out (README: "Noise"). */
 #define AD_BENCH_NOISE_LIMIT 0.5
 bool ad_bench_too_noisy(double spread);

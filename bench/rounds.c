@@ -45,13 +45,14 @@ void ad_bench_timing_stats(const ad_bench_timing *t, double out[3], double *best
         out[2] = v[t->n - 1];
         free(v);
     }
-    double lo = INFINITY, hi = 0;
-    for (int r = 0; r < t->rounds; r++) {
-        lo = fmin(lo, t->med[r]);
-        hi = fmax(hi, t->med[r]);
-    }
-    if (t->rounds > 0) *best = lo;
-    if (t->rounds > 1 && lo > 0) *spread = hi / lo - 1;
+    if (t->rounds < 1) return;
+    /* the median round against the best: one round of a preempted process
+     * (10x slower) moves it not at all, a machine slow in most rounds does */
+    double m[AD_BENCH_MAX_ROUNDS];
+    memcpy(m, t->med, (size_t)t->rounds * sizeof *m);
+    double mid = ad_bench_median(m, t->rounds); /* sorts m */
+    *best = m[0];
+    if (t->rounds > 1 && m[0] > 0) *spread = mid / m[0] - 1;
 }
 
 bool ad_bench_too_noisy(double spread) { return spread > AD_BENCH_NOISE_LIMIT; }

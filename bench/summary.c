@@ -339,7 +339,7 @@ static void print_noise(FILE *f, const ad_bench_series *s, int n)
         fprintf(f, "noise: not measured (no cell has two rounds)\n");
     else
         fprintf(f,
-                "noise: round medians of a cell differ by %.1f%% (median over series; noisiest: %s %s, %.1f%%); "
+                "noise: a cell's median round is %.1f%% slower than its best (median over series; noisiest: %s %s, %.1f%%); "
                 "%d cell%s too noisy to judge\n",
                 100 * ad_bench_median(v, k), s[worst].function, s[worst].backend, 100 * s[worst].noise, noisy,
                 noisy == 1 ? "" : "s");
@@ -401,7 +401,7 @@ int ad_bench_summary_print(FILE *f, const ad_bench_series *s, int n)
                 "\nexponents: slope ± standard error of log(T_grad) and log(peak bytes) against log(size) (theory in\n"
                 "parentheses) over the ok cells with T_grad >= max(%g x the series' fastest, %g us) and T_f >= %g x\n"
                 "its smallest; memory also drops peaks under %g x the smallest when the peak grows past that.  T_grad\n"
-                "is a cell's best round median; cells whose round medians differ by more than %g%% are left out.\n"
+                "is a cell's best round median; cells whose median round is %g%% slower than that are left out.\n"
                 "Flagged when the %g%% confidence interval (slope ± t·se) lies outside theory ± %g.  worst rel:\n"
                 "largest relative error against the reference.\n",
                 AD_BENCH_FLOOR_FACTOR, AD_BENCH_FLOOR_SECONDS * 1e6, AD_BENCH_FLOOR_FACTOR, AD_BENCH_MEM_FLOOR_FACTOR,
