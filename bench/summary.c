@@ -151,7 +151,10 @@ static void take_row(const ad_bench_table *t, int64_t r, ad_bench_series *s, ser
     if (isnan(tg) && !isnan(ad_bench_table_num(t, r, "t_grad_median"))) s->nnoisy++;
     c->sz[c->n] = size;
     c->tg[c->n] = tg;
-    c->tf[c->n] = robust_time(t, r, "t_f_best", "t_f_median", "t_f_spread");
+    /* T_f here decides the floor only: a noisy T_f still says whether f is
+     * out of its fixed-cost regime (a NAN would pass every floor) */
+    double tf = robust_time(t, r, "t_f_best", "t_f_median", "t_f_spread");
+    c->tf[c->n] = isnan(tf) ? ad_bench_table_num(t, r, "t_f_median") : tf;
     c->pk[c->n] = ad_bench_table_num(t, r, "peak_total");
     c->n++;
 }

@@ -1129,6 +1129,11 @@ Test(bench, noisy_cells_are_marked_not_fitted, .description = "a cell whose medi
         row[21] = pk;
         row[30] = best;
         row[31] = sp;
+        if (i == 1) { /* a slow T_grad, but f still in its fixed-cost regime with a noisy T_f: out of the fit */
+            snprintf(best, sizeof best, "%.17g", 100 * tg);
+            row[28] = tf;
+            row[29] = "9";
+        }
         cr_assert_eq(ad_bench_table_col(&t, "t_grad_best"), 30);
         cr_assert_eq(ad_bench_table_col(&t, "t_grad_spread"), 31);
         cr_assert_eq(ad_bench_table_add(&t, row), 0);
