@@ -26,7 +26,7 @@
 
 /* ---- the result table's columns (bench/README.md, in this order) -------------- */
 
-#define AD_BENCH_NCOLS 27
+#define AD_BENCH_NCOLS 33
 extern const char *const ad_bench_columns[AD_BENCH_NCOLS];
 
 /* ---- backend classes and the exponents theory predicts ---------------------------- */
@@ -124,6 +124,9 @@ typedef struct ad_bench_cell {
     double max_abs_err, max_rel_err; /* NAN: not measured */
     const char *err_reference; /* "analytic", the reference backend's name, or "" */
     char note[512];
+    int rounds;                /* interleaved rounds its times come from */
+    double t_f_best, t_f_spread;       /* min of the rounds' medians of T_f; their median / min - 1 (NAN: < 2 rounds) */
+    double t_grad_best, t_grad_spread; /* the same of T_grad */
 } ad_bench_cell;
 
 /* What the progress callback is told: before a cell (cell == NULL) and
@@ -150,6 +153,7 @@ typedef struct ad_bench_config {
     double min_time;      /* ... and at least this many seconds of them ... */
     int max_reps;         /* ... but never more repetitions than this */
     double budget;        /* seconds a cell may take (see README: prediction and skipping) */
+    int rounds;           /* the repetitions of a (function, size) run in this many interleaved rounds */
     int shard, nshards;   /* run only the series with (series index mod nshards) == shard */
     ad_options opts;      /* passed to every driver */
     ad_bench_progress_fn progress;
@@ -168,7 +172,7 @@ typedef struct ad_bench_config {
 #define AD_BENCH_PROBE_SIZE 1000
 
 /* Defaults: normal runs min_reps 3, min_time 0.1 s, max_reps 1000, budget
- * 2 s; quick runs min_time 0.01 s, budget 0.5 s. */
+ * 2 s, 5 rounds; quick runs min_time 0.01 s, budget 0.5 s, 5 rounds. */
 void ad_bench_config_defaults(ad_bench_config *c, bool quick);
 
 /* A cell of the plan: indices into cfg->fns and cfg->backends, and the size. */
@@ -200,6 +204,43 @@ void ad_bench_cell_row(const ad_bench_cell *c, char bufs[AD_BENCH_NCOLS][128], c
 /* Median of n values (sorted in place). */
 double ad_bench_median(double *v, int n);
 
+/* ---- timing in interleaved rounds (bench/rounds.c) ---------------------------------------------- */
+
+/* The cells of one (function, size) — the plain evaluation and every
+ * backend — are timed round-robin: round r times each of them a few times
+ * before round r+1 starts, so a slow spell of the machine (another process
+ * on the shared cores) falls on all of them alike, and each keeps the
+ * median of every round.  Its robust time is the smallest round median (a
+ * quiet round), its spread how much slower the median round was. */
+#define AD_BENCH_MAX_ROUNDS 64
+
+typedef struct ad_bench_timing {
+    double *times;     /* every timed call, in order (cap entries) */
+    int n, cap;
+    double med[AD_BENCH_MAX_ROUNDS]; /* the median of each round */
+    int rounds;
+    double used;       /* seconds spent, warm-up included (the budget) */
+    double total;      /* seconds of the timed calls */
+    double last;       /* seconds of the latest call */
+    bool cut;          /* the budget stopped it */
+} ad_bench_timing;
+
+/* The calls round `round` (0-based) of `nrounds` should time, from the
+ * time a call takes now (t->last): what is left of cfg->min_time spread
+ * over the rounds left, at least what min_reps needs, at most what leaves
+ * each later round one call within max_reps; 0 when none fits. */
+int ad_bench_round_reps(const ad_bench_config *cfg, const ad_bench_timing *t, int round, int nrounds);
+/* Closes a round whose calls are times[first .. n): its median into med[]. */
+void ad_bench_round_close(ad_bench_timing *t, int first);
+/* min, median, max of every call; the best round median and the spread:
+ * the median round median over the best, minus 1 (NAN below 2 rounds). */
+void ad_bench_timing_stats(const ad_bench_timing *t, double out[3], double *best, double *spread);
+
+/* A cell whose median round is this much slower than its best (spread)
+ * is too noisy to judge: the fits leave it out (README: "Noise"). */
+#define AD_BENCH_NOISE_LIMIT 0.5
+bool ad_bench_too_noisy(double spread);
+
 /* ---- the machine ------------------------------------------------------------------------------------- */
 
 /* Peak resident set size of this process in bytes (getrusage), -1 if unknown. */
@@ -228,9 +269,14 @@ int ad_bench_describe(ad_bench_table *t, uint64_t seed, const char *command);
 #define AD_BENCH_MEM_FLOOR_FACTOR 4.0
 /* Fits need at least this many points. */
 #define AD_BENCH_MIN_FIT_POINTS 3
-/* A fitted exponent disagrees with theory when |slope - theory| >
- * max(AD_BENCH_TOLERANCE, 3·se). */
+/* A fitted exponent disagrees with theory when its confidence interval,
+ * slope ± t·se (t the Student quantile of AD_BENCH_CONFIDENCE with n - 2
+ * degrees of freedom, from GSL), lies wholly outside theory ±
+ * AD_BENCH_TOLERANCE: the tolerance is for what theory's asymptotic
+ * exponent leaves out (caches, fixed costs), the interval for the noise
+ * the fit measured. */
 #define AD_BENCH_TOLERANCE 0.3
+#define AD_BENCH_CONFIDENCE 0.99
 
 typedef struct ad_bench_series {
     char function[256], backend[64], size_name[8]; /* cut to fit: the full names are in row first_row */
@@ -250,12 +296,15 @@ typedef struct ad_bench_series {
     ad_bench_fit eval;     /* log T_f against log size, over T_f >= FLOOR_FACTOR x its smallest */
     double theory_eval;
     bool flag_time, flag_mem;       /* disagreement with theory */
+    int nnoisy;                     /* ok cells too noisy to judge, left out of the fits */
+    double noise;                   /* the median T_grad spread of its ok cells (NAN: none) */
     double worst_abs, worst_rel;    /* over ok cells (NAN: none measured) */
     char err_reference[32];         /* the reference's name as the CSV says it ("" : none) */
 } ad_bench_series;
 
 /* True when fit (with at least AD_BENCH_MIN_FIT_POINTS points) disagrees
- * with a theory that is not NAN. */
+ * with a theory that is not NAN: its confidence interval excludes theory
+ * ± AD_BENCH_TOLERANCE. */
 bool ad_bench_disagrees(const ad_bench_fit *fit, double theory);
 
 /* Groups a result table by (function, backend) in order of first

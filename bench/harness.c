@@ -18,6 +18,8 @@ const char *const ad_bench_columns[AD_BENCH_NCOLS] = {
     "t_grad_max",    "ratio",         "passes",     "sweeps",       "ops_recorded",  "peak_values",
     "peak_tangents", "peak_tape",     "peak_meta",  "peak_total",   "peak_rss",      "max_abs_err",
     "max_rel_err",   "err_reference", "note",
+    /* added by the interleaved rounds (bench/README.md, "Noise"); the columns above keep their meaning */
+    "rounds",        "t_f_best",      "t_f_spread", "t_grad_best",  "t_grad_spread", "noisy",
 };
 
 const char *ad_bench_status_name(ad_bench_status s)
@@ -62,6 +64,7 @@ void ad_bench_config_defaults(ad_bench_config *c, bool quick)
     c->max_reps = 1000;
     c->min_time = quick ? 0.01 : 0.1;
     c->budget = quick ? 0.5 : 2;
+    c->rounds = 5;
     c->shard = 0;
     c->nshards = 1;
 }
@@ -127,10 +130,12 @@ typedef struct {
     bool wrt[AD_BENCH_MAX_INPUTS];
     int wi;             /* the differentiated input */
     bool jacobian;
-    bool have_tf;
+    bool have_tf;       /* f's warm-up ran (tf_status says how) */
     int tf_status;      /* AD_OK, or why f failed */
     char tf_error[256];
-    double tf[3];
+    bool f_timed;       /* f takes part in the rounds */
+    ad_bench_timing ft; /* its calls */
+    double tf[3], tf_best, tf_spread;
     bool have_ref;      /* reference computed (or given up) */
     ad_tensor *ref;     /* the reference derivative (NULL: none) */
     const char *ref_name;
@@ -162,55 +167,49 @@ static int derive(const ad_backend *b, const group *g, const ad_options *o, ad_t
     return ad_value_and_grad(b, &g->p, o, NULL, D, NULL, st);
 }
 
-/* Times a plain evaluation of f: grad mode off, no tangents, each call in
- * its own scope. */
-static void measure_f(const ad_bench_config *cfg, group *g)
+/* One plain evaluation of f: grad mode off, no tangents, in its own
+ * scope; its seconds in *sec.  AD_OK, or f's status with the message in
+ * g->tf_error. */
+static int f_call(group *g, double *sec)
 {
     ad_ctx *ctx = g->p.ctx;
-    g->have_tf = true;
-    g->tf[0] = g->tf[1] = g->tf[2] = NAN;
     bool prev = ad_set_grad_enabled(ctx, false);
     int fwd = ad_fwd_width(ctx);
     if (fwd > 0) ad_fwd_end(ctx);
-    double *times = malloc((size_t)cfg->max_reps * sizeof *times);
-    int reps = 0;
-    double total = 0, t0 = now(), last = 0;
-    g->tf_status = times ? AD_OK : AD_ENOMEM;
-    if (!times) snprintf(g->tf_error, sizeof g->tf_error, "out of memory");
-    for (int call = 0; g->tf_status == AD_OK; call++) {
-        if (call > 0) {
-            if (reps >= cfg->max_reps) break;
-            if (reps >= cfg->min_reps && total >= cfg->min_time) break;
-            if (reps >= 1 && now() - t0 + last > cfg->budget) break;
-        }
-        ad_clear_error(ctx);
-        double t = now();
-        ad_scope s = ad_scope_begin(ctx);
-        ad_tensor *y = g->fn->f(ctx, g->in, g->p.user);
-        int64_t numel = y ? ad_numel(y) : 0;
-        ad_scope_end(ctx, s, NULL);
-        last = now() - t;
-        if (!y) {
-            g->tf_status = ad_errno(ctx) ? ad_errno(ctx) : AD_EINVAL;
-            snprintf(g->tf_error, sizeof g->tf_error, "f: %s", ad_errmsg(ctx));
-            break;
-        }
-        if (call == 0) {
-            if (g->fn->auto_kind) g->jacobian = numel != 1;
-            continue; /* the warm-up */
-        }
-        times[reps++] = last;
-        total += last;
+    ad_clear_error(ctx);
+    double t = now();
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *y = g->fn->f(ctx, g->in, g->p.user);
+    int64_t numel = y ? ad_numel(y) : 0;
+    ad_scope_end(ctx, s, NULL);
+    *sec = now() - t;
+    int rc = AD_OK;
+    if (!y) {
+        rc = ad_errno(ctx) ? ad_errno(ctx) : AD_EINVAL;
+        snprintf(g->tf_error, sizeof g->tf_error, "f: %s", ad_errmsg(ctx));
+    } else if (g->fn->auto_kind) {
+        g->jacobian = numel != 1;
     }
-    if (g->tf_status == AD_OK && reps > 0) {
-        g->tf[1] = ad_bench_median(times, reps);
-        g->tf[0] = times[0];
-        g->tf[2] = times[reps - 1];
-    }
-    free(times);
     if (fwd > 0) ad_fwd_begin(ctx, fwd);
     ad_set_grad_enabled(ctx, prev);
     ad_clear_error(ctx);
+    return rc;
+}
+
+/* f's warm-up (which also tells a custom function's kind); f then joins
+ * the rounds. */
+static void f_warm(const ad_bench_config *cfg, group *g)
+{
+    g->have_tf = true;
+    double sec = 0;
+    g->tf_status = f_call(g, &sec);
+    g->ft = (ad_bench_timing){.times = malloc((size_t)cfg->max_reps * sizeof(double)), .cap = cfg->max_reps,
+                              .used = sec, .last = sec};
+    if (g->tf_status == AD_OK && !g->ft.times) {
+        g->tf_status = AD_ENOMEM;
+        snprintf(g->tf_error, sizeof g->tf_error, "out of memory");
+    }
+    g->f_timed = g->tf_status == AD_OK;
 }
 
 /* The reference derivative: analytic, or five-point differences with their
@@ -305,22 +304,20 @@ static bool skip_predicted(const ad_bench_config *cfg, const group *g, ad_bench_
     if (!(ss->over || pred > cfg->budget)) return false;
     char b1[32], b2[32];
     c->status = AD_BENCH_SKIPPED;
-    if (g->have_tf) memcpy(c->t_f, g->tf, sizeof c->t_f);
     snprintf(c->note, sizeof c->note, "predicted %s > budget %s", ad_bench_fmt_seconds(b1, sizeof b1, pred),
              ad_bench_fmt_seconds(b2, sizeof b2, cfg->budget));
     ss->over = true;
     return true;
 }
 
-/* T_f of the group (measured by its first cell) into c.  False, with c
- * failed, when f itself fails. */
+/* f warmed up (by the group's first cell that gets this far).  False,
+ * with c failed, when f itself fails. */
 static bool with_tf(const ad_bench_config *cfg, group *g, ref_state *rs, ad_bench_cell *c)
 {
     if (!g->have_tf) {
-        measure_f(cfg, g);
+        f_warm(cfg, g);
         if (g->fn->auto_kind && g->tf_status == AD_OK) rs->kind = g->jacobian ? 2 : 1;
     }
-    memcpy(c->t_f, g->tf, sizeof c->t_f);
     c->jacobian = g->jacobian;
     if (g->tf_status == AD_OK) return true;
     c->status = AD_BENCH_FAILED;
@@ -374,54 +371,6 @@ static bool skip_slow(const ad_bench_config *cfg, const group *g, double warm, s
     return true;
 }
 
-/* Timed repetitions: at least min_reps and min_time, at most max_reps, and
- * no new one once the cell (started at t0) has used its budget; *cut says
- * the budget stopped them.  Fills c's times and stats; false, with c
- * failed, when a repetition fails. */
-static bool repeat(const ad_bench_config *cfg, const group *g, const ad_backend *b, double t0, double warm,
-                   ad_bench_cell *c, bool *cut)
-{
-    ad_ctx *ctx = g->p.ctx;
-    double *times = malloc((size_t)cfg->max_reps * sizeof *times);
-    if (!times) {
-        c->status = AD_BENCH_FAILED;
-        snprintf(c->note, sizeof c->note, "out of memory");
-        return false;
-    }
-    double total = 0, last = warm;
-    *cut = false;
-    while (c->reps < cfg->max_reps && (c->reps < cfg->min_reps || total < cfg->min_time)) {
-        if (c->reps >= 1 && now() - t0 + last > cfg->budget) {
-            *cut = true;
-            break;
-        }
-        ad_scope sr = ad_scope_begin(ctx);
-        ad_tensor *Dr[AD_BENCH_MAX_INPUTS] = {0};
-        ad_stats st;
-        int rc = derive(b, g, &cfg->opts, Dr, &st);
-        ad_scope_end(ctx, sr, NULL);
-        if (rc != AD_OK) {
-            c->status = AD_BENCH_FAILED;
-            snprintf(c->note, sizeof c->note, "%s", ad_errmsg(ctx));
-            ad_clear_error(ctx);
-            free(times);
-            return false;
-        }
-        if (c->reps == 0) {
-            c->st = st;
-            c->have_stats = true;
-        }
-        last = st.seconds;
-        times[c->reps++] = last;
-        total += last;
-    }
-    c->t_grad[1] = ad_bench_median(times, c->reps);
-    c->t_grad[0] = times[0];
-    c->t_grad[2] = times[c->reps - 1];
-    free(times);
-    return true;
-}
-
 /* Appends to c's note why the repetitions were cut and the reference's note. */
 static void finish_note(const ad_bench_config *cfg, const group *g, bool cut, ad_bench_cell *c)
 {
@@ -434,21 +383,115 @@ static void finish_note(const ad_bench_config *cfg, const group *g, bool cut, ad
         snprintf(c->note + l, sizeof c->note - l, "%s%s", l ? "; " : "", g->ref_note);
 }
 
-/* Measures cell c (not predicted over the budget) of g's inputs. */
-static void run_cell(const ad_bench_config *cfg, group *g, const ad_backend *b, series_state *ss, ref_state *rs,
-                     ad_bench_cell *c)
+/* A cell in its group: the cell, its backend and series, its calls. */
+typedef struct {
+    ad_bench_cell c;
+    const ad_backend *b;
+    series_state *ss;
+    ref_state *rs;
+    ad_bench_timing tm;
+    bool timed; /* warmed up: takes part in the rounds */
+} slot;
+
+/* Readies sl's cell (not predicted over the budget) for the rounds: T_f's
+ * warm-up, the reference, its own warm-up (checked against the reference). */
+static void ready_cell(const ad_bench_config *cfg, group *g, slot *sl)
 {
-    double t0 = now();
-    if (!with_tf(cfg, g, rs, c)) return;
-    if (!g->have_ref) reference(cfg, g, rs);
+    ad_bench_cell *c = &sl->c;
+    if (!with_tf(cfg, g, sl->rs, c)) return;
+    if (!g->have_ref) reference(cfg, g, sl->rs);
     double warm;
-    if (!warm_up(cfg, g, b, c, &warm) || skip_slow(cfg, g, warm, ss, c)) return;
-    bool cut;
-    if (!repeat(cfg, g, b, t0, warm, c, &cut)) return;
-    c->status = AD_BENCH_OK;
-    finish_note(cfg, g, cut, c);
-    ss->last_size = g->size;
-    ss->last_t = c->t_grad[1];
+    if (!warm_up(cfg, g, sl->b, c, &warm) || skip_slow(cfg, g, warm, sl->ss, c)) return;
+    sl->tm = (ad_bench_timing){.times = malloc((size_t)cfg->max_reps * sizeof(double)), .cap = cfg->max_reps,
+                               .used = warm, .last = warm};
+    if (!sl->tm.times) {
+        c->status = AD_BENCH_FAILED;
+        snprintf(c->note, sizeof c->note, "out of memory");
+        return;
+    }
+    sl->timed = true;
+}
+
+/* One timed derivative of sl's cell; the stats of the first are kept. */
+static int backend_call(const ad_bench_config *cfg, group *g, slot *sl, double *sec)
+{
+    ad_ctx *ctx = g->p.ctx;
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *D[AD_BENCH_MAX_INPUTS] = {0};
+    ad_stats st;
+    int rc = derive(sl->b, g, &cfg->opts, D, &st);
+    ad_scope_end(ctx, s, NULL);
+    if (rc != AD_OK) {
+        sl->c.status = AD_BENCH_FAILED;
+        snprintf(sl->c.note, sizeof sl->c.note, "%s", ad_errmsg(ctx));
+        ad_clear_error(ctx);
+        return rc;
+    }
+    if (sl->tm.n == 0) {
+        sl->c.st = st;
+        sl->c.have_stats = true;
+    }
+    *sec = st.seconds;
+    return AD_OK;
+}
+
+/* Round r of nrounds for one timed thing (sl, or f when sl is NULL): the
+ * calls ad_bench_round_reps decides, none once the budget is used. */
+static int time_round(const ad_bench_config *cfg, group *g, slot *sl, int r, int nrounds)
+{
+    ad_bench_timing *tm = sl ? &sl->tm : &g->ft;
+    int m = ad_bench_round_reps(cfg, tm, r, nrounds), first = tm->n;
+    for (int i = 0; i < m && tm->n < tm->cap; i++) {
+        if (tm->n >= 1 && tm->used + tm->last > cfg->budget) {
+            tm->cut = true;
+            break;
+        }
+        double sec = 0;
+        int rc = sl ? backend_call(cfg, g, sl, &sec) : f_call(g, &sec);
+        if (rc != AD_OK) return rc;
+        tm->times[tm->n++] = sec;
+        tm->total += sec;
+        tm->used += sec;
+        tm->last = sec;
+    }
+    ad_bench_round_close(tm, first);
+    return AD_OK;
+}
+
+/* The rounds: each round times f, then every ready cell in order. */
+static void run_rounds(const ad_bench_config *cfg, group *g, slot *sl, int ns)
+{
+    int nrounds = cfg->rounds < 1 ? 1 : cfg->rounds;
+    if (nrounds > cfg->max_reps) nrounds = cfg->max_reps;
+    if (nrounds > AD_BENCH_MAX_ROUNDS) nrounds = AD_BENCH_MAX_ROUNDS;
+    for (int r = 0; r < nrounds; r++) {
+        if (g->f_timed && !g->ft.cut && time_round(cfg, g, NULL, r, nrounds) != AD_OK) g->f_timed = false;
+        for (int k = 0; k < ns; k++)
+            if (sl[k].timed && !sl[k].tm.cut && time_round(cfg, g, &sl[k], r, nrounds) != AD_OK) sl[k].timed = false;
+    }
+    ad_bench_timing_stats(&g->ft, g->tf, &g->tf_best, &g->tf_spread);
+}
+
+/* What the rounds measured into sl's cell, and its series learns its time. */
+static void finish_cell(const ad_bench_config *cfg, const group *g, slot *sl)
+{
+    ad_bench_cell *c = &sl->c;
+    if (g->have_tf) {
+        memcpy(c->t_f, g->tf, sizeof c->t_f);
+        c->t_f_best = g->tf_best;
+        c->t_f_spread = g->tf_spread;
+    }
+    if (sl->timed) {
+        ad_bench_timing_stats(&sl->tm, c->t_grad, &c->t_grad_best, &c->t_grad_spread);
+        c->reps = sl->tm.n;
+        c->rounds = sl->tm.rounds;
+        c->status = AD_BENCH_OK;
+        finish_note(cfg, g, sl->tm.cut, c);
+        sl->ss->last_size = g->size;
+        sl->ss->last_t = c->t_grad[1];
+    }
+    free(sl->tm.times);
+    sl->tm.times = NULL;
 }
 
 /* ---- the sweep --------------------------------------------------------------------------------- */
@@ -489,6 +532,12 @@ void ad_bench_cell_row(const ad_bench_cell *c, char bufs[AD_BENCH_NCOLS][128], c
     fmt_num(bufs[24], 128, c->max_rel_err);
     row[25] = c->err_reference ? c->err_reference : "";
     row[26] = c->note;
+    if (ok) snprintf(bufs[27], 128, "%d", c->rounds);
+    fmt_num(bufs[28], 128, c->t_f_best);
+    fmt_num(bufs[29], 128, c->t_f_spread);
+    fmt_num(bufs[30], 128, ok ? c->t_grad_best : NAN);
+    fmt_num(bufs[31], 128, ok ? c->t_grad_spread : NAN);
+    if (ok) row[32] = ad_bench_too_noisy(c->t_grad_spread) ? "yes" : "no";
 }
 
 static void progress(const ad_bench_config *cfg, int64_t done, int64_t total, const ad_bench_cell *c,
@@ -598,22 +647,24 @@ static void cell_init(ad_bench_cell *c, const group *g, const ad_backend *b)
     c->max_abs_err = c->max_rel_err = NAN;
     c->err_reference = "";
     c->peak_rss = -1;
+    c->t_f_best = c->t_f_spread = c->t_grad_best = c->t_grad_spread = NAN;
 }
 
-/* Cell c of g for b: predicted and skipped, or measured (making g's
- * inputs first if no cell has). */
-static void one_cell(run_state *r, const ad_bench_config *cfg, group *g, const ad_backend *b, int64_t k,
-                     ad_bench_cell *c)
+/* Slot k of the plan in group g, made ready for the rounds unless
+ * predicted over the budget (making g's inputs first if no cell has). */
+static void ready_slot(run_state *r, const ad_bench_config *cfg, group *g, int64_t k, slot *sl)
 {
-    series_state *ss = &r->ss[r->plan[k].series];
-    if (skip_predicted(cfg, g, ad_bench_class_of(b), ss, c)) return;
+    const ad_backend *b = cfg->backends[r->plan[k].backend];
+    *sl = (slot){.b = b, .ss = &r->ss[r->plan[k].series], .rs = &r->rs[r->plan[k].fn]};
+    cell_init(&sl->c, g, b);
+    if (skip_predicted(cfg, g, ad_bench_class_of(b), sl->ss, &sl->c)) return;
     if (!g->p.ctx) group_inputs(r->ctx, g, g->input_error, sizeof g->input_error); /* sets p */
     if (g->p.nin < 1) {
-        c->status = AD_BENCH_FAILED;
-        snprintf(c->note, sizeof c->note, "%s", g->input_error);
+        sl->c.status = AD_BENCH_FAILED;
+        snprintf(sl->c.note, sizeof sl->c.note, "%s", g->input_error);
         return;
     }
-    run_cell(cfg, g, b, ss, &r->rs[r->plan[k].fn], c);
+    ready_cell(cfg, g, sl);
 }
 
 /* A series whose first size is above AD_BENCH_PROBE_SIZE has no smaller
@@ -622,7 +673,7 @@ static void one_cell(run_state *r, const ad_bench_config *cfg, group *g, const a
  * predicted from the one before, so that a lone --sizes 1e9 is predicted
  * (and skipped) like any other size instead of running whatever it
  * costs. */
-static void probe(run_state *r, int64_t k, const ad_backend *b)
+static void probe(run_state *r, int64_t k)
 {
     const ad_bench_planned *pl = &r->plan[k];
     series_state *ss = &r->ss[pl->series];
@@ -631,11 +682,13 @@ static void probe(run_state *r, int64_t k, const ad_backend *b)
     quick.min_time = 0;
     for (int64_t n = AD_BENCH_PROBE_SIZE; n < pl->size && !ss->over; n *= 10) {
         group g;
-        ad_bench_cell c;
+        slot sl;
         ad_scope s = ad_scope_begin(r->ctx);
         group_init(r, pl->fn, n, &g);
-        cell_init(&c, &g, b);
-        one_cell(r, &quick, &g, b, k, &c);
+        ready_slot(r, &quick, &g, k, &sl);
+        run_rounds(&quick, &g, &sl, 1);
+        finish_cell(&quick, &g, &sl);
+        free(g.ft.times);
         ad_scope_end(r->ctx, s, NULL);
         ad_clear_error(r->ctx);
     }
@@ -660,30 +713,42 @@ static int store_row(run_state *r, const ad_bench_cell *c, char *err, size_t err
     return 0;
 }
 
-/* Runs the cells plan[i..j) (one group) and appends their rows.  Returns
- * how many failed, or -1 when a row could not be stored. */
+/* Runs the cells plan[i..j) (one group: every backend of a function at
+ * a size) in interleaved rounds and appends their rows in plan order.
+ * Returns how many failed, or -1 when out of memory or a row could not be
+ * stored. */
 static int run_group(run_state *r, int64_t i, int64_t j, char *err, size_t errn)
 {
     const ad_bench_config *cfg = r->cfg;
-    int failed = 0;
+    slot *sl = calloc((size_t)(j - i), sizeof *sl);
+    if (!sl) {
+        snprintf(err, errn, "out of memory");
+        return -1;
+    }
+    for (int64_t k = i; k < j; k++) /* probes first: they teach the series and the references */
+        if (r->ss[r->plan[k].series].last_size == 0 && r->plan[k].size > AD_BENCH_PROBE_SIZE) probe(r, k);
     group g;
+    group_init(r, r->plan[i].fn, r->plan[i].size, &g);
     ad_scope s = ad_scope_begin(r->ctx);
     for (int64_t k = i; k < j; k++) {
-        const ad_backend *b = cfg->backends[r->plan[k].backend];
-        if (r->ss[r->plan[k].series].last_size == 0 && r->plan[k].size > AD_BENCH_PROBE_SIZE) probe(r, k, b);
-        if (k == i) group_init(r, r->plan[i].fn, r->plan[i].size, &g); /* after the probes: they teach rs */
-        ad_bench_cell c;
-        cell_init(&c, &g, b);
-        progress(cfg, k, r->total, &c, NULL, r->t0);
-        one_cell(r, cfg, &g, b, k, &c);
-        if (c.status == AD_BENCH_FAILED) failed++;
-        c.peak_rss = ad_bench_peak_rss();
-        if (store_row(r, &c, err, errn) != 0) {
-            failed = -1;
-            break;
-        }
-        progress(cfg, k + 1, r->total, &c, &c, r->t0);
+        ad_bench_cell start;
+        cell_init(&start, &g, cfg->backends[r->plan[k].backend]);
+        progress(cfg, k, r->total, &start, NULL, r->t0);
+        ready_slot(r, cfg, &g, k, &sl[k - i]);
     }
+    run_rounds(cfg, &g, sl, (int)(j - i));
+    int failed = 0;
+    for (int64_t k = i; k < j; k++) {
+        ad_bench_cell *c = &sl[k - i].c;
+        finish_cell(cfg, &g, &sl[k - i]);
+        if (failed < 0) continue; /* a row could not be stored: free the rest */
+        if (c->status == AD_BENCH_FAILED) failed++;
+        c->peak_rss = ad_bench_peak_rss();
+        if (store_row(r, c, err, errn) != 0) failed = -1;
+        else progress(cfg, k + 1, r->total, c, c, r->t0);
+    }
+    free(g.ft.times);
+    free(sl);
     ad_scope_end(r->ctx, s, NULL);
     ad_clear_error(r->ctx);
     return failed;

@@ -3,6 +3,7 @@
  * error (ad_bench_summarize), and the table printed on stdout
  * (ad_bench_summary_print).  Works on any result table, so a merged CSV
  * is summarised exactly like a fresh run. */
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +14,23 @@
 bool ad_bench_disagrees(const ad_bench_fit *fit, double theory)
 {
     if (isnan(theory) || fit->n < AD_BENCH_MIN_FIT_POINTS || isnan(fit->slope)) return false;
-    double tol = AD_BENCH_TOLERANCE;
-    if (!isnan(fit->se) && 3 * fit->se > tol) tol = 3 * fit->se;
-    return fabs(fit->slope - theory) > tol;
+    /* the half-width of the slope's two-sided confidence interval: Student's
+     * t with n - 2 degrees of freedom (the fit estimated two parameters) */
+    double t = gsl_cdf_tdist_Qinv((1 - AD_BENCH_CONFIDENCE) / 2, fit->n - 2);
+    double half = isnan(fit->se) ? 0 : t * fit->se;
+    return fabs(fit->slope - theory) > AD_BENCH_TOLERANCE + half;
+}
+
+/* The robust time of row r: the best round median when the table has it
+ * (a run with interleaved rounds), else the median; NAN when the cell's
+ * rounds are too far apart to judge. */
+static double robust_time(const ad_bench_table *t, int64_t r, const char *best, const char *median,
+                          const char *spread)
+{
+    double v = ad_bench_table_col(t, best) >= 0 ? ad_bench_table_num(t, r, best) : NAN;
+    if (isnan(v)) return ad_bench_table_num(t, r, median);
+    double sp = ad_bench_table_num(t, r, spread);
+    return ad_bench_too_noisy(sp) ? NAN : v;
 }
 
 /* The series of (fn, b), or -1.  Names are compared in full, through the
@@ -52,7 +67,7 @@ static void eval_fit(const ad_bench_table *t, const char *function, ad_bench_fit
     int n = 0;
     for (int64_t r = 0; r < nr; r++) {
         if (strcmp(ad_bench_table_get(t, r, "function"), function) != 0) continue;
-        double sz = ad_bench_table_num(t, r, "size"), tf = ad_bench_table_num(t, r, "t_f_median");
+        double sz = ad_bench_table_num(t, r, "size"), tf = robust_time(t, r, "t_f_best", "t_f_median", "t_f_spread");
         if (isnan(tf)) continue;
         bool seen = false;
         for (int i = 0; i < n; i++) seen = seen || x[i] == sz;
@@ -79,7 +94,7 @@ done:
 /* The ok cells of one series: size, T_grad, T_f, peak bytes, and room for
  * the points of a fit. */
 typedef struct {
-    double *sz, *tg, *tf, *pk, *xs, *ys;
+    double *sz, *tg, *tf, *pk, *xs, *ys, *spread;
     int n;
 } series_cells;
 
@@ -91,6 +106,7 @@ static void cells_free(series_cells *c)
     free(c->pk);
     free(c->xs);
     free(c->ys);
+    free(c->spread);
 }
 
 static bool cells_alloc(series_cells *c, int64_t nr)
@@ -103,7 +119,8 @@ static bool cells_alloc(series_cells *c, int64_t nr)
     c->pk = malloc(cap);
     c->xs = malloc(cap);
     c->ys = malloc(cap);
-    return c->sz && c->tg && c->tf && c->pk && c->xs && c->ys;
+    c->spread = malloc(cap);
+    return c->sz && c->tg && c->tf && c->pk && c->xs && c->ys && c->spread;
 }
 
 /* Counts row r of the series s and, when it is ok, its worst errors, the
@@ -128,9 +145,16 @@ static void take_row(const ad_bench_table *t, int64_t r, ad_bench_series *s, ser
     if (!isnan(ea) && (isnan(s->worst_abs) || ea > s->worst_abs)) s->worst_abs = ea;
     const char *ref = ad_bench_table_get(t, r, "err_reference");
     if (ref[0]) snprintf(s->err_reference, sizeof s->err_reference, "%s", ref);
+    /* a cell too noisy to judge keeps its place in the counts, not in the fits */
+    c->spread[c->n] = ad_bench_table_col(t, "t_grad_spread") >= 0 ? ad_bench_table_num(t, r, "t_grad_spread") : NAN;
+    double tg = robust_time(t, r, "t_grad_best", "t_grad_median", "t_grad_spread");
+    if (isnan(tg) && !isnan(ad_bench_table_num(t, r, "t_grad_median"))) s->nnoisy++;
     c->sz[c->n] = size;
-    c->tg[c->n] = ad_bench_table_num(t, r, "t_grad_median");
-    c->tf[c->n] = ad_bench_table_num(t, r, "t_f_median");
+    c->tg[c->n] = tg;
+    /* T_f here decides the floor only: a noisy T_f still says whether f is
+     * out of its fixed-cost regime (a NAN would pass every floor) */
+    double tf = robust_time(t, r, "t_f_best", "t_f_median", "t_f_spread");
+    c->tf[c->n] = isnan(tf) ? ad_bench_table_num(t, r, "t_f_median") : tf;
     c->pk[c->n] = ad_bench_table_num(t, r, "peak_total");
     c->n++;
 }
@@ -218,9 +242,19 @@ static void judge(const ad_bench_table *t, const char *function, ad_bench_series
     s->flag_mem = ad_bench_disagrees(&s->mem, s->theory_mem);
 }
 
+/* The median of the spreads that were measured (NAN: none); v is reordered. */
+static double median_spread(double *v, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (!isnan(v[i])) v[k++] = v[i];
+    return k ? ad_bench_median(v, k) : NAN;
+}
+
 static void summarize_one(const ad_bench_table *t, ad_bench_series *s)
 {
-    s->ratio = s->floor = s->floor_f = s->mem_floor = s->worst_abs = s->worst_rel = NAN;
+    s->ratio = s->floor = s->floor_f = s->mem_floor = s->worst_abs = s->worst_rel = s->noise = NAN;
+    s->nnoisy = 0;
     s->time.n = s->mem.n = 0;
     s->time.slope = s->time.se = s->time.r2 = s->mem.slope = s->mem.se = s->mem.r2 = NAN;
     s->err_reference[0] = '\0';
@@ -234,6 +268,7 @@ static void summarize_one(const ad_bench_table *t, ad_bench_series *s)
                 take_row(t, r, s, &c);
         if (fit_time(s, &c) >= AD_BENCH_MIN_FIT_POINTS) fit_mem(s, &c);
         judge(t, fn, s);
+        s->noise = median_spread(c.spread, c.n);
     }
     cells_free(&c);
 }
@@ -290,6 +325,30 @@ static void r2(char *buf, size_t n, const ad_bench_fit *f)
     else snprintf(buf, n, "%.3f", f->r2);
 }
 
+/* The run's noise: the median over series of their median spread, the
+ * noisiest series, and the cells left out. */
+static void print_noise(FILE *f, const ad_bench_series *s, int n)
+{
+    double *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+    if (!v) return;
+    int k = 0, noisy = 0, worst = -1;
+    for (int i = 0; i < n; i++) {
+        noisy += s[i].nnoisy;
+        if (isnan(s[i].noise)) continue;
+        v[k++] = s[i].noise;
+        if (worst < 0 || s[i].noise > s[worst].noise) worst = i;
+    }
+    if (k == 0)
+        fprintf(f, "noise: not measured (no cell has two rounds)\n");
+    else
+        fprintf(f,
+                "noise: a cell's median round is %.1f%% slower than its best (median over series; noisiest: %s %s, %.1f%%); "
+                "%d cell%s too noisy to judge\n",
+                100 * ad_bench_median(v, k), s[worst].function, s[worst].backend, 100 * s[worst].noise, noisy,
+                noisy == 1 ? "" : "s");
+    free(v);
+}
+
 int ad_bench_summary_print(FILE *f, const ad_bench_series *s, int n)
 {
     int flagged = 0;
@@ -332,8 +391,10 @@ int ad_bench_summary_print(FILE *f, const ad_bench_series *s, int n)
                 flagged += x->flag_time + x->flag_mem;
             }
             if (x->nskipped || x->nfailed)
-                snprintf(flags + l, sizeof flags - l, "  [%d ok, %d skipped%s%.0d%s]", x->nok, x->nskipped,
-                         x->nfailed ? ", " : "", x->nfailed, x->nfailed ? " FAILED" : "");
+                l += (size_t)snprintf(flags + l, sizeof flags - l, "  [%d ok, %d skipped%s%.0d%s]", x->nok,
+                                      x->nskipped, x->nfailed ? ", " : "", x->nfailed, x->nfailed ? " FAILED" : "");
+            if (x->nnoisy && l < sizeof flags)
+                snprintf(flags + l, sizeof flags - l, "  [%d too noisy to judge]", x->nnoisy);
             fprintf(f, "  %-15s %9s %8s  %-20s %5s  %-20s %5s  %9s%s\n", x->backend, ratio, at, te, tr, me, mr, err,
                     flags);
         }
@@ -342,9 +403,12 @@ int ad_bench_summary_print(FILE *f, const ad_bench_series *s, int n)
         fprintf(f,
                 "\nexponents: slope ± standard error of log(T_grad) and log(peak bytes) against log(size) (theory in\n"
                 "parentheses) over the ok cells with T_grad >= max(%g x the series' fastest, %g us) and T_f >= %g x\n"
-                "its smallest; memory also drops peaks under %g x the smallest when the peak grows past that.  Flagged\n"
-                "when |slope - theory| > max(%g, 3 se).  worst rel: largest relative error against the reference.\n",
+                "its smallest; memory also drops peaks under %g x the smallest when the peak grows past that.  T_grad\n"
+                "is a cell's best round median; cells whose median round is %g%% slower than that are left out.\n"
+                "Flagged when the %g%% confidence interval (slope ± t·se) lies outside theory ± %g.  worst rel:\n"
+                "largest relative error against the reference.\n",
                 AD_BENCH_FLOOR_FACTOR, AD_BENCH_FLOOR_SECONDS * 1e6, AD_BENCH_FLOOR_FACTOR, AD_BENCH_MEM_FLOOR_FACTOR,
-                AD_BENCH_TOLERANCE);
+                100 * AD_BENCH_NOISE_LIMIT, 100 * AD_BENCH_CONFIDENCE, AD_BENCH_TOLERANCE);
+    print_noise(f, s, n);
     return flagged;
 }

@@ -3,10 +3,7 @@
  * summary with fitted exponents beside theory, the charts; and adscope
  * merge, which joins result CSVs from shards or machines.  The work is
  * done by bench/ (bench.h); this file is options and output. */
-#include <dlfcn.h>
 #include <errno.h>
-#ifdef __GLIBC__
-#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,19 +27,20 @@ static const char HELP[] =
     "    adscope bench [--quick] [--functions LIST] [--backends LIST] [--sizes SIZES]\n"
     "                  [--reps N] [--min-time S] [--max-reps N] [--budget S] [--out DIR]\n"
     "                  [--seed S] [--shard I/N] [--no-plot] [--plot-format FMT]\n"
+    "                  [--rounds N] [--threads N]\n"
     "                  [--expr EXPR [--size-var NAME] [--var NAME=VALUE]... | --plugin PATH.so:SYMBOL]\n"
     "\n"
     "DESCRIPTION\n"
-    "    Every cell of functions x backends x sizes: T_f (plain evaluation) and\n"
-    "    T_grad (gradient or Jacobian), timed after a warm-up (min, median, max);\n"
-    "    passes, sweeps, tape records and peak bytes (values, tangents, tape,\n"
-    "    headers) of one call; peak RSS; errors against the analytic derivative\n"
-    "    (or five-point differences).  A call predicted from the previous size (or\n"
-    "    measured by its warm-up) to exceed --budget is skipped with the larger\n"
-    "    sizes of its series.  Per function and backend, log T_grad and log peak\n"
-    "    bytes are fitted against log size over the ok cells with T_grad >=\n"
-    "    max(" STR(AD_BENCH_FLOOR_FACTOR) " x the fastest, " STR(AD_BENCH_FLOOR_SECONDS) " s), shown beside theory,\n"
-    "    flagged when |slope - theory| > max(0.3, 3 se).  Details: bench/README.md.\n"
+    "    Every cell of functions x backends x sizes: T_f and T_grad (timed after\n"
+    "    a warm-up, in interleaved rounds: min, median, max; the best round median\n"
+    "    and the rounds' spread), passes, sweeps, tape records, peak bytes, peak\n"
+    "    RSS, errors against the analytic derivative (or five-point differences).\n"
+    "    Calls predicted over --budget are skipped with the larger sizes.  Per\n"
+    "    function and backend, log T_grad and log peak bytes are fitted against\n"
+    "    log size over the ok cells not too noisy with T_grad >=\n"
+    "    max(" STR(AD_BENCH_FLOOR_FACTOR) " x the fastest, " STR(AD_BENCH_FLOOR_SECONDS) " s);\n"
+    "    DISAGREES when the slope's confidence interval lies outside theory +- "STR(AD_BENCH_TOLERANCE)"\n"
+    "    (bench/README.md).\n"
     "    Writes DIR/results.csv, DIR/summary.txt and the charts; the summary goes to\n"
     "    stdout, progress to stderr (a bar on a terminal, else one line per cell).\n"
     "\n"
@@ -60,6 +58,11 @@ static const char HELP[] =
     "    --max-reps N       ... but at most N (default 1000).\n"
     "    --budget S         seconds per cell (default 2): calls predicted over S are\n"
     "                       skipped; repetitions stop once S is used.\n"
+    "    --rounds N         interleaved rounds the repetitions are spread over\n"
+    "                       (default 5; 1 times the backends one after another).\n"
+    "    --threads N        threads per operation and for the BLAS (default 1:\n"
+    "                       the exponents then measure the algorithm, not the\n"
+    "                       speed-up; recorded in the CSV's comments).\n"
     "    --out DIR          output directory (default bench-results).\n"
     "    --seed S           the context's seed (recorded in the CSV).\n"
     "    --shard I/N        run shard I (0 <= I < N): series (function, backend) j\n"
@@ -91,7 +94,8 @@ static const cli_opt OPTS[] = {
     {"seed", CLI_VALUE, "S"},         {"shard", CLI_VALUE, "I/N"},      {"no-plot", CLI_FLAG, NULL},
     {"plot-format", CLI_VALUE, "FMT"}, {"width", CLI_VALUE, "K"},       {"h", CLI_VALUE, "H"},
     {"expr", CLI_VALUE, "EXPR"},      {"size-var", CLI_VALUE, "NAME"},  {"var", CLI_MULTI, "NAME=VALUE"},
-    {"plugin", CLI_VALUE, "PATH.so:SYMBOL"}, {"label", CLI_VALUE, "NAME"}, {"help", CLI_FLAG, NULL},
+    {"plugin", CLI_VALUE, "PATH.so:SYMBOL"}, {"label", CLI_VALUE, "NAME"}, {"rounds", CLI_VALUE, "N"},
+    {"threads", CLI_VALUE, "N"},      {"help", CLI_FLAG, NULL},
 };
 #define NOPTS ((int)(sizeof OPTS / sizeof OPTS[0]))
 
@@ -260,32 +264,20 @@ static FILE *open_output(const char *path)
 
 /* ---- adscope bench ------------------------------------------------------------------------------ */
 
-/* One BLAS thread unless the environment says otherwise: OpenBLAS starts
- * threads above size thresholds of its own, which would bend the measured
- * exponents (mlp's matrix-vector products) by a speed-up that changes with
- * n.  Looked up at run time, so any CBLAS works.  Returns what goes in the
- * CSV's "blas_threads" comment. */
-static const char *blas_threads(char *buf, size_t n)
+/* The threads of the run: --threads N (default 1) for adscope's own
+ * kernels and the BLAS alike (ad_set_num_threads).  One by default because
+ * OpenBLAS and OpenMP start threads above size thresholds of their own,
+ * which would bend the measured exponents by a speed-up that changes with
+ * n.  Fills the CSV's "threads" and "blas_threads" comments. */
+static int set_threads(int n, char *threads, size_t tn, char *blas, size_t bn)
 {
-    const char *env = getenv("OPENBLAS_NUM_THREADS");
-    if (!env) env = getenv("OMP_NUM_THREADS");
-    void *self = dlopen(NULL, RTLD_NOW);
-    void *set = self ? dlsym(self, "openblas_set_num_threads") : NULL;
-    void *get = self ? dlsym(self, "openblas_get_num_threads") : NULL;
-    if (set && !env) {
-        void (*setf)(int);
-        memcpy(&setf, &set, sizeof setf);
-        setf(1);
-    }
-    if (get) {
-        int (*getf)(void);
-        memcpy(&getf, &get, sizeof getf);
-        snprintf(buf, n, "%d (%s)", getf(), env ? "from the environment" : "set by adscope bench");
-    } else {
-        snprintf(buf, n, "%s", env ? env : "the BLAS's default");
-    }
-    if (self) dlclose(self);
-    return buf;
+    if (ad_set_num_threads(n) != AD_OK) return -1;
+    snprintf(threads, tn, "%d (--threads; intra-op kernels %s)", n,
+             ad_threads_openmp() ? "with OpenMP" : "serial: built without OpenMP");
+    int b = ad_blas_num_threads();
+    if (b >= 0) snprintf(blas, bn, "%d (set by adscope bench)", b);
+    else snprintf(blas, bn, "the BLAS's default (%s cannot be asked)", ad_blas_name());
+    return 0;
 }
 
 /* The harness measures what a user gets: the C library's malloc with its
@@ -314,6 +306,7 @@ typedef struct {
     int nfns, nbs;
     const char *fmt, *out;
     bool want_custom;
+    int threads; /* --threads */
 } bench_opts;
 
 /* --quick, --reps, --max-reps, --min-time, --budget, backend options,
@@ -322,8 +315,9 @@ static int config_options(const cli_args *a, bench_opts *o)
 {
     ad_bench_config *cfg = &o->cfg;
     ad_bench_config_defaults(cfg, cli_has(a, "quick"));
-    long long reps, max_reps;
-    if (cli_int(a, "reps", cfg->min_reps, 1, 100000, &reps) ||
+    long long reps, max_reps, rounds, threads;
+    if (cli_int(a, "rounds", cfg->rounds, 1, AD_BENCH_MAX_ROUNDS, &rounds) ||
+        cli_int(a, "threads", 1, 1, AD_MAX_THREADS, &threads) || cli_int(a, "reps", cfg->min_reps, 1, 100000, &reps) ||
         cli_int(a, "max-reps", cfg->max_reps, 1, 1000000, &max_reps) ||
         cli_double(a, "min-time", cfg->min_time, 0, 3600, &cfg->min_time) ||
         cli_double(a, "budget", cfg->budget, 1e-4, 86400, &cfg->budget) || cli_backend_opts(a, &cfg->opts))
@@ -334,6 +328,8 @@ static int config_options(const cli_args *a, bench_opts *o)
     }
     cfg->min_reps = (int)reps;
     cfg->max_reps = (int)max_reps;
+    cfg->rounds = (int)rounds;
+    o->threads = (int)threads;
     if (cli_get(a, "shard") && parse_shard(cli_get(a, "shard"), &cfg->shard, &cfg->nshards)) return CLI_USAGE;
     o->fmt = cli_get(a, "plot-format") ? cli_get(a, "plot-format") : "png";
     if (strcmp(o->fmt, "png") && strcmp(o->fmt, "svg") && strcmp(o->fmt, "dumb")) {
@@ -387,17 +383,22 @@ static void release(void *opts)
     free(((bench_opts *)opts)->sizes);
 }
 
-/* The CSV's comments: the machine, the seed, the command line, BLAS
- * threads, the allocator. */
+/* The CSV's comments: the machine, the seed, the command line, threads,
+ * BLAS threads, the allocator. */
 static int describe(cli_call *c, ad_bench_table *t)
 {
     long long seed = 0;
     cli_int(c->args, "seed", 0, 0, INT64_MAX, &seed);
-    char cmd[8192], threads[128], policy[160];
+    char cmd[8192], threads[128], blas[128], policy[160];
     command_line(cmd, sizeof cmd, c->argc, c->argv);
+    if (set_threads(((const bench_opts *)c->opts)->threads, threads, sizeof threads, blas, sizeof blas) != 0) {
+        fprintf(stderr, "adscope bench: --threads: %d threads could not be set\n",
+                ((const bench_opts *)c->opts)->threads);
+        return CLI_USAGE;
+    }
     const char *alloc = allocator_policy(c->ctx, policy, sizeof policy);
     if (ad_bench_table_init(t, AD_BENCH_NCOLS, ad_bench_columns) || ad_bench_describe(t, (uint64_t)seed, cmd) ||
-        ad_bench_table_comment(t, "blas_threads", blas_threads(threads, sizeof threads)) ||
+        ad_bench_table_comment(t, "threads", threads) || ad_bench_table_comment(t, "blas_threads", blas) ||
         ad_bench_table_comment(t, "allocator", alloc)) {
         fprintf(stderr, "adscope bench: out of memory\n");
         return CLI_USAGE;

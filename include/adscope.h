@@ -47,5 +47,6 @@
 #include "adscope/expr.h"
 #include "adscope/ops.h"
 #include "adscope/data.h"
+#include "adscope/threads.h"
 
 #endif

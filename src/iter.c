@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "iter.h"
+#include "threads.h"
 
 static void coalesce(ad_iter *it)
 {
@@ -111,6 +112,67 @@ void ad_iter_run(const ad_iter *it, ad_iter_fn fn, void *ud)
         }
         if (d < 0) return;
     }
+}
+
+/* Elements [lo, hi) of the iteration in row-major order: the multi-index
+ * of lo, then partial and whole runs, odometer as in ad_iter_run. */
+static void run_range(const ad_iter *it, int64_t lo, int64_t hi, ad_iter_fn fn, void *ud)
+{
+    int nd = it->ndim, nop = it->nop;
+    int64_t idx[AD_MAX_DIMS + 1], rest = lo, s[AD_ITER_MAXOP];
+    double *p[AD_ITER_MAXOP];
+    for (int d = nd - 1; d >= 0; d--) {
+        idx[d] = rest % it->shape[d];
+        rest /= it->shape[d];
+    }
+    for (int i = 0; i < nop; i++) {
+        s[i] = it->stride[i][nd - 1];
+        p[i] = it->base[i];
+        for (int d = 0; d < nd; d++) p[i] += idx[d] * it->stride[i][d];
+    }
+    for (int64_t left = hi - lo; left > 0;) {
+        int64_t run = it->shape[nd - 1] - idx[nd - 1];
+        if (run > left) run = left;
+        fn(run, p, s, ud);
+        left -= run;
+        if (left == 0) return;
+        /* to the start of the next run */
+        for (int i = 0; i < nop; i++) p[i] -= idx[nd - 1] * s[i];
+        idx[nd - 1] = 0;
+        for (int d = nd - 2; d >= 0; d--) {
+            if (++idx[d] < it->shape[d]) {
+                for (int i = 0; i < nop; i++) p[i] += it->stride[i][d];
+                break;
+            }
+            for (int i = 0; i < nop; i++) p[i] -= it->stride[i][d] * (it->shape[d] - 1);
+            idx[d] = 0;
+        }
+    }
+}
+
+typedef struct {
+    const ad_iter *it;
+    ad_iter_fn fn;
+    void *ud;
+} par_job;
+
+static void par_part(int64_t lo, int64_t hi, void *ud)
+{
+    const par_job *j = ud;
+    run_range(j->it, lo, hi, j->fn, j->ud);
+}
+
+void ad_iter_run_par(const ad_iter *it, ad_iter_fn fn, void *ud)
+{
+    int parts = ad_par_threads(it->numel);
+    for (int d = 0; d < it->ndim; d++)
+        if (it->stride[0][d] == 0) parts = 1; /* an output written more than once (an expanded view): serial */
+    if (parts <= 1) {
+        ad_iter_run(it, fn, ud);
+        return;
+    }
+    par_job j = {it, fn, ud};
+    ad_par_chunks(it->numel, parts, par_part, &j);
 }
 
 void ad_iter_copy_run(int64_t n, double *const *p, const int64_t *s, void *ud)

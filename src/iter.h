@@ -35,6 +35,14 @@ void ad_iter_init_raw(ad_iter *it, int ndim, const int64_t *shape, int nop, doub
 typedef void (*ad_iter_fn)(int64_t n, double *const *p, const int64_t *s, void *ud);
 void ad_iter_run(const ad_iter *it, ad_iter_fn fn, void *ud);
 
+/* Same for kernels whose every element is independent (operand 0, the
+ * output, has no stride 0 along the iteration, as in elementwise ops):
+ * from AD_PARALLEL_MIN elements on, contiguous parts of the iteration run
+ * on the threads ad_set_num_threads allows; each element is computed
+ * exactly as by ad_iter_run.  Never for reductions (they write one output
+ * from many elements). */
+void ad_iter_run_par(const ad_iter *it, ad_iter_fn fn, void *ud);
+
 /* True when the whole iteration is one run with unit strides for every
  * operand (stride 0 allowed for operand `allow0` mask bits). */
 static inline bool ad_iter_flat(const ad_iter *it)

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../threads.h"
 #include "ew.h"
 
 #define EW_KERNEL(name, EXPR)                                                              \
@@ -76,6 +77,23 @@ int ad_broadcast_shapes(ad_ctx *ctx, const ad_shape *a, const ad_shape *b, ad_sh
     return ad_ew_broadcast(ctx, "broadcast", a->ndim, a->dim, b->ndim, b->dim, &out->ndim, out->dim);
 }
 
+/* A contiguous kernel call split into chunks for ad_par_chunks: each chunk
+ * is the same kernel over a sub-range, so every element gets the same bits
+ * as on one thread. */
+typedef struct {
+    ad_iter_fn k;
+    double *base[3];
+    int64_t st[3];
+} flat_job;
+
+static void flat_part(int64_t lo, int64_t hi, void *ud)
+{
+    const flat_job *j = ud;
+    double *p[3];
+    for (int i = 0; i < 3; i++) p[i] = j->base[i] + lo * j->st[i];
+    j->k(hi - lo, p, j->st, NULL);
+}
+
 /* Strides of t aligned at the right of an ndim-axis iteration. */
 static void aligned_strides(const ad_tensor *t, int ndim, int64_t *st)
 {
@@ -91,9 +109,8 @@ static void run(ad_ew_kind kind, ad_tensor *out, ad_tensor *a, ad_tensor *b, con
     int64_t n = out->numel;
     bool b_flat = b && (b->flags & AD_T_CONTIG) && b->numel == n, b_one = !b || b->numel == 1;
     if ((out->flags & AD_T_CONTIG) && (a->flags & AD_T_CONTIG) && a->numel == n && (b_flat || b_one)) {
-        double *base[3] = {out->data, a->data, b ? b->data : (double *)s};
-        int64_t st[3] = {1, 1, b_flat ? 1 : 0};
-        kernels[kind](n, base, st, NULL);
+        flat_job j = {kernels[kind], {out->data, a->data, b ? b->data : (double *)s}, {1, 1, b_flat ? 1 : 0}};
+        ad_par_chunks(n, ad_par_threads(n), flat_part, &j);
         return;
     }
     int nd = out->ndim;
@@ -106,7 +123,7 @@ static void run(ad_ew_kind kind, ad_tensor *out, ad_tensor *a, ad_tensor *b, con
     const int64_t *st[3] = {so, sa, sb};
     ad_iter it;
     ad_iter_init_raw(&it, nd, out->shape, 3, base, st);
-    ad_iter_run(&it, kernels[kind], NULL);
+    ad_iter_run_par(&it, kernels[kind], NULL);
 }
 
 ad_tensor *ad_ew_apply(const char *what, ad_ew_kind kind, ad_tensor *a, ad_tensor *b)

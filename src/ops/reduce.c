@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "../iter.h"
+#include "../threads.h"
 #include "op.h"
 #include "simd.h"
 
@@ -166,6 +167,69 @@ static double pw_exp(const double *x, int64_t n, int64_t s, double a)
     return pw_id(e, n, 1, 0);
 }
 
+/* ---- one large sum on several threads, bit-identical to one thread's ---------- */
+
+/* The pairwise recursion above splits [0, n) the same way whoever runs
+ * it, so its top subtrees can be computed on different threads and added
+ * back in the tree's order: the same additions of the same values, hence
+ * the same bits as the serial sum, for any thread count (threads.h). */
+typedef double (*pw_fn)(const double *x, int64_t n, int64_t s, double a);
+#define PW_PAR_DEPTH_MAX 5 /* up to 32 subtrees */
+
+typedef struct {
+    pw_fn pw;
+    const double *x;
+    int64_t s;
+    double a;
+    int64_t off[1 << PW_PAR_DEPTH_MAX], len[1 << PW_PAR_DEPTH_MAX];
+    double val[1 << PW_PAR_DEPTH_MAX];
+} pw_job;
+
+/* The subtrees at `depth` levels below [off, off+len), left to right;
+ * recursion is bounded by PW_PAR_DEPTH_MAX. */
+static void pw_split(pw_job *j, int *nl, int64_t off, int64_t len, int depth)
+{
+    if (depth == 0 || len <= PW_BLOCK) {
+        j->off[*nl] = off;
+        j->len[*nl] = len;
+        (*nl)++;
+        return;
+    }
+    int64_t h = len / 2;
+    h -= h % 8;
+    pw_split(j, nl, off, h, depth - 1);
+    pw_split(j, nl, off + h, len - h, depth - 1);
+}
+
+/* The subtrees' values added back as the recursion adds them. */
+static double pw_combine(const pw_job *j, int *k, int64_t len, int depth)
+{
+    if (depth == 0 || len <= PW_BLOCK) return j->val[(*k)++];
+    int64_t h = len / 2;
+    h -= h % 8;
+    double l = pw_combine(j, k, h, depth - 1);
+    return l + pw_combine(j, k, len - h, depth - 1);
+}
+
+static void pw_part(int64_t lo, int64_t hi, void *ud)
+{
+    pw_job *j = ud;
+    for (int64_t k = lo; k < hi; k++) j->val[k] = j->pw(j->x + j->off[k] * j->s, j->len[k], j->s, j->a);
+}
+
+/* pw(x, n, s, a) with its top subtrees on `parts` threads (two subtrees
+ * per thread, for balance). */
+static double pw_parallel(pw_fn pw, const double *x, int64_t n, int64_t s, double a, int parts)
+{
+    pw_job j = {.pw = pw, .x = x, .s = s, .a = a};
+    int depth = 1;
+    while ((1 << depth) < 2 * parts && depth < PW_PAR_DEPTH_MAX) depth++;
+    int nl = 0, k = 0;
+    pw_split(&j, &nl, 0, n, depth);
+    ad_par_chunks(nl, parts < nl ? parts : nl, pw_part, &j);
+    return pw_combine(&j, &k, n, depth);
+}
+
 /* *o += v with Neumaier's compensation accumulated in *c. */
 static inline void nadd(double *o, double *c, double v)
 {
@@ -246,7 +310,12 @@ static int sum_into(const red *r, const ad_tensor *x, const double *xd, const in
     }
     static const ad_iter_fn kernel[] = {[XF_ID] = k_sum_id, [XF_DEV] = k_sum_dev, [XF_SQDEV] = k_sum_sqdev,
                                         [XF_EXP] = k_sum_exp};
-    ad_iter_run(&it, kernel[f], &comp);
+    static const pw_fn pairwise[] = {[XF_ID] = pw_id, [XF_DEV] = pw_dev, [XF_SQDEV] = pw_sqdev, [XF_EXP] = pw_exp};
+    int parts = it.ndim == 1 && it.stride[0][0] == 0 ? ad_par_threads(it.numel) : 1;
+    if (parts > 1) /* one output from one long run: what k_sum_* does, on threads */
+        out[0] += pw_parallel(pairwise[f], it.base[2], it.numel, it.stride[2][0], *it.base[3], parts);
+    else
+        ad_iter_run(&it, kernel[f], &comp);
     if (c) {
         /* an infinite sum makes the compensation NaN: keep the infinity */
         for (int64_t j = 0; j < r->nout; j++)
