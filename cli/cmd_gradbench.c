@@ -18,7 +18,7 @@ static const char HELP[] =
     "    message per line on stdin and writes one answer per line on stdout, flushed.\n"
     "    start is answered with the tool's name and its backend; define with success\n"
     "    for the evals adscope implements (hello, llsq, lse, det, ode, kmeans, gmm,\n"
-    "    lstm, ba) and an error naming them otherwise; evaluate by running the\n"
+    "    lstm, ba, ht) and an error naming them otherwise; evaluate by running the\n"
     "    function min_runs times\n"
     "    and for at least min_seconds, with one \"evaluate\" timing per run after one\n"
     "    \"prepare\" timing (parsing the input).  Every derivative is computed by the\n"

@@ -37,6 +37,15 @@ ad_tensor *gb_json_vector_tensor(ad_ctx *ctx, const char *eval, const json_t *in
                                  size_t min_len);
 ad_tensor *gb_json_matrix_tensor(ad_ctx *ctx, const char *eval, const json_t *input, const char *key,
                                  size_t min_cols);
+/* input[key] as a non-empty array of d1 x d2 matrices: a new [n, d1, d2]
+ * tensor (ht's bone transforms). */
+ad_tensor *gb_json_matrices_tensor(ad_ctx *ctx, const char *eval, const json_t *input, const char *key, size_t d1,
+                                   size_t d2);
+/* input[key] as a non-empty array of integers in [lo, hi] (cols 0), or of
+ * rows of cols such integers: *out malloc'ed row-major, *n its length
+ * (rows). */
+int gb_json_ints(ad_ctx *ctx, const char *eval, const json_t *input, const char *key, int64_t lo, int64_t hi,
+                 size_t cols, int64_t **out, size_t *n);
 
 /* Outputs (new references, NULL with the reason in ctx): a number, a
  * list, a list of rows.  Non-finite values are errors (JSON has none). */

@@ -25,7 +25,7 @@ typedef struct gb_eval {
 
 /* the evals, one file each: bench/gradbench/<name>.c */
 extern const gb_eval gb_eval_hello, gb_eval_llsq, gb_eval_lse, gb_eval_det, gb_eval_ode, gb_eval_kmeans,
-    gb_eval_gmm, gb_eval_lstm, gb_eval_ba, gb_eval_particle, gb_eval_saddle;
+    gb_eval_gmm, gb_eval_lstm, gb_eval_ba, gb_eval_ht, gb_eval_particle, gb_eval_saddle;
 /* NULL-terminated table of the evals this build implements (bench/gradbench/evals.c) */
 extern const gb_eval *const gb_evals[];
 const gb_eval *gb_eval_find(const char *name);

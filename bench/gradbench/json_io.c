@@ -4,6 +4,7 @@
  * sends plain JSON numbers, and a NaN smuggled in would make every
  * derivative NaN without an error.  jansson does the parsing and printing. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "gb_impl.h"
@@ -228,4 +229,69 @@ json_t *gb_json_tensor_rows(ad_ctx *ctx, ad_tensor *t)
     json_t *a = c ? gb_json_rows(ctx, ad_data(c), (size_t)ad_dim(c, 0), (size_t)ad_dim(c, 1)) : NULL;
     ad_tensor_free(c);
     return a;
+}
+
+ad_tensor *gb_json_matrices_tensor(ad_ctx *ctx, const char *eval, const json_t *input, const char *key, size_t d1,
+                                   size_t d2)
+{
+    const json_t *a = vector_field(ctx, eval, input, key, 1);
+    size_t n = a ? json_array_size(a) : 0;
+    ad_tensor *t = a ? ad_zeros(ctx, AD_SHAPE((int64_t)n, (int64_t)d1, (int64_t)d2)) : NULL;
+    for (size_t i = 0; t && i < n; i++) {
+        const json_t *m = json_array_get(a, i);
+        int rc = json_is_array(m) && json_array_size(m) == d1
+                     ? rows_into(ctx, eval, key, m, d1, d2, ad_data(t) + i * d1 * d2)
+                     : ad_raise(ctx, AD_ESHAPE, "%s: \"%s\"[%zu] is not a %zu x %zu matrix", eval, key, i, d1, d2);
+        if (rc != AD_OK) {
+            ad_tensor_free(t);
+            t = NULL;
+        }
+    }
+    return t;
+}
+
+/* One JSON integer in [lo, hi] (16.0 counts as 16), named by key[i][j]. */
+static int integer(ad_ctx *ctx, const char *eval, const char *key, size_t i, size_t j, const json_t *v, int64_t lo,
+                   int64_t hi, int64_t *out)
+{
+    double d = json_number_value(v);
+    if (json_is_number(v) && d == floor(d) && d >= (double)lo && d <= (double)hi) {
+        *out = (int64_t)d;
+        return AD_OK;
+    }
+    if (j == SIZE_MAX)
+        return ad_raise(ctx, AD_EINVAL, "%s: \"%s\"[%zu] must be an integer in [%lld, %lld]", eval, key, i,
+                        (long long)lo, (long long)hi);
+    return ad_raise(ctx, AD_EINVAL, "%s: \"%s\"[%zu][%zu] must be an integer in [%lld, %lld]", eval, key, i, j,
+                    (long long)lo, (long long)hi);
+}
+
+int gb_json_ints(ad_ctx *ctx, const char *eval, const json_t *input, const char *key, int64_t lo, int64_t hi,
+                 size_t cols, int64_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    const json_t *a = vector_field(ctx, eval, input, key, 1);
+    if (!a) return ad_errno(ctx);
+    size_t rows = json_array_size(a), per = cols ? cols : 1;
+    int64_t *v = malloc(rows * per * sizeof *v);
+    int rc = v ? AD_OK : ad_raise(ctx, AD_ENOMEM, "%s: out of memory reading \"%s\"", eval, key);
+    for (size_t i = 0; rc == AD_OK && i < rows; i++) {
+        const json_t *r = json_array_get(a, i);
+        if (!cols) {
+            rc = integer(ctx, eval, key, i, SIZE_MAX, r, lo, hi, &v[i]);
+            continue;
+        }
+        if (!json_is_array(r) || json_array_size(r) != cols)
+            rc = ad_raise(ctx, AD_ESHAPE, "%s: \"%s\"[%zu] is not a row of %zu integers", eval, key, i, cols);
+        for (size_t j = 0; rc == AD_OK && j < cols; j++)
+            rc = integer(ctx, eval, key, i, j, json_array_get(r, j), lo, hi, &v[i * cols + j]);
+    }
+    if (rc != AD_OK) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = rows;
+    return AD_OK;
 }
