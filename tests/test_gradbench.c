@@ -64,12 +64,12 @@ static void expect_list(const json_t *j, const double *want, size_t n, double rt
 
 Test(gradbench, table_and_lookup, .description = "the table lists this build's evals, found by name; others are not")
 {
-    const char *names[] = {"hello", "llsq", "lse", "det", "ode", "kmeans", "gmm", "lstm", "ba", "ht"};
-    for (int i = 0; i < 10; i++) {
+    const char *names[] = {"hello", "llsq", "lse", "det", "ode", "kmeans", "gmm", "lstm", "ba", "ht", "particle", "saddle"};
+    for (int i = 0; i < 12; i++) {
         cr_expect_eq(gb_eval_find(names[i]), gb_evals[i]);
         cr_expect_str_eq(gb_evals[i]->name, names[i]);
     }
-    cr_expect_null(gb_evals[10]);
+    cr_expect_null(gb_evals[12]);
     cr_expect_null(gb_eval_find("nonesuch"));
     cr_expect_null(gb_function_find(&gb_eval_llsq, "hessian"));
     cr_expect_not_null(gb_function_find(&gb_eval_kmeans, "dir"));

@@ -126,7 +126,7 @@ Test(gradbench_protocol, scripted_session, .description = "start, define, evalua
     cr_expect_float_eq(json_real_value(json_array_get(g, 1)), -1.5, 1e-15);
     int runs = count_timings(s, 4, "evaluate", &total);
     cr_expect(runs >= 1 && total >= 0.05, "min_seconds 0.05: %d runs took %g s", runs, total);
-    expect_error(s, 5, "adscope has no eval 'gmm-nonesuch' (it implements: hello, llsq, lse, det, ode, kmeans, gmm, lstm, ba, ht)");
+    expect_error(s, 5, "adscope has no eval 'gmm-nonesuch' (it implements: hello, llsq, lse, det, ode, kmeans, gmm, lstm, ba, ht, particle, saddle)");
 }
 
 Test(gradbench_protocol, malformed_messages_are_answered, .description = "each malformed message gets success false and an error naming what was wrong; the session goes on")

@@ -68,6 +68,28 @@ int gb_gradient(ad_ctx *ctx, const ad_backend *b, const ad_options *o, ad_fn f, 
  * sizes differ). */
 int gb_copy_out(ad_ctx *ctx, const char *what, ad_tensor *t, double *out, size_t n);
 
+/* ---- GradBench's gradient descent (particle, saddle; descent.c) ---- */
+typedef struct gb_objective {
+    ad_fn f;                  /* f(x, extra...): one element */
+    void *user;               /* f's user pointer */
+    int nextra;               /* constant inputs after x (0 to GB_MAX_IN - 1) */
+    ad_tensor *const *extra;
+    const ad_backend *b;      /* the backend of f's gradient with respect to x */
+    double sign;              /* 1: argmin; -1: argmax (descent on -f) */
+} gb_objective;
+/* The argmin (sign 1) or argmax (sign -1) of f from x0 by the solver of
+ * GradBench's cpp/gradbench/gd.hpp: a new tensor of the open scope, or
+ * NULL with the reason in ctx (a non-finite objective, gradient or step;
+ * no convergence after a million decisions).  x and the gradients keep
+ * what an outer backend attached: a caller's function differentiated by
+ * an outer driver may call it (nested differentiation). */
+ad_tensor *gb_descend(ad_ctx *ctx, const gb_objective *o, ad_tensor *x0);
+/* AD_OK when outer differentiates through a derivative taken by inner
+ * inside its function (a probe: d/dw of the inner d/dx (w x²) at x = 1 is
+ * 2), else AD_ENOTSUP naming eval and the pair: an eval whose answer needs
+ * nesting refuses instead of answering wrong. */
+int gb_nesting_check(ad_ctx *ctx, const char *eval, const ad_backend *outer, const ad_backend *inner);
+
 /* ---- an eval over plain arrays (hello, llsq, lse, det, ode, kmeans) ----
  * Its file holds the maths (the functions of tensors) and its input's
  * shape (read); everything else is here: the state, a run in a scope of
