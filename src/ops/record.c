@@ -135,11 +135,20 @@ done:
     return AD_OK;
 }
 
+/* The tracked part of ad_op_finish, out of line: its frame (the JVP's
+ * buffers) and register saves cost a plain op nothing. */
+static ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+                                 size_t attr_size, bool tan, bool grad)
+#if defined(__GNUC__)
+    __attribute__((noinline))
+#endif
+    ;
+
 ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
                         size_t attr_size)
 {
     if (!out) return NULL;
-    ad_ctx *ctx = out->ctx;
+    const ad_ctx *ctx = out->ctx;
     bool tan = false, grad = false;
     for (int i = 0; i < nin; i++) {
         if (in[i]->tangent) tan = true;
@@ -148,7 +157,13 @@ ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
     tan = tan && ctx->fwd_suspended == 0;
     grad = grad && ctx->grad_enabled;
     if (!tan && !grad) return out;
+    return finish_tracked(opid, out, nin, in, attr, attr_size, tan, grad);
+}
 
+static ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+                                 size_t attr_size, bool tan, bool grad)
+{
+    ad_ctx *ctx = out->ctx;
     const ad_opdef *op = &ad_ops[opid];
     if (tan && attach_tangent(op, out, nin, in, attr) != AD_OK) goto fail;
     if (grad) {
