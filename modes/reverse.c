@@ -41,6 +41,19 @@ static int sweep_count(ad_ctx *ctx, ad_tensor *U, int *k, const ad_tensor *y)
                     ad_fmt_shape(b1, sizeof b1, U->ndim, U->shape), *k, ad_fmt_shape(b2, sizeof b2, y->ndim, y->shape));
 }
 
+/* A single sweep's gradient g as the row [1, S] itself, not a copy into
+ * rows of zeros (two passes over the input's size less): only a plain
+ * gradient, no tangent or graph of its own (forward over reverse keeps
+ * copying into rows). */
+static ad_tensor *grad_as_row(ad_tensor *g)
+{
+    if (g->tangent || g->grad_fn || g->ctx->fwd_k) {
+        ad_tensor *G = ad_tangent_zeros(g->ctx, 1, ad_shape_of(g));
+        return G && put_row(G, 0, g) == AD_OK ? G : NULL;
+    }
+    return ad_unsqueeze(g, 0);
+}
+
 /* Sweep r: seeds y with row r of U (or the unit cotangent r, or 1), runs
  * the backward pass (keeping the tape for the next sweep) and moves each
  * input's gradient into row r of G[i]. */
@@ -57,13 +70,17 @@ static int sweep(const ad_problem *p, ad_tensor *const *x, ad_tensor *y, ad_tens
     int rc = (U || unit_rows) && !seed ? ctx->err : AD_OK;
     if (rc == AD_OK) rc = ad_backward(y, seed, r + 1 < k ? AD_RETAIN_GRAPH : 0);
     if (st) st->sweeps++;
+    ad_tensor *taken[AD_MAX_INPUTS] = {0}; /* rows made here, kept past this scope */
     for (int i = 0; rc == AD_OK && i < p->nin; i++) {
-        if (!G[i]) continue;
-        if (x[i]->grad) rc = put_row(G[i], r, x[i]->grad);
+        if (!ad_wrt(p, i)) continue;
+        if (x[i]->grad && !G[i]) rc = (taken[i] = grad_as_row(x[i]->grad)) ? AD_OK : ctx->err;
+        else if (x[i]->grad) rc = put_row(G[i], r, x[i]->grad);
         ad_clear_grad(x[i]);
     }
-    ad_scope_end(ctx, sr, NULL);
-    return rc;
+    int rc2 = ad_scope_end_n(ctx, sr, p->nin, taken);
+    for (int i = 0; i < p->nin; i++)
+        if (taken[i]) G[i] = taken[i];
+    return rc != AD_OK ? rc : rc2;
 }
 
 static int rev_vjp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *U, const ad_options *o,
@@ -82,11 +99,18 @@ static int rev_vjp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *U
     bool unit_rows = !U && k == 0;
     if (rc == AD_OK) rc = sweep_count(ctx, U, &k, y);
     /* the gradient rows, [k, in_i.shape] each */
-    for (int i = 0; rc == AD_OK && i < p->nin; i++)
+    /* (one sweep takes its rows from the inputs' .grad: sweep; the rows'
+     * shapes are checked first all the same) */
+    ad_shape ts;
+    for (int i = 0; rc == AD_OK && k == 1 && i < p->nin; i++)
+        if (ad_wrt(p, i)) rc = ad_tangent_shape(ctx, k, ad_shape_of(x[i]), &ts);
+    for (int i = 0; rc == AD_OK && k > 1 && i < p->nin; i++)
         if (ad_wrt(p, i) && !(G[i] = ad_tangent_zeros(ctx, k, ad_shape_of(x[i])))) rc = ctx->err;
     /* y may not depend on any differentiated input: its gradient is zero */
     bool depends = rc == AD_OK && ad_requires_grad(y);
     for (int r = 0; depends && rc == AD_OK && r < k; r++) rc = sweep(p, x, y, U, unit_rows, k, r, G, st);
+    for (int i = 0; rc == AD_OK && i < p->nin; i++)
+        if (ad_wrt(p, i) && !G[i] && !(G[i] = ad_tangent_zeros(ctx, k, ad_shape_of(x[i])))) rc = ctx->err;
     if (rc == AD_OK && !(y = ad_detach(y))) rc = ctx->err;
     ad_prim_restore(&pr);
     return ad_vjp_finish(ctx, pr.scope, rc, p->nin, y, G, e);
