@@ -324,7 +324,7 @@ void ad_ctx_free(ad_ctx *ctx)
     ctx->tape = NULL;
     for (ad_tensor *t = ctx->live.next; t != &ctx->live; t = t->next) {
         t->grad_fn = NULL;
-        t->tangent = NULL;
+        t->tan_mask = 0;
         t->grad = NULL;
     }
     while (ctx->live.next != &ctx->live) {

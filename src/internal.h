@@ -51,6 +51,9 @@ enum {
 
 struct ad_node;
 
+/* Forward levels nest this deep (forward.h): one tangent slot per depth. */
+#define AD_FWD_DEPTH 4
+
 struct ad_tensor {
     ad_ctx *ctx;
     ad_storage *st;
@@ -62,7 +65,10 @@ struct ad_tensor {
     uint32_t flags;
     int32_t scope_slot;      /* latest slot on the scope stack holding it, or -1 */
     int32_t scope_refs;      /* references held by scope slots */
-    ad_tensor *tangent;      /* forward mode: shape [k, shape...], or NULL */
+    uint8_t tan_mask;        /* forward mode: bit d set when tan[d] holds a tangent */
+    ad_tensor *tan[AD_FWD_DEPTH];  /* the tangent at the level of depth d, [k, shape...] */
+    uint32_t tan_id[AD_FWD_DEPTH]; /* the id of the level that attached tan[d]: a tangent
+                                    * left by an ended level is never read by a later one */
     struct ad_node *grad_fn; /* reverse mode: the record that produced it */
     ad_tensor *grad;         /* reverse mode: accumulated gradient */
     ad_tensor *prev, *next;  /* the context's list of live handles */
@@ -117,9 +123,18 @@ struct ad_ctx {
     bool grad_enabled;
     ad_tape *tape;
 
-    /* forward mode */
-    int fwd_k;                /* tangent width; 0 = off */
-    int fwd_suspended;        /* >0 inside JVP rules: no tangent propagation */
+    /* forward mode: a stack of levels (tangent.c).  Level d's tangents live
+     * in slot d of each handle, tagged with the level's id. */
+    int fwd_depth;            /* levels open */
+    uint8_t fwd_active;       /* bit d: level d propagates (cleared while its own JVP
+                               * rules run, and by backends that evaluate f only) */
+    uint32_t fwd_next_id;     /* ids handed out so far */
+    struct {
+        int k;                /* tangent width */
+        uint32_t id;          /* unique over the context's life */
+        bool record;          /* JVP rules run with grad mode as it is (an enclosing
+                               * reverse computation may differentiate the tangents) */
+    } fwd_lv[AD_FWD_DEPTH];
 };
 
 /* Error paths of hot functions: kept out of line, so that formatting a
@@ -130,6 +145,37 @@ struct ad_ctx {
 #else
 #define AD_COLD
 #endif
+
+/* ---- forward levels (src/tangent.c) ------------------------------------- */
+
+/* Whether t's tangent at depth d belongs to the level open at d now. */
+static inline bool ad_tan_live(const ad_tensor *t, int d)
+{
+    const ad_ctx *c = t->ctx;
+    return ((t->tan_mask >> d) & 1u) && d < c->fwd_depth && t->tan_id[d] == c->fwd_lv[d].id;
+}
+/* The levels whose tangents t carries and that propagate now (bit d). */
+static inline unsigned ad_tan_active(const ad_tensor *t)
+{
+    unsigned m = t->tan_mask & t->ctx->fwd_active, r = 0;
+    for (int d = 0; m >> d; d++)
+        if (((m >> d) & 1u) && t->tan_id[d] == t->ctx->fwd_lv[d].id) r |= 1u << d;
+    return r;
+}
+/* Sets t's tangent at depth d (tagged with that level's id), taking over
+ * the caller's reference to tan; NULL clears the slot. */
+void ad_tan_set(ad_tensor *t, int d, ad_tensor *tan);
+/* Drops every tangent of t. */
+void ad_tan_drop_all(ad_tensor *t);
+/* dst shares src's tangents (one reference each); dst had none. */
+void ad_tan_share(ad_tensor *dst, const ad_tensor *src);
+/* The same where a tangent has a place on the tape: dst gets aliases
+ * without it (recursively), so that a record saving dst (a saved output)
+ * never reaches, through a recorded tangent, back to itself.  AD_OK or
+ * AD_ENOMEM (dst then holds what was made). */
+int ad_tan_share_plain(ad_tensor *dst, const ad_tensor *src);
+/* dst's tangents are replaced by src's, which src gives up. */
+void ad_tan_move(ad_tensor *dst, ad_tensor *src);
 
 /* ---- errors (src/error.c) ---------------------------------------------- */
 

@@ -140,7 +140,7 @@ static inline ad_tensor *handle_make(ad_ctx *ctx, ad_storage *st, int ndim, int6
     t->refs = 1;
     t->ndim = ndim;
     t->flags = 0;
-    t->tangent = NULL;
+    t->tan_mask = 0;
     t->grad_fn = NULL;
     t->grad = NULL;
     t->next = ctx->live.next;
@@ -219,10 +219,7 @@ ad_tensor *ad_alias(ad_tensor *t, bool with_tangent)
     ad_tensor *a = ad_handle_new(t->ctx, t->st, t->ndim, t->shape, t->stride, t->offset);
     if (!a) return NULL;
     a->flags |= t->flags & AD_T_VIEW;
-    if (with_tangent && t->tangent) {
-        ad_incref(t->tangent);
-        a->tangent = t->tangent;
-    }
+    if (with_tangent && t->tan_mask) ad_tan_share(a, t);
     return a;
 }
 
@@ -235,7 +232,7 @@ static void destroy(ad_ctx *ctx, ad_tensor *t)
         ad_node_decref(ctx, t->grad_fn);
         t->grad_fn = NULL;
     }
-    if (t->tangent) ad_decref(t->tangent);
+    if (t->tan_mask) ad_tan_drop_all(t);
     if (t->grad) ad_decref(t->grad);
     ad_storage *st = t->st;
     if (st->refs == 1 && !st->external) { /* the common case: handle and storage go in one step */
