@@ -288,7 +288,7 @@ static int checkpointed(const ad_backend *b, const ad_problem *p, int k, ad_tens
     int64_t steps = 0;
     int rc = ad_problem_check(p, b->name);
     if (rc == AD_OK) rc = ad_iterate_check(ctx, p->user, p->nin, p->in, &steps);
-    if (rc == AD_OK && ctx->fwd_k > 0)
+    if (rc == AD_OK && ad_fwd_width(ctx) > 0)
         rc = ad_error(ctx, AD_ESTATE, "%s: tangents are on (forward over reverse): snapshots would drop them; "
                                       "use the reverse backend for second derivatives", b->name);
     if (rc != AD_OK) return rc;

@@ -84,6 +84,7 @@ static int start(const char *what, const ad_backend *b, const ad_problem *p, ad_
     if (!b->jvp && !b->vjp) return ad_error(p->ctx, AD_EINVAL, "%s: backend \"%s\" has no primitive", what, b->name);
     int rc = ad_problem_check(p, what);
     if (rc == AD_OK) rc = ad_problem_fits_backend(p, b);
+    if (rc == AD_OK) rc = ad_problem_nest_fits(p, b, what);
     if (rc != AD_OK) return rc;
     if (st) memset(st, 0, sizeof *st);
     ad_snapshot_begin(p->ctx, snap);
@@ -106,6 +107,10 @@ static void add_counts(ad_stats *st, const ad_stats *inner)
     st->passes += inner->passes;
     st->sweeps += inner->sweeps;
 }
+
+/* Row 0 of a [1, ...] result.  Nested, by an op, so that it keeps the
+ * enclosing derivatives; plain, as a view that costs nothing. */
+static ad_tensor *row0(ad_tensor *t, bool nested) { return nested ? ad_squeeze(t, 0) : ad_row(t, 0); }
 
 static const char *shape_s(char *buf, const ad_tensor *t) { return ad_fmt_shape(buf, AD_SHAPEBUF, t->ndim, t->shape); }
 
@@ -215,10 +220,11 @@ static int grad_by_vjp(const ad_backend *b, const ad_problem *p, const ad_option
 {
     ad_tensor *G[AD_MAX_INPUTS] = {0}, *GE[AD_MAX_INPUTS] = {0};
     ad_eval e = {.g = G, .g_err = GE};
+    bool nested = ad_problem_nesting(p) != 0;
     int rc = b->vjp(b, p, 1, NULL, o, &e, st);
     *y = e.y;
     for (int i = 0; rc == AD_OK && i < p->nin; i++) {
-        if (G[i] && !(keep[1 + i] = ad_row(G[i], 0))) rc = p->ctx->err;
+        if (G[i] && !(keep[1 + i] = row0(G[i], nested))) rc = p->ctx->err;
         if (GE[i] && !(keep[1 + p->nin + i] = ad_row(GE[i], 0))) rc = p->ctx->err;
     }
     return rc;
@@ -253,12 +259,69 @@ static int grad_block(const ad_backend *b, const ad_problem *p, const ad_options
     return rc;
 }
 
+/* Columns [0, n) of J by JVPs on blocks of unit directions, assembled by
+ * ops (nested: the blocks carry the enclosing derivatives, which raw
+ * writes would drop): *cols = [n, y.numel].  The value comes from the
+ * first block. */
+static int columns_by_ops(const ad_backend *b, const ad_problem *p, const ad_options *o, int64_t n, int w,
+                          ad_tensor **y, ad_tensor **cols, ad_stats *st)
+{
+    ad_ctx *ctx = p->ctx;
+    int64_t nb = (n + w - 1) / w;
+    ad_tensor **blocks = ad_mem_alloc(ctx, (size_t)nb * sizeof *blocks, AD_MEM_META);
+    if (!blocks) return ctx->err;
+    wants want = {.value = true, .error = false};
+    int rc = AD_OK;
+    for (int64_t j = 0; rc == AD_OK && j < nb; j++) {
+        int k = block_at(n, j * w, w);
+        ad_eval e;
+        rc = unit_jvp(b, p, o, j * w, k, want, y, &e, st);
+        if (rc == AD_OK && !(blocks[j] = ad_reshape(e.jv, AD_SHAPE(k, -1)))) rc = ctx->err;
+    }
+    if (rc == AD_OK && !(*cols = ad_concat(blocks, (int)nb, 0))) rc = ctx->err;
+    ad_mem_free(ctx, blocks, (size_t)nb * sizeof *blocks, AD_MEM_META);
+    return rc;
+}
+
+/* Input i's share of flat columns [off, off + n_i) of a [m, n] matrix. */
+static ad_tensor *input_columns(ad_tensor *J, int64_t off, int64_t ni)
+{
+    return ad_idx(J, AD_FULL, AD_S(off, off + ni));
+}
+
+/* The gradient of a nested call: the columns by ops, one slice per input
+ * reshaped to it. */
+static int grad_columns_nested(const ad_backend *b, const ad_problem *p, const ad_options *o, ad_tensor **y,
+                               ad_tensor **keep, ad_stats *st)
+{
+    ad_ctx *ctx = p->ctx;
+    int64_t n = ad_problem_size(p);
+    int w = width_of(b, o, n);
+    if (st) st->width = w;
+    ad_tensor *cols = NULL;
+    int rc = n == 0 ? value_unscoped(p, st, y) : columns_by_ops(b, p, o, n, w, y, &cols, st);
+    if (rc == AD_OK && cols && cols->shape[1] != 1) rc = not_scalar(ctx, (*y)->ndim, (*y)->shape);
+    *y = rescope(*y);
+    ad_tensor *row = rc == AD_OK && cols ? ad_T(cols) : NULL; /* [1, n] */
+    int64_t off = 0;
+    for (int i = 0; rc == AD_OK && i < p->nin; i++) {
+        if (!ad_wrt(p, i)) continue;
+        ad_tensor *in = p->in[i];
+        keep[1 + i] = n == 0 ? ad_deriv_zeros(ctx, ad_shape_of(in))
+                             : ad_reshape(input_columns(row, off, in->numel), ad_shape_of(in));
+        if (!keep[1 + i]) rc = ctx->err;
+        off += in->numel;
+    }
+    return rc;
+}
+
 /* The gradient by JVPs on blocks of unit directions (width_of at a time);
  * the value comes from the first block, or from f alone when nothing is
  * differentiated. */
 static int grad_by_columns(const ad_backend *b, const ad_problem *p, const ad_options *o, wants want, ad_tensor **y,
                            ad_tensor **keep, ad_stats *st)
 {
+    if (ad_problem_nesting(p)) return grad_columns_nested(b, p, o, y, keep, st);
     ad_ctx *ctx = p->ctx;
     int64_t n = ad_problem_size(p);
     int w = width_of(b, o, n), rc = AD_OK;
@@ -341,6 +404,25 @@ static int scatter_columns(const ad_problem *p, int64_t j0, int k, const ad_eval
     return AD_OK;
 }
 
+/* J_i of a nested call as [m, n_i] slices of the columns assembled by ops
+ * (unscoped, as jac_columns leaves them). */
+static int jac_columns_nested(const ad_backend *b, const ad_problem *p, const ad_options *o, int64_t n, int w,
+                              ad_tensor **y, ad_tensor **Jf, ad_stats *st)
+{
+    ad_tensor *cols = NULL;
+    int rc = columns_by_ops(b, p, o, n, w, y, &cols, st);
+    ad_tensor *JT = rc == AD_OK ? ad_T(cols) : NULL; /* [m, n] */
+    if (rc == AD_OK && !JT) rc = p->ctx->err;
+    int64_t off = 0;
+    for (int i = 0; rc == AD_OK && i < p->nin; i++) {
+        if (!ad_wrt(p, i)) continue;
+        if (!(Jf[i] = input_columns(JT, off, p->in[i]->numel))) rc = p->ctx->err;
+        else ad_unscope(Jf[i]);
+        off += p->in[i]->numel;
+    }
+    return rc;
+}
+
 /* J_i as contiguous [m, n_i] blocks, filled by columns: one JVP per block
  * of unit directions; the first one sizes the blocks. */
 static int jac_columns(const ad_backend *b, const ad_problem *p, const ad_options *o, bool want_err, ad_tensor **y,
@@ -349,6 +431,7 @@ static int jac_columns(const ad_backend *b, const ad_problem *p, const ad_option
     ad_ctx *ctx = p->ctx;
     int64_t n = ad_problem_size(p);
     int w = width_of(b, o, n);
+    if (ad_problem_nesting(p)) return jac_columns_nested(b, p, o, n, w, y, Jf, st);
     wants want = {.value = true, .error = want_err}; /* y shapes the blocks and J */
     int rc = AD_OK;
     for (int64_t j0 = 0; rc == AD_OK && j0 < n; j0 += w) {
@@ -476,7 +559,7 @@ static int jac_fill(const ad_backend *b, const ad_problem *p, const ad_options *
     /* rows in chunks need the cotangents [k, y.shape]: a y with
      * AD_MAX_DIMS axes has no room for k, but the backend can still sweep
      * every row itself (its rows are [k, in.shape]) */
-    bool chunked = *y && (*y)->ndim < AD_MAX_DIMS;
+    bool chunked = *y && (*y)->ndim < AD_MAX_DIMS && !ad_problem_nesting(p); /* rows written raw */
     if (by_rows && chunked) return jac_rows(b, p, o, *y, Jf, st);
     if (*y) {
         ad_decref(*y);
@@ -580,10 +663,11 @@ static int jvp_direct(const ad_backend *b, const ad_problem *p, ad_tensor *const
     for (int i = 0; i < p->nin; i++) /* a missing direction would read as zero */
         if (ad_wrt(p, i) && !(V[i] = ad_unsqueeze(v[i], 0))) return p->ctx->err;
     ad_eval e = {.no_error = !want_err};
+    bool nested = ad_problem_nesting(p) != 0;
     int rc = b->jvp(b, p, 1, V, o, &e, st);
     if (rc != AD_OK) return rc;
     keep[0] = e.y;
-    keep[1] = ad_row(e.jv, 0);
+    keep[1] = row0(e.jv, nested);
     keep[2] = e.jv_err ? ad_row(e.jv_err, 0) : NULL;
     return keep[1] && (keep[2] || !e.jv_err) ? AD_OK : p->ctx->err;
 }
@@ -634,11 +718,12 @@ static int vjp_direct(const ad_backend *b, const ad_problem *p, ad_tensor *u, co
     ad_eval e = {.g = G};
     ad_tensor *U = ad_unsqueeze(u, 0); /* NULL would mean "seed 1" to the backend */
     if (!U) return p->ctx->err;
+    bool nested = ad_problem_nesting(p) != 0;
     int rc = b->vjp(b, p, 1, U, o, &e, st);
     if (rc != AD_OK) return rc;
     keep[0] = e.y;
     for (int i = 0; i < p->nin; i++)
-        if (G[i] && !(keep[1 + i] = ad_row(G[i], 0))) return p->ctx->err;
+        if (G[i] && !(keep[1 + i] = row0(G[i], nested))) return p->ctx->err;
     return e.y ? cotangent_fits(p->ctx, u, e.y) : AD_OK;
 }
 
@@ -688,6 +773,17 @@ int ad_vjp(const ad_backend *b, const ad_problem *p, ad_tensor *u, const ad_opti
 
 /* ---- second order: forward over reverse ----------------------------------------------------- */
 
+/* The second-order drivers run their own forward-over-reverse pass on
+ * fresh leaves; inside another derivative they would cut it off, so they
+ * refuse and say what composes instead. */
+static int refuse_nested(const ad_problem *p, const char *what, const char *instead)
+{
+    return ad_error(p->ctx, AD_ENOTSUP,
+                    "%s: the inputs carry derivatives of an enclosing computation (tangents or requires grad); "
+                    "%s cannot be nested: use %s, which nests",
+                    what, what, instead);
+}
+
 /* One recorded evaluation with k tangents per input (V[i]: [k, in_i.shape]),
  * one sweep; G[i] = gradient, HV[i] = its tangent [k, in_i.shape]. */
 static int forward_over_reverse(const ad_problem *p, int k, ad_tensor *const *V, ad_tensor **y, ad_tensor **G,
@@ -695,11 +791,15 @@ static int forward_over_reverse(const ad_problem *p, int k, ad_tensor *const *V,
 {
     ad_ctx *ctx = p->ctx;
     char buf[AD_SHAPEBUF];
-    int prev_k = ctx->fwd_k;
-    bool prev_grad = ad_set_grad_enabled(ctx, true);
     ad_tensor *x[AD_MAX_INPUTS];
-    int rc = ad_fresh_inputs(p, x);
+    int rc = ad_fresh_inputs(p, x); /* in the caller's grad mode: plain leaves */
+    bool prev_grad = ad_set_grad_enabled(ctx, true);
     if (rc == AD_OK) rc = ad_fwd_begin(ctx, k);
+    bool pushed = rc == AD_OK;
+    int d = ctx->fwd_depth - 1;
+    /* the reverse pass is inside this level (it sweeps here): the JVP
+     * rules need not be recorded */
+    if (pushed) ctx->fwd_lv[d].record = false;
     for (int i = 0; rc == AD_OK && i < p->nin; i++) {
         if (!ad_wrt(p, i)) continue;
         rc = ad_requires_grad_(x[i], true);
@@ -719,11 +819,11 @@ static int forward_over_reverse(const ad_problem *p, int k, ad_tensor *const *V,
         if (!ad_wrt(p, i)) continue;
         ad_tensor *g = x[i]->grad;
         G[i] = g ? ad_detach(g) : ad_zeros(ctx, ad_shape_of(x[i]));
-        HV[i] = (g && g->tangent) ? ad_alias(g->tangent, false) : ad_tangent_zeros(ctx, k, ad_shape_of(x[i]));
+        HV[i] = (g && ad_tan_live(g, d)) ? ad_alias(g->tan[d], false) : ad_tangent_zeros(ctx, k, ad_shape_of(x[i]));
         if (!G[i] || !HV[i]) rc = ctx->err;
     }
     if (rc == AD_OK && !(*y = ad_detach(out))) rc = ctx->err;
-    ctx->fwd_k = prev_k;
+    if (pushed) ad_fwd_end(ctx);
     ad_set_grad_enabled(ctx, prev_grad);
     return rc;
 }
@@ -735,6 +835,7 @@ int ad_hvp(const ad_problem *p, ad_tensor *const *v, ad_tensor **value, ad_tenso
     int rc = start("hvp", ad_backend_with(AD_CAP_REVERSE), p, st, &snap);
     if (rc != AD_OK) return rc;
     ad_ctx *ctx = p->ctx;
+    if (ad_problem_nesting(p)) return stop(ctx, &snap, st, refuse_nested(p, "hvp", "ad_jvp of a function that returns ad_value_and_grad's gradient"));
     char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
     int nin = p->nin;
     ad_scope s = ad_scope_begin(ctx);
@@ -837,6 +938,7 @@ int ad_hessian(const ad_problem *p, const ad_options *o, ad_tensor **value, ad_t
     int rc = start("hessian", ad_backend_with(AD_CAP_REVERSE), p, st, &snap);
     if (rc != AD_OK) return rc;
     ad_ctx *ctx = p->ctx;
+    if (ad_problem_nesting(p)) return stop(ctx, &snap, st, refuse_nested(p, "hessian", "ad_jacobian of a function that returns ad_value_and_grad's gradient"));
     int64_t n = ad_problem_size(p);
     if (n > HESSIAN_MAX)
         return stop(ctx, &snap, st,

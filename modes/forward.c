@@ -7,10 +7,26 @@
  * "forward" always uses one direction per pass (n passes for a gradient);
  * "forward-vector" carries k directions per pass (ceil(n/k) passes), k from
  * ad_options.width, or chosen from n by ad_fwd_default_width (the drivers
- * ask it; preferred_width, which does not know n, still says 8). */
+ * ask it; preferred_width, which does not know n, still says 8).
+ *
+ * Nested (the inputs carry an enclosing computation's derivatives): the
+ * pass opens its own forward level inside the open ones, its fresh inputs
+ * keep the outer tangents and their place on the outer tape, and its
+ * results keep everything but this level's tangent. */
 #include "modes.h"
 
 #define DEFAULT_WIDTH 8
+
+/* The results of a nested pass, made once its own level is closed: views
+ * of y and of its tangent at that level, which keep what the enclosing
+ * computation needs (their outer tangents, their place on the tape) and
+ * drop the closed level's tangent. */
+static int nested_results(ad_ctx *ctx, int k, ad_tensor *y, ad_tensor *tan, ad_tensor **keep)
+{
+    keep[0] = ad_view(y, ad_shape_of(y));
+    keep[1] = tan ? ad_view(tan, ad_shape_of(tan)) : ad_tangent_zeros(ctx, k, ad_shape_of(y));
+    return keep[0] && keep[1] ? AD_OK : ctx->err;
+}
 
 static int fwd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *const *V, const ad_options *o,
                    ad_eval *e, ad_stats *st)
@@ -21,21 +37,25 @@ static int fwd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *c
     int rc = ad_problem_check(p, "forward");
     if (rc != AD_OK) return rc;
     ad_prim pr;
-    ad_tensor *x[AD_MAX_INPUTS], *keep[2] = {NULL, NULL};
+    ad_tensor *x[AD_MAX_INPUTS], *keep[2] = {NULL, NULL}, *tan = NULL;
     rc = ad_prim_begin(&pr, p, false, k, x); /* dual numbers need no tape */
+    int d = ctx->fwd_depth - 1;              /* this pass's level */
     for (int i = 0; rc == AD_OK && i < p->nin; i++)
         if (ad_wrt(p, i) && V[i]) rc = ad_set_tangent(x[i], V[i]);
     ad_tensor *y = rc == AD_OK ? ad_call_f(p, x, st) : NULL;
-    if (y) {
+    if (y && pr.nest) {
+        tan = ad_tan_live(y, d) ? ad_tensor_ref(y->tan[d]) : NULL;
+    } else if (y) {
         /* the value without its tangent, and the tangent as [k, y.shape] */
         keep[0] = ad_detach(y);
         /* y may not depend on the directions: its tangent is zero */
-        keep[1] = y->tangent ? ad_alias(y->tangent, false) : ad_tangent_zeros(ctx, k, ad_shape_of(y));
+        keep[1] = ad_tan_live(y, d) ? ad_alias(y->tan[d], false) : ad_tangent_zeros(ctx, k, ad_shape_of(y));
         if (!keep[0] || !keep[1]) rc = ctx->err;
     } else if (rc == AD_OK) {
         rc = ctx->err;
     }
     ad_prim_restore(&pr);
+    if (rc == AD_OK && pr.nest) rc = nested_results(ctx, k, y, tan, keep);
     ad_eval_steps(e, k, 0); /* exact: no step */
     return ad_jvp_finish(ctx, pr.scope, rc, keep[0], keep[1], NULL, e);
 }

@@ -1050,9 +1050,9 @@ int ad_gradcheck(const ad_problem *p, const ad_gradcheck_options *o, ad_gradchec
     char *msg0 = malloc(AD_ERRMSG_MAX);
     if (msg0) memcpy(msg0, ctx->errmsg, AD_ERRMSG_MAX);
     bool grad0 = ad_set_grad_enabled(ctx, false);
-    int k0 = ctx->fwd_k;
+    uint8_t fwd0 = ctx->fwd_active; /* the caller's forward levels: suspended */
     uint8_t cat0 = ctx->cat;
-    ctx->fwd_k = 0;
+    ctx->fwd_active = 0;
     ctx->err = AD_OK;
 
     ad_scope s = ad_scope_begin(ctx);
@@ -1069,7 +1069,7 @@ int ad_gradcheck(const ad_problem *p, const ad_gradcheck_options *o, ad_gradchec
         snprintf(r->summary, sizeof r->summary, "gradcheck could not run: %s", ad_errmsg(ctx));
     }
     ad_set_grad_enabled(ctx, grad0);
-    ctx->fwd_k = k0;
+    ctx->fwd_active = fwd0;
     ctx->cat = cat0;
     for (int i = 0; i < AD_MAX_INPUTS; i++) {
         free(g->kink_at[i]);

@@ -31,28 +31,47 @@ int ad_problem_fits_backend(const ad_problem *p, const ad_backend *b);
  * error recorded before the call stays recorded when f succeeds. */
 ad_tensor *ad_call_f(const ad_problem *p, ad_tensor *const *in, ad_stats *st);
 
-/* Inputs as the function will see them: detached aliases of p->in, so
- * nothing the backend attaches (tangents, requires_grad) touches the
- * caller's tensors.  Registered in the open scope. */
+/* How p's inputs carry derivatives of an enclosing computation (nested
+ * differentiation): AD_NEST_FWD, a tangent at a forward level that
+ * propagates now; AD_NEST_REV, requires grad while grad mode is on.  0 for
+ * plain inputs. */
+enum { AD_NEST_FWD = 1u << 0, AD_NEST_REV = 1u << 1 };
+unsigned ad_problem_nesting(const ad_problem *p);
+/* AD_OK, or AD_ENOTSUP naming `what` and b when p is nested and b cannot
+ * differentiate inside another derivative (only the rule-based forward and
+ * reverse backends can: the others would give a silent zero). */
+int ad_problem_nest_fits(const ad_problem *p, const ad_backend *b, const char *what);
+
+/* Inputs as the function will see them, new handles so that nothing the
+ * backend attaches (tangents, requires_grad) touches the caller's tensors.
+ * Plain inputs: detached aliases.  An input carrying derivatives of an
+ * enclosing computation: a view op of it, so it keeps them (its tangents
+ * at the outer levels; a record on the outer tape, at which an inner sweep
+ * stops and through which the outer one passes).  Registered in the open
+ * scope. */
 int ad_fresh_inputs(const ad_problem *p, ad_tensor **x);
 
 /* ---- the primitive kit (primitive.c) ------------------------------------------ */
 
 /* What a primitive changes in the context while it evaluates f, kept to
- * be restored: grad mode and the forward width. */
+ * be restored: grad mode and the forward levels. */
 typedef struct ad_prim {
     ad_ctx *ctx;
     bool prev_grad;
-    int prev_k;
+    bool pushed;         /* a forward level of its own is open */
+    uint8_t prev_active; /* ctx->fwd_active before */
+    unsigned nest;       /* ad_problem_nesting of the problem */
     ad_scope scope;
 } ad_prim;
-/* The start every primitive shares: sets grad mode (recording or not) and
- * the forward width (fwd_k > 0: ad_fwd_begin(fwd_k) once the inputs exist;
- * 0: off; -1: unchanged), opens the primitive's scope and makes the fresh
- * inputs x.  Returns AD_OK or a status; the scope is open either way (end
- * it with ad_jvp_finish or ad_vjp_finish after ad_prim_restore). */
+/* The start every primitive shares: sets grad mode (recording or not; left
+ * on when an enclosing reverse computation must see f's ops) and forward
+ * mode (fwd_k > 0: a level of width fwd_k opened once the inputs exist;
+ * 0: every level suspended, and a nested problem refused with AD_ENOTSUP;
+ * -1: unchanged), opens the primitive's scope and makes the fresh inputs
+ * x.  Returns AD_OK or a status; the scope is open either way (end it with
+ * ad_jvp_finish or ad_vjp_finish after ad_prim_restore). */
 int ad_prim_begin(ad_prim *pr, const ad_problem *p, bool grad, int fwd_k, ad_tensor **x);
-/* Restores grad mode and the forward width. */
+/* Closes the primitive's level, restores grad mode and forward mode. */
 void ad_prim_restore(const ad_prim *pr);
 
 /* The end of a JVP primitive: ends its scope s keeping y (unless

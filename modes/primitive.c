@@ -8,18 +8,32 @@ int ad_prim_begin(ad_prim *pr, const ad_problem *p, bool grad, int fwd_k, ad_ten
 {
     ad_ctx *ctx = p->ctx;
     pr->ctx = ctx;
-    pr->prev_k = ctx->fwd_k;
-    pr->prev_grad = ad_set_grad_enabled(ctx, grad);
-    if (fwd_k == 0) ctx->fwd_k = 0;
+    pr->nest = ad_problem_nesting(p);
+    pr->pushed = false;
+    pr->prev_active = ctx->fwd_active;
+    pr->prev_grad = ctx->grad_enabled;
     pr->scope = ad_scope_begin(ctx);
+    if (fwd_k == 0 && pr->nest)
+        return ad_error(ctx, AD_ENOTSUP,
+                        "a backend that evaluates f only cannot differentiate inside another derivative (the "
+                        "inputs carry tangents or require grad); use forward, forward-vector or reverse");
+    /* the fresh inputs first, in the caller's modes: they say whether an
+     * input is nested, not the modes this primitive sets */
     int rc = ad_fresh_inputs(p, x);
-    if (rc == AD_OK && fwd_k > 0) rc = ad_fwd_begin(ctx, fwd_k);
+    /* an enclosing reverse computation must see f's ops recorded */
+    ad_set_grad_enabled(ctx, grad || (pr->nest & AD_NEST_REV));
+    if (fwd_k == 0) ctx->fwd_active = 0;
+    if (rc == AD_OK && fwd_k > 0) {
+        rc = ad_fwd_begin(ctx, fwd_k);
+        pr->pushed = rc == AD_OK;
+    }
     return rc;
 }
 
 void ad_prim_restore(const ad_prim *pr)
 {
-    pr->ctx->fwd_k = pr->prev_k;
+    if (pr->pushed) ad_fwd_end(pr->ctx);
+    pr->ctx->fwd_active = pr->prev_active;
     ad_set_grad_enabled(pr->ctx, pr->prev_grad);
 }
 

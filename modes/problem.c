@@ -70,11 +70,49 @@ ad_tensor *ad_call_f(const ad_problem *p, ad_tensor *const *in, ad_stats *st)
     return y;
 }
 
+unsigned ad_problem_nesting(const ad_problem *p)
+{
+    unsigned nest = 0;
+    bool grad_on = p->ctx->grad_enabled;
+    for (int i = 0; i < p->nin; i++) {
+        const ad_tensor *t = p->in[i];
+        if (t->tan_mask && ad_tan_active(t)) nest |= AD_NEST_FWD;
+        if (grad_on && (t->flags & AD_T_REQUIRES_GRAD)) nest |= AD_NEST_REV;
+    }
+    return nest;
+}
+
+/* A rule-based backend differentiates f's ops wherever they run, inside
+ * another derivative too; a backend that evaluates f only (differences,
+ * hand-written derivatives) would cut the enclosing derivative off, and
+ * the checkpointing one snapshots states (which would drop it). */
+int ad_problem_nest_fits(const ad_problem *p, const ad_backend *b, const char *what)
+{
+    unsigned nest = ad_problem_nesting(p);
+    if (!nest || ((b->caps & AD_CAP_RULES) && !(b->caps & AD_CAP_CHECKPOINT))) return AD_OK;
+    return ad_error(p->ctx, AD_ENOTSUP,
+                    "%s: backend \"%s\" cannot differentiate inside another derivative (the inputs %s); "
+                    "use forward, forward-vector or reverse for the inner derivative",
+                    what, b->name,
+                    (nest & AD_NEST_FWD) ? "carry tangents of an enclosing forward pass"
+                                         : "require grad for an enclosing reverse pass");
+}
+
 int ad_fresh_inputs(const ad_problem *p, ad_tensor **x)
 {
+    ad_ctx *ctx = p->ctx;
     for (int i = 0; i < p->nin; i++) {
-        x[i] = ad_alias(p->in[i], false);
-        if (!x[i]) return p->ctx->err;
+        ad_tensor *in = p->in[i];
+        bool rev = ctx->grad_enabled && (in->flags & AD_T_REQUIRES_GRAD);
+        if (rev || (in->tan_mask && ad_tan_active(in))) {
+            /* nested: the view keeps the enclosing derivatives */
+            x[i] = ad_view(in, ad_shape_of(in));
+            if (!x[i]) return ctx->err;
+            if (!x[i]->grad_fn) x[i]->flags &= ~(uint32_t)AD_T_VIEW;
+            continue;
+        }
+        x[i] = ad_alias(in, false);
+        if (!x[i]) return ctx->err;
         x[i]->flags &= ~(uint32_t)AD_T_VIEW;
     }
     return AD_OK;

@@ -35,10 +35,7 @@ int ad_zero_grad(ad_tensor *t)
     if (!t) return AD_EINVAL;
     ad_tensor *g = t->grad;
     if (!g) return AD_OK;
-    if (g->tangent) {
-        ad_decref(g->tangent);
-        g->tangent = NULL;
-    }
+    if (g->tan_mask) ad_tan_drop_all(g);
     if (g->grad_fn || (g->st->refs > 1) || !(g->flags & AD_T_CONTIG)) {
         /* graph-carrying (create_graph) or shared gradient: replace it */
         ad_tensor *z = ad_zeros(t->ctx, ad_shape_of(g));

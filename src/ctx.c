@@ -60,21 +60,11 @@ void *ad_mem_realloc(ad_ctx *ctx, void *p, size_t on, size_t nn, int cat)
     return q;
 }
 
-void ad_mem_recategorize(ad_ctx *ctx, int64_t n, int from, int to)
-{
-    if (from == to || n == 0) return;
-    ctx->mem.bytes_allocated -= n > 0 ? n : 0; /* a move, not an allocation */
-    ad_mem_account(ctx, from, -n);
-    ad_mem_account(ctx, to, n);
-}
-
 /* ---- recycling pools: small storage blocks and tensor handles ------------- */
 
 /* A parked block's first word links it to the next one; the whole block
  * is poisoned while parked (internal.h: AD_POISON), so the link is read
  * and written only while unpoisoned. */
-
-size_t ad_pool_block_size(int c) { return AD_STORAGE_HDR + ((size_t)8 << c); }
 
 void *ad_pool_get(ad_ctx *ctx, int c)
 {
@@ -334,7 +324,7 @@ void ad_ctx_free(ad_ctx *ctx)
     ctx->tape = NULL;
     for (ad_tensor *t = ctx->live.next; t != &ctx->live; t = t->next) {
         t->grad_fn = NULL;
-        t->tangent = NULL;
+        t->tan_mask = 0;
         t->grad = NULL;
     }
     while (ctx->live.next != &ctx->live) {

@@ -51,6 +51,9 @@ enum {
 
 struct ad_node;
 
+/* Forward levels nest this deep (forward.h): one tangent slot per depth. */
+#define AD_FWD_DEPTH 4
+
 struct ad_tensor {
     ad_ctx *ctx;
     ad_storage *st;
@@ -62,7 +65,10 @@ struct ad_tensor {
     uint32_t flags;
     int32_t scope_slot;      /* latest slot on the scope stack holding it, or -1 */
     int32_t scope_refs;      /* references held by scope slots */
-    ad_tensor *tangent;      /* forward mode: shape [k, shape...], or NULL */
+    uint8_t tan_mask;        /* forward mode: bit d set when tan[d] holds a tangent */
+    ad_tensor *tan[AD_FWD_DEPTH];  /* the tangent at the level of depth d, [k, shape...] */
+    uint32_t tan_id[AD_FWD_DEPTH]; /* the id of the level that attached tan[d]: a tangent
+                                    * left by an ended level is never read by a later one */
     struct ad_node *grad_fn; /* reverse mode: the record that produced it */
     ad_tensor *grad;         /* reverse mode: accumulated gradient */
     ad_tensor *prev, *next;  /* the context's list of live handles */
@@ -117,10 +123,59 @@ struct ad_ctx {
     bool grad_enabled;
     ad_tape *tape;
 
-    /* forward mode */
-    int fwd_k;                /* tangent width; 0 = off */
-    int fwd_suspended;        /* >0 inside JVP rules: no tangent propagation */
+    /* forward mode: a stack of levels (tangent.c).  Level d's tangents live
+     * in slot d of each handle, tagged with the level's id. */
+    int fwd_depth;            /* levels open */
+    uint8_t fwd_active;       /* bit d: level d propagates (cleared while its own JVP
+                               * rules run, and by backends that evaluate f only) */
+    uint32_t fwd_next_id;     /* ids handed out so far */
+    struct {
+        int k;                /* tangent width */
+        uint32_t id;          /* unique over the context's life */
+        bool record;          /* JVP rules run with grad mode as it is (an enclosing
+                               * reverse computation may differentiate the tangents) */
+    } fwd_lv[AD_FWD_DEPTH];
 };
+
+/* Error paths of hot functions: kept out of line, so that formatting a
+ * message does not put its stack frame and register saves on the path
+ * every op takes. */
+#if defined(__GNUC__)
+#define AD_COLD __attribute__((noinline, cold))
+#else
+#define AD_COLD
+#endif
+
+/* ---- forward levels (src/tangent.c) ------------------------------------- */
+
+/* Whether t's tangent at depth d belongs to the level open at d now. */
+static inline bool ad_tan_live(const ad_tensor *t, int d)
+{
+    const ad_ctx *c = t->ctx;
+    return ((t->tan_mask >> d) & 1u) && d < c->fwd_depth && t->tan_id[d] == c->fwd_lv[d].id;
+}
+/* The levels whose tangents t carries and that propagate now (bit d). */
+static inline unsigned ad_tan_active(const ad_tensor *t)
+{
+    unsigned m = t->tan_mask & t->ctx->fwd_active, r = 0;
+    for (int d = 0; m >> d; d++)
+        if (((m >> d) & 1u) && t->tan_id[d] == t->ctx->fwd_lv[d].id) r |= 1u << d;
+    return r;
+}
+/* Sets t's tangent at depth d (tagged with that level's id), taking over
+ * the caller's reference to tan; NULL clears the slot. */
+void ad_tan_set(ad_tensor *t, int d, ad_tensor *tan);
+/* Drops every tangent of t. */
+void ad_tan_drop_all(ad_tensor *t);
+/* dst shares src's tangents (one reference each); dst had none. */
+void ad_tan_share(ad_tensor *dst, const ad_tensor *src);
+/* The same where a tangent has a place on the tape: dst gets aliases
+ * without it (recursively), so that a record saving dst (a saved output)
+ * never reaches, through a recorded tangent, back to itself.  AD_OK or
+ * AD_ENOMEM (dst then holds what was made). */
+int ad_tan_share_plain(ad_tensor *dst, const ad_tensor *src);
+/* dst's tangents are replaced by src's, which src gives up. */
+void ad_tan_move(ad_tensor *dst, ad_tensor *src);
 
 /* ---- errors (src/error.c) ---------------------------------------------- */
 
@@ -146,8 +201,6 @@ bool ad_err_since(ad_ctx *ctx, int mark);
 void *ad_mem_alloc(ad_ctx *ctx, size_t n, int cat);
 void ad_mem_free(ad_ctx *ctx, void *p, size_t n, int cat);
 void *ad_mem_realloc(ad_ctx *ctx, void *p, size_t on, size_t nn, int cat);
-/* Moves n accounted bytes from one category to another. */
-void ad_mem_recategorize(ad_ctx *ctx, int64_t n, int from, int to);
 /* Adds delta bytes to the live count of cat (peaks follow).  Inline: every
  * tensor and record goes through it, several times per op. */
 static inline void ad_mem_account(ad_ctx *cx, int cat, int64_t delta)
@@ -158,6 +211,30 @@ static inline void ad_mem_account(ad_ctx *cx, int cat, int64_t delta)
     if (m->live[cat] > m->peak[cat]) m->peak[cat] = m->live[cat];
     if (m->live_total > m->peak_total) m->peak_total = m->live_total;
     if (delta > 0) m->bytes_allocated += delta;
+}
+/* The same for two categories at once, with deltas of one sign (a
+ * storage's element bytes and its header; a handle and its storage): the
+ * peaks end where two calls would leave them, in one pass. */
+static inline void ad_mem_account2(ad_ctx *cx, int ca, int64_t a, int cb, int64_t b)
+{
+    ad_mem_stats *m = &cx->mem;
+    m->live[ca] += a;
+    m->live[cb] += b;
+    m->live_total += a + b;
+    if (m->live[ca] > m->peak[ca]) m->peak[ca] = m->live[ca];
+    if (m->live[cb] > m->peak[cb]) m->peak[cb] = m->live[cb];
+    if (m->live_total > m->peak_total) m->peak_total = m->live_total;
+    if (a + b > 0) m->bytes_allocated += a + b;
+}
+
+/* Moves n accounted bytes from one category to another (inline: the tape
+ * moves every saved storage, twice per record). */
+static inline void ad_mem_recategorize(ad_ctx *cx, int64_t n, int from, int to)
+{
+    if (from == to || n == 0) return;
+    cx->mem.bytes_allocated -= n > 0 ? n : 0; /* a move, not an allocation */
+    ad_mem_account(cx, from, -n);
+    ad_mem_account(cx, to, n);
 }
 
 /* Recycled memory is invisible to AddressSanitizer: a handle or block
@@ -186,9 +263,31 @@ static inline void ad_mem_account(ad_ctx *cx, int cat, int64_t delta)
  * doubles after a header of AD_STORAGE_HDR bytes (64: keeps data aligned
  * for vector loads). */
 #define AD_STORAGE_HDR 64
-size_t ad_pool_block_size(int c);
+static inline size_t ad_pool_block_size(int c) { return AD_STORAGE_HDR + ((size_t)8 << c); }
 void *ad_pool_get(ad_ctx *ctx, int c); /* NULL + AD_ENOMEM on failure */
 void ad_pool_put(ad_ctx *ctx, int c, void *block);
+/* Their fast paths, inline: a pop or a push of a parked block (ctx.c
+ * holds the rest: the allocator, no_recycling). */
+static inline void *ad_pool_get_fast(ad_ctx *cx, int c)
+{
+    void *b = cx->pool[c];
+    if (!b) return ad_pool_get(cx, c);
+    AD_UNPOISON(b, ad_pool_block_size(c));
+    cx->pool[c] = *(void **)b;
+    cx->pool_bytes -= (int64_t)ad_pool_block_size(c);
+    return b;
+}
+static inline void ad_pool_put_fast(ad_ctx *cx, int c, void *b)
+{
+    if (cx->no_recycling) {
+        ad_pool_put(cx, c, b);
+        return;
+    }
+    *(void **)b = cx->pool[c];
+    cx->pool[c] = b;
+    cx->pool_bytes += (int64_t)ad_pool_block_size(c);
+    AD_POISON(b, ad_pool_block_size(c));
+}
 /* Large blocks (above the pools' classes): a cached block of the request's
  * size class, or a new one.  *block is set to the bytes of the block
  * returned (the class size when the cache may keep it, else `bytes`).
@@ -202,6 +301,26 @@ void ad_cache_put(ad_ctx *ctx, void *block, size_t size);
 #define AD_HANDLE_POOL 4096
 ad_tensor *ad_handle_get(ad_ctx *ctx); /* NULL + AD_ENOMEM on failure */
 void ad_handle_put(ad_ctx *ctx, ad_tensor *t);
+static inline ad_tensor *ad_handle_get_fast(ad_ctx *cx)
+{
+    ad_tensor *t = cx->free_handles;
+    if (!t) return ad_handle_get(cx);
+    AD_UNPOISON(t, sizeof *t);
+    cx->free_handles = t->next;
+    cx->nfree_handles--;
+    return t;
+}
+static inline void ad_handle_put_fast(ad_ctx *cx, ad_tensor *t)
+{
+    if (cx->no_recycling || cx->nfree_handles >= AD_HANDLE_POOL) {
+        ad_handle_put(cx, t);
+        return;
+    }
+    t->next = cx->free_handles;
+    cx->free_handles = t;
+    cx->nfree_handles++;
+    AD_POISON(t, sizeof *t);
+}
 
 /* ---- storage and handles (src/tensor.c) -------------------------------- */
 
@@ -252,6 +371,16 @@ const char *ad_fmt_shape(char *buf, size_t n, int ndim, const int64_t *shape);
 /* ---- scopes (src/ctx.c) --------------------------------------------------- */
 /* Registers one reference of t in the innermost open scope. */
 int ad_scope_push(ad_ctx *ctx, ad_tensor *t);
+/* The same, inline while the stack has room (every new handle comes
+ * here: the call and its growth check were a tenth of a plain op). */
+static inline int ad_scope_push_fast(ad_ctx *cx, ad_tensor *t)
+{
+    if (cx->scope_len == cx->scope_cap) return ad_scope_push(cx, t);
+    t->scope_slot = (int32_t)cx->scope_len;
+    t->scope_refs++;
+    cx->scope_stack[cx->scope_len++] = t;
+    return AD_OK;
+}
 /* ad_scope_end for internal callers: the kept reference is returned to
  * the caller directly, never registered in an enclosing scope. */
 ad_tensor *ad_scope_end_owned(ad_ctx *ctx, ad_scope s, ad_tensor *keep);

@@ -11,7 +11,15 @@
  * Adjoints are accumulated in place when the accumulator is exclusively
  * ours, out of place otherwise (a VJP may return its incoming adjoint
  * itself, e.g. for add; such shared buffers are never written).  With
- * AD_CREATE_GRAPH the sweep is itself recorded, so gradients carry a graph. */
+ * AD_CREATE_GRAPH the sweep is itself recorded, so gradients carry a graph.
+ *
+ * ad_autograd_grad (torch.autograd.grad) runs the same sweep with a plan
+ * naming its inputs: a first pass over the records between the oldest
+ * input and the output marks those that depend on an input (oldest first,
+ * so one pass), the sweep steps only marked records and sends shares only
+ * where an input can be reached, adjoints reaching an input are kept for
+ * the caller, and no .grad is touched.  An inner gradient inside a long
+ * outer computation thus never walks the outer tape. */
 #include <string.h>
 
 #include "ops/ew.h"
@@ -23,7 +31,7 @@
 static bool exclusive(const ad_tensor *t)
 {
     return t->refs == 1 && t->st->refs == 1 && !t->st->external && (t->flags & AD_T_CONTIG) &&
-           !(t->flags & AD_T_VIEW) && !t->grad_fn && !t->tangent && t->scope_refs == 0;
+           !(t->flags & AD_T_VIEW) && !t->grad_fn && !t->tan_mask && t->scope_refs == 0;
 }
 
 /* *acc += g, consuming our reference to g. */
@@ -33,7 +41,7 @@ static int accumulate(ad_ctx *ctx, ad_tensor **acc, ad_tensor *g, bool create_gr
         *acc = g;
         return AD_OK;
     }
-    if (!create_graph && exclusive(*acc) && !g->tangent) {
+    if (!create_graph && exclusive(*acc) && !g->tan_mask) {
         int rc = ad_ew_into("backward", AD_EW_add, *acc, *acc, g, 0);
         ad_decref(g);
         return rc;
@@ -52,7 +60,7 @@ static int accumulate(ad_ctx *ctx, ad_tensor **acc, ad_tensor *g, bool create_gr
 static int accumulate_leaf(ad_ctx *ctx, ad_tensor *leaf, ad_tensor *g, bool create_graph)
 {
     if (!leaf->grad) {
-        if (!create_graph && !exclusive(g) && !g->tangent) {
+        if (!create_graph && !exclusive(g) && !g->tan_mask) {
             ad_tensor *c = ad_new_like(g);
             if (!c) {
                 ad_decref(g);
@@ -66,7 +74,7 @@ static int accumulate_leaf(ad_ctx *ctx, ad_tensor *leaf, ad_tensor *g, bool crea
         leaf->grad = g;
         return AD_OK;
     }
-    if (!create_graph && !g->tangent && !leaf->grad->tangent && !leaf->grad->grad_fn) {
+    if (!create_graph && !g->tan_mask && !leaf->grad->tan_mask && !leaf->grad->grad_fn) {
         int rc = ad_ew_into("backward", AD_EW_add, leaf->grad, leaf->grad, g, 0);
         ad_decref(g);
         return rc;
@@ -103,6 +111,35 @@ static bool shape_is(const ad_tensor *t, int ndim, const int64_t *shape)
     return true;
 }
 
+/* What a sweep does with the adjoints it reaches.  Without inputs
+ * (ad_backward): every leaf requiring grad gets them in .grad.  With
+ * inputs (ad_autograd_grad): only records marked AD_N_VISITED (they depend
+ * on an input) are stepped, adjoints reaching an input (its record marked
+ * AD_N_INPUT, or the leaf itself) go to grads[], and nothing else. */
+typedef struct {
+    bool create_graph, retain;
+    int ninputs;
+    ad_tensor *const *inputs;
+    ad_tensor **grads; /* [ninputs] accumulators (internal references) */
+} sweep_plan;
+
+/* The first j with inputs[j] == t, or -1. */
+static int input_index(const sweep_plan *pl, const ad_tensor *t)
+{
+    for (int j = 0; j < pl->ninputs; j++)
+        if (pl->inputs[j] == t) return j;
+    return -1;
+}
+
+/* Whether a share sent along e can be used: anywhere for backward; for
+ * autograd_grad only towards an input. */
+static bool wanted(const sweep_plan *pl, const ad_edge *e)
+{
+    if (pl->ninputs == 0) return e->node || e->leaf;
+    if (e->node) return (e->node->flags & (AD_N_VISITED | AD_N_INPUT)) != 0;
+    return e->leaf && input_index(pl, e->leaf) >= 0;
+}
+
 /* The VJP's argument arrays: on the stack for up to 8 inputs (every op in
  * ops.def), from the context's allocator beyond that. */
 typedef struct {
@@ -111,7 +148,7 @@ typedef struct {
     size_t heap_bytes; /* 0 when the arrays are the buffers above */
 } vjp_args;
 
-static int vjp_args_init(ad_ctx *ctx, const ad_node *n, vjp_args *a)
+static int vjp_args_init(ad_ctx *ctx, const ad_node *n, const sweep_plan *pl, vjp_args *a)
 {
     int nin = n->nin;
     a->in = a->in_buf;
@@ -130,7 +167,7 @@ static int vjp_args_init(ad_ctx *ctx, const ad_node *n, vjp_args *a)
     for (int i = 0; i < nin; i++) {
         a->in[i] = n->edges[i].saved;
         a->gin[i] = NULL;
-        a->need[i] = n->edges[i].node || n->edges[i].leaf;
+        a->need[i] = wanted(pl, &n->edges[i]);
     }
     return AD_OK;
 }
@@ -158,9 +195,21 @@ static int apply_vjp(ad_ctx *ctx, ad_node *n, ad_tensor *g, vjp_args *a)
     return rc;
 }
 
+/* A leaf's share: into its .grad (backward) or its input's slot. */
+static int leaf_share(ad_ctx *ctx, ad_tensor *leaf, ad_tensor *gi, const sweep_plan *pl)
+{
+    if (pl->ninputs == 0) return accumulate_leaf(ctx, leaf, gi, pl->create_graph);
+    int j = input_index(pl, leaf);
+    if (j < 0) { /* not wanted (need[] said so): never reached */
+        ad_decref(gi);
+        return AD_OK;
+    }
+    return accumulate(ctx, &pl->grads[j], gi, pl->create_graph);
+}
+
 /* Sends input i's share gi to the record that produced the input (counting
  * it pending when it is its first adjoint) or to the leaf.  Consumes gi. */
-static int send_share(ad_ctx *ctx, ad_node *n, int i, ad_tensor *gi, bool create_graph, int64_t *pending)
+static int send_share(ad_ctx *ctx, ad_node *n, int i, ad_tensor *gi, const sweep_plan *pl, int64_t *pending)
 {
     ad_edge *e = &n->edges[i];
     if (!shape_is(gi, e->ndim, e->shape)) {
@@ -171,30 +220,31 @@ static int send_share(ad_ctx *ctx, ad_node *n, int i, ad_tensor *gi, bool create
         ad_decref(gi);
         return rc;
     }
-    if (!e->node) return accumulate_leaf(ctx, e->leaf, gi, create_graph);
+    if (!e->node) return leaf_share(ctx, e->leaf, gi, pl);
     if (!e->node->gout) {
         ad_node_incref(e->node); /* keeps it alive until its turn */
         (*pending)++;
     }
-    return accumulate(ctx, &e->node->gout, gi, create_graph);
+    return accumulate(ctx, &e->node->gout, gi, pl->create_graph);
 }
 
 /* Applies n's VJP and sends the shares on.  Consumes n->gout. */
-static int step(ad_ctx *ctx, ad_node *n, bool create_graph, int64_t *pending)
+static int step(ad_ctx *ctx, ad_node *n, const sweep_plan *pl, int64_t *pending)
 {
     int rc = check_versions(ctx, n);
     if (rc != AD_OK) return rc;
     vjp_args a;
-    rc = vjp_args_init(ctx, n, &a);
+    rc = vjp_args_init(ctx, n, pl, &a);
     if (rc != AD_OK) return rc;
     ad_tensor *g = n->gout;
     n->gout = NULL;
     rc = apply_vjp(ctx, n, g, &a);
 
-    /* retain_grad(): the output's adjoint is complete here */
-    if (rc == AD_OK && n->out && (n->out->flags & AD_T_RETAIN_GRAD)) {
+    /* retain_grad(): the output's adjoint is complete here (backward only:
+     * autograd_grad touches no .grad) */
+    if (rc == AD_OK && pl->ninputs == 0 && n->out && (n->out->flags & AD_T_RETAIN_GRAD)) {
         ad_incref(g);
-        rc = accumulate_leaf(ctx, n->out, g, create_graph);
+        rc = accumulate_leaf(ctx, n->out, g, pl->create_graph);
     }
     ad_decref(g);
 
@@ -204,38 +254,46 @@ static int step(ad_ctx *ctx, ad_node *n, bool create_graph, int64_t *pending)
         if (rc != AD_OK || !a.need[i])
             ad_decref(gi);
         else
-            rc = send_share(ctx, n, i, gi, create_graph, pending);
+            rc = send_share(ctx, n, i, gi, pl, pending);
     }
     vjp_args_free(ctx, &a);
     return rc;
 }
 
-/* Why backward cannot start from out (and seed), or AD_OK. */
-static int check_start(ad_ctx *ctx, const ad_tensor *out, const ad_tensor *seed)
+static int check_seed(ad_ctx *ctx, const char *what, const ad_tensor *out, const ad_tensor *seed);
+
+/* Why a sweep cannot start from out (and seed), or AD_OK. */
+static int check_start(ad_ctx *ctx, const char *what, const ad_tensor *out, const ad_tensor *seed)
 {
-    char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
     if (!(out->flags & AD_T_REQUIRES_GRAD)) {
         if (out->flags & AD_T_RELEASED)
             return ad_error(ctx, AD_EGRAD,
-                            "backward: trying to backward through the tape a second time: its records were "
-                            "released by the first backward (pass AD_RETAIN_GRAPH to keep them)");
+                            "%s: trying to backward through the tape a second time: its records were "
+                            "released by the first backward (pass AD_RETAIN_GRAPH to keep them)", what);
         return ad_error(ctx, AD_EGRAD,
-                        "backward: element 0 of tensors does not require grad and does not have a grad_fn "
-                        "(no input of this result requires grad: call ad_requires_grad_ on the inputs first)");
+                        "%s: element 0 of tensors does not require grad and does not have a grad_fn "
+                        "(no input of this result requires grad: call ad_requires_grad_ on the inputs first)", what);
     }
     if (out->grad_fn && (out->grad_fn->flags & AD_N_RELEASED))
         return ad_error(ctx, AD_EGRAD,
-                        "backward: trying to backward through the tape a second time: its records were released "
-                        "by the first backward (pass AD_RETAIN_GRAPH to keep them)");
+                        "%s: trying to backward through the tape a second time: its records were released "
+                        "by the first backward (pass AD_RETAIN_GRAPH to keep them)", what);
+    return check_seed(ctx, what, out, seed);
+}
+
+/* Whether seed fits out (or out is a scalar when there is none). */
+static int check_seed(ad_ctx *ctx, const char *what, const ad_tensor *out, const ad_tensor *seed)
+{
+    char b1[AD_SHAPEBUF], b2[AD_SHAPEBUF];
     if (seed) {
         if (!shape_is(seed, out->ndim, out->shape))
-            return ad_error(ctx, AD_ESHAPE, "backward: seed of shape %s does not match the output's shape %s",
+            return ad_error(ctx, AD_ESHAPE, "%s: seed of shape %s does not match the output's shape %s", what,
                             ad_fmt_shape(b1, sizeof b1, seed->ndim, seed->shape),
                             ad_fmt_shape(b2, sizeof b2, out->ndim, out->shape));
     } else if (out->numel != 1) {
         return ad_error(ctx, AD_EGRAD,
-                        "backward: grad can be implicitly created only for scalar outputs (this output has "
-                        "shape %s: pass a seed tensor of that shape)",
+                        "%s: grad can be implicitly created only for scalar outputs (this output has "
+                        "shape %s: pass a seed tensor of that shape)", what,
                         ad_fmt_shape(b1, sizeof b1, out->ndim, out->shape));
     }
     return AD_OK;
@@ -254,9 +312,44 @@ static ad_tensor *initial_adjoint(ad_ctx *ctx, ad_tensor *out, ad_tensor *seed)
     return g;
 }
 
-/* Walks the tape from root towards older records, once, stepping every
+/* An input's record reached: its adjoint is (part of) that input's
+ * gradient.  The record itself is stepped only if it leads to another
+ * input (marked). */
+static int capture(ad_ctx *ctx, ad_node *n, const sweep_plan *pl)
+{
+    for (int j = 0; j < pl->ninputs; j++)
+        if (pl->inputs[j]->grad_fn == n) {
+            ad_incref(n->gout);
+            return accumulate(ctx, &pl->grads[j], n->gout, pl->create_graph);
+        }
+    return AD_OK;
+}
+
+/* One record holding an adjoint: stepped (or, for autograd_grad, captured
+ * and stepped only when it depends on an input), then released unless
+ * retained.  Returns the sweep's status so far. */
+static int visit(ad_ctx *ctx, ad_node *n, const sweep_plan *pl, int rc, int64_t *pending)
+{
+    if (rc == AD_OK && (n->flags & AD_N_RELEASED))
+        rc = ad_error(ctx, AD_EGRAD,
+                      "backward: reached %s, whose saved values were released by an earlier backward "
+                      "(pass AD_RETAIN_GRAPH to keep them)",
+                      n->op->grad_fn_name);
+    if (rc == AD_OK && pl->ninputs > 0 && (n->flags & AD_N_INPUT)) rc = capture(ctx, n, pl);
+    bool stepped = rc == AD_OK && (pl->ninputs == 0 || (n->flags & AD_N_VISITED));
+    if (stepped) {
+        rc = step(ctx, n, pl, pending);
+    } else { /* after an error, or not leading to an input: drop it */
+        ad_decref(n->gout);
+        n->gout = NULL;
+    }
+    if (!pl->retain && stepped) ad_node_release(ctx, n);
+    return rc;
+}
+
+/* Walks the tape from root towards older records, once, visiting every
  * record that holds an adjoint, until none is pending.  Consumes g. */
-static int sweep(ad_ctx *ctx, ad_node *root, ad_tensor *g, bool create_graph, bool retain)
+static int sweep(ad_ctx *ctx, ad_node *root, ad_tensor *g, const sweep_plan *pl)
 {
     int rc = AD_OK;
     int64_t pending = 1;
@@ -267,21 +360,33 @@ static int sweep(ad_ctx *ctx, ad_node *root, ad_tensor *g, bool create_graph, bo
         prev = n->prev;
         if (!n->gout) continue;
         pending--;
-        if (rc == AD_OK && (n->flags & AD_N_RELEASED))
-            rc = ad_error(ctx, AD_EGRAD,
-                          "backward: reached %s, whose saved values were released by an earlier backward "
-                          "(pass AD_RETAIN_GRAPH to keep them)",
-                          n->op->grad_fn_name);
-        if (rc == AD_OK) {
-            rc = step(ctx, n, create_graph, &pending);
-        } else { /* after an error: just drop what is pending */
-            ad_decref(n->gout);
-            n->gout = NULL;
-        }
-        if (!retain) ad_node_release(ctx, n);
+        rc = visit(ctx, n, pl, rc, &pending);
         ad_node_decref(ctx, n); /* the reference taken when its adjoint arrived */
     }
     ad_tape_hold(ctx, -1);
+    return rc;
+}
+
+/* Runs the sweep of plan pl from out: grad mode on only to record it
+ * (create_graph), adjoints counted as tangents. */
+static int run(ad_ctx *ctx, ad_tensor *out, ad_tensor *seed, const sweep_plan *pl)
+{
+    bool prev_grad = ctx->grad_enabled;
+    uint8_t prev_cat = ctx->cat;
+    ctx->grad_enabled = pl->create_graph;
+    ctx->cat = AD_MEM_TANGENTS;
+    int rc = AD_OK;
+    ad_tensor *g = initial_adjoint(ctx, out, seed);
+    if (!g)
+        rc = ctx->err;
+    else if (out->grad_fn)
+        rc = sweep(ctx, out->grad_fn, g, pl);
+    else if (pl->ninputs == 0) /* out is itself a leaf */
+        rc = accumulate_leaf(ctx, out, g, pl->create_graph);
+    else
+        rc = leaf_share(ctx, out, g, pl);
+    ctx->grad_enabled = prev_grad;
+    ctx->cat = prev_cat;
     return rc;
 }
 
@@ -290,23 +395,128 @@ int ad_backward(ad_tensor *out, ad_tensor *seed, unsigned flags)
     if (!out) return AD_EINVAL;
     ad_ctx *ctx = out->ctx;
     bool create_graph = (flags & AD_CREATE_GRAPH) != 0;
-    bool retain = (flags & AD_RETAIN_GRAPH) != 0 || create_graph;
-    int rc = check_start(ctx, out, seed);
-    if (rc != AD_OK) return rc;
+    sweep_plan pl = {.create_graph = create_graph, .retain = (flags & AD_RETAIN_GRAPH) != 0 || create_graph};
+    int rc = check_start(ctx, "backward", out, seed);
+    return rc != AD_OK ? rc : run(ctx, out, seed, &pl);
+}
 
-    /* the sweep is recorded only with create_graph; adjoints are tangents */
-    bool prev_grad = ctx->grad_enabled;
-    uint8_t prev_cat = ctx->cat;
-    ctx->grad_enabled = create_graph;
-    ctx->cat = AD_MEM_TANGENTS;
-    ad_tensor *g = initial_adjoint(ctx, out, seed);
-    if (!g)
-        rc = ctx->err;
-    else if (!out->grad_fn) /* out is itself a leaf */
-        rc = accumulate_leaf(ctx, out, g, create_graph);
-    else
-        rc = sweep(ctx, out->grad_fn, g, create_graph, retain);
-    ctx->grad_enabled = prev_grad;
-    ctx->cat = prev_cat;
+/* ---- autograd_grad ------------------------------------------------------------ */
+
+/* The records from root down to sequence number `since` (newest first),
+ * into a new array of *n entries; NULL with AD_ENOMEM. */
+static ad_node **records_between(ad_ctx *ctx, ad_node *root, uint64_t since, int64_t *n)
+{
+    int64_t count = 0;
+    for (ad_node *p = root; p && p->seq >= since; p = p->prev) count++;
+    ad_node **list = ad_mem_alloc(ctx, (size_t)(count ? count : 1) * sizeof *list, AD_MEM_META);
+    if (!list) return NULL;
+    int64_t i = 0;
+    for (ad_node *p = root; p && p->seq >= since; p = p->prev) list[i++] = p;
+    *n = count;
+    return list;
+}
+
+/* Marks the inputs' records AD_N_INPUT, then, oldest first, every record
+ * with an edge to an input (its record or the leaf) or to a marked record
+ * AD_N_VISITED.  A released record is marked too: the sweep then reports
+ * it instead of reading a gradient that was lost as zero. */
+static void mark(ad_node **list, int64_t n, const sweep_plan *pl)
+{
+    for (int j = 0; j < pl->ninputs; j++)
+        if (pl->inputs[j]->grad_fn) pl->inputs[j]->grad_fn->flags |= AD_N_INPUT;
+    for (int64_t i = n - 1; i >= 0; i--) {
+        ad_node *p = list[i];
+        if (p->flags & AD_N_DEAD) continue;
+        bool dep = (p->flags & AD_N_RELEASED) != 0;
+        for (int e = 0; !dep && e < p->nin; e++) dep = wanted(pl, &p->edges[e]);
+        if (dep) p->flags |= AD_N_VISITED;
+    }
+}
+
+static void unmark(ad_node **list, int64_t n, const sweep_plan *pl)
+{
+    for (int64_t i = 0; i < n; i++) list[i]->flags &= (uint8_t)~(AD_N_VISITED | AD_N_INPUT);
+    for (int j = 0; j < pl->ninputs; j++)
+        if (pl->inputs[j]->grad_fn) pl->inputs[j]->grad_fn->flags &= (uint8_t)~AD_N_INPUT;
+}
+
+static int check_inputs(ad_ctx *ctx, int ninputs, ad_tensor *const *inputs, ad_tensor **grads)
+{
+    if (!grads) return ad_error(ctx, AD_EINVAL, "autograd_grad: no array for the gradients given");
+    if (ninputs < 1 || !inputs) return ad_error(ctx, AD_EINVAL, "autograd_grad: %d inputs (at least 1)", ninputs);
+    for (int j = 0; j < ninputs; j++) {
+        if (!inputs[j]) return ad_error(ctx, AD_EINVAL, "autograd_grad: input %d is NULL", j);
+        if (inputs[j]->ctx != ctx)
+            return ad_error(ctx, AD_EINVAL, "autograd_grad: input %d belongs to another context", j);
+    }
+    return AD_OK;
+}
+
+/* The gradients into grads[]: the accumulated adjoint, or zeros for an
+ * input out does not depend on, as new references in the open scope. */
+static int hand_out(ad_ctx *ctx, const sweep_plan *pl, ad_tensor **grads)
+{
+    int rc = AD_OK;
+    for (int j = 0; j < pl->ninputs; j++) {
+        ad_tensor *acc = pl->grads[j];
+        int first = input_index(pl, pl->inputs[j]); /* the same input twice: one accumulator */
+        if (first < j) acc = pl->grads[first];
+        grads[j] = acc ? ad_tensor_ref(acc) : ad_deriv_zeros(ctx, ad_shape_of(pl->inputs[j]));
+        if (!grads[j] && rc == AD_OK) rc = ctx->err ? ctx->err : AD_ENOMEM;
+    }
     return rc;
+}
+
+int ad_autograd_grad_since(ad_tensor *out, ad_tensor *seed, int ninputs, ad_tensor *const *inputs, unsigned flags,
+                           ad_tensor **grads, uint64_t since)
+{
+    if (!out) return AD_EINVAL;
+    ad_ctx *ctx = out->ctx;
+    int rc = check_inputs(ctx, ninputs, inputs, grads);
+    for (int j = 0; grads && j < ninputs; j++) grads[j] = NULL;
+    if (rc != AD_OK) return rc;
+    bool create_graph = (flags & AD_CREATE_GRAPH) != 0;
+    ad_tensor *acc_buf[8], **acc = acc_buf;
+    if (ninputs > 8 && !(acc = ad_mem_alloc(ctx, (size_t)ninputs * sizeof *acc, AD_MEM_META))) return ctx->err;
+    for (int j = 0; j < ninputs; j++) acc[j] = NULL;
+    sweep_plan pl = {.create_graph = create_graph, .retain = (flags & AD_RETAIN_GRAPH) || create_graph,
+                     .ninputs = ninputs, .inputs = inputs, .grads = acc};
+    /* an out that requires no grad depends on no input: zeros, unless it
+     * is an input itself (then its gradient is the seed) */
+    bool depends = (out->flags & (AD_T_REQUIRES_GRAD | AD_T_RELEASED)) != 0;
+    bool is_input = input_index(&pl, out) >= 0;
+    rc = depends ? check_start(ctx, "autograd_grad", out, seed) : check_seed(ctx, "autograd_grad", out, seed);
+    int64_t n = 0;
+    ad_node **list = NULL;
+    if (rc == AD_OK && depends && out->grad_fn && !(list = records_between(ctx, out->grad_fn, since, &n)))
+        rc = ctx->err;
+    if (list) mark(list, n, &pl);
+    if (rc == AD_OK && (depends || is_input)) rc = run(ctx, out, seed, &pl);
+    if (list) {
+        unmark(list, n, &pl);
+        ad_mem_free(ctx, list, (size_t)(n ? n : 1) * sizeof *list, AD_MEM_META);
+    }
+    if (rc == AD_OK) rc = hand_out(ctx, &pl, grads);
+    for (int j = 0; j < ninputs; j++)
+        if (acc[j]) ad_decref(acc[j]);
+    if (rc != AD_OK)
+        for (int j = 0; j < ninputs; j++) {
+            if (grads[j]) ad_tensor_free(grads[j]);
+            grads[j] = NULL;
+        }
+    if (acc != acc_buf) ad_mem_free(ctx, acc, (size_t)ninputs * sizeof *acc, AD_MEM_META);
+    return rc;
+}
+
+int ad_autograd_grad(ad_tensor *out, ad_tensor *seed, int ninputs, ad_tensor *const *inputs, unsigned flags,
+                     ad_tensor **grads)
+{
+    /* no record older than the oldest input's can lie between out and the
+     * inputs; a leaf input has no record, so the walk goes the whole way */
+    uint64_t since = UINT64_MAX;
+    for (int j = 0; inputs && j < ninputs; j++) {
+        uint64_t s = (inputs[j] && inputs[j]->grad_fn) ? inputs[j]->grad_fn->seq : 0;
+        if (s < since) since = s;
+    }
+    return ad_autograd_grad_since(out, seed, ninputs, inputs, flags, grads, since == UINT64_MAX ? 0 : since);
 }

@@ -32,7 +32,8 @@ typedef struct ad_edge {
 enum {
     AD_N_RELEASED = 1u << 0, /* saved tensors dropped (by backward or death) */
     AD_N_DEAD = 1u << 1,     /* no references left; space awaits reuse */
-    AD_N_VISITED = 1u << 2   /* scratch flag of the backward sweep */
+    AD_N_VISITED = 1u << 2,  /* scratch flag of autograd_grad: depends on an input */
+    AD_N_INPUT = 1u << 3     /* scratch flag of autograd_grad: an input's record */
 };
 
 typedef struct ad_node {
@@ -100,5 +101,14 @@ void ad_node_release(ad_ctx *ctx, ad_node *n);
 void ad_tape_hold(ad_ctx *ctx, int delta);
 /* Called by the release loop in tensor.c. */
 void ad_node_reap(ad_ctx *ctx, ad_node *n);
+
+/* The sequence number the next record will get: every record on a path
+ * from a tensor made after this call is at least this (sweep.c prunes). */
+static inline uint64_t ad_tape_next_seq(const ad_ctx *cx) { return cx->tape->next_seq; }
+/* ad_autograd_grad, walking only the records numbered since or later
+ * (the caller knows the inputs were made after ad_tape_next_seq gave it):
+ * an inner gradient never walks the outer tape, even from leaf inputs. */
+int ad_autograd_grad_since(ad_tensor *out, ad_tensor *seed, int ninputs, ad_tensor *const *inputs, unsigned flags,
+                           ad_tensor **grads, uint64_t since);
 
 #endif

@@ -42,6 +42,27 @@ enum {
  * created only for scalar outputs" otherwise); else it has out's shape. */
 AD_API int ad_backward(ad_tensor *out, ad_tensor *seed, unsigned flags);
 
+/* Gradients of out with respect to exactly the given inputs
+ * (torch.autograd.grad): grads[j] = d(out)/d(inputs[j]) · seed, new
+ * references, each of its input's shape.  Inputs may be leaves or results
+ * of recorded ops (then the sweep stops at them); an input out does not
+ * depend on gets zeros; no .grad is touched anywhere, retain_grad
+ * included.  seed as for ad_backward.  Flags as for ad_backward:
+ * AD_CREATE_GRAPH records the sweep (the gradients have a grad_fn and can
+ * be differentiated again) and implies AD_RETAIN_GRAPH.  Only the records
+ * between the oldest input and out are walked, and only those depending on
+ * an input are swept (with a leaf among the inputs the walk starts at the
+ * tape's beginning).  Forward levels open during the call stay active, so
+ * gradients carry tangents (forward over reverse).  On failure every
+ * grads[j] is NULL.
+ *
+ *     ad_tensor *g[1];
+ *     ad_autograd_grad(y, NULL, 1, &x, AD_CREATE_GRAPH, g);  // dy/dx, with a graph
+ *     ad_autograd_grad(ad_sum(g[0], AD_ALL, false), NULL, 1, &x, 0, g); // d²y/dx² summed
+ */
+AD_API int ad_autograd_grad(ad_tensor *out, ad_tensor *seed, int ninputs, ad_tensor *const *inputs, unsigned flags,
+                            ad_tensor **grads);
+
 /* The accumulated gradient, or NULL before any backward.  BORROWED, unlike
  * the rule of common.h: the caller must not free it.  It stays valid until
  * ad_clear_grad(t), the next ad_backward reaching t (which may replace it)

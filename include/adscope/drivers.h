@@ -18,6 +18,20 @@
  * Gradients and Jacobian blocks have the shapes PyTorch uses:
  * grad[i] like input i; J[i] = value.shape + input i's shape.
  *
+ * Nesting: f may itself call a driver on tensors derived from its inputs.
+ * When a driver's inputs carry derivatives of an enclosing computation (a
+ * tangent at an open forward level, or requires grad with grad mode on),
+ * forward, forward-vector and reverse keep them: value_and_grad, jvp, vjp
+ * and jacobian return results that carry the outer tangents and have their
+ * place on the outer tape (the outer derivative of an inner gradient is
+ * right, in any order: ff, fr, rf, rr).  The inner pass opens its own
+ * forward level, or sweeps with ad_autograd_grad (no .grad touched, only
+ * its own records walked).  Backends that only evaluate f (differences,
+ * gsl-deriv, hand-written derivatives), reverse-checkpoint, ad_hvp and
+ * ad_hessian refuse a nested call with AD_ENOTSUP rather than cut the
+ * outer derivative off; they work as the outer level.  Plain inputs cost
+ * and count exactly as before.
+ *
  * Cost, by backend, for f: R^n -> R^m:
  *   gradient (m = 1):  reverse 1 pass + 1 sweep; forward n passes;
  *                      forward-vector ceil(n/k); central 2n; forward-diff n+1;

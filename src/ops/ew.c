@@ -110,7 +110,9 @@ static void run(ad_ew_kind kind, ad_tensor *out, ad_tensor *a, ad_tensor *b, con
     bool b_flat = b && (b->flags & AD_T_CONTIG) && b->numel == n, b_one = !b || b->numel == 1;
     if ((out->flags & AD_T_CONTIG) && (a->flags & AD_T_CONTIG) && a->numel == n && (b_flat || b_one)) {
         flat_job j = {kernels[kind], {out->data, a->data, b ? b->data : (double *)s}, {1, 1, b_flat ? 1 : 0}};
-        ad_par_chunks(n, ad_par_threads(n), flat_part, &j);
+        int parts = ad_par_threads(n);
+        if (parts <= 1) j.k(n, j.base, j.st, NULL); /* small n: no trip through the chunker */
+        else ad_par_chunks(n, parts, flat_part, &j);
         return;
     }
     int nd = out->ndim;
@@ -126,8 +128,21 @@ static void run(ad_ew_kind kind, ad_tensor *out, ad_tensor *a, ad_tensor *b, con
     ad_iter_run_par(&it, kernels[kind], NULL);
 }
 
+static bool same_shape(const ad_tensor *a, const ad_tensor *b)
+{
+    if (a->ndim != b->ndim) return false;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i]) return false;
+    return true;
+}
+
 ad_tensor *ad_ew_apply(const char *what, ad_ew_kind kind, ad_tensor *a, ad_tensor *b)
 {
+    if (same_shape(a, b)) { /* the common case: nothing to broadcast */
+        ad_tensor *y = ad_new_like(a);
+        if (y) run(kind, y, a, b, NULL);
+        return y;
+    }
     int nd;
     int64_t shape[AD_MAX_DIMS];
     if (ad_ew_broadcast(a->ctx, what, a->ndim, a->shape, b->ndim, b->shape, &nd, shape) != AD_OK) return NULL;

@@ -279,7 +279,10 @@ ad_tensor *ad_op_slice_jvp(const ad_call *c, ad_tensor *const *t)
 }
 int ad_op_slice_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
-    gx[0] = ad_slice_scatter_apply(ad_zeros(c->ctx, ad_op_in_shape(c, 0)), g, c->attr);
+    /* the zero base as a broadcast scalar: slice_scatter then zero-fills
+     * its result once instead of copying a dense zero tensor (one pass
+     * over x's size, not three) */
+    gx[0] = ad_slice_scatter_apply(ad_expand(ad_scalar(c->ctx, 0), ad_op_in_shape(c, 0)), g, c->attr);
     return AD_OK;
 }
 
@@ -431,6 +434,16 @@ ad_tensor *ad_getitem(ad_tensor *x, const char *subscript)
 
 /* ---- slice_scatter ------------------------------------------------------------------------ */
 
+/* base is one +0 broadcast to its shape (every stride 0): the result can
+ * start from a zero fill (memset) rather than an element-by-element copy. */
+static bool zero_broadcast(const ad_tensor *base)
+{
+    for (int d = 0; d < base->ndim; d++)
+        if (base->stride[d] != 0 && base->shape[d] > 1) return false;
+    double v = base->numel > 0 ? base->data[0] : 1;
+    return v == 0 && !signbit(v);
+}
+
 static ad_tensor *slice_scatter_impl(const char *what, ad_tensor *base, ad_tensor *src, const ad_slice_attr *a)
 {
     AD_ARG(base);
@@ -445,9 +458,9 @@ static ad_tensor *slice_scatter_impl(const char *what, ad_tensor *base, ad_tenso
                        ad_fmt_shape(b1, sizeof b1, src->ndim, src->shape),
                        ad_fmt_shape(b2, sizeof b2, a->out_ndim, shape));
     }
-    ad_tensor *y = ad_new_like(base);
+    ad_tensor *y = zero_broadcast(base) ? ad_zeros(ctx, ad_shape_of(base)) : ad_new_like(base);
     if (!y) return NULL;
-    ad_copy_raw(y, base);
+    if (!zero_broadcast(base)) ad_copy_raw(y, base);
     /* y's layout is contiguous: redo the slice layout against it */
     slice_layout(y, a, shape, stride, &off);
     int64_t sst[AD_MAX_DIMS];

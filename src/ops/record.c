@@ -20,7 +20,7 @@ bool ad_op_tracked(int nin, ad_tensor *const *in)
 {
     for (int i = 0; i < nin; i++) {
         const ad_tensor *t = in[i];
-        if (t->tangent && t->ctx->fwd_suspended == 0) return true;
+        if (t->tan_mask & t->ctx->fwd_active) return true;
         if ((t->flags & AD_T_REQUIRES_GRAD) && t->ctx->grad_enabled) return true;
     }
     return false;
@@ -45,6 +45,15 @@ ad_tensor *ad_op_lift(ad_tensor *t, int ndim)
     int pad = ndim + 1 - t->ndim;
     if (pad <= 0) return ad_tensor_ref(t);
     int64_t shape[AD_MAX_DIMS], stride[AD_MAX_DIMS];
+    if (ad_tan_active(t) || ((t->flags & AD_T_REQUIRES_GRAD) && t->ctx->grad_enabled)) {
+        /* a tangent with derivatives of its own (outer levels, the tape):
+         * a view op keeps them, a raw handle would drop them */
+        ad_shape s = {.ndim = ndim + 1};
+        s.dim[0] = t->shape[0];
+        for (int i = 0; i < pad; i++) s.dim[1 + i] = 1;
+        for (int i = 1; i < t->ndim; i++) s.dim[pad + i] = t->shape[i];
+        return ad_view(t, s);
+    }
     shape[0] = t->shape[0];
     stride[0] = t->stride[0];
     for (int i = 0; i < pad; i++) {
@@ -68,23 +77,40 @@ static bool shape_eq(int na, const int64_t *a, int nb, const int64_t *b)
     return true;
 }
 
-/* Computes out's tangent with the op's JVP rule. */
-static int attach_tangent(const ad_opdef *op, ad_tensor *out, int nin, ad_tensor *const *in,
-                          const void *attr)
+/* What a recording JVP rule sees as the op's output: out's value and place
+ * on the tape, with out's tangents at the outer levels only.  out itself
+ * would make a cycle (out holds the new tangent, whose record would save
+ * out) and never be freed.  Registered in the open scope. */
+static ad_tensor *out_standin(ad_tensor *out, int d)
+{
+    ad_tensor *o = ad_alias(out, false);
+    if (!o) return NULL;
+    ad_node_incref(out->grad_fn);
+    o->grad_fn = out->grad_fn;
+    o->flags |= AD_T_REQUIRES_GRAD;
+    for (int e = 0; e < d; e++)
+        if (ad_tan_live(out, e)) {
+            ad_incref(out->tan[e]);
+            ad_tan_set(o, e, out->tan[e]);
+        }
+    return o;
+}
+
+/* Computes out's tangent at level d with the op's JVP rule.  Levels d and
+ * deeper are suspended while the rule runs and the outer ones stay on, so
+ * the rule's own ops give the new tangent its tangents at the outer levels
+ * (tangent of tangent).  Grad mode stays as it is when the level records
+ * (an enclosing reverse computation may differentiate the tangent: the rule
+ * is recorded like any op), and is off otherwise. */
+static int attach_level(const ad_opdef *op, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr, int d)
 {
     ad_ctx *ctx = out->ctx;
-    int k = 0;
-    for (int i = 0; i < nin && !k; i++)
-        if (in[i]->tangent) k = (int)in[i]->tangent->shape[0];
-    if (out->ndim + 1 > AD_MAX_DIMS)
-        return ad_error(ctx, AD_ESHAPE, "%s: a result with %d axes cannot carry a tangent (at most %d)",
-                        op->name, out->ndim, AD_MAX_DIMS - 1);
-
+    int k = ctx->fwd_lv[d].k;
     ad_scope s = ad_scope_begin(ctx);
     bool prev_grad = ctx->grad_enabled;
-    uint8_t prev_cat = ctx->cat;
-    ctx->grad_enabled = false;
-    ctx->fwd_suspended++;
+    uint8_t prev_cat = ctx->cat, prev_active = ctx->fwd_active;
+    ctx->grad_enabled = prev_grad && ctx->fwd_lv[d].record;
+    ctx->fwd_active &= (uint8_t)((1u << d) - 1u);
     ctx->cat = AD_MEM_TANGENTS;
 
     ad_tensor *tin_buf[8], **tin = tin_buf;
@@ -99,15 +125,16 @@ static int attach_tangent(const ad_opdef *op, ad_tensor *out, int nin, ad_tensor
      * fails the op even if the rule still returns a tensor (a term lost to
      * a failed allocation would otherwise count as zero). */
     int mark = ad_err_mark(ctx);
+    ad_tensor *o = ctx->grad_enabled && out->grad_fn ? out_standin(out, d) : out;
     for (int i = 0; i < nin; i++) {
-        ad_tensor *t = in[i]->tangent;
+        ad_tensor *t = ad_tan_live(in[i], d) ? in[i]->tan[d] : NULL;
         tin[i] = (t && (op->flags & AD_OPF_BROADCAST)) ? ad_op_lift(t, out->ndim) : t;
     }
-    ad_call c = {.ctx = ctx, .op = op, .nin = nin, .in = in, .out = out, .attr = attr,
+    ad_call c = {.ctx = ctx, .op = op, .nin = nin, .in = in, .out = o, .attr = attr,
                  .edges = NULL, .out_ndim = out->ndim, .out_shape = out->shape, .need = NULL, .k = k};
     /* A rule returning NULL without an error means "the tangent is zero"
      * (e.g. only a non-differentiable input carries one). */
-    r = ctx->err == AD_OK ? op->jvp(&c, tin) : NULL;
+    r = ctx->err == AD_OK && o ? op->jvp(&c, tin) : NULL;
     if (ad_err_since(ctx, mark)) r = NULL;
     else if (!r) zero = true;
     if (r && !(r->ndim == out->ndim + 1 && r->shape[0] == k &&
@@ -118,39 +145,68 @@ static int attach_tangent(const ad_opdef *op, ad_tensor *out, int nin, ad_tensor
     if (tin != tin_buf) ad_mem_free(ctx, tin, (size_t)nin * sizeof *tin, AD_MEM_META);
 done:
     ctx->grad_enabled = prev_grad;
-    ctx->fwd_suspended--;
+    ctx->fwd_active = prev_active;
     ctx->cat = prev_cat;
     r = ad_scope_end_owned(ctx, s, r);
-    if (!r && zero) {
-        if (out->tangent) ad_decref(out->tangent);
-        out->tangent = NULL;
-        return AD_OK;
-    }
-    if (!r) {
+    if (!r && !zero) {
         if (ctx->err == AD_OK) ad_error(ctx, AD_ESTATE, "%s: JVP rule failed", op->name);
         return ctx->err;
     }
-    if (out->tangent) ad_decref(out->tangent);
-    out->tangent = r;
+    ad_tan_set(out, d, r); /* NULL (zero) clears the slot */
     return AD_OK;
 }
+
+/* out's tangents at the levels in `levels` (bit d), outermost first: an
+ * inner level's rule may read out's tangents at the outer ones (exp's
+ * ẏ = y·ẋ), which must be there already. */
+static int attach_tangent(const ad_opdef *op, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+                          unsigned levels)
+{
+    if (out->ndim + 1 > AD_MAX_DIMS)
+        return ad_error(out->ctx, AD_ESHAPE, "%s: a result with %d axes cannot carry a tangent (at most %d)",
+                        op->name, out->ndim, AD_MAX_DIMS - 1);
+    for (int d = 0; levels >> d; d++) {
+        if (!((levels >> d) & 1u)) continue;
+        int rc = attach_level(op, out, nin, in, attr, d);
+        if (rc != AD_OK) return rc;
+    }
+    return AD_OK;
+}
+
+/* The tracked part of ad_op_finish, out of line: its frame (the JVP's
+ * buffers) and register saves cost a plain op nothing. */
+static ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+                                 size_t attr_size, bool tan, bool grad)
+#if defined(__GNUC__)
+    __attribute__((noinline))
+#endif
+    ;
 
 ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
                         size_t attr_size)
 {
     if (!out) return NULL;
-    ad_ctx *ctx = out->ctx;
-    bool tan = false, grad = false;
+    const ad_ctx *ctx = out->ctx;
+    unsigned tanm = 0;
+    bool grad = false;
     for (int i = 0; i < nin; i++) {
-        if (in[i]->tangent) tan = true;
+        tanm |= in[i]->tan_mask;
         if (in[i]->flags & AD_T_REQUIRES_GRAD) grad = true;
     }
-    tan = tan && ctx->fwd_suspended == 0;
+    bool tan = (tanm & ctx->fwd_active) != 0;
     grad = grad && ctx->grad_enabled;
     if (!tan && !grad) return out;
+    return finish_tracked(opid, out, nin, in, attr, attr_size, tan, grad);
+}
 
+static ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+                                 size_t attr_size, bool tan, bool grad)
+{
+    ad_ctx *ctx = out->ctx;
     const ad_opdef *op = &ad_ops[opid];
-    if (tan && attach_tangent(op, out, nin, in, attr) != AD_OK) goto fail;
+    ad_node *n = NULL;
+    /* recorded first: a JVP rule that records (under an enclosing reverse
+     * computation) must see out in its place on the tape */
     if (grad) {
         ad_tensor *saved_buf[8], **saved = saved_buf;
         if (nin > 8) {
@@ -158,9 +214,17 @@ ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
             if (!saved) goto fail;
         }
         for (int i = 0; i < nin; i++) saved[i] = (i < 16 && (op->save & AD_SAVE_IN(i))) ? in[i] : NULL;
-        ad_node *n = ad_tape_push(ctx, op, nin, in, saved, out, (op->save & AD_SAVE_OUT) != 0, attr, attr_size);
+        n = ad_tape_push(ctx, op, nin, in, saved, out, (op->save & AD_SAVE_OUT) != 0, attr, attr_size);
         if (saved != saved_buf) ad_mem_free(ctx, saved, (size_t)nin * sizeof *saved, AD_MEM_META);
         if (!n) goto fail;
+    }
+    if (tan) {
+        unsigned levels = 0;
+        for (int i = 0; i < nin; i++) levels |= ad_tan_active(in[i]);
+        if (levels && attach_tangent(op, out, nin, in, attr, levels) != AD_OK) goto fail;
+        /* the output's alias saved for the VJP carries its tangents
+         * (forward over reverse reads them in the sweep) */
+        if (n && n->saved_out && out->tan_mask && ad_tan_share_plain(n->saved_out, out) != AD_OK) goto fail;
     }
     return out;
 fail:
@@ -200,10 +264,7 @@ static int snapshot_saved(ad_node *n, ad_tensor *target)
         ad_unscope(copy);
         ad_tape_save(ctx, copy); /* copy's reference becomes the tape's */
         /* the copy stands in for s: same graph position, same tangent */
-        if (s->tangent) {
-            ad_incref(s->tangent);
-            copy->tangent = s->tangent;
-        }
+        if (s->tan_mask) ad_tan_share(copy, s);
         if (s->grad_fn) {
             ad_node_incref(s->grad_fn);
             copy->grad_fn = s->grad_fn;
@@ -229,9 +290,7 @@ int ad_op_commit_inplace(ad_tensor *target, ad_tensor *result, const char *what)
     ad_copy_raw(target, result);
     ad_bump_version(target);
 
-    if (target->tangent) ad_decref(target->tangent);
-    target->tangent = result->tangent;
-    result->tangent = NULL;
+    ad_tan_move(target, result);
 
     if (target->grad_fn) {
         if (target->grad_fn->out == target) target->grad_fn->out = NULL;

@@ -69,6 +69,7 @@ static const ad_simd_bulk libm_table[AD_SIMD_FN_COUNT] = {
 static const ad_simd_bulk *table_of(ad_simd_isa isa)
 {
     switch (isa) {
+    case AD_SIMD_AVX512: return ad_simd_avx512_table;
     case AD_SIMD_AVX2: return ad_simd_avx2_table;
     case AD_SIMD_SSE2: return sse2_table;
     default: return libm_table;
@@ -81,6 +82,7 @@ static bool isa_runs(ad_simd_isa isa)
     if (!table_of(isa)[AD_SIMD_EXP]) return false; /* not built for this machine */
 #if AD_SIMD_X86
     /* __builtin_cpu_supports checks the OS's saving of AVX state (XCR0) too */
+    if (isa == AD_SIMD_AVX512) return __builtin_cpu_supports("avx512f");
     if (isa == AD_SIMD_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     return isa == AD_SIMD_SSE2;
 #else
@@ -165,7 +167,7 @@ void ad_simd_run(ad_simd_fn f, int64_t n, double *y, int64_t sy, const double *x
 
 const char *ad_simd_isa_name(ad_simd_isa isa)
 {
-    static const char *const names[AD_SIMD_ISA_COUNT] = {"libm", "sse2", "avx2"};
+    static const char *const names[AD_SIMD_ISA_COUNT] = {"libm", "sse2", "avx2", "avx512"};
     return (int)isa >= 0 && isa < AD_SIMD_ISA_COUNT ? names[isa] : "?";
 }
 

@@ -15,8 +15,8 @@
  * on x alone, not on the tensor's layout or length (a transposed view and
  * its contiguous copy give bit-identical results).
  *
- * The instruction set is chosen at run time: AVX2 + FMA when the CPU (and
- * the OS) supports it; else SSE2 on x86-64 for exp and sigmoid, where it
+ * The instruction set is chosen at run time: AVX-512F, else AVX2 + FMA,
+ * when the CPU (and the OS) supports it; else SSE2 on x86-64 for exp and sigmoid, where it
  * beats glibc (simd.c), and libm for the rest and elsewhere. */
 #ifndef ADSCOPE_OPS_SIMD_H
 #define ADSCOPE_OPS_SIMD_H
@@ -38,7 +38,7 @@ typedef enum {
 } ad_simd_fn;
 
 /* The instruction sets, best last. */
-typedef enum { AD_SIMD_LIBM, AD_SIMD_SSE2, AD_SIMD_AVX2, AD_SIMD_ISA_COUNT } ad_simd_isa;
+typedef enum { AD_SIMD_LIBM, AD_SIMD_SSE2, AD_SIMD_AVX2, AD_SIMD_AVX512, AD_SIMD_ISA_COUNT } ad_simd_isa;
 
 /* y[i·sy] = f(x[i·sx]) for 0 <= i < n, with the best instruction set of
  * this CPU.  y and x may be the same array (in place) with equal strides. */

@@ -10,5 +10,7 @@ typedef void (*ad_simd_bulk)(int64_t n, double *y, const double *x);
 
 /* simd_avx2.c: NULL entries where the build has no AVX2 code. */
 extern const ad_simd_bulk ad_simd_avx2_table[AD_SIMD_FN_COUNT];
+/* simd_avx512.c: likewise for AVX-512F. */
+extern const ad_simd_bulk ad_simd_avx512_table[AD_SIMD_FN_COUNT];
 
 #endif

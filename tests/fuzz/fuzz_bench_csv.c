@@ -43,12 +43,24 @@ static void same_table(const ad_bench_table *a, const ad_bench_table *b)
         if (strcmp(a->cells[k], b->cells[k]) != 0) broken("round trip changed a cell", a->cells[k]);
 }
 
+/* The reader takes a path, so each input goes through two files per
+ * process.  They are removed when the process exits: a run of the seed
+ * corpus in CTest or a timed fuzz run must not leave them behind (one pair
+ * per process piled up in /tmp before). */
+static char in_path[64], out_path[64];
+
+static void remove_files(void)
+{
+    remove(in_path);
+    remove(out_path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static char in_path[64], out_path[64];
     if (!in_path[0]) {
         snprintf(in_path, sizeof in_path, "/tmp/adscope-fuzz-csv-%ld.in", (long)getpid());
         snprintf(out_path, sizeof out_path, "/tmp/adscope-fuzz-csv-%ld.out", (long)getpid());
+        atexit(remove_files);
     }
     put_file(in_path, data, size);
     ad_bench_table t1, t2;
