@@ -124,11 +124,3 @@ Test(gbnested, particle_four_functions_golden, .description = "w* = 0.2071918746
     json_decref(in);
 }
 
-Test(gbnested, nesting_probe_passes_for_the_four_pairs, .description = "forward and reverse nest both ways")
-{
-    for (int f = 0; f < 4; f++) {
-        const ad_backend *outer = ad_backend_find(LETTERS[f][0] == 'f' ? "forward" : "reverse");
-        const ad_backend *inner = ad_backend_find(LETTERS[f][1] == 'f' ? "forward" : "reverse");
-        cr_expect_eq(gb_nesting_check(ctx, "probe", outer, inner), AD_OK, "%s: %s", LETTERS[f], ad_errmsg(ctx));
-    }
-}

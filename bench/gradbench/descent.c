@@ -97,39 +97,3 @@ ad_tensor *gb_descend(ad_ctx *ctx, const gb_objective *o, ad_tensor *x0)
     ad_tensor_free(s[0]);
     return NULL;
 }
-
-/* ---- whether a pair of backends nests ---- */
-
-/* in[0] = x, in[1] = w: Σ w x² (its x-derivative is 2 w x). */
-static ad_tensor *probe_inner(ad_ctx *ctx, ad_tensor *const *in, void *user)
-{
-    (void)ctx;
-    (void)user;
-    return ad_sum(ad_mul(in[1], ad_square(in[0])), AD_ALL, false);
-}
-
-/* in[0] = w: ∂/∂x (w x²) at x = 1 by the inner backend (*user), = 2 w. */
-static ad_tensor *probe_outer(ad_ctx *ctx, ad_tensor *const *in, void *user)
-{
-    const ad_backend *const *inner = user;
-    ad_tensor *pin[2] = {ad_ones(ctx, AD_SHAPE(1)), in[0]}, *g[2] = {0};
-    static const bool wrt_x[2] = {true, false};
-    ad_problem p = {.ctx = ctx, .f = probe_inner, .nin = 2, .in = pin, .wrt = wrt_x};
-    return ad_value_and_grad(*inner, &p, NULL, NULL, g, NULL, NULL) == AD_OK ? ad_sum(g[0], AD_ALL, false) : NULL;
-}
-
-int gb_nesting_check(ad_ctx *ctx, const char *eval, const ad_backend *outer, const ad_backend *inner)
-{
-    ad_scope sc = ad_scope_begin(ctx);
-    ad_tensor *w = ad_full(ctx, AD_SHAPE(1), 1.5), *g[1] = {0};
-    ad_problem p = {.ctx = ctx, .f = probe_outer, .user = &inner, .nin = 1, .in = &w};
-    int rc = w ? ad_value_and_grad(outer, &p, NULL, NULL, g, NULL, NULL) : ad_errno(ctx);
-    double d = rc == AD_OK ? ad_item(g[0]) : NAN;
-    if (rc == AD_OK && !(fabs(d - 2.0) <= 1e-12))
-        rc = ad_raise(ctx, AD_ENOTSUP,
-                      "%s: %s over %s does not differentiate through the inner derivative in this build "
-                      "(d/dw of the inner d/dx (w x^2) = 2w gave %g, not 2): the answer would be wrong",
-                      eval, outer->name, inner->name, d);
-    ad_scope_end(ctx, sc, NULL);
-    return rc;
-}

@@ -84,11 +84,6 @@ typedef struct gb_objective {
  * what an outer backend attached: a caller's function differentiated by
  * an outer driver may call it (nested differentiation). */
 ad_tensor *gb_descend(ad_ctx *ctx, const gb_objective *o, ad_tensor *x0);
-/* AD_OK when outer differentiates through a derivative taken by inner
- * inside its function (a probe: d/dw of the inner d/dx (w x²) at x = 1 is
- * 2), else AD_ENOTSUP naming eval and the pair: an eval whose answer needs
- * nesting refuses instead of answering wrong. */
-int gb_nesting_check(ad_ctx *ctx, const char *eval, const ad_backend *outer, const ad_backend *inner);
 
 /* ---- an eval over plain arrays (hello, llsq, lse, det, ode, kmeans) ----
  * Its file holds the maths (the functions of tensors) and its input's

@@ -111,8 +111,9 @@ static int particle_run(ad_ctx *ctx, const char *letters, particle_state *s)
     return rc;
 }
 
-/* The input's w; refused when this build cannot nest the letters' backends
- * (the descent would stop at once on a zero derivative and answer w). */
+/* The input's w.  The letters' backends (forward, reverse) nest both ways;
+ * a pair the library cannot nest fails the first driver call with
+ * AD_ENOTSUP, never a silent zero derivative (tests/test_nested.c). */
 static int particle_prepare(ad_ctx *ctx, const json_t *input, void **state, const char *letters)
 {
     const ad_backend *outer = backend_of(ctx, letters[0]), *inner = backend_of(ctx, letters[1]);
@@ -120,7 +121,6 @@ static int particle_prepare(ad_ctx *ctx, const json_t *input, void **state, cons
     particle_state *s = calloc(1, sizeof *s);
     if (!s) return ad_raise(ctx, AD_ENOMEM, "particle: out of memory");
     int rc = gb_json_number(ctx, "particle", input, "w", &s->w0);
-    if (rc == AD_OK) rc = gb_nesting_check(ctx, "particle", outer, inner);
     if (rc != AD_OK) {
         free(s);
         return rc;
