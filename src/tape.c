@@ -275,9 +275,16 @@ void ad_node_decref(ad_ctx *ctx, ad_node *n)
     if (--n->refs > 0) return;
     ad_tape *tape = ctx->tape;
     if (!tape) return; /* context teardown */
-    n->reap_next = tape->reap;
-    tape->reap = n;
-    ad_reap(ctx);
+    if (ctx->reaping) { /* a release in progress: queued, never recursive */
+        n->reap_next = tape->reap;
+        tape->reap = n;
+        return;
+    }
+    /* released at once, then whatever it let go of (as ad_decref does) */
+    ctx->reaping = true;
+    ad_node_reap(ctx, n);
+    ctx->reaping = false;
+    if (ctx->reap || tape->reap) ad_reap(ctx);
 }
 
 void ad_node_reap(ad_ctx *ctx, ad_node *n)

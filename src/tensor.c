@@ -228,9 +228,17 @@ ad_tensor *ad_new_like(const ad_tensor *t)
 
 ad_tensor *ad_alias(ad_tensor *t, bool with_tangent)
 {
-    ad_tensor *a = ad_handle_new(t->ctx, t->st, t->ndim, t->shape, t->stride, t->offset);
+    /* t's layout copied as it is, element count and contiguity included
+     * (not recomputed: every fresh input and saved output is one) */
+    ad_tensor *a = handle_make(t->ctx, t->st, t->ndim, t->offset, 0, AD_MEM_META, 0);
     if (!a) return NULL;
-    a->flags |= t->flags & AD_T_VIEW;
+    for (int i = 0; i < t->ndim; i++) {
+        a->shape[i] = t->shape[i];
+        a->stride[i] = t->stride[i];
+    }
+    a->numel = t->numel;
+    a->data = t->data;
+    a->flags = t->flags & (AD_T_CONTIG | AD_T_VIEW);
     if (with_tangent && t->tan_mask) ad_tan_share(a, t);
     return a;
 }
