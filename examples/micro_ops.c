@@ -5,15 +5,20 @@
  *
  *     example_micro_ops [rounds [only]]
  *
- * `only` runs one figure alone (plain, record, rosen10, rosen1e3, faults),
- * for a profiler.
+ * `only` runs one figure alone (plain, record, rosen10, f10, vag10,
+ * rosen1e3, faults), for a profiler.
  * Each figure is the minimum over rounds of a round's mean; the spread
  * (max/min - 1 over rounds) is printed beside it as the noise level.
  *   plain op      ad_neg and ad_sin of a 1-element tensor, nothing
  *                 recorded (neg: the bookkeeping alone; sin adds SLEEF's
  *                 4-lane kernel, ~25 ns whatever the element count <= 4)
  *   record op     the same with x requiring grad (one tape record)
- *   rosen10 grad  the reverse gradient of rosenbrock at n = 10
+ *   rosen10 grad  the reverse gradient of rosenbrock at n = 10 (f recorded,
+ *                 ad_backward, the input's .grad read and cleared)
+ *   f10           rosenbrock at n = 10 alone, nothing recorded: the floor
+ *                 under any gradient of it
+ *   vag10         the same gradient as a user of the drivers gets it:
+ *                 ad_value_and_grad with the reverse backend and ad_stats
  *   rosen1e3 grad the same at n = 1000 (the fixed per-op cost shrunk
  *                 to a fraction: shows that large n is not slowed)
  *   rosen1e5 grad and its minor page faults per gradient, with the
@@ -70,6 +75,41 @@ static int gradient(ad_ctx *ctx, ad_tensor *x, int64_t reps)
         ad_tensor *y = rosenbrock(x);
         if (!y || ad_backward(y, NULL, 0) != AD_OK || !ad_grad(x)) return -1;
         ad_clear_grad(x);
+        ad_scope_end(ctx, s, NULL);
+    }
+    return 0;
+}
+
+/* rosenbrock at n = 10 evaluated alone (x does not require grad). */
+static int values(ad_ctx *ctx, ad_tensor *x, int64_t reps)
+{
+    for (int64_t r = 0; r < reps; r++) {
+        ad_scope s = ad_scope_begin(ctx);
+        if (!rosenbrock(x)) return -1;
+        ad_scope_end(ctx, s, NULL);
+    }
+    return 0;
+}
+
+static ad_tensor *rosen_fn(ad_ctx *ctx, ad_tensor *const *in, void *user)
+{
+    (void)ctx;
+    (void)user;
+    return rosenbrock(in[0]);
+}
+
+/* The gradient through the driver (value, gradient and statistics, as
+ * the harness and a user call it). */
+static int driver_grads(ad_ctx *ctx, ad_tensor *x, int64_t reps)
+{
+    ad_tensor *in[1] = {x};
+    ad_problem p = {.ctx = ctx, .f = rosen_fn, .nin = 1, .in = in};
+    const ad_backend *rev = ad_backend_find("reverse");
+    for (int64_t r = 0; r < reps; r++) {
+        ad_scope s = ad_scope_begin(ctx);
+        ad_tensor *value, *grad[1];
+        ad_stats st;
+        if (ad_value_and_grad(rev, &p, NULL, &value, grad, NULL, &st) != AD_OK) return -1;
         ad_scope_end(ctx, s, NULL);
     }
     return 0;
@@ -138,7 +178,7 @@ int main(int argc, char **argv)
     double s = 0, t;
     int rc = 0;
     ad_tensor *c = input(ctx, 1, false), *g = input(ctx, 1, true), *x10 = input(ctx, 10, true);
-    ad_tensor *x1e3 = input(ctx, 1000, true);
+    ad_tensor *x1e3 = input(ctx, 1000, true), *c10 = input(ctx, 10, false);
     if (wanted(only, "plain")) {
         t = measure(negs, ctx, c, 200000, rounds, &s); /* before report: arguments are read in no set order */
         rc |= report("plain op (neg, 1 element)", t, s);
@@ -154,6 +194,14 @@ int main(int argc, char **argv)
     if (wanted(only, "rosen10")) {
         t = measure(gradient, ctx, x10, 20000, rounds, &s);
         rc |= report("rosenbrock n=10 reverse grad", t, s);
+    }
+    if (wanted(only, "f10")) {
+        t = measure(values, ctx, c10, 20000, rounds, &s);
+        rc |= report("rosenbrock n=10 f alone", t, s);
+    }
+    if (wanted(only, "vag10")) {
+        t = measure(driver_grads, ctx, c10, 20000, rounds, &s);
+        rc |= report("rosenbrock n=10 value_and_grad", t, s);
     }
     if (wanted(only, "rosen1e3")) {
         t = measure(gradient, ctx, x1e3, 2000, rounds, &s);

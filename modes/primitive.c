@@ -61,7 +61,8 @@ int ad_jvp_finish(ad_ctx *ctx, ad_scope s, int rc, ad_tensor *y, ad_tensor *jv, 
 
 int ad_vjp_finish(ad_ctx *ctx, ad_scope s, int rc, int nin, ad_tensor *y, ad_tensor *const *g, ad_eval *e)
 {
-    ad_tensor *keep[1 + AD_MAX_INPUTS] = {0};
+    ad_tensor *keep[1 + AD_MAX_INPUTS]; /* the first 1 + nin are used */
+    for (int i = 0; i <= nin; i++) keep[i] = NULL;
     if (rc == AD_OK) {
         keep[0] = e->no_value ? NULL : y;
         for (int i = 0; i < nin; i++) keep[1 + i] = g[i];

@@ -57,7 +57,18 @@ static ad_tensor *grad_as_row(ad_tensor *g)
         ad_tensor *G = ad_tangent_zeros(g->ctx, 1, ad_shape_of(g));
         return G && put_row(G, 0, g) == AD_OK ? G : NULL;
     }
-    return ad_unsqueeze(g, 0);
+    /* [1, S] over g's storage: a raw view (g carries no derivatives, and
+     * the rows' rank was checked), not the view op's bookkeeping */
+    int64_t shape[AD_MAX_DIMS], stride[AD_MAX_DIMS];
+    shape[0] = 1;
+    stride[0] = g->numel > 0 ? g->numel : 1;
+    for (int d = 0; d < g->ndim; d++) {
+        shape[d + 1] = g->shape[d];
+        stride[d + 1] = g->stride[d];
+    }
+    ad_tensor *row = ad_handle_new(g->ctx, g->st, g->ndim + 1, shape, stride, g->offset);
+    if (row) row->flags |= AD_T_VIEW;
+    return row;
 }
 
 /* Sweep r: seeds y with row r of U (or the unit cotangent r, or 1), runs
@@ -76,7 +87,8 @@ static int sweep(const ad_problem *p, ad_tensor *const *x, ad_tensor *y, ad_tens
     int rc = (U || unit_rows) && !seed ? ctx->err : AD_OK;
     if (rc == AD_OK) rc = ad_backward(y, seed, r + 1 < k ? AD_RETAIN_GRAPH : 0);
     if (st) st->sweeps++;
-    ad_tensor *taken[AD_MAX_INPUTS] = {0}; /* rows made here, kept past this scope */
+    ad_tensor *taken[AD_MAX_INPUTS]; /* rows made here, kept past this scope */
+    for (int i = 0; i < p->nin; i++) taken[i] = NULL;
     for (int i = 0; rc == AD_OK && i < p->nin; i++) {
         if (!ad_wrt(p, i)) continue;
         if (x[i]->grad && !G[i]) rc = (taken[i] = grad_as_row(x[i]->grad)) ? AD_OK : ctx->err;
@@ -138,7 +150,8 @@ static int rev_vjp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *U
     int rc = ad_problem_check(p, b->name);
     if (rc != AD_OK) return rc;
     ad_prim pr;
-    ad_tensor *x[AD_MAX_INPUTS], *G[AD_MAX_INPUTS] = {0}, *y = NULL;
+    ad_tensor *x[AD_MAX_INPUTS], *G[AD_MAX_INPUTS], *y = NULL; /* the first nin are used */
+    for (int i = 0; i < p->nin; i++) G[i] = NULL;
     uint64_t since = ad_tape_next_seq(ctx); /* the fresh inputs and f's records come after */
     rc = ad_prim_begin(&pr, p, true, -1, x);
     for (int i = 0; rc == AD_OK && i < p->nin; i++)

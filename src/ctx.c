@@ -438,7 +438,13 @@ int ad_scope_end_n(ad_ctx *ctx, ad_scope s, int n, ad_tensor **keep)
     for (int64_t i = ctx->scope_len - 1; i >= s.mark; i--) {
         ad_tensor *t = ctx->scope_stack[i];
         if (!t) continue;
-        ad_scope_forget(ctx, t);
+        if (t->scope_refs == 1) { /* its one slot is this one: ad_scope_forget inline */
+            ctx->scope_stack[i] = NULL;
+            t->scope_slot = -1;
+            t->scope_refs = 0;
+        } else {
+            ad_scope_forget(ctx, t);
+        }
         ad_decref(t);
     }
     ctx->scope_len = s.mark;

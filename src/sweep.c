@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "ops/ew.h"
+#include "ops/index.h"
 #include "ops/op.h"
 #include "tape.h"
 
@@ -228,24 +229,93 @@ static int send_share(ad_ctx *ctx, ad_node *n, int i, ad_tensor *gi, const sweep
     return accumulate(ctx, &e->node->gout, gi, pl->create_graph);
 }
 
+/* retain_grad(): the output's adjoint g is complete when its record is
+ * stepped (backward only: autograd_grad touches no .grad). */
+static int retain(ad_ctx *ctx, ad_node *n, ad_tensor *g, const sweep_plan *pl)
+{
+    if (pl->ninputs > 0 || !n->out || !(n->out->flags & AD_T_RETAIN_GRAD)) return AD_OK;
+    ad_incref(g);
+    return accumulate_leaf(ctx, n->out, g, pl->create_graph);
+}
+
+/* ---- a slice's share added where it lands ---------------------------------
+ *
+ * A slice's rule is x̄ += slice_scatter(zeros(x.shape), ȳ): three tensors
+ * and a pass over all of x per slice, only to be added into the
+ * accumulator afterwards (rosenbrock's two slices were a fifth of its n = 10
+ * gradient).  When nothing needs the rule itself (no graph recorded, no
+ * tangent on ȳ) and the accumulator of the slice's input may be written in
+ * place (exclusively ours, or a leaf's .grad, which accumulates in place
+ * anyway), ȳ is added straight into the accumulator's slice: one view, no
+ * pass over the rest of x.  A missing accumulator starts as zeros. */
+
+/* The accumulator slot input 0's share of slice record n goes to, when it
+ * may be added there in place; NULL when the rule must run. */
+static ad_tensor **slice_slot(ad_node *n, const ad_tensor *g, const sweep_plan *pl)
+{
+    if (n->op != &ad_ops[AD_OP_slice] || pl->create_graph || g->tan_mask) return NULL;
+    ad_edge *e = &n->edges[0];
+    if (!wanted(pl, e)) return NULL;
+    bool leaf_grad = !e->node && pl->ninputs == 0;
+    ad_tensor **slot;
+    if (e->node) {
+        slot = &e->node->gout;
+    } else if (leaf_grad) {
+        slot = &e->leaf->grad;
+    } else {
+        int j = input_index(pl, e->leaf);
+        if (j < 0) return NULL;
+        slot = &pl->grads[j];
+    }
+    const ad_tensor *acc = *slot;
+    if (!acc) return slot;
+    bool writable = leaf_grad ? !acc->tan_mask && !acc->grad_fn : exclusive(acc);
+    return writable && shape_is(acc, e->ndim, e->shape) ? slot : NULL;
+}
+
+/* *slot[slice of n] += g, *slot made zeros first when empty (its record
+ * then counted pending, as send_share does). */
+static int slice_into(ad_ctx *ctx, ad_node *n, ad_tensor *g, ad_tensor **slot, int64_t *pending)
+{
+    ad_edge *e = &n->edges[0];
+    if (!*slot) {
+        ad_shape s = {.ndim = e->ndim};
+        for (int i = 0; i < e->ndim; i++) s.dim[i] = e->shape[i];
+        ad_tensor *z = ad_deriv_zeros(ctx, s);
+        if (!z) return ctx->err;
+        ad_unscope(z);
+        if (e->node) {
+            ad_node_incref(e->node);
+            (*pending)++;
+        }
+        *slot = z;
+    }
+    ad_tensor *v = ad_slice_apply(*slot, n->attr);
+    int rc = v ? ad_ew_into("backward", AD_EW_add, v, v, g, 0) : ctx->err;
+    ad_tensor_free(v);
+    return rc;
+}
+
 /* Applies n's VJP and sends the shares on.  Consumes n->gout. */
 static int step(ad_ctx *ctx, ad_node *n, const sweep_plan *pl, int64_t *pending)
 {
     int rc = check_versions(ctx, n);
     if (rc != AD_OK) return rc;
+    ad_tensor *g = n->gout;
+    ad_tensor **slot = slice_slot(n, g, pl);
+    if (slot) {
+        n->gout = NULL;
+        rc = retain(ctx, n, g, pl);
+        if (rc == AD_OK) rc = slice_into(ctx, n, g, slot, pending);
+        ad_decref(g);
+        return rc;
+    }
     vjp_args a;
     rc = vjp_args_init(ctx, n, pl, &a);
     if (rc != AD_OK) return rc;
-    ad_tensor *g = n->gout;
     n->gout = NULL;
     rc = apply_vjp(ctx, n, g, &a);
-
-    /* retain_grad(): the output's adjoint is complete here (backward only:
-     * autograd_grad touches no .grad) */
-    if (rc == AD_OK && pl->ninputs == 0 && n->out && (n->out->flags & AD_T_RETAIN_GRAD)) {
-        ad_incref(g);
-        rc = accumulate_leaf(ctx, n->out, g, pl->create_graph);
-    }
+    if (rc == AD_OK) rc = retain(ctx, n, g, pl);
     ad_decref(g);
 
     for (int i = 0; i < n->nin; i++) {

@@ -205,15 +205,14 @@ static void link_record(ad_ctx *ctx, ad_tape *tape, ad_node *n, ad_tensor *out)
     out->flags &= ~(uint32_t)AD_T_RELEASED;
 }
 
-ad_node *ad_tape_push(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const *edge_src,
-                      ad_tensor *const *saved, ad_tensor *out, bool save_out, const void *attr,
-                      size_t attr_size)
+ad_node *ad_tape_push(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const *in, ad_tensor *out,
+                      const void *attr, size_t attr_size)
 {
     ad_tape *tape = ctx->tape;
-    size_t size = record_size(ctx, op, nin, edge_src, out, attr_size);
+    size_t size = record_size(ctx, op, nin, in, out, attr_size);
     if (!size) return NULL;
     ad_tensor *alias = NULL;
-    if (save_out) {
+    if (op->save & AD_SAVE_OUT) {
         alias = ad_alias(out, true);
         if (!alias) return NULL;
         ad_unscope(alias);
@@ -229,7 +228,11 @@ ad_node *ad_tape_push(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const
     n->edges = (ad_edge *)(p + align8(sizeof(ad_node)));
     int64_t *sh = (int64_t *)(n->edges + nin);
     fill_header(tape, n, op, nin, out, alias, size);
-    for (int i = 0; i < nin; i++) sh = fill_edge(ctx, &n->edges[i], edge_src[i], saved[i], sh);
+    uint32_t save = op->save;
+    for (int i = 0; i < nin; i++) {
+        bool keep = i < 16 && (save & AD_SAVE_IN(i));
+        sh = fill_edge(ctx, &n->edges[i], in[i], keep ? in[i] : NULL, sh);
+    }
     dims_copy(sh, out->shape, out->ndim);
     n->out_shape = sh;
     sh += out->ndim;
@@ -272,9 +275,16 @@ void ad_node_decref(ad_ctx *ctx, ad_node *n)
     if (--n->refs > 0) return;
     ad_tape *tape = ctx->tape;
     if (!tape) return; /* context teardown */
-    n->reap_next = tape->reap;
-    tape->reap = n;
-    ad_reap(ctx);
+    if (ctx->reaping) { /* a release in progress: queued, never recursive */
+        n->reap_next = tape->reap;
+        tape->reap = n;
+        return;
+    }
+    /* released at once, then whatever it let go of (as ad_decref does) */
+    ctx->reaping = true;
+    ad_node_reap(ctx, n);
+    ctx->reaping = false;
+    if (ctx->reap || tape->reap) ad_reap(ctx);
 }
 
 void ad_node_reap(ad_ctx *ctx, ad_node *n)

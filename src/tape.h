@@ -74,14 +74,13 @@ struct ad_tape {
 ad_tape *ad_tape_new(ad_ctx *ctx);
 void ad_tape_free(ad_tape *tape);
 
-/* Appends a record for op with nin inputs and output `out`.  `edge_src[i]`
- * is the tensor whose graph position input i continues (usually the input
- * itself); `saved[i]` is the value the VJP will see for input i (NULL if the
- * op does not need it); `save_out` asks for an alias of out.  Sets
- * out->grad_fn and marks out as requiring grad.  Returns NULL on failure. */
-ad_node *ad_tape_push(ad_ctx *ctx, const struct ad_opdef *op, int nin, ad_tensor *const *edge_src,
-                      ad_tensor *const *saved, ad_tensor *out, bool save_out, const void *attr,
-                      size_t attr_size);
+/* Appends a record for op with inputs in[0..nin) and output `out`: an
+ * edge per input to its place on the graph, the inputs op->save names
+ * (AD_SAVE_IN(i), i < 16) saved as the values the VJP will see, an alias
+ * of out when it names AD_SAVE_OUT.  Sets out->grad_fn and marks out as
+ * requiring grad.  Returns NULL on failure. */
+ad_node *ad_tape_push(ad_ctx *ctx, const struct ad_opdef *op, int nin, ad_tensor *const *in, ad_tensor *out,
+                      const void *attr, size_t attr_size);
 
 /* Hands one reference to t, which the caller holds, to a record (an
  * edge's saved value or the output's alias), and counts t's storage as tape memory while any record

@@ -180,15 +180,10 @@ static void contiguous_strides(int ndim, const int64_t *shape, int64_t *stride)
 
 /* Every op's result comes here: storage and handle in one pass, the
  * layout known to be contiguous (no ad_layout_update), one accounting
- * step for the handle and the storage's element and header bytes. */
-ad_tensor *ad_new(ad_ctx *ctx, int ndim, const int64_t *shape)
+ * step for the handle and the storage's element and header bytes.  n is
+ * the shape's element count, already checked. */
+static inline ad_tensor *new_contiguous(ad_ctx *ctx, int ndim, const int64_t *shape, int64_t n)
 {
-    if (ndim < 0 || ndim > AD_MAX_DIMS) {
-        ad_error(ctx, AD_ESIZE, "tensors have at most %d axes (asked for %d)", AD_MAX_DIMS, ndim);
-        return NULL;
-    }
-    int64_t n = ad_shape_numel(ctx, "new tensor", ndim, shape);
-    if (n < 0) return NULL;
     ad_storage *st = storage_make(ctx, n);
     if (!st) return NULL;
     ad_tensor *t = handle_make(ctx, st, ndim, 0, (int64_t)st->block - st->nbytes, st->cat, st->nbytes);
@@ -212,13 +207,38 @@ ad_tensor *ad_new(ad_ctx *ctx, int ndim, const int64_t *shape)
     return t;
 }
 
-ad_tensor *ad_new_like(const ad_tensor *t) { return ad_new(t->ctx, t->ndim, t->shape); }
+ad_tensor *ad_new(ad_ctx *ctx, int ndim, const int64_t *shape)
+{
+    if (ndim < 0 || ndim > AD_MAX_DIMS) {
+        ad_error(ctx, AD_ESIZE, "tensors have at most %d axes (asked for %d)", AD_MAX_DIMS, ndim);
+        return NULL;
+    }
+    int64_t n = ad_shape_numel(ctx, "new tensor", ndim, shape);
+    return n < 0 ? NULL : new_contiguous(ctx, ndim, shape, n);
+}
+
+/* t's rank and element count were checked when t was made (numel is its
+ * shape's product, 0 for an empty one; views never grow it, expand checks
+ * its own): not again for every result, but for the bound itself. */
+ad_tensor *ad_new_like(const ad_tensor *t)
+{
+    if (t->numel < 0 || t->numel > INT64_MAX / 8) return ad_new(t->ctx, t->ndim, t->shape);
+    return new_contiguous(t->ctx, t->ndim, t->shape, t->numel);
+}
 
 ad_tensor *ad_alias(ad_tensor *t, bool with_tangent)
 {
-    ad_tensor *a = ad_handle_new(t->ctx, t->st, t->ndim, t->shape, t->stride, t->offset);
+    /* t's layout copied as it is, element count and contiguity included
+     * (not recomputed: every fresh input and saved output is one) */
+    ad_tensor *a = handle_make(t->ctx, t->st, t->ndim, t->offset, 0, AD_MEM_META, 0);
     if (!a) return NULL;
-    a->flags |= t->flags & AD_T_VIEW;
+    for (int i = 0; i < t->ndim; i++) {
+        a->shape[i] = t->shape[i];
+        a->stride[i] = t->stride[i];
+    }
+    a->numel = t->numel;
+    a->data = t->data;
+    a->flags = t->flags & (AD_T_CONTIG | AD_T_VIEW);
     if (with_tangent && t->tan_mask) ad_tan_share(a, t);
     return a;
 }
@@ -272,12 +292,19 @@ void ad_decref(ad_tensor *t)
 {
     if (--t->refs > 0) return;
     ad_ctx *ctx = t->ctx;
-    /* unlink from the live list and queue */
-    t->prev->next = t->next;
+    t->prev->next = t->next; /* off the live list */
     t->next->prev = t->prev;
-    t->next = ctx->reap;
-    ctx->reap = t;
-    ad_reap(ctx);
+    if (ctx->reaping) { /* a release in progress: queued, never recursive */
+        t->next = ctx->reap;
+        ctx->reap = t;
+        return;
+    }
+    /* the common case: released at once, then whatever it let go of (the
+     * queue's round trip was a tenth of a plain op) */
+    ctx->reaping = true;
+    destroy(ctx, t);
+    ctx->reaping = false;
+    if (ctx->reap || (ctx->tape && ctx->tape->reap)) ad_reap(ctx);
 }
 
 /* ad_grad lends x's .grad (AD_T_LENT): freeing it while x still holds

@@ -207,17 +207,7 @@ static ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *c
     ad_node *n = NULL;
     /* recorded first: a JVP rule that records (under an enclosing reverse
      * computation) must see out in its place on the tape */
-    if (grad) {
-        ad_tensor *saved_buf[8], **saved = saved_buf;
-        if (nin > 8) {
-            saved = ad_mem_alloc(ctx, (size_t)nin * sizeof *saved, AD_MEM_META);
-            if (!saved) goto fail;
-        }
-        for (int i = 0; i < nin; i++) saved[i] = (i < 16 && (op->save & AD_SAVE_IN(i))) ? in[i] : NULL;
-        n = ad_tape_push(ctx, op, nin, in, saved, out, (op->save & AD_SAVE_OUT) != 0, attr, attr_size);
-        if (saved != saved_buf) ad_mem_free(ctx, saved, (size_t)nin * sizeof *saved, AD_MEM_META);
-        if (!n) goto fail;
-    }
+    if (grad && !(n = ad_tape_push(ctx, op, nin, in, out, attr, attr_size))) goto fail;
     if (tan) {
         unsigned levels = 0;
         for (int i = 0; i < nin; i++) levels |= ad_tan_active(in[i]);
