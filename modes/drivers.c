@@ -106,6 +106,8 @@ static void add_counts(ad_stats *st, const ad_stats *inner)
     if (!st) return;
     st->passes += inner->passes;
     st->sweeps += inner->sweeps;
+    st->reruns += inner->reruns;
+    st->released += inner->released;
 }
 
 /* Row 0 of a [1, ...] result.  Nested, by an op, so that it keeps the

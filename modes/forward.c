@@ -12,7 +12,14 @@
  * Nested (the inputs carry an enclosing computation's derivatives): the
  * pass opens its own forward level inside the open ones, its fresh inputs
  * keep the outer tangents and their place on the outer tape, and its
- * results keep everything but this level's tangent. */
+ * results keep everything but this level's tangent.
+ *
+ * Tangents are released early: an intermediate's tangent goes as soon as
+ * the last op reading it has run, by the trace of an earlier pass of the
+ * same f (src/fwd_release.c), so a pass holds the tangents of the live set
+ * of f, not of every intermediate its scope keeps until f returns.  Only
+ * this pass's level is released; inside another forward driver's pass (f
+ * calling a driver) the outer pass alone releases, and sees every op. */
 #include "modes.h"
 
 #define DEFAULT_WIDTH 8
@@ -28,21 +35,30 @@ static int nested_results(ad_ctx *ctx, int k, ad_tensor *y, ad_tensor *tan, ad_t
     return keep[0] && keep[1] ? AD_OK : ctx->err;
 }
 
-static int fwd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *const *V, const ad_options *o,
-                   ad_eval *e, ad_stats *st)
+/* One pass: f once with the directions V attached.  With `release`, the
+ * pass drops intermediates' tangents after their last reader, by what an
+ * earlier pass of f taught (src/fwd_release.c); *violated says that f read
+ * one of them all the same (it took another path this time): the pass
+ * failed and must run again without release. */
+static int fwd_pass(const ad_problem *p, int k, ad_tensor *const *V, bool release, bool *violated, ad_eval *e,
+                    ad_stats *st)
 {
-    (void)b;
-    (void)o;
     ad_ctx *ctx = p->ctx;
-    int rc = ad_problem_check(p, "forward");
-    if (rc != AD_OK) return rc;
     ad_prim pr;
     ad_tensor *x[AD_MAX_INPUTS], *keep[2] = {NULL, NULL}, *tan = NULL;
-    rc = ad_prim_begin(&pr, p, false, k, x); /* dual numbers need no tape */
-    int d = ctx->fwd_depth - 1;              /* this pass's level */
+    int rc = ad_prim_begin(&pr, p, false, k, x); /* dual numbers need no tape */
+    int d = ctx->fwd_depth - 1;                  /* this pass's level */
     for (int i = 0; rc == AD_OK && i < p->nin; i++)
         if (ad_wrt(p, i) && V[i]) rc = ad_set_tangent(x[i], V[i]);
+    bool mine = false;
+    if (rc == AD_OK) rc = ad_fr_begin(ctx, p->f, p->user, d, release, &mine);
     ad_tensor *y = rc == AD_OK ? ad_call_f(p, x, st) : NULL;
+    if (mine) {
+        int64_t released = 0;
+        *violated = ad_fr_end(ctx, y, y != NULL, &released);
+        if (st) st->released += released;
+        if (*violated) y = NULL; /* its tangent may be one released */
+    }
     if (y && pr.nest) {
         tan = ad_tan_live(y, d) ? ad_tensor_ref(y->tan[d]) : NULL;
     } else if (y) {
@@ -58,6 +74,25 @@ static int fwd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *c
     if (rc == AD_OK && pr.nest) rc = nested_results(ctx, k, y, tan, keep);
     ad_eval_steps(e, k, 0); /* exact: no step */
     return ad_jvp_finish(ctx, pr.scope, rc, keep[0], keep[1], NULL, e);
+}
+
+/* Release is on unless the caller turned it off or an error is pending
+ * (a rerun clears the error state, which must then hold nothing of the
+ * caller's).  A pass that read a released tangent runs again without
+ * release: right, one pass slower, counted in st->reruns. */
+static int fwd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *const *V, const ad_options *o,
+                   ad_eval *e, ad_stats *st)
+{
+    (void)b;
+    ad_ctx *ctx = p->ctx;
+    int rc = ad_problem_check(p, "forward");
+    if (rc != AD_OK) return rc;
+    bool release = !(o && o->no_tangent_release) && ctx->err == AD_OK, violated = false;
+    rc = fwd_pass(p, k, V, release, &violated, e, st);
+    if (!violated) return rc;
+    ad_clear_error(ctx);
+    if (st) st->reruns++;
+    return fwd_pass(p, k, V, false, &violated, e, st);
 }
 
 /* The width when the caller gives none.  Every intermediate of n

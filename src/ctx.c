@@ -246,7 +246,7 @@ static int64_t pools_free(ad_ctx *ctx)
     return freed + cache_free_all(ctx);
 }
 
-int64_t ad_ctx_trim(ad_ctx *ctx) { return ctx ? pools_free(ctx) : 0; }
+int64_t ad_ctx_trim(ad_ctx *ctx) { return ctx ? pools_free(ctx) + ad_fr_free(ctx) : 0; }
 
 void ad_ctx_set_cache_limit(ad_ctx *ctx, int64_t bytes)
 {
@@ -335,6 +335,7 @@ void ad_ctx_free(ad_ctx *ctx)
         ad_decref(t);
     }
     pools_free(ctx);
+    ad_fr_free(ctx);
     if (ctx->scope_stack)
         ctx->alloc(ctx->alloc_ud, ctx->scope_stack, (size_t)ctx->scope_cap * sizeof(ad_tensor *), 0);
     gsl_rng_free(ctx->rng);
@@ -345,7 +346,8 @@ void ad_ctx_mem_stats(const ad_ctx *ctx, ad_mem_stats *out)
 {
     if (!ctx || !out) return;
     *out = ctx->mem;
-    out->cached = ctx->cache_bytes + ctx->pool_bytes + ctx->nfree_handles * (int64_t)sizeof(ad_tensor);
+    out->cached = ctx->cache_bytes + ctx->pool_bytes + ctx->nfree_handles * (int64_t)sizeof(ad_tensor) +
+                  ad_fr_parked(ctx);
 }
 
 void ad_ctx_reset_peak(ad_ctx *ctx)

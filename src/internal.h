@@ -46,7 +46,8 @@ enum {
     AD_T_RETAIN_GRAD = 1u << 2,   /* non-leaf keeps its .grad */
     AD_T_VIEW = 1u << 3,          /* shares storage with a base tensor */
     AD_T_RELEASED = 1u << 4,      /* its record was released by a backward */
-    AD_T_LENT = 1u << 5           /* a .grad that ad_grad lent out (tensor.c refuses to free it) */
+    AD_T_LENT = 1u << 5,          /* a .grad that ad_grad lent out (tensor.c refuses to free it) */
+    AD_T_TAN_GONE = 1u << 6       /* stands in for a tangent released early (fwd_release.c) */
 };
 
 struct ad_node;
@@ -69,6 +70,8 @@ struct ad_tensor {
     ad_tensor *tan[AD_FWD_DEPTH];  /* the tangent at the level of depth d, [k, shape...] */
     uint32_t tan_id[AD_FWD_DEPTH]; /* the id of the level that attached tan[d]: a tangent
                                     * left by an ended level is never read by a later one */
+    uint32_t fr_pass;        /* early tangent release (fwd_release.c): the pass that numbered it (0: none) */
+    int32_t fr_num;          /* its number in that pass */
     struct ad_node *grad_fn; /* reverse mode: the record that produced it */
     ad_tensor *grad;         /* reverse mode: accumulated gradient */
     ad_tensor *prev, *next;  /* the context's list of live handles */
@@ -135,6 +138,8 @@ struct ad_ctx {
         bool record;          /* JVP rules run with grad mode as it is (an enclosing
                                * reverse computation may differentiate the tangents) */
     } fwd_lv[AD_FWD_DEPTH];
+    struct ad_fr *fr;         /* early tangent release (fwd_release.c): its trace, or NULL */
+    bool fr_on;               /* a forward driver's pass numbers its ops */
 };
 
 /* Error paths of hot functions: kept out of line, so that formatting a
@@ -176,6 +181,29 @@ void ad_tan_share(ad_tensor *dst, const ad_tensor *src);
 int ad_tan_share_plain(ad_tensor *dst, const ad_tensor *src);
 /* dst's tangents are replaced by src's, which src gives up. */
 void ad_tan_move(ad_tensor *dst, ad_tensor *src);
+
+/* ---- early release of forward tangents (src/fwd_release.c) ------------- */
+
+typedef struct ad_fr ad_fr;
+/* Starts a driver's pass of f at level depth d: numbers its ops, and
+ * releases by the trace of an earlier pass of the same f when release.
+ * *mine says whether this call started it (not inside another's pass). */
+int ad_fr_begin(ad_ctx *ctx, ad_fn f, void *user, int d, bool release, bool *mine);
+/* After an op ran (finish_tracked, while ctx->fr_on): numbers it, drops
+ * the tangents it read last.  AD_OK or AD_ENOMEM. */
+int ad_fr_after_op(ad_ctx *ctx, int opid, ad_tensor *out, int nin, ad_tensor *const *in);
+/* AD_ESTATE if an input holds a released tangent at one of `levels`. */
+int ad_fr_check_inputs(const char *what, int nin, ad_tensor *const *in, unsigned levels);
+/* Records the violation: a released tangent was read by `what`. */
+int ad_fr_violation(ad_ctx *ctx, const char *what, int input);
+/* Ends the pass (y its result, ok whether it succeeded): whether a released
+ * tangent was read (run the pass again without release); *released gets
+ * how many were released.  A clean pass becomes the trace. */
+bool ad_fr_end(ad_ctx *ctx, ad_tensor *y, bool ok, int64_t *released);
+/* The trace's bytes parked between passes (ad_mem_stats.cached), and
+ * giving them back (ad_ctx_trim, ad_ctx_free): the bytes freed. */
+int64_t ad_fr_parked(const ad_ctx *ctx);
+int64_t ad_fr_free(ad_ctx *ctx);
 
 /* ---- errors (src/error.c) ---------------------------------------------- */
 

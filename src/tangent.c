@@ -252,6 +252,7 @@ ad_tensor *ad_get_tangent(ad_tensor *t)
     if (!t) return NULL;
     ad_ctx *ctx = t->ctx;
     ad_tensor *tan = innermost(t);
+    if (tan && (tan->flags & AD_T_TAN_GONE)) return (ad_fr_violation(ctx, "get_tangent", 0), NULL);
     int k = tan ? (int)tan->shape[0] : (ad_fwd_width(ctx) ? ad_fwd_width(ctx) : 1);
     if (!tan) {
         ad_shape s;

@@ -141,6 +141,7 @@ static inline ad_tensor *handle_make(ad_ctx *ctx, ad_storage *st, int ndim, int6
     t->ndim = ndim;
     t->flags = 0;
     t->tan_mask = 0;
+    t->fr_pass = 0;
     t->grad_fn = NULL;
     t->grad = NULL;
     t->next = ctx->live.next;

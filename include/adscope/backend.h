@@ -75,6 +75,9 @@ typedef struct ad_options {
     double h;             /* finite differences: a fixed absolute step along the direction (0: automatic) */
     bool no_error_estimate; /* finite differences: skip the extra evaluations of the estimate */
     int64_t chunk;        /* directions per call of a primitive when building Jacobians (0: auto) */
+    bool no_tangent_release; /* forward modes: keep every intermediate's tangent until f returns
+                              * (by default a tangent goes once its last reader has run, as an
+                              * earlier pass of the same f showed; the results are the same) */
 } ad_options;
 
 /* forward-vector's width when ad_options.width is 0, for n directions:
@@ -94,6 +97,10 @@ typedef struct ad_stats {
     int width;            /* directions per call of the primitive when the driver went by columns
                            * (forward-vector: its width, chosen from n when ad_options.width is 0);
                            * 0 otherwise */
+    int64_t reruns;       /* forward passes run again without early tangent release because f read
+                           * a tangent released by the trace of an earlier pass (f took another
+                           * path); each also counts in passes */
+    int64_t released;     /* forward: intermediates' tangents released before f returned */
 } ad_stats;
 
 /* Results of one primitive call (all new references, owned by the caller

@@ -70,7 +70,8 @@ typedef struct ad_mem_stats {
     int64_t nfree;             /* allocator calls that freed */
     int64_t tensors;           /* tensor handles alive */
     int64_t bytes_allocated;   /* cumulative bytes requested since the last reset */
-    int64_t cached;            /* bytes parked for reuse (pools, large-block cache, handles):
+    int64_t cached;            /* bytes parked for reuse (pools, large-block cache, handles,
+                                * forward mode's release trace):
                                 * held from the allocator but not live */
 } ad_mem_stats;
 

@@ -165,6 +165,8 @@ static int attach_tangent(const ad_opdef *op, ad_tensor *out, int nin, ad_tensor
     if (out->ndim + 1 > AD_MAX_DIMS)
         return ad_error(out->ctx, AD_ESHAPE, "%s: a result with %d axes cannot carry a tangent (at most %d)",
                         op->name, out->ndim, AD_MAX_DIMS - 1);
+    /* a tangent released early read again: the driver reruns the pass */
+    if (out->ctx->fr_on && ad_fr_check_inputs(op->name, nin, in, levels) != AD_OK) return out->ctx->err;
     for (int d = 0; levels >> d; d++) {
         if (!((levels >> d) & 1u)) continue;
         int rc = attach_level(op, out, nin, in, attr, d);
@@ -216,6 +218,7 @@ static ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *c
          * (forward over reverse reads them in the sweep) */
         if (n && n->saved_out && out->tan_mask && ad_tan_share_plain(n->saved_out, out) != AD_OK) goto fail;
     }
+    if (ctx->fr_on && ad_fr_after_op(ctx, opid, out, nin, in) != AD_OK) goto fail;
     return out;
 fail:
     ad_tensor_free(out);
