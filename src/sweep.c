@@ -238,13 +238,18 @@ static int step(ad_ctx *ctx, ad_node *n, const sweep_plan *pl, int64_t *pending)
     if (rc != AD_OK) return rc;
     ad_tensor *g = n->gout;
     n->gout = NULL;
-    rc = apply_vjp(ctx, n, g, &a);
-
     /* retain_grad(): the output's adjoint is complete here (backward only:
-     * autograd_grad touches no .grad) */
-    if (rc == AD_OK && pl->ninputs == 0 && n->out && (n->out->flags & AD_T_RETAIN_GRAD)) {
-        ad_incref(g);
-        rc = accumulate_leaf(ctx, n->out, g, pl->create_graph);
+     * autograd_grad touches no .grad).  Its reference is taken before the
+     * rule runs: a rule may write its result into an adjoint only it holds
+     * (src/ops/fuse.h). */
+    bool retain = pl->ninputs == 0 && n->out && (n->out->flags & AD_T_RETAIN_GRAD);
+    if (retain) ad_incref(g);
+    rc = apply_vjp(ctx, n, g, &a);
+    if (retain) {
+        if (rc == AD_OK)
+            rc = accumulate_leaf(ctx, n->out, g, pl->create_graph);
+        else
+            ad_decref(g);
     }
     ad_decref(g);
 
