@@ -314,8 +314,10 @@ static int step(ad_ctx *ctx, ad_node *n, const sweep_plan *pl, int64_t *pending)
     rc = vjp_args_init(ctx, n, pl, &a);
     if (rc != AD_OK) return rc;
     n->gout = NULL;
-    rc = apply_vjp(ctx, n, g, &a);
-    if (rc == AD_OK) rc = retain(ctx, n, g, pl);
+    /* retain_grad() takes its reference before the rule runs: a rule may
+     * write its result into an adjoint only it holds (src/ops/fuse.h) */
+    rc = retain(ctx, n, g, pl);
+    if (rc == AD_OK) rc = apply_vjp(ctx, n, g, &a);
     ad_decref(g);
 
     for (int i = 0; i < n->nin; i++) {

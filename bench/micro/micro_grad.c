@@ -8,7 +8,18 @@
  *     perf record -g micro_grad softmax_ce 1000000 5
  *
  * Prints T_f and T_grad (the minimum of ten 1/10-long rounds' medians) and
- * the ratio, and the evaluation's check against the analytic gradient. */
+ * the ratio, and the evaluation's check against the analytic gradient.
+ *
+ * Passes over memory, counted rather than timed (a shared machine's
+ * times move by 2x; a simulated cache's misses do not): with
+ * MICRO_GRAD_CALLS=N the program makes one warm-up call and N calls of the
+ * gradient (MICRO_GRAD_WHAT=f: of f alone) and nothing else, so
+ *
+ *     MICRO_GRAD_CALLS=4 valgrind --tool=cachegrind --cache-sim=yes \
+ *         --LL=2097152,16,64 micro_grad rosenbrock 200000
+ *
+ * gives last-level misses; misses x 64 / (8 n) / N are the arrays of n
+ * doubles read or written per call, beyond a 2 MiB cache (the L2 here). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +95,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "micro_grad: unknown function or backend, or a bad size or time\n");
         return 2;
     }
+    const char *calls = getenv("MICRO_GRAD_CALLS"), *what = getenv("MICRO_GRAD_WHAT");
     ad_ctx *ctx = ad_ctx_new();
     ad_tensor *in[AD_BENCH_MAX_INPUTS];
     bool wrt[AD_BENCH_MAX_INPUTS];
@@ -91,6 +103,12 @@ int main(int argc, char **argv)
     if (nin < 1) return 1;
     ad_problem p = {.ctx = ctx, .f = fn->f, .user = fn->user, .nin = nin, .in = in, .wrt = wrt};
     ad_tensor *g[AD_BENCH_MAX_INPUTS] = {NULL};
+    if (calls) { /* counted calls only (see the opening comment) */
+        const ad_backend *by = what && what[0] == 'f' ? NULL : b;
+        for (long i = 0, m = atol(calls); i <= m; i++) once(by, &p, g);
+        ad_ctx_free(ctx);
+        return 0;
+    }
     ad_scope s = ad_scope_begin(ctx);
     double err = NAN;
     if (ad_value_and_grad(b, &p, NULL, NULL, g, NULL, NULL) == AD_OK && fn->exact)

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "ew.h"
+#include "fuse.h"
 #include "op.h"
 
 static ad_tensor *binary(int opid, ad_ew_kind kind, ad_tensor *a, ad_tensor *b)
@@ -12,6 +13,16 @@ static ad_tensor *binary(int opid, ad_ew_kind kind, ad_tensor *a, ad_tensor *b)
     AD_ARG(b);
     ad_tensor *in[2] = {a, b};
     return ad_op_finish(opid, ad_ew_apply(ad_ops[opid].name, kind, a, b), 2, in, NULL, 0);
+}
+
+/* Whether the adjoint g has input i's shape (no sum over broadcast axes). */
+static bool same_as_input(const ad_call *c, int i, const ad_tensor *g)
+{
+    const ad_edge *e = &c->edges[i];
+    if (g->ndim != e->ndim) return false;
+    for (int d = 0; d < g->ndim; d++)
+        if (g->shape[d] != e->shape[d]) return false;
+    return true;
 }
 
 /* ad_<id>(a, b): op AD_OP_<id> of ops.def with kernel AD_EW_<id> of ew.def,
@@ -44,7 +55,12 @@ ad_tensor *ad_op_sub_jvp(const ad_call *c, ad_tensor *const *t)
 int ad_op_sub_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
 {
     if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, g);
-    if (c->need[1]) gin[1] = ad_op_sum_to_input(c, 1, ad_neg(g));
+    if (!c->need[1]) return AD_OK;
+    /* -ȳ in one pass, in ȳ's buffer when gin[0] did not take it (fuse.h) */
+    if (ad_fuse_plain(g, NULL) && same_as_input(c, 1, g))
+        gin[1] = ad_fuse_vjp(AD_FUSE_NEG, g, NULL, 0, true);
+    else
+        gin[1] = ad_op_sum_to_input(c, 1, ad_neg(g));
     return AD_OK;
 }
 
@@ -58,6 +74,14 @@ ad_tensor *ad_op_mul_jvp(const ad_call *c, ad_tensor *const *t)
 }
 int ad_op_mul_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
 {
+    /* Nothing broadcast and nothing tracked: the last share computed may
+     * take ȳ's own buffer (fuse.h); the first must not, the second reads ȳ. */
+    ad_tensor *ops[3] = {g, c->in[0], c->in[1]};
+    if (!ad_op_tracked(3, ops) && same_as_input(c, 0, g) && same_as_input(c, 1, g)) {
+        if (c->need[0]) gin[0] = ad_fuse_vjp(AD_FUSE_MUL, g, c->in[1], 0, !c->need[1]);
+        if (c->need[1]) gin[1] = ad_fuse_vjp(AD_FUSE_MUL, g, c->in[0], 0, true);
+        return AD_OK;
+    }
     if (c->need[0]) gin[0] = ad_op_sum_to_input(c, 0, ad_mul(g, c->in[1]));
     if (c->need[1]) gin[1] = ad_op_sum_to_input(c, 1, ad_mul(g, c->in[0]));
     return AD_OK;

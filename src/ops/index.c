@@ -444,6 +444,28 @@ static bool zero_broadcast(const ad_tensor *base)
     return v == 0 && !signbit(v);
 }
 
+/* Zeros y (contiguous) where the slice (shape, stride, off against y)
+ * will not write.  A slice that is one flat run of y (x[:-1], x[1:], rows
+ * a:b) leaves only its two ends to zero: the gradient of a slice is then
+ * one pass over x's size (the copy), not two (a fill, then the copy). */
+static void zero_outside(ad_tensor *y, int ndim, const int64_t *shape, const int64_t *stride, int64_t off)
+{
+    if (y->numel == 0) return;
+    int64_t run = 1;
+    bool flat = true;
+    for (int d = ndim - 1; d >= 0 && flat; d--) {
+        if (shape[d] == 1) continue;
+        flat = stride[d] == run;
+        run *= shape[d];
+    }
+    if (!flat || run == 0) {
+        memset(y->data, 0, sizeof(double) * (size_t)y->numel);
+        return;
+    }
+    memset(y->data, 0, sizeof(double) * (size_t)off);
+    memset(y->data + off + run, 0, sizeof(double) * (size_t)(y->numel - off - run));
+}
+
 static ad_tensor *slice_scatter_impl(const char *what, ad_tensor *base, ad_tensor *src, const ad_slice_attr *a)
 {
     AD_ARG(base);
@@ -458,11 +480,15 @@ static ad_tensor *slice_scatter_impl(const char *what, ad_tensor *base, ad_tenso
                        ad_fmt_shape(b1, sizeof b1, src->ndim, src->shape),
                        ad_fmt_shape(b2, sizeof b2, a->out_ndim, shape));
     }
-    ad_tensor *y = zero_broadcast(base) ? ad_zeros(ctx, ad_shape_of(base)) : ad_new_like(base);
+    bool zero = zero_broadcast(base);
+    ad_tensor *y = ad_new_like(base);
     if (!y) return NULL;
-    if (!zero_broadcast(base)) ad_copy_raw(y, base);
     /* y's layout is contiguous: redo the slice layout against it */
     slice_layout(y, a, shape, stride, &off);
+    if (zero)
+        zero_outside(y, a->out_ndim, shape, stride, off);
+    else
+        ad_copy_raw(y, base);
     int64_t sst[AD_MAX_DIMS];
     bcast_strides(src, a->out_ndim, shape, sst);
     double *ptr[2] = {y->st->data + off, src->data};

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "ew.h"
+#include "fuse.h"
 #include "op.h"
 
 typedef struct {
@@ -38,7 +39,8 @@ ad_tensor *ad_mul_s(ad_tensor *a, double s) { return scalar_op(AD_OP_mul_s, AD_E
 ad_tensor *ad_op_mul_s_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul_s(t[0], S(c)); }
 int ad_op_mul_s_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
-    gx[0] = ad_mul_s(g, S(c));
+    /* in g's own buffer when it is exclusively ours (fuse.h) */
+    gx[0] = ad_fuse_plain(g, NULL) ? ad_fuse_vjp(AD_FUSE_SCALE, g, NULL, S(c), true) : ad_mul_s(g, S(c));
     return AD_OK;
 }
 
@@ -60,8 +62,8 @@ ad_tensor *ad_op_rsub_s_jvp(const ad_call *c, ad_tensor *const *t)
 }
 int ad_op_rsub_s_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
-    (void)c;
-    gx[0] = ad_neg(g);
+    (void)c; /* -ȳ in ȳ's own buffer when it is exclusively ours (fuse.h) */
+    gx[0] = ad_fuse_plain(g, NULL) ? ad_fuse_vjp(AD_FUSE_NEG, g, NULL, 0, true) : ad_neg(g);
     return AD_OK;
 }
 

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "../iter.h"
+#include "fuse.h"
 #include "op.h"
 #include "simd.h"
 
@@ -92,22 +93,47 @@ static ad_tensor *unary(int opid, ad_iter_fn k, ad_tensor *x)
     return ad_op_finish(opid, apply(k, x), 1, &x, NULL, 0);
 }
 
+/* A rule's product of the incoming g (an adjoint, or a tangent [k, S])
+ * with a factor of x, as one fused pass when nothing is tracked (fuse.h:
+ * bit-identical to the op chain), else by the chain itself, whose ops
+ * record and propagate tangents.  A VJP's adjoint may take the result in
+ * its own buffer; a JVP's tangent belongs to its input and never does. */
+typedef ad_tensor *(*chain_fn)(ad_tensor *g, ad_tensor *x);
+static ad_tensor *vjp_by(ad_fuse_kind k, chain_fn chain, ad_tensor *g, ad_tensor *x)
+{
+    AD_ARG(g);
+    AD_ARG(x);
+    if (ad_fuse_plain(g, x) && ad_fuse_same_shape(g, x)) return ad_fuse_vjp(k, g, x, 0, true);
+    return chain(g, x);
+}
+static ad_tensor *jvp_by(ad_fuse_kind k, chain_fn chain, ad_tensor *t, ad_tensor *x)
+{
+    AD_ARG(t);
+    AD_ARG(x);
+    if (ad_fuse_plain(t, x) && ad_fuse_tangent_fits(t, x)) return ad_fuse_vjp(k, t, x, 0, false);
+    return chain(t, x);
+}
+static ad_tensor *chain_mul(ad_tensor *g, ad_tensor *y) { return ad_mul(g, y); }
+static ad_tensor *chain_mul_cos(ad_tensor *g, ad_tensor *x) { return ad_mul(g, ad_cos(x)); }
+static ad_tensor *chain_neg_mul_sin(ad_tensor *g, ad_tensor *x) { return ad_neg(ad_mul(g, ad_sin(x))); }
+static ad_tensor *chain_mul2(ad_tensor *g, ad_tensor *x) { return ad_mul(g, ad_mul_s(x, 2)); }
+
 /* y = -x;   ẏ = -ẋ;   x̄ += -ȳ */
 ad_tensor *ad_neg(ad_tensor *x) { return unary(AD_OP_neg, k_neg, x); }
 ad_tensor *ad_op_neg_jvp(const ad_call *c, ad_tensor *const *t) { (void)c; return ad_neg(t[0]); }
 int ad_op_neg_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
-    (void)c;
-    gx[0] = ad_neg(g);
+    (void)c; /* in g's own buffer when it is exclusively ours (fuse.h) */
+    gx[0] = ad_fuse_plain(g, NULL) ? ad_fuse_vjp(AD_FUSE_NEG, g, NULL, 0, true) : ad_neg(g);
     return AD_OK;
 }
 
 /* y = exp x;   ẏ = y·ẋ;   x̄ += y·ȳ */
 ad_tensor *ad_exp(ad_tensor *x) { return unary(AD_OP_exp, k_exp, x); }
-ad_tensor *ad_op_exp_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], c->out); }
+ad_tensor *ad_op_exp_jvp(const ad_call *c, ad_tensor *const *t) { return jvp_by(AD_FUSE_MUL, chain_mul, t[0], c->out); }
 int ad_op_exp_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
-    gx[0] = ad_mul(g, c->out);
+    gx[0] = vjp_by(AD_FUSE_MUL, chain_mul, g, c->out);
     return AD_OK;
 }
 
@@ -122,19 +148,25 @@ int ad_op_log_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 
 /* y = sin x;   ẏ = cos(x)·ẋ;   x̄ += cos(x)·ȳ */
 ad_tensor *ad_sin(ad_tensor *x) { return unary(AD_OP_sin, k_sin, x); }
-ad_tensor *ad_op_sin_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], ad_cos(c->in[0])); }
+ad_tensor *ad_op_sin_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    return jvp_by(AD_FUSE_MUL_COS, chain_mul_cos, t[0], c->in[0]);
+}
 int ad_op_sin_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
-    gx[0] = ad_mul(g, ad_cos(c->in[0]));
+    gx[0] = vjp_by(AD_FUSE_MUL_COS, chain_mul_cos, g, c->in[0]);
     return AD_OK;
 }
 
 /* y = cos x;   ẏ = -sin(x)·ẋ;   x̄ += -sin(x)·ȳ */
 ad_tensor *ad_cos(ad_tensor *x) { return unary(AD_OP_cos, k_cos, x); }
-ad_tensor *ad_op_cos_jvp(const ad_call *c, ad_tensor *const *t) { return ad_neg(ad_mul(t[0], ad_sin(c->in[0]))); }
+ad_tensor *ad_op_cos_jvp(const ad_call *c, ad_tensor *const *t)
+{
+    return jvp_by(AD_FUSE_NEG_MUL_SIN, chain_neg_mul_sin, t[0], c->in[0]);
+}
 int ad_op_cos_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
-    gx[0] = ad_neg(ad_mul(g, ad_sin(c->in[0])));
+    gx[0] = vjp_by(AD_FUSE_NEG_MUL_SIN, chain_neg_mul_sin, g, c->in[0]);
     return AD_OK;
 }
 
@@ -195,10 +227,10 @@ int ad_op_sqrt_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 
 /* y = x²;   ẏ = 2x·ẋ;   x̄ += 2x·ȳ */
 ad_tensor *ad_square(ad_tensor *x) { return unary(AD_OP_square, k_square, x); }
-ad_tensor *ad_op_square_jvp(const ad_call *c, ad_tensor *const *t) { return ad_mul(t[0], ad_mul_s(c->in[0], 2)); }
+ad_tensor *ad_op_square_jvp(const ad_call *c, ad_tensor *const *t) { return jvp_by(AD_FUSE_MUL2, chain_mul2, t[0], c->in[0]); }
 int ad_op_square_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gx)
 {
-    gx[0] = ad_mul(g, ad_mul_s(c->in[0], 2));
+    gx[0] = vjp_by(AD_FUSE_MUL2, chain_mul2, g, c->in[0]); /* one pass: 2x is exact */
     return AD_OK;
 }
 
