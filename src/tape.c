@@ -21,13 +21,6 @@ typedef struct ad_tape_chunk {
 
 static size_t align8(size_t n) { return (n + 7u) & ~(size_t)7u; }
 
-/* A shape of n axes (a handful): a loop, not a call of memcpy, whose set-up
- * was a tenth of what recording a 1-element op cost. */
-static inline void dims_copy(int64_t *d, const int64_t *s, int n)
-{
-    for (int i = 0; i < n; i++) d[i] = s[i];
-}
-
 ad_tape *ad_tape_new(ad_ctx *ctx)
 {
     ad_tape *t = ctx->alloc(ctx->alloc_ud, NULL, 0, sizeof *t);
@@ -57,23 +50,29 @@ void ad_tape_free(ad_tape *tape)
     ctx->alloc(ctx->alloc_ud, tape, sizeof *tape, 0);
 }
 
-static void *arena_alloc(ad_tape *tape, size_t size)
+/* A new chunk on top of the arena, for a record of `size` bytes. */
+static AD_COLD void *arena_grow(ad_tape *tape, size_t size)
 {
     ad_ctx *ctx = tape->ctx;
-    ad_tape_chunk *c = tape->chunk;
-    if (!c || c->cap - c->used < size) {
-        size_t cap = size > CHUNK_BYTES ? size : CHUNK_BYTES;
-        ad_tape_chunk *n = ctx->alloc(ctx->alloc_ud, NULL, 0, sizeof *n + cap);
-        if (!n) {
-            ad_error(ctx, AD_ENOMEM, "out of memory growing the tape by %zu bytes", cap);
-            return NULL;
-        }
-        ctx->mem.nalloc++;
-        n->prev = c;
-        n->cap = cap;
-        n->used = 0;
-        tape->chunk = c = n;
+    size_t cap = size > CHUNK_BYTES ? size : CHUNK_BYTES;
+    ad_tape_chunk *n = ctx->alloc(ctx->alloc_ud, NULL, 0, sizeof *n + cap);
+    if (!n) {
+        ad_error(ctx, AD_ENOMEM, "out of memory growing the tape by %zu bytes", cap);
+        return NULL;
     }
+    ctx->mem.nalloc++;
+    n->prev = tape->chunk;
+    n->cap = cap;
+    n->used = size;
+    tape->chunk = n;
+    return n->data;
+}
+
+/* A bump of the newest chunk: what recording costs once a chunk exists. */
+static inline void *arena_alloc(ad_tape *tape, size_t size)
+{
+    ad_tape_chunk *c = tape->chunk;
+    if (!c || c->cap - c->used < size) return arena_grow(tape, size);
     void *p = (char *)c->data + c->used;
     c->used += size;
     return p;
@@ -88,15 +87,16 @@ static void *arena_alloc(ad_tape *tape, size_t size)
  * and back on the last release, so a storage shared by many records (x
  * saved by every op that reads it) counts once, and nothing counts twice. */
 
-void ad_tape_save(ad_ctx *ctx, ad_tensor *t)
+static inline void save_storage(ad_ctx *ctx, ad_storage *st)
 {
-    ad_storage *st = t->st;
     if (st->external || st->tape_refs++ > 0) return;
     ad_mem_recategorize(ctx, st->nbytes, st->cat, AD_MEM_TAPE);
     ctx->tape->saved_bytes += st->nbytes;
 }
 
-void ad_tape_unsave(ad_ctx *ctx, ad_tensor *t)
+/* Drops a saved reference to t; its storage leaves the tape's category
+ * with the last one. */
+static inline void unsave(ad_ctx *ctx, ad_tensor *t)
 {
     ad_storage *st = t->st;
     if (!st->external && --st->tape_refs == 0) {
@@ -106,10 +106,13 @@ void ad_tape_unsave(ad_ctx *ctx, ad_tensor *t)
     ad_decref(t);
 }
 
+void ad_tape_save(ad_ctx *ctx, ad_tensor *t) { save_storage(ctx, t->st); }
+
+void ad_tape_unsave(ad_ctx *ctx, ad_tensor *t) { unsave(ctx, t); }
+
 /* Give back the space of dead records on top of the tape. */
-static void pop_dead(ad_tape *tape)
+static inline void pop_dead(ad_tape *tape)
 {
-    ad_ctx *ctx = tape->ctx;
     if (tape->hold > 0) return;
     while (tape->top && (tape->top->flags & AD_N_DEAD)) {
         ad_node *n = tape->top;
@@ -118,69 +121,38 @@ static void pop_dead(ad_tape *tape)
         tape->top = n->prev;
         if (c->used == 0 && c->prev) {
             tape->chunk = c->prev;
-            chunk_free(ctx, c);
+            chunk_free(tape->ctx, c);
         }
     }
 }
 
-/* Bytes of a record for op with these inputs, output and attributes, or 0
- * (with the error set) when it cannot be recorded. */
-static size_t record_size(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const *edge_src,
-                          const ad_tensor *out, size_t attr_size)
+#define NODE_BYTES ((sizeof(ad_node) + 7u) & ~(size_t)7u)
+/* Room reserved per shape: every shape is copied whole (AD_MAX_DIMS axes,
+ * a fixed-size copy, no loop) and the next one written over its unused
+ * tail; the record then gives the room back. */
+#define SHAPE_ROOM (AD_MAX_DIMS * sizeof(int64_t))
+
+/* Why a record for op with nin inputs and attr_size bytes of attributes
+ * cannot be made. */
+static AD_COLD ad_node *record_too_big(ad_ctx *ctx, const ad_opdef *op, int nin, size_t attr_size)
 {
-    if (nin > UINT16_MAX) {
+    if (nin > UINT16_MAX)
         ad_error(ctx, AD_ELIMIT, "%s: %d inputs cannot be recorded (at most %d)", op->name, nin, UINT16_MAX);
-        return 0;
-    }
-    size_t shapes = (size_t)out->ndim;
-    for (int i = 0; i < nin; i++) shapes += (size_t)edge_src[i]->ndim;
-    size_t size = align8(sizeof(ad_node)) + (size_t)nin * sizeof(ad_edge) + shapes * sizeof(int64_t) +
-                  align8(attr_size);
-    if (size > UINT32_MAX) {
-        ad_error(ctx, AD_ELIMIT, "%s: tape record of %zu bytes is too large", op->name, size);
-        return 0;
-    }
-    return size;
-}
-
-/* Input src's edge: the record that produced it or the leaf itself when it
- * requires grad, the value saved for the VJP, its shape copied to sh.
- * Returns where the next shape goes. */
-static int64_t *fill_edge(ad_ctx *ctx, ad_edge *e, ad_tensor *src, ad_tensor *saved, int64_t *sh)
-{
-    e->node = NULL;
-    e->leaf = NULL;
-    if (src->flags & AD_T_REQUIRES_GRAD) {
-        if (src->grad_fn) {
-            e->node = src->grad_fn;
-            ad_node_incref(e->node);
-        } else {
-            e->leaf = src;
-            ad_incref(src);
-        }
-    }
-    e->saved = saved;
-    if (e->saved) {
-        ad_incref(e->saved);
-        ad_tape_save(ctx, e->saved);
-    }
-    e->version = e->saved ? e->saved->st->version : 0;
-    e->ndim = src->ndim;
-    dims_copy(sh, src->shape, src->ndim);
-    e->shape = sh;
-    return sh + src->ndim;
+    else
+        ad_error(ctx, AD_ELIMIT, "%s: %zu bytes of attributes are too large for a tape record", op->name,
+                 attr_size);
+    return NULL;
 }
 
 /* The record's header fields; edges and the trailing area come after. */
-static void fill_header(ad_tape *tape, ad_node *n, const ad_opdef *op, int nin, ad_tensor *out,
-                        ad_tensor *alias, size_t size)
+static inline void fill_header(ad_tape *tape, ad_node *n, const ad_opdef *op, int nin, ad_tensor *out,
+                               ad_tensor *alias)
 {
     n->prev = tape->top;
     n->op = op;
     n->out = out;
     n->saved_out = alias;
     n->saved_out_version = alias ? alias->st->version : 0;
-    n->size = (uint32_t)size;
     n->gout = NULL;
     n->reap_next = NULL;
     n->seq = tape->next_seq++;
@@ -190,56 +162,88 @@ static void fill_header(ad_tape *tape, ad_node *n, const ad_opdef *op, int nin, 
     n->out_ndim = (int8_t)out->ndim;
 }
 
-/* Puts n on top of the tape, counts its bytes, and makes it out's grad_fn. */
-static void link_record(ad_ctx *ctx, ad_tape *tape, ad_node *n, ad_tensor *out)
+/* The edges, input shapes, output shape and attributes after n's header,
+ * in one pass over the inputs: each edge's place on the graph (the record
+ * that produced the input, or the leaf itself when it requires grad), the
+ * value saved for the VJP (its storage counted as tape memory, its version
+ * captured), its shape.  Returns the record's size in bytes. */
+static inline size_t fill_edges(ad_ctx *ctx, ad_node *n, uint32_t save, int nin, ad_tensor *const *in,
+                                const ad_tensor *out, const void *attr, size_t attr_size)
 {
-    tape->top = n;
-    tape->recorded++;
-    tape->live++;
-    tape->bytes += (int64_t)n->size;
-    ad_mem_account(ctx, AD_MEM_TAPE, (int64_t)n->size);
-
-    if (out->grad_fn) ad_node_decref(ctx, out->grad_fn);
-    out->grad_fn = n;
-    out->flags |= AD_T_REQUIRES_GRAD;
-    out->flags &= ~(uint32_t)AD_T_RELEASED;
+    ad_edge *e = (ad_edge *)((char *)n + NODE_BYTES);
+    int64_t *sh = (int64_t *)(e + nin);
+    n->edges = e;
+    save &= AD_SAVE_ALL_IN; /* bit i: input i's value is saved; shifted out one per input */
+    for (int i = 0; i < nin; i++, e++, save >>= 1) {
+        ad_tensor *src = in[i];
+        e->node = NULL;
+        e->leaf = NULL;
+        if (src->flags & AD_T_REQUIRES_GRAD) {
+            if (src->grad_fn) {
+                e->node = src->grad_fn;
+                e->node->refs++;
+            } else {
+                e->leaf = src;
+                src->refs++;
+            }
+        }
+        e->saved = NULL;
+        e->version = 0;
+        if (save & 1u) {
+            e->saved = src;
+            src->refs++;
+            save_storage(ctx, src->st);
+            e->version = src->st->version;
+        }
+        e->ndim = src->ndim;
+        e->shape = sh;
+        memcpy(sh, src->shape, SHAPE_ROOM);
+        sh += src->ndim;
+    }
+    memcpy(sh, out->shape, SHAPE_ROOM);
+    n->out_shape = sh;
+    sh += out->ndim;
+    n->attr_size = (uint32_t)attr_size;
+    n->attr = attr_size ? (void *)sh : NULL;
+    if (attr_size) memcpy(sh, attr, attr_size);
+    return (size_t)((char *)sh - (char *)n) + align8(attr_size);
 }
 
 ad_node *ad_tape_push(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const *in, ad_tensor *out,
                       const void *attr, size_t attr_size)
 {
     ad_tape *tape = ctx->tape;
-    size_t size = record_size(ctx, op, nin, in, out, attr_size);
-    if (!size) return NULL;
+    /* [ad_node][ad_edge x nin][input shapes][output shape][attr]: room for
+     * the largest shapes is reserved, what they leave is given back below
+     * (one pass over the inputs instead of two).  With these bounds a
+     * record stays far below 4 GB. */
+    if (nin > UINT16_MAX || attr_size > UINT32_MAX / 2) return record_too_big(ctx, op, nin, attr_size);
+    size_t room = NODE_BYTES + (size_t)nin * sizeof(ad_edge) + (size_t)(nin + 1) * SHAPE_ROOM + align8(attr_size);
     ad_tensor *alias = NULL;
     if (op->save & AD_SAVE_OUT) {
         alias = ad_alias(out, true);
         if (!alias) return NULL;
         ad_unscope(alias);
     }
-    char *p = arena_alloc(tape, size);
-    if (!p) {
+    ad_node *n = arena_alloc(tape, room);
+    if (!n) {
         if (alias) ad_decref(alias);
         return NULL;
     }
-    if (alias) ad_tape_save(ctx, alias); /* the alias's reference becomes the tape's */
-    /* [ad_node][ad_edge x nin][input shapes][output shape][attr] */
-    ad_node *n = (ad_node *)p;
-    n->edges = (ad_edge *)(p + align8(sizeof(ad_node)));
-    int64_t *sh = (int64_t *)(n->edges + nin);
-    fill_header(tape, n, op, nin, out, alias, size);
-    uint32_t save = op->save;
-    for (int i = 0; i < nin; i++) {
-        bool keep = i < 16 && (save & AD_SAVE_IN(i));
-        sh = fill_edge(ctx, &n->edges[i], in[i], keep ? in[i] : NULL, sh);
-    }
-    dims_copy(sh, out->shape, out->ndim);
-    n->out_shape = sh;
-    sh += out->ndim;
-    n->attr_size = (uint32_t)attr_size;
-    n->attr = attr_size ? (void *)sh : NULL;
-    if (attr_size) memcpy(sh, attr, attr_size);
-    link_record(ctx, tape, n, out);
+    if (alias) save_storage(ctx, alias->st); /* the alias's reference becomes the tape's */
+    fill_header(tape, n, op, nin, out, alias);
+    size_t size = fill_edges(ctx, n, op->save, nin, in, out, attr, attr_size);
+    tape->chunk->used -= room - size; /* n is the newest block of the newest chunk */
+    n->size = (uint32_t)size;
+    /* on top of the tape, its bytes counted, out's grad_fn */
+    tape->top = n;
+    tape->recorded++;
+    tape->live++;
+    tape->bytes += (int64_t)size;
+    ad_mem_account(ctx, AD_MEM_TAPE, (int64_t)size);
+    if (out->grad_fn) ad_node_decref(ctx, out->grad_fn);
+    out->grad_fn = n;
+    out->flags = (out->flags | AD_T_REQUIRES_GRAD) & ~(uint32_t)AD_T_RELEASED;
     return n;
 }
 
@@ -252,21 +256,21 @@ void ad_node_release(ad_ctx *ctx, ad_node *n)
     ctx->tape->bytes -= n->size;
     ad_mem_account(ctx, AD_MEM_TAPE, -(int64_t)n->size);
     if (n->out) n->out->flags |= AD_T_RELEASED;
-    for (int i = 0; i < n->nin; i++) {
-        ad_edge *e = &n->edges[i];
+    ad_edge *e = n->edges;
+    for (int i = 0; i < n->nin; i++, e++) {
         ad_tensor *saved = e->saved, *leaf = e->leaf;
         ad_node *node = e->node;
         e->saved = NULL;
         e->leaf = NULL;
         e->node = NULL;
-        if (saved) ad_tape_unsave(ctx, saved);
+        if (saved) unsave(ctx, saved);
         if (leaf) ad_decref(leaf);
         if (node) ad_node_decref(ctx, node);
     }
     ad_tensor *so = n->saved_out, *g = n->gout;
     n->saved_out = NULL;
     n->gout = NULL;
-    if (so) ad_tape_unsave(ctx, so);
+    if (so) unsave(ctx, so);
     if (g) ad_decref(g);
 }
 
@@ -285,6 +289,11 @@ void ad_node_decref(ad_ctx *ctx, ad_node *n)
     ad_node_reap(ctx, n);
     ctx->reaping = false;
     if (ctx->reap || tape->reap) ad_reap(ctx);
+}
+
+void ad_node_drop_out(ad_ctx *ctx, ad_node *n)
+{
+    if (--n->refs == 0) ad_node_reap(ctx, n);
 }
 
 void ad_node_reap(ad_ctx *ctx, ad_node *n)

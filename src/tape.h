@@ -93,6 +93,11 @@ static inline void ad_node_incref(ad_node *n) { n->refs++; }
 /* Drops a reference; a record left without references dies (deferred
  * through the context's release loop, never recursively). */
 void ad_node_decref(ad_ctx *ctx, ad_node *n);
+/* The same for the reference of n's output handle, called by the handle's
+ * release (tensor.c: ctx->reaping is set).  The last reference releases n
+ * at once, not through the release queue: what n lets go of is queued
+ * there, so the depth stays one record whatever the graph. */
+void ad_node_drop_out(ad_ctx *ctx, ad_node *n);
 /* Drops the saved tensors and edges of a record (backward without retain). */
 void ad_node_release(ad_ctx *ctx, ad_node *n);
 /* While a backward sweep walks the records, dead records must keep their

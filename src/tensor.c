@@ -250,7 +250,7 @@ static void destroy(ad_ctx *ctx, ad_tensor *t)
 {
     if (t->grad_fn) {
         if (t->grad_fn->out == t) t->grad_fn->out = NULL;
-        ad_node_decref(ctx, t->grad_fn);
+        ad_node_drop_out(ctx, t->grad_fn);
         t->grad_fn = NULL;
     }
     if (t->tan_mask) ad_tan_drop_all(t);

@@ -175,14 +175,20 @@ static int attach_tangent(const ad_opdef *op, ad_tensor *out, int nin, ad_tensor
     return AD_OK;
 }
 
-/* The tracked part of ad_op_finish, out of line: its frame (the JVP's
- * buffers) and register saves cost a plain op nothing. */
-static ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
-                                 size_t attr_size, bool tan, bool grad)
+/* The tracked parts of ad_op_finish, out of line: their frames (the JVP's
+ * buffers) and register saves cost a plain op nothing.  Six arguments, all
+ * in registers, so that ad_op_finish's call is a plain jump with no frame
+ * of its own.  finish_recorded is the common reverse-mode case (nothing to
+ * propagate forward): the record alone. */
 #if defined(__GNUC__)
-    __attribute__((noinline))
+#define AD_NOINLINE __attribute__((noinline))
+#else
+#define AD_NOINLINE
 #endif
-    ;
+static AD_NOINLINE ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
+                                             const void *attr, size_t attr_size);
+static AD_NOINLINE ad_tensor *finish_recorded(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
+                                              const void *attr, size_t attr_size);
 
 ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
                         size_t attr_size)
@@ -195,16 +201,30 @@ ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
         tanm |= in[i]->tan_mask;
         if (in[i]->flags & AD_T_REQUIRES_GRAD) grad = true;
     }
-    bool tan = (tanm & ctx->fwd_active) != 0;
-    grad = grad && ctx->grad_enabled;
-    if (!tan && !grad) return out;
-    return finish_tracked(opid, out, nin, in, attr, attr_size, tan, grad);
+    if (tanm & ctx->fwd_active) return finish_tracked(opid, out, nin, in, attr, attr_size);
+    if (grad && ctx->grad_enabled) return finish_recorded(opid, out, nin, in, attr, attr_size);
+    return out;
+}
+
+/* Recorded, no tangent to propagate: the tape's record alone. */
+static ad_tensor *finish_recorded(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+                                  size_t attr_size)
+{
+    if (ad_tape_push(out->ctx, &ad_ops[opid], nin, in, out, attr, attr_size)) return out;
+    ad_tensor_free(out);
+    return NULL;
 }
 
 static ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
-                                 size_t attr_size, bool tan, bool grad)
+                                 size_t attr_size)
 {
     ad_ctx *ctx = out->ctx;
+    bool tan = false, grad = false;
+    for (int i = 0; i < nin; i++) {
+        tan = tan || (in[i]->tan_mask & ctx->fwd_active);
+        grad = grad || (in[i]->flags & AD_T_REQUIRES_GRAD);
+    }
+    grad = grad && ctx->grad_enabled;
     const ad_opdef *op = &ad_ops[opid];
     ad_node *n = NULL;
     /* recorded first: a JVP rule that records (under an enclosing reverse
