@@ -27,12 +27,27 @@
 #include "ops/op.h"
 #include "tape.h"
 
-/* Buffers we may add into in place: one handle, one storage, plain layout,
- * no derivative information of their own. */
+/* Memory of its own: one storage no other handle shares, plain layout
+ * (every element its own address), no derivative information. */
+static bool own_memory(const ad_tensor *t)
+{
+    return t->st->refs == 1 && !t->st->external && (t->flags & AD_T_CONTIG) && !(t->flags & AD_T_VIEW) &&
+           !t->grad_fn && !t->tan_mask;
+}
+
+/* Buffers we may add into in place: own memory, and one handle (ours). */
 static bool exclusive(const ad_tensor *t)
 {
-    return t->refs == 1 && t->st->refs == 1 && !t->st->external && (t->flags & AD_T_CONTIG) &&
-           !(t->flags & AD_T_VIEW) && !t->grad_fn && !t->tan_mask && t->scope_refs == 0;
+    return t->refs == 1 && t->scope_refs == 0 && own_memory(t);
+}
+
+/* A leaf's .grad accumulates in place whoever holds its handle (PyTorch),
+ * but only in memory of its own: a create_graph sweep stores gradients as
+ * they come (the seed's broadcast view, the caller's seed itself), and
+ * those are replaced by a sum, never written. */
+static bool grad_writable(const ad_tensor *grad)
+{
+    return own_memory(grad);
 }
 
 /* *acc += g, consuming our reference to g. */
@@ -75,7 +90,7 @@ static int accumulate_leaf(ad_ctx *ctx, ad_tensor *leaf, ad_tensor *g, bool crea
         leaf->grad = g;
         return AD_OK;
     }
-    if (!create_graph && !g->tan_mask && !leaf->grad->tan_mask && !leaf->grad->grad_fn) {
+    if (!create_graph && !g->tan_mask && grad_writable(leaf->grad)) {
         int rc = ad_ew_into("backward", AD_EW_add, leaf->grad, leaf->grad, g, 0);
         ad_decref(g);
         return rc;
@@ -238,22 +253,32 @@ static int retain(ad_ctx *ctx, ad_node *n, ad_tensor *g, const sweep_plan *pl)
     return accumulate_leaf(ctx, n->out, g, pl->create_graph);
 }
 
-/* ---- a slice's share added where it lands ---------------------------------
+/* ---- an indexing record's share added where it lands ---------------------
  *
- * A slice's rule is x̄ += slice_scatter(zeros(x.shape), ȳ): three tensors
- * and a pass over all of x per slice, only to be added into the
- * accumulator afterwards (rosenbrock's two slices were a fifth of its n = 10
- * gradient).  When nothing needs the rule itself (no graph recorded, no
- * tangent on ȳ) and the accumulator of the slice's input may be written in
+ * The rules of slice, index_select and gather build x-sized tensors:
+ * x̄ += slice_scatter / index_add / scatter_add(zeros(x.shape), ȳ), a fill
+ * and a pass over all of x per record (for gather and index_select a copy
+ * of the zeros as well), only to be added into the accumulator afterwards
+ * (rosenbrock's two slices were a fifth of its n = 10 gradient; a
+ * cross-entropy's gather of one class per row is two passes over the
+ * logits).  When nothing needs the rule itself (no graph recorded, no
+ * tangent on ȳ) and the accumulator of the record's input may be written in
  * place (exclusively ours, or a leaf's .grad, which accumulates in place
- * anyway), ȳ is added straight into the accumulator's slice: one view, no
- * pass over the rest of x.  A missing accumulator starts as zeros. */
+ * anyway), ȳ is added straight into the elements it came from
+ * (ad_index_share_into): no pass over the rest of x.  A missing accumulator
+ * starts as zeros. */
 
-/* The accumulator slot input 0's share of slice record n goes to, when it
- * may be added there in place; NULL when the rule must run. */
-static ad_tensor **slice_slot(ad_node *n, const ad_tensor *g, const sweep_plan *pl)
+static bool indexing(const ad_node *n)
 {
-    if (n->op != &ad_ops[AD_OP_slice] || pl->create_graph || g->tan_mask) return NULL;
+    return n->op == &ad_ops[AD_OP_slice] || n->op == &ad_ops[AD_OP_index_select] ||
+           n->op == &ad_ops[AD_OP_gather];
+}
+
+/* The accumulator slot input 0's share of indexing record n goes to, when
+ * it may be added there in place; NULL when the rule must run. */
+static ad_tensor **share_slot(ad_node *n, const ad_tensor *g, const sweep_plan *pl)
+{
+    if (!indexing(n) || pl->create_graph || g->tan_mask) return NULL;
     ad_edge *e = &n->edges[0];
     if (!wanted(pl, e)) return NULL;
     bool leaf_grad = !e->node && pl->ninputs == 0;
@@ -269,13 +294,14 @@ static ad_tensor **slice_slot(ad_node *n, const ad_tensor *g, const sweep_plan *
     }
     const ad_tensor *acc = *slot;
     if (!acc) return slot;
-    bool writable = leaf_grad ? !acc->tan_mask && !acc->grad_fn : exclusive(acc);
+    /* scattered in place, ȳ must not alias what it is added into */
+    bool writable = (leaf_grad ? grad_writable(acc) : exclusive(acc)) && acc->st != g->st;
     return writable && shape_is(acc, e->ndim, e->shape) ? slot : NULL;
 }
 
-/* *slot[slice of n] += g, *slot made zeros first when empty (its record
- * then counted pending, as send_share does). */
-static int slice_into(ad_ctx *ctx, ad_node *n, ad_tensor *g, ad_tensor **slot, int64_t *pending)
+/* *slot += n's share of g in place, *slot made zeros first when empty (its
+ * record then counted pending, as send_share does). */
+static int share_into(ad_ctx *ctx, ad_node *n, ad_tensor *g, ad_tensor **slot, int64_t *pending)
 {
     ad_edge *e = &n->edges[0];
     if (!*slot) {
@@ -290,10 +316,8 @@ static int slice_into(ad_ctx *ctx, ad_node *n, ad_tensor *g, ad_tensor **slot, i
         }
         *slot = z;
     }
-    ad_tensor *v = ad_slice_apply(*slot, n->attr);
-    int rc = v ? ad_ew_into("backward", AD_EW_add, v, v, g, 0) : ctx->err;
-    ad_tensor_free(v);
-    return rc;
+    ad_tensor *index = n->nin > 1 ? n->edges[1].saved : NULL; /* gather's */
+    return ad_index_share_into(*slot, (ad_opid)(n->op - ad_ops), n->attr, index, g);
 }
 
 /* Applies n's VJP and sends the shares on.  Consumes n->gout. */
@@ -302,11 +326,11 @@ static int step(ad_ctx *ctx, ad_node *n, const sweep_plan *pl, int64_t *pending)
     int rc = check_versions(ctx, n);
     if (rc != AD_OK) return rc;
     ad_tensor *g = n->gout;
-    ad_tensor **slot = slice_slot(n, g, pl);
+    ad_tensor **slot = share_slot(n, g, pl);
     if (slot) {
         n->gout = NULL;
         rc = retain(ctx, n, g, pl);
-        if (rc == AD_OK) rc = slice_into(ctx, n, g, slot, pending);
+        if (rc == AD_OK) rc = share_into(ctx, n, g, slot, pending);
         ad_decref(g);
         return rc;
     }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../iter.h"
+#include "ew.h"
 #include "index.h"
 
 /* ---- strided fill / accumulate kernels (copies use ad_iter_copy_run) ------------ */
@@ -963,4 +964,34 @@ int ad_op_scatter_add_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
     if (c->need[0]) gin[0] = ad_tensor_ref(g);
     if (c->need[2]) gin[2] = ad_gather(g, *a, c->in[1]);
     return AD_OK;
+}
+
+/* ---- an indexing record's share added where it lands (src/sweep.c) ------------------- */
+
+/* The three rules above without their zeros and copy: acc is the
+ * accumulator itself, so a pass over the whole of x becomes a pass over
+ * ȳ's elements.  slab and run_indexed go in index order, so repeated
+ * indices accumulate as in index_add and scatter_add. */
+int ad_index_share_into(ad_tensor *acc, ad_opid op, const void *attr, ad_tensor *index, ad_tensor *g)
+{
+    switch (op) {
+    case AD_OP_slice: {
+        ad_tensor *v = ad_slice_apply(acc, attr);
+        int rc = v ? ad_ew_into("backward", AD_EW_add, v, v, g, 0) : acc->ctx->err;
+        ad_tensor_free(v);
+        return rc;
+    }
+    case AD_OP_index_select: {
+        const isel_attr *a = attr;
+        for (int64_t j = 0; j < a->n && acc->numel > 0; j++) slab(acc, a->idx[j], g, j, a->axis, k_addto);
+        return AD_OK;
+    }
+    case AD_OP_gather: {
+        int axis = *(const int32_t *)attr;
+        run_indexed(acc, index, g, axis, acc->stride[axis], k_scatter_add);
+        return AD_OK;
+    }
+    default:
+        return ad_error(acc->ctx, AD_ESTATE, "backward: %s has no share to add in place", ad_ops[op].name);
+    }
 }

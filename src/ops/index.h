@@ -51,4 +51,11 @@ ad_tensor *ad_index_add(ad_tensor *base, int axis, int64_t n, const int64_t *idx
  * index holds integer values in [0, base.shape[axis]). */
 ad_tensor *ad_scatter_add(ad_tensor *base, int axis, ad_tensor *index, ad_tensor *src);
 
+/* x̄ += the share of input 0 of an indexing record (op slice, index_select
+ * or gather, with its tape attribute; index: gather's saved index, else
+ * unused), added in place into acc, which has x's shape and shares no
+ * storage with g (src/sweep.c checks both).  Repeated indices accumulate.
+ * AD_OK, or the error (another op: AD_ESTATE). */
+int ad_index_share_into(ad_tensor *acc, ad_opid op, const void *attr, ad_tensor *index, ad_tensor *g);
+
 #endif
