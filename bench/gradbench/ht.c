@@ -505,4 +505,4 @@ const ad_bench_fn ad_bench_gb_ht = {
     .definition = "GradBench ht (simple): the 3n errors of n points on a 22-bone, 544-vertex hand, dense Jacobian in theta",
     .f = ht_bench_f, .make_inputs = ht_bench_inputs, .theory_eval = 1,
     .theory_time = {2, 1, 1}, .theory_mem = {1, 1, 1},
-    .sizes = "100,200,400,800,1600,3200", .quick_sizes = "10,30,100,300,1000"};
+    .sizes = "100,400,1600,6400,25600,102400", .quick_sizes = "10,100,1000,10000"};
