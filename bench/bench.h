@@ -77,7 +77,8 @@ const ad_bench_fn *ad_bench_suite_at(int i);
 const ad_bench_fn *ad_bench_suite_find(const char *name);
 
 /* The GradBench evals as harness functions, "gb:llsq", "gb:lse", "gb:det",
- * "gb:ode", "gb:kmeans" (bench/gradbench/sweep.c): not counted in the
+ * "gb:ode", "gb:kmeans", "gb:gmm", "gb:lstm", "gb:ht"
+ * (bench/gradbench/sweep.c): not counted in the
  * suite nor in "all", but ad_bench_suite_find finds them too. */
 int ad_bench_gradbench_count(void);
 const ad_bench_fn *ad_bench_gradbench_at(int i);

@@ -317,7 +317,7 @@ Test(gradbench, outputs_are_the_readme_shapes, .description = "primal a number, 
 Test(gradbench, evals_sweep_in_the_harness, .description = "gb:NAME are harness functions: a tiny sweep runs ok and agrees with five-point differences")
 {
     cr_expect_eq(ad_bench_suite_count(), 6, "the suite stays the synthetic six");
-    cr_expect_null(ad_bench_suite_find("gb:gmm"));
+    cr_expect_null(ad_bench_suite_find("gb:hello"));
     const ad_backend *bs[] = {ad_backend_find("reverse"), ad_backend_find("forward")};
     for (int f = 0; f < ad_bench_gradbench_count(); f++) {
         const ad_bench_fn *fns[] = {ad_bench_gradbench_at(f)};
@@ -332,12 +332,19 @@ Test(gradbench, evals_sweep_in_the_harness, .description = "gb:NAME are harness 
         char err[256];
         cr_assert_eq(ad_bench_run(ctx, &c, &t, err, sizeof err), 0, "%s: %s", fns[0]->name, err);
         cr_assert_eq(t.nrows, 6);
+        int checked = 0;
         for (int64_t r = 0; r < t.nrows; r++) {
             cr_expect_str_eq(ad_bench_table_get(&t, r, "status"), "ok", "%s: %s", fns[0]->name,
                              ad_bench_table_get(&t, r, "note"));
-            /* absolute: exact zeros (a centroid on its point) have no relative error to speak of */
-            cr_expect_leq(ad_bench_table_num(&t, r, "max_abs_err"), 1e-6, "%s", fns[0]->name);
+            /* absolute: exact zeros (a centroid on its point) have no relative error to speak of;
+             * relative: gmm's entries reach 1e4 (1000 points), where five-point differences err by 0.1
+             * (test_gradbench_sweep.c holds gb:gmm's gradient to the eval's to 1e-10) */
+            double abs_err = ad_bench_table_num(&t, r, "max_abs_err"), rel_err = ad_bench_table_num(&t, r, "max_rel_err");
+            if (isnan(abs_err) && isnan(rel_err)) continue; /* gmm: the reference over the budget beyond k = 2 */
+            checked++;
+            cr_expect(abs_err <= 1e-6 || rel_err <= 1e-4, "%s: abs %g, rel %g", fns[0]->name, abs_err, rel_err);
         }
+        cr_expect_geq(checked, 2, "%s: both backends checked at the smallest size at least", fns[0]->name);
         ad_bench_table_free(&t);
     }
 }

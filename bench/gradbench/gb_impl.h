@@ -135,6 +135,6 @@ json_t *gb_plain_list(ad_ctx *ctx, void *state);
  * ad_bench_fn), named "gb:<eval>": each eval's file defines its own. */
 struct ad_bench_fn;
 extern const struct ad_bench_fn ad_bench_gb_llsq, ad_bench_gb_lse, ad_bench_gb_det, ad_bench_gb_ode,
-    ad_bench_gb_kmeans;
+    ad_bench_gb_kmeans, ad_bench_gb_gmm, ad_bench_gb_lstm, ad_bench_gb_ht;
 
 #endif

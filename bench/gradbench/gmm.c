@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "bench.h"
 #include "gb_impl.h"
 
 #ifndef M_PI
@@ -83,15 +84,28 @@ static void gmm_free(void *state)
 
 /* Picks for L_k: (r, c) with r > c is l_k's entry of column c, row r (the
  * columns are filled one after another), shifted by the leading zero. */
+static void fill_lsel(int64_t D, int64_t *lsel)
+{
+    int64_t next = 1;
+    for (int64_t c = 0; c < D; c++)
+        for (int64_t r = c + 1; r < D; r++) lsel[r * D + c] = next++;
+}
+
 static int make_lsel(gmm_state *s)
 {
     int64_t D = s->d;
     s->lsel = calloc((size_t)(D * D), sizeof *s->lsel);
     if (!s->lsel) return AD_ENOMEM;
-    int64_t next = 1;
-    for (int64_t c = 0; c < D; c++)
-        for (int64_t r = c + 1; r < D; r++) s->lsel[r * D + c] = next++;
+    fill_lsel(D, s->lsel);
     return AD_OK;
+}
+
+/* The terms without parameters (the Wishart prior's normaliser, the Gaussians' 2π). */
+static void set_constant(gmm_state *s)
+{
+    double nw = (double)(s->d + s->m + 1), D = (double)s->d;
+    double C = nw * D * (log(s->gamma) - 0.5 * log(2.0)) - log_mgamma(0.5 * nw, s->d);
+    s->constant = -(double)s->n * D * 0.5 * log(2 * M_PI) + (double)s->k * C;
 }
 
 static int check_shapes(ad_ctx *ctx, const gmm_state *s, ad_tensor *x)
@@ -141,9 +155,7 @@ static int gmm_prepare(ad_ctx *ctx, const json_t *input, void **state)
         gmm_free(s);
         return rc;
     }
-    double nw = (double)(s->d + s->m + 1), D = (double)s->d;
-    double C = nw * D * (log(s->gamma) - 0.5 * log(2.0)) - log_mgamma(0.5 * nw, s->d);
-    s->constant = -(double)s->n * D * 0.5 * log(2 * M_PI) + (double)s->k * C;
+    set_constant(s);
     *state = s;
     return AD_OK;
 }
@@ -197,3 +209,55 @@ static const gb_function gmm_functions[] = {
 };
 
 const gb_eval gb_eval_gmm = {"gmm", gmm_functions, 2};
+
+/* ---- the harness's sweep over k components, d = 10, n = 1000 points ----
+ * Inputs drawn as GradBench's eval draws them (x, alpha, q, l standard
+ * normal, mu uniform on [0, 1), m = 0, gamma = 1) from the context's RNG.
+ * The parameters alpha, mu, q, l travel packed in one vector (the
+ * harness differentiates, and checks, one input): k (1 + 2d + d(d-1)/2). */
+
+#define GMM_BENCH_D 10
+#define GMM_BENCH_N 1000
+#define GMM_BENCH_PER (1 + 2 * GMM_BENCH_D + GMM_BENCH_D * (GMM_BENCH_D - 1) / 2)
+
+/* in = packed parameters, xT [d, n], eye [d, d] */
+static ad_tensor *gmm_bench_f(ad_ctx *ctx, ad_tensor *const *in, void *user)
+{
+    (void)user;
+    int64_t K = ad_numel(in[0]) / GMM_BENCH_PER, D = GMM_BENCH_D, at = 0, lsel[GMM_BENCH_D * GMM_BENCH_D] = {0};
+    gmm_state s = {.d = D, .k = K, .n = ad_dim(in[1], 1), .m = 0, .gamma = 1, .xT = in[1], .eye = in[2],
+                   .lsel = lsel};
+    fill_lsel(D, lsel);
+    set_constant(&s);
+    const int64_t cols[4] = {1, D, D, D * (D - 1) / 2};
+    ad_tensor *parts[4];
+    for (int i = 0; i < 4; i++) {
+        parts[i] = ad_reshape(ad_idx(in[0], AD_S(at, at + K * cols[i])), AD_SHAPE(K, cols[i]));
+        at += K * cols[i];
+    }
+    parts[0] = ad_reshape(parts[0], AD_SHAPE(K));
+    return gmm_f(ctx, parts, &s);
+}
+
+static int gmm_bench_inputs(const ad_bench_fn *fn, ad_ctx *ctx, int64_t k, ad_tensor **in, bool *wrt)
+{
+    (void)fn;
+    int64_t D = GMM_BENCH_D, sizes[4] = {k, k * D, k * D, k * D * (D - 1) / 2};
+    ad_tensor *parts[4];
+    for (int i = 0; i < 4; i++) parts[i] = i == 1 ? ad_rand(ctx, AD_SHAPE(sizes[i])) : ad_randn(ctx, AD_SHAPE(sizes[i]));
+    in[0] = ad_concat(parts, 4, 0); /* all owned by the harness's scope */
+    in[1] = ad_contiguous(ad_T(ad_randn(ctx, AD_SHAPE(GMM_BENCH_N, D))));
+    in[2] = ad_eye(ctx, D);
+    wrt[0] = true;
+    wrt[1] = wrt[2] = false;
+    return in[0] && in[1] && in[2] ? 3 : ad_errno(ctx);
+}
+
+/* Over k: every term is linear in k; forward mode and differences take one
+ * pass per parameter, and there are 66 k of them. */
+const ad_bench_fn ad_bench_gb_gmm = {
+    .name = "gb:gmm", .size_name = "k",
+    .definition = "GradBench gmm: log posterior of a k-component Gaussian mixture, d = 10, n = 1000 (gradient)",
+    .f = gmm_bench_f, .make_inputs = gmm_bench_inputs, .theory_eval = 1,
+    .theory_time = {1, 2, 2}, .theory_mem = {1, 1, 1},
+    .sizes = "5,10,25,50,100,200", .quick_sizes = "1,2,5,10,25"};

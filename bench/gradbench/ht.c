@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "gb_impl.h"
 
 #define HT_THETA 26
@@ -410,3 +411,98 @@ static const gb_function ht_functions[] = {
 };
 
 const gb_eval gb_eval_ht = {"ht", ht_functions, 2};
+
+/* ---- the harness's sweep over n points (the simple variant) ----
+ * A synthetic hand in the data files' form: 22 bones (a root, the wrist,
+ * five fingers of four bones: the tree to_pose_params expects), base
+ * relatives that translate each bone along its finger, 544 vertices (the
+ * big model's count) weighted over every bone, each point matched to a
+ * random vertex, points uniform in [0, 1)³, theta uniform on [-0.5, 0.5)
+ * (all from the context's RNG).  The function timed is the whole objective, theta [26]
+ * to the 3n errors, and its derivative the dense Jacobian: what ht.c does
+ * not do (26 passes forward; 3n sweeps in reverse, each over an O(n)
+ * graph), so the sweep shows why it compresses. */
+
+#define HT_BENCH_B 22
+#define HT_BENCH_V 544
+
+static const int64_t HT_BENCH_PARENTS[HT_BENCH_B] = {-1, 0, 1, 2, 3, 4, 1, 6, 7, 8, 1, 10, 11, 12, 1, 14, 15, 16,
+                                                     1,  18, 19, 20};
+
+/* in = theta [26], base_rel, inv_abs [B, 4, 4], cv1 [V, 4B + 1], points [n, 3], mirror [1, 3],
+ * the points' vertices [n] (as doubles) */
+static ad_tensor *ht_bench_f(ad_ctx *ctx, ad_tensor *const *in, void *user)
+{
+    (void)user;
+    ht_state s = {.B = HT_BENCH_B, .V = HT_BENCH_V, .N = ad_dim(in[4], 0), .base_rel = in[1], .inv_abs = in[2],
+                  .cv1 = in[3], .points = in[4], .mirror = in[5]};
+    if (bone_levels(ctx, &s, HT_BENCH_PARENTS) != AD_OK) return NULL;
+    euler_picks(&s);
+    int64_t *vert = malloc((size_t)s.N * sizeof *vert);
+    if (!vert) return ad_raise(ctx, AD_ENOMEM, "gb:ht: out of memory"), NULL;
+    const double *v = ad_data(in[6]);
+    for (int64_t i = 0; i < s.N; i++) vert[i] = (int64_t)v[i];
+    s.vert[0] = vert;
+    ad_tensor *e = errors(&s, NULL, ad_matmul(s.cv1, ht_pose(ctx, in, &s))); /* index_select copies vert */
+    free(vert);
+    return e;
+}
+
+/* base relatives: bone b moves by 0.1 along y from its parent (a finger's
+ * first bone also by 0.03 (f - 2) along x); inverse base absolutes: minus
+ * the sum of the chain's moves. */
+static int ht_bench_bones(ad_ctx *ctx, ad_tensor **rel, ad_tensor **inv)
+{
+    *rel = ad_eye(ctx, 4);
+    *inv = ad_eye(ctx, 4);
+    *rel = *rel ? ad_contiguous(ad_expand(ad_unsqueeze(*rel, 0), AD_SHAPE(HT_BENCH_B, 4, 4))) : NULL;
+    *inv = *inv ? ad_contiguous(ad_expand(ad_unsqueeze(*inv, 0), AD_SHAPE(HT_BENCH_B, 4, 4))) : NULL;
+    if (!*rel || !*inv) return ad_errno(ctx);
+    double *r = ad_data(*rel), *iv = ad_data(*inv), abs[HT_BENCH_B][2] = {{0}};
+    for (int64_t b = 1; b < HT_BENCH_B; b++) {
+        bool first = b >= 2 && (b - 2) % 4 == 0;
+        double dx = first ? 0.03 * (double)((b - 2) / 4 - 2) : 0, dy = 0.1;
+        int64_t p = HT_BENCH_PARENTS[b];
+        r[b * 16 + 3] = dx, r[b * 16 + 7] = dy;
+        abs[b][0] = abs[p][0] + dx, abs[b][1] = abs[p][1] + dy;
+        iv[b * 16 + 3] = -abs[b][0], iv[b * 16 + 7] = -abs[b][1];
+    }
+    return AD_OK;
+}
+
+/* cv1 from random base positions in [0, 1)³ and weights normalised over the bones */
+static ad_tensor *ht_bench_cv1(ad_ctx *ctx)
+{
+    ad_tensor *bp = ad_concat((ad_tensor *[]){ad_rand(ctx, AD_SHAPE(HT_BENCH_V, 3)), ad_ones(ctx, AD_SHAPE(HT_BENCH_V, 1))},
+                              2, 1);
+    ad_tensor *w = ad_rand(ctx, AD_SHAPE(HT_BENCH_V, HT_BENCH_B));
+    w = ad_div(w, ad_sum(w, AD_AXES(1), true));
+    ad_tensor *cv = ad_reshape(ad_mul(ad_unsqueeze(w, 2), ad_unsqueeze(bp, 1)), AD_SHAPE(HT_BENCH_V, 4 * HT_BENCH_B));
+    return ad_contiguous(ad_concat((ad_tensor *[]){cv, ad_ones(ctx, AD_SHAPE(HT_BENCH_V, 1))}, 2, 1));
+}
+
+static int ht_bench_inputs(const ad_bench_fn *fn, ad_ctx *ctx, int64_t n, ad_tensor **in, bool *wrt)
+{
+    (void)fn;
+    in[0] = ad_sub_s(ad_rand(ctx, AD_SHAPE(HT_THETA)), 0.5); /* all owned by the harness's scope */
+    int rc = ht_bench_bones(ctx, &in[1], &in[2]);
+    in[3] = rc == AD_OK ? ht_bench_cv1(ctx) : NULL;
+    in[5] = ad_from_array(ctx, AD_SHAPE(1, 3), (const double[]){1, 1, 1});
+    in[4] = ad_rand(ctx, AD_SHAPE(n, 3));
+    in[6] = ad_rand(ctx, AD_SHAPE(n));
+    if (!in[0] || !in[3] || !in[4] || !in[5] || !in[6]) return ad_errno(ctx);
+    double *v = ad_data(in[6]);
+    for (int64_t i = 0; i < n; i++) v[i] = floor(v[i] * HT_BENCH_V); /* a vertex each */
+    for (int i = 0; i < 7; i++) wrt[i] = i == 0;
+    return 7;
+}
+
+/* Over n: the pose is n-independent and the skinning and the errors
+ * linear; the dense Jacobian costs 26 passes forward and 3n sweeps of an
+ * O(n) graph in reverse. */
+const ad_bench_fn ad_bench_gb_ht = {
+    .name = "gb:ht", .size_name = "n", .jacobian = true,
+    .definition = "GradBench ht (simple): the 3n errors of n points on a 22-bone, 544-vertex hand, dense Jacobian in theta",
+    .f = ht_bench_f, .make_inputs = ht_bench_inputs, .theory_eval = 1,
+    .theory_time = {2, 1, 1}, .theory_mem = {1, 1, 1},
+    .sizes = "100,400,1600,6400,25600,102400", .quick_sizes = "10,100,1000,10000"};

@@ -14,6 +14,7 @@
  * the running total, so the objective's memory stays flat. */
 #include <stdlib.h>
 
+#include "bench.h"
 #include "gb_impl.h"
 
 typedef struct lstm_state {
@@ -177,3 +178,55 @@ static const gb_function lstm_functions[] = {
 };
 
 const gb_eval gb_eval_lstm = {"lstm", lstm_functions, 2};
+
+/* ---- the harness's sweep over c characters, l = 2 layers, b = 7 bits ----
+ * As GradBench's eval makes its inputs: the text as rows of b bits (here
+ * printable ASCII drawn from the context's RNG: 7 bits, as English text
+ * has), state and parameters uniform on [0, 1).  main_params and
+ * extra_params travel packed in one vector (the harness differentiates,
+ * and checks, one input). */
+
+#define LSTM_BENCH_L 2
+#define LSTM_BENCH_B 7
+#define LSTM_BENCH_MAIN (2 * LSTM_BENCH_L * 4 * LSTM_BENCH_B)
+
+/* in = packed parameters [8lb + 3b], state [2l, b], sequence [c, b] */
+static ad_tensor *lstm_bench_f(ad_ctx *ctx, ad_tensor *const *in, void *user)
+{
+    (void)user;
+    lstm_state s = {.l = LSTM_BENCH_L, .b = LSTM_BENCH_B, .c = ad_dim(in[2], 0), .state = in[1], .seq = in[2]};
+    ad_tensor *p[2] = {
+        ad_reshape(ad_idx(in[0], AD_S(0, LSTM_BENCH_MAIN)), AD_SHAPE(2 * LSTM_BENCH_L, 4 * LSTM_BENCH_B)),
+        ad_reshape(ad_idx(in[0], AD_S(LSTM_BENCH_MAIN, AD_END)), AD_SHAPE(3, LSTM_BENCH_B))};
+    return p[0] && p[1] ? lstm_f(ctx, p, &s) : NULL;
+}
+
+static int lstm_bench_inputs(const ad_bench_fn *fn, ad_ctx *ctx, int64_t c, ad_tensor **in, bool *wrt)
+{
+    (void)fn;
+    if (c < 2) return ad_raise(ctx, AD_EINVAL, "gb:lstm: c = %lld characters (at least 2)", (long long)c);
+    in[0] = ad_rand(ctx, AD_SHAPE(LSTM_BENCH_MAIN + 3 * LSTM_BENCH_B)); /* all owned by the harness's scope */
+    in[1] = ad_rand(ctx, AD_SHAPE(2 * LSTM_BENCH_L, LSTM_BENCH_B));
+    ad_tensor *u = ad_rand(ctx, AD_SHAPE(c));
+    in[2] = ad_empty(ctx, AD_SHAPE(c, LSTM_BENCH_B));
+    if (!u || !in[2]) return ad_errno(ctx);
+    const double *uv = ad_data(u);
+    double *bits = ad_data(in[2]);
+    for (int64_t t = 0; t < c; t++) {
+        int ch = 32 + (int)(uv[t] * 95); /* ' ' to '~' */
+        for (int j = 0; j < LSTM_BENCH_B; j++) bits[t * LSTM_BENCH_B + j] = (ch >> (LSTM_BENCH_B - 1 - j)) & 1;
+    }
+    wrt[0] = true;
+    wrt[1] = wrt[2] = false;
+    return in[0] && in[1] && in[2] ? 3 : ad_errno(ctx);
+}
+
+/* Over c: one step per character; the parameters (133) do not grow, so
+ * every backend is linear; the objective keeps one character's graph
+ * at a time, reverse mode the whole tape. */
+const ad_bench_fn ad_bench_gb_lstm = {
+    .name = "gb:lstm", .size_name = "n",
+    .definition = "GradBench lstm: loss of an l = 2 layer LSTM over n characters of 7 bits (gradient)",
+    .f = lstm_bench_f, .make_inputs = lstm_bench_inputs, .theory_eval = 1,
+    .theory_time = {1, 1, 1}, .theory_mem = {1, 0, 0},
+    .sizes = "64,128,256,512,1024,2048,4096,8192", .quick_sizes = "16,32,64,128,256"};

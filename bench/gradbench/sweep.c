@@ -8,8 +8,9 @@
 #include "bench.h"
 #include "gb_impl.h"
 
-static const ad_bench_fn *const GB_FNS[] = {&ad_bench_gb_llsq, &ad_bench_gb_lse, &ad_bench_gb_det, &ad_bench_gb_ode,
-                                            &ad_bench_gb_kmeans};
+static const ad_bench_fn *const GB_FNS[] = {&ad_bench_gb_llsq, &ad_bench_gb_lse,    &ad_bench_gb_det,
+                                            &ad_bench_gb_ode,  &ad_bench_gb_kmeans, &ad_bench_gb_gmm,
+                                            &ad_bench_gb_lstm, &ad_bench_gb_ht};
 #define NGB ((int)(sizeof GB_FNS / sizeof GB_FNS[0]))
 
 int ad_bench_gradbench_count(void) { return NGB; }
