@@ -211,6 +211,30 @@ static void fit_mem(ad_bench_series *s, series_cells *c)
     if (m >= AD_BENCH_MIN_FIT_POINTS) ad_bench_fit_loglog(c->xs, c->ys, m, &s->mem);
 }
 
+/* Whether a vector-mode series carried different widths at different
+ * sizes (k = ceil(n / passes) per gradient cell; only for the suite's
+ * functions whose size n is the number of inputs differentiated: chain's
+ * k is a step count, a GradBench eval's size its own parameter).  The default width is
+ * chosen from n (ad_fwd_default_width: k = min(64, n, 256 KiB / 8n)), so the
+ * tangent block k·n grows as n² below n = 64, as n up to 512 and stays
+ * near 32768 doubles above: the peak memory of such a series follows no
+ * single power of n, and judging it against one flagged a correct run. */
+static bool width_varies(const ad_bench_table *t, const char *function, const char *backend)
+{
+    double kmin = INFINITY, kmax = -INFINITY;
+    for (int64_t r = 0; r < t->nrows; r++) {
+        if (strcmp(ad_bench_table_get(t, r, "function"), function) != 0 ||
+            strcmp(ad_bench_table_get(t, r, "backend"), backend) != 0)
+            continue;
+        double n = ad_bench_table_num(t, r, "size"), passes = ad_bench_table_num(t, r, "passes");
+        if (!(n >= 1) || !(passes >= 1)) continue;
+        double k = ceil(n / passes);
+        kmin = fmin(kmin, k);
+        kmax = fmax(kmax, k);
+    }
+    return kmax > kmin;
+}
+
 /* The series' theory exponents, and whether its fits disagree with them. */
 static void judge(const ad_bench_table *t, const char *function, ad_bench_series *s)
 {
@@ -224,6 +248,8 @@ static void judge(const ad_bench_table *t, const char *function, ad_bench_series
         /* a custom function: its measured evaluation exponent, rounded */
         double e = fn || s->eval.n < AD_BENCH_MIN_FIT_POINTS ? NAN : round(s->eval.slope);
         ad_bench_theory(fn, ad_bench_class_of(b), s->jacobian, e, &s->theory_time, &s->theory_mem);
+        bool size_is_inputs = fn && !fn->jacobian && strncmp(function, "gb:", 3) != 0 && strcmp(fn->size_name, "n") == 0;
+        if ((b->caps & AD_CAP_VECTOR) && size_is_inputs && width_varies(t, function, s->backend)) s->theory_mem = NAN;
     }
     /* A backend's time is a constant (reverse) or n (forward, differences)
      * times an evaluation's, so it is judged against f as measured: when f

@@ -633,10 +633,11 @@ Test(bench, memory_does_not_grow_across_cells, .description = "live bytes and te
 
 /* ---- the summary on synthetic results -------------------------------------------------------------------------- */
 
-static void add_cell(ad_bench_table *t, const char *fn, const char *b, double size, const char *status, double tf,
-                     double tg, double peak)
+/* A cell with the passes its gradient took (0: not given). */
+static void add_cell_passes(ad_bench_table *t, const char *fn, const char *b, double size, const char *status,
+                            double tf, double tg, double peak, int64_t passes)
 {
-    char s[32], f[32], g[32], r[32], p[32];
+    char s[32], f[32], g[32], r[32], p[32], ps[32];
     snprintf(s, sizeof s, "%.0f", size);
     snprintf(f, sizeof f, "%.17g", tf);
     snprintf(g, sizeof g, "%.17g", tg);
@@ -648,10 +649,18 @@ static void add_cell(ad_bench_table *t, const char *fn, const char *b, double si
     row[11] = ok ? g : "";
     row[13] = ok ? r : "";
     row[21] = ok ? p : "";
+    snprintf(ps, sizeof ps, "%lld", (long long)passes);
+    row[14] = ok && passes > 0 ? ps : "";
     row[23] = ok ? "1e-15" : "";
     row[24] = ok ? "2e-14" : "";
     row[25] = ok ? "analytic" : "";
     cr_assert_eq(ad_bench_table_add(t, row), 0);
+}
+
+static void add_cell(ad_bench_table *t, const char *fn, const char *b, double size, const char *status, double tf,
+                     double tg, double peak)
+{
+    add_cell_passes(t, fn, b, size, status, tf, tg, peak, 0);
 }
 
 static const ad_bench_series *series(const ad_bench_series *s, int n, const char *fn, const char *b)
@@ -660,6 +669,35 @@ static const ad_bench_series *series(const ad_bench_series *s, int n, const char
         if (strcmp(s[i].function, fn) == 0 && strcmp(s[i].backend, b) == 0) return &s[i];
     cr_assert_fail("no series %s/%s", fn, b);
     return NULL;
+}
+
+/* forward-vector at its default width keeps k·n near a constant above
+ * n = 512, so its flat memory is right and has no single exponent to be
+ * judged against (a default run flagged it "DISAGREES"); at a fixed width
+ * the memory exponent is 1 and a flat series is still flagged. */
+Test(bench, summary_vector_width_from_n, .description = "forward-vector: a width chosen from n is not judged on one memory exponent")
+{
+    ad_bench_table t;
+    ad_bench_table_init(&t, AD_BENCH_NCOLS, ad_bench_columns);
+    const double sizes[] = {1000, 2000, 5000, 10000, 20000};
+    for (int i = 0; i < 5; i++) {
+        double n = sizes[i], tf = 1e-8 * n;
+        int64_t k = ad_fwd_default_width((int64_t)n), passes = ((int64_t)n + k - 1) / k;
+        add_cell_passes(&t, "expsin", "forward-vector", n, "ok", tf, 1e-9 * n * n, 300000 + n, passes);
+        add_cell_passes(&t, "rosenbrock", "forward-vector", n, "ok", tf, 1e-9 * n * n, 300000 + n, ((int64_t)n + 7) / 8);
+    }
+    ad_bench_series *s;
+    int ns;
+    cr_assert_eq(ad_bench_summarize(&t, &s, &ns), 0);
+    const ad_bench_series *chosen = series(s, ns, "expsin", "forward-vector");
+    cr_expect(isnan(chosen->theory_mem) && !chosen->flag_mem, "width from n: memory %g judged against %g",
+              chosen->mem.slope, chosen->theory_mem);
+    cr_expect_eq(chosen->theory_time, 2, "its time is still judged");
+    const ad_bench_series *fixed = series(s, ns, "rosenbrock", "forward-vector");
+    cr_expect(fixed->theory_mem == 1 && fixed->flag_mem, "width 8 throughout: flat memory %g is flagged",
+              fixed->mem.slope);
+    free(s);
+    ad_bench_table_free(&t);
 }
 
 Test(bench, summary_flags_disagreements, .description = "synthetic fits: a known exponent that agrees (behind an overhead floor) and one that does not")
