@@ -16,6 +16,11 @@ int openblas_get_num_threads(void);
 
 /* One thread unless the program asks: see threads.h for why. */
 static atomic_int g_threads = 1;
+/* Whether the BLAS has been given the setting.  OpenBLAS starts with one
+ * thread per core of its own accord, so a program that never called the
+ * setter ran its products on every core while ad_get_num_threads() said
+ * 1 (mlp's dgemv: 0.7 ms on two threads, 1.4 ms on one, here). */
+static atomic_bool g_blas_told = false;
 
 int ad_set_num_threads(int n)
 {
@@ -23,10 +28,19 @@ int ad_set_num_threads(int n)
         return ad_error(NULL, AD_EINVAL, "set_num_threads: %d threads is out of range (1 .. %d)", n,
                         AD_MAX_THREADS);
     atomic_store(&g_threads, n);
+    atomic_store(&g_blas_told, true);
 #if ADSCOPE_BLAS_OPENBLAS
     openblas_set_num_threads(n);
 #endif
     return AD_OK;
+}
+
+void ad_blas_threads_sync(void)
+{
+    if (atomic_load_explicit(&g_blas_told, memory_order_relaxed) || atomic_exchange(&g_blas_told, true)) return;
+#if ADSCOPE_BLAS_OPENBLAS
+    openblas_set_num_threads(atomic_load(&g_threads));
+#endif
 }
 
 int ad_get_num_threads(void) { return atomic_load(&g_threads); }
@@ -43,6 +57,7 @@ bool ad_threads_openmp(void)
 int ad_blas_num_threads(void)
 {
 #if ADSCOPE_BLAS_OPENBLAS
+    ad_blas_threads_sync(); /* what the next product will use */
     return openblas_get_num_threads();
 #else
     return -1;

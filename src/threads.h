@@ -7,6 +7,12 @@
 #include <adscope/threads.h>
 #include <stdint.h>
 
+/* Gives the BLAS the setting before its first use when the program never
+ * called ad_set_num_threads (the BLAS's own default is every core).  Called
+ * by every BLAS call site (src/ops/linalg.c); one relaxed load after the
+ * first. */
+void ad_blas_threads_sync(void);
+
 /* A part of the work: elements [lo, hi). */
 typedef void (*ad_par_fn)(int64_t lo, int64_t hi, void *ud);
 

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "../threads.h"
 #include "ew.h"
 #include "op.h"
 
@@ -126,6 +127,7 @@ static ad_tensor *dot_impl(const char *what, ad_tensor *x, ad_tensor *y)
         if (!(yc = raw_copy(y))) goto fail;
         blas_vec(yc, &py, &iy);
     }
+    ad_blas_threads_sync();
     out->data[0] = n ? cblas_ddot((int)n, px, ix, py, iy) : 0.0;
     ad_tensor_free(xc);
     ad_tensor_free(yc);
@@ -188,6 +190,7 @@ static ad_tensor *mv_impl(const char *what, ad_tensor *A, ad_tensor *x)
             if (!(xc = raw_copy(x))) goto fail;
             blas_vec(xc, &px, &ix);
         }
+        ad_blas_threads_sync();
         /* Trans: the stored matrix is [n,m] and y = storedᵀ x */
         if (tr == CblasNoTrans)
             cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)n, 1.0, Au->data, ld, px, ix, 0.0, y->data, 1);
@@ -290,6 +293,7 @@ static int bmm_raw(const char *what, ad_tensor *y, ad_tensor *a, ad_tensor *b, i
         ad_tensor_free(oa.copy);
         return ctx->err;
     }
+    ad_blas_threads_sync();
     bool b_shared = true;
     for (int d = 0; d < nb; d++)
         if (B[d] != 1 && ob.bstride[d] != 0) b_shared = false;
