@@ -71,6 +71,17 @@ static ad_tensor *grad_as_row(ad_tensor *g)
     return row;
 }
 
+/* Seed r of a sweep: row r of U, the unit cotangent r, or NULL (seed 1).
+ * A nested sweep takes the row by ops (its cotangent may carry derivatives
+ * of its own); a plain one as a raw view. */
+static int seed_of(ad_ctx *ctx, ad_tensor *U, bool unit_rows, const ad_tensor *y, int r, bool by_ops, ad_tensor **seed)
+{
+    *seed = NULL;
+    if (U) *seed = by_ops ? ad_idx(U, AD_I(r)) : ad_row(U, r);
+    if (unit_rows && (*seed = ad_zeros(ctx, ad_shape_of(y)))) (*seed)->data[r] = 1.0;
+    return (U || unit_rows) && !*seed ? ctx->err : AD_OK;
+}
+
 /* Sweep r: seeds y with row r of U (or the unit cotangent r, or 1), runs
  * the backward pass (keeping the tape for the next sweep) and moves each
  * input's gradient into row r of G[i]. */
@@ -79,12 +90,8 @@ static int sweep(const ad_problem *p, ad_tensor *const *x, ad_tensor *y, ad_tens
 {
     ad_ctx *ctx = p->ctx;
     ad_scope sr = ad_scope_begin(ctx);
-    ad_tensor *seed = U ? ad_row(U, r) : NULL;
-    if (unit_rows) {
-        seed = ad_zeros(ctx, ad_shape_of(y));
-        if (seed) seed->data[r] = 1.0;
-    }
-    int rc = (U || unit_rows) && !seed ? ctx->err : AD_OK;
+    ad_tensor *seed;
+    int rc = seed_of(ctx, U, unit_rows, y, r, false, &seed);
     if (rc == AD_OK) rc = ad_backward(y, seed, r + 1 < k ? AD_RETAIN_GRAPH : 0);
     if (st) st->sweeps++;
     ad_tensor *taken[AD_MAX_INPUTS]; /* rows made here, kept past this scope */
@@ -99,16 +106,6 @@ static int sweep(const ad_problem *p, ad_tensor *const *x, ad_tensor *y, ad_tens
     for (int i = 0; i < p->nin; i++)
         if (taken[i]) G[i] = taken[i];
     return rc != AD_OK ? rc : rc2;
-}
-
-/* Seed r of a nested sweep, by ops (a cotangent may carry derivatives of
- * its own): row r of U, the unit cotangent r, or NULL (seed 1). */
-static int nested_seed(ad_ctx *ctx, ad_tensor *U, bool unit_rows, const ad_tensor *y, int r, ad_tensor **seed)
-{
-    *seed = NULL;
-    if (U) *seed = ad_idx(U, AD_I(r));
-    if (unit_rows && (*seed = ad_zeros(ctx, ad_shape_of(y)))) (*seed)->data[r] = 1.0;
-    return (U || unit_rows) && !*seed ? ctx->err : AD_OK;
 }
 
 /* The sweeps of a nested call: ad_autograd_grad to the fresh inputs (no
@@ -130,7 +127,7 @@ static int nested_sweeps(const ad_problem *p, ad_tensor *const *x, ad_tensor *y,
     bool create = (pr->nest & AD_NEST_REV) != 0;
     for (int r = 0; rc == AD_OK && r < k; r++) {
         ad_tensor *seed;
-        rc = nested_seed(ctx, U, unit_rows, y, r, &seed);
+        rc = seed_of(ctx, U, unit_rows, y, r, true, &seed);
         unsigned flags = create ? AD_CREATE_GRAPH : r + 1 < k ? AD_RETAIN_GRAPH : 0;
         if (rc == AD_OK) rc = ad_autograd_grad_since(y, seed, nw, xw, flags, gr, since);
         if (st) st->sweeps++;
