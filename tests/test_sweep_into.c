@@ -196,12 +196,16 @@ Test(sweep_into, hvp_keeps_the_tangents)
     ad_scope_end(ctx, s, NULL);
 }
 
-/* Every allocation of such a sweep refused in turn: AD_ENOMEM (never a
- * success with a lost share), nothing leaked; the first run that succeeds
- * has the right gradient. */
-Test(sweep_into, refused_allocations_fail_the_sweep)
+/* A case of the refused-allocation sweeps: builds y (requiring grad
+ * through *x) in the current ctx and writes x's expected gradient, of *n
+ * entries, into want (at most 16). */
+typedef ad_tensor *(*refusal_case)(ad_tensor **x, double *want, int *n);
+
+/* Every allocation of the case's backward refused in turn: AD_ENOMEM
+ * (never a success with a lost share), nothing leaked; the first run that
+ * succeeds has the right gradient. */
+static void refusals_fail_the_sweep(refusal_case build)
 {
-    double want[7], xs[7], as[3], bs[4], cs[4];
     bool done = false;
     for (int64_t k = 1; !done && k < 2000; k++) {
         th_alloc h = TH_ALLOC_INIT;
@@ -210,23 +214,17 @@ Test(sweep_into, refused_allocations_fail_the_sweep)
         cr_assert(c);
         ad_ctx *saved = ctx;
         ctx = c;
-        ad_tensor *x = vec(7, 0.4), *a = vec(3, 1.3), *b = vec(4, -0.7), *cc = vec(4, 2.1);
-        memcpy(xs, ad_data(x), sizeof xs);
-        memcpy(as, ad_data(a), sizeof as);
-        memcpy(bs, ad_data(b), sizeof bs);
-        memcpy(cs, ad_data(cc), sizeof cs);
-        ad_requires_grad_(x, true);
-        ad_tensor *z = three_slices(ad_sin(x), a, b, cc), *y = ad_sin(z);
+        ad_tensor *x;
+        double want[16];
+        int n;
+        ad_tensor *y = build(&x, want, &n);
         cr_assert(y, "%s", ad_errmsg(c));
         th_alloc_arm(&h, k);
         int rc = ad_backward(y, NULL, 0);
         th_alloc_arm(&h, 0);
         if (rc == AD_OK) {
             cr_expect_eq(h.failed, 0, "k = %lld: an allocation was refused, yet backward succeeded", (long long)k);
-            three_slices_grad(as, bs, cs, want);
-            double outer = cos(ad_item(z));
-            for (int i = 0; i < 7; i++) want[i] *= cos(xs[i]) * outer;
-            expect_near(th_values(ad_grad(x)), want, 7, 1e-14, "x̄");
+            expect_near(th_values(ad_grad(x)), want, n, 1e-14, "x̄");
             done = true;
         } else {
             cr_expect_eq(rc, AD_ENOMEM, "k = %lld: status %d (%s)", (long long)k, rc, ad_errmsg(c));
@@ -237,6 +235,23 @@ Test(sweep_into, refused_allocations_fail_the_sweep)
     }
     cr_expect(done, "backward never succeeded");
 }
+
+/* y = sin(three_slices(sin(x), a, b, c)) */
+static ad_tensor *sliced_case(ad_tensor **xp, double *want, int *n)
+{
+    ad_tensor *x = vec(7, 0.4), *a = vec(3, 1.3), *b = vec(4, -0.7), *cc = vec(4, 2.1);
+    ad_requires_grad_(x, true);
+    ad_tensor *z = three_slices(ad_sin(x), a, b, cc), *y = ad_sin(z);
+    if (!y) return NULL;
+    three_slices_grad(ad_data(a), ad_data(b), ad_data(cc), want);
+    double outer = cos(ad_item(z));
+    for (int i = 0; i < 7; i++) want[i] *= cos(ad_data(x)[i]) * outer;
+    *xp = x;
+    *n = 7;
+    return y;
+}
+
+Test(sweep_into, refused_allocations_fail_the_sweep) { refusals_fail_the_sweep(sliced_case); }
 
 /* ---- index_select and gather (repeated indices accumulate) ------------------------------ */
 
@@ -418,44 +433,23 @@ Test(sweep_into, gathers_in_hvp_keep_the_tangents)
     ad_scope_end(ctx, s, NULL);
 }
 
-/* Every allocation of a sweep through both ops refused in turn. */
-Test(sweep_into, refused_allocations_fail_a_gathering_sweep)
+/* y = sin(two_gathers(sin(X), w, v)) */
+static ad_tensor *gathered_case(ad_tensor **xp, double *want, int *n)
 {
-    double want[15], xs[15], ws[15], vs[12];
-    bool done = false;
-    for (int64_t k = 1; !done && k < 2000; k++) {
-        th_alloc h = TH_ALLOC_INIT;
-        ad_ctx_options o = {.seed = 1, .alloc = th_alloc_hook, .alloc_ud = &h, .no_recycling = true};
-        ad_ctx *c = ad_ctx_new_with(&o);
-        cr_assert(c);
-        ad_ctx *saved = ctx;
-        ctx = c;
-        ad_tensor *x = mat(3, 5, 0.4), *w = mat(3, 5, 1.3), *v = mat(3, 4, -0.7);
-        memcpy(xs, ad_data(x), sizeof xs);
-        memcpy(ws, ad_data(w), sizeof ws);
-        memcpy(vs, ad_data(v), sizeof vs);
-        ad_requires_grad_(x, true);
-        ad_tensor *z = two_gathers(ad_sin(x), w, v), *y = ad_sin(z);
-        cr_assert(y, "%s", ad_errmsg(c));
-        th_alloc_arm(&h, k);
-        int rc = ad_backward(y, NULL, 0);
-        th_alloc_arm(&h, 0);
-        if (rc == AD_OK) {
-            cr_expect_eq(h.failed, 0, "k = %lld: an allocation was refused, yet backward succeeded", (long long)k);
-            two_gathers_grad(ws, vs, want);
-            double outer = cos(ad_item(z));
-            for (int i = 0; i < 15; i++) want[i] *= cos(xs[i]) * outer;
-            expect_near(th_values(ad_grad(x)), want, 15, 1e-14, "X̄");
-            done = true;
-        } else {
-            cr_expect_eq(rc, AD_ENOMEM, "k = %lld: status %d (%s)", (long long)k, rc, ad_errmsg(c));
-        }
-        ctx = saved;
-        ad_ctx_free(c);
-        cr_expect_eq(h.bytes, 0, "k = %lld: %lld bytes leaked", (long long)k, (long long)h.bytes);
-    }
-    cr_expect(done, "backward never succeeded");
+    ad_tensor *x = mat(3, 5, 0.4), *w = mat(3, 5, 1.3), *v = mat(3, 4, -0.7);
+    ad_requires_grad_(x, true);
+    ad_tensor *z = two_gathers(ad_sin(x), w, v), *y = ad_sin(z);
+    if (!y) return NULL;
+    two_gathers_grad(ad_data(w), ad_data(v), want);
+    double outer = cos(ad_item(z));
+    for (int i = 0; i < 15; i++) want[i] *= cos(ad_data(x)[i]) * outer;
+    *xp = x;
+    *n = 15;
+    return y;
 }
+
+/* Every allocation of a sweep through both ops refused in turn. */
+Test(sweep_into, refused_allocations_fail_a_gathering_sweep) { refusals_fail_the_sweep(gathered_case); }
 
 /* After a create_graph backward x.grad may be whatever the sweep handed
  * on (here the seed expanded to x's shape: one element, stride 0); a
