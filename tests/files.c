@@ -73,6 +73,19 @@ char *th_read_file(const char *path, size_t *len)
     return buf;
 }
 
+int th_count_ok_rows(const char *csv_path, const char *prefix)
+{
+    FILE *f = fopen(csv_path, "r");
+    if (!f) return -1;
+    char line[4096];
+    int rows = 0;
+    size_t n = strlen(prefix);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, prefix, n) == 0) rows += strstr(line, ",ok,") != NULL;
+    fclose(f);
+    return rows;
+}
+
 bool th_have_program(const char *prog)
 {
     const char *p = getenv("PATH");

@@ -23,6 +23,11 @@ void th_tmp_remove(void);
  * its length when len is not NULL.  NULL if it cannot be read. */
 char *th_read_file(const char *path, size_t *len);
 
+/* The rows of a results.csv written by adscope bench that start with
+ * prefix (e.g. "gb:lse,reverse,") and have status ok; -1 if the file
+ * cannot be read. */
+int th_count_ok_rows(const char *csv_path, const char *prefix);
+
 /* Whether prog is an executable on PATH (gnuplot, dot). */
 bool th_have_program(const char *prog);
 

@@ -214,13 +214,8 @@ Test(gradbench_protocol, bench_sweeps_an_eval, .description = "adscope bench --f
     cr_assert_eq(system(cmd), 0, "%s", cmd);
     char path[700];
     snprintf(path, sizeof path, "%s/results.csv", out);
-    FILE *f = fopen(path, "r");
-    cr_assert(f, "no %s", path);
-    char line[4096];
-    int rows = 0;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "gb:lse,reverse,", 15) == 0) rows += strstr(line, ",ok,") != NULL;
-    fclose(f);
+    int rows = th_count_ok_rows(path, "gb:lse,reverse,");
+    cr_assert_geq(rows, 0, "no %s", path);
     cr_expect_eq(rows, 4, "four ok rows of gb:lse by reverse");
     snprintf(cmd, sizeof cmd, "'%s' bench --functions gb:nonesuch --no-plot --out '%s' 2>/dev/null >/dev/null", ADSCOPE, out);
     int st = system(cmd);

@@ -184,12 +184,7 @@ Test(gbsweep, cli_sweeps_the_heavy_evals, .description = "adscope bench --functi
              "--reps 1 --min-time 0.0001 --budget 60 --no-plot --out '%s' >/dev/null 2>&1", ADSCOPE, out);
     cr_assert_eq(system(cmd), 0, "%s", cmd);
     snprintf(path, sizeof path, "%s/results.csv", out);
-    FILE *f = fopen(path, "r");
-    cr_assert(f, "no %s", path);
-    char line[4096];
-    int rows = 0;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "gb:", 3) == 0) rows += strstr(line, ",ok,") != NULL;
-    fclose(f);
+    int rows = th_count_ok_rows(path, "gb:");
+    cr_assert_geq(rows, 0, "no %s", path);
     cr_expect_eq(rows, 12, "3 functions x 2 backends x 2 sizes, all ok");
 }
