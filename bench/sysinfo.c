@@ -67,7 +67,8 @@ int ad_bench_describe(ad_bench_table *t, uint64_t seed, const char *command)
     const char *kv[][2] = {
         {"adscope", ad_version_string()}, {"date", date},   {"machine", machine},
         {"cpu", cpu},                     {"cores", cores}, {"compiler", ADSCOPE_C_COMPILER},
-        {"build", ADSCOPE_BUILD_TYPE},    {"blas", ad_blas_name()}, {"seed", seeds},
+        {"build", ADSCOPE_BUILD_TYPE},    {"blas", ad_blas_name()}, {"blas_core", ad_blas_core()},
+        {"seed", seeds},
         {"command", command ? command : ""},
     };
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)

@@ -666,7 +666,7 @@ static void index_header(FILE *ix, const plot_run *pr)
 {
     const ad_bench_table *t = pr->t;
     fprintf(ix, "# Charts of %s\n\n", pr->csv);
-    static const char *const META[] = {"adscope", "date", "machine", "cpu", "cores", "compiler", "build", "blas"};
+    static const char *const META[] = {"adscope", "date", "machine", "cpu", "cores", "compiler", "build", "blas", "blas_core"};
     bool any = false;
     for (size_t i = 0; i < sizeof META / sizeof META[0]; i++) {
         const char *v = ad_bench_table_meta(t, META[i]);

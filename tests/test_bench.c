@@ -517,8 +517,8 @@ Test(bench, tiny_sweep_writes_the_documented_csv, .description = "2 functions x 
     cr_assert_eq(nn, 33, "bench/README.md documents %d columns", nn);
     cr_assert_eq(r.ncols, nn);
     for (int i = 0; i < nn; i++) cr_expect_str_eq(r.cols[i], names[i], "column %d", i);
-    const char *keys[] = {"adscope", "date", "machine", "cpu", "cores", "compiler", "build", "blas", "seed", "command"};
-    for (int i = 0; i < 10; i++) cr_expect_not_null(ad_bench_table_meta(&r, keys[i]), "no '# %s:' line", keys[i]);
+    const char *keys[] = {"adscope", "date", "machine", "cpu", "cores", "compiler", "build", "blas", "blas_core", "seed", "command"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) cr_expect_not_null(ad_bench_table_meta(&r, keys[i]), "no '# %s:' line", keys[i]);
     cr_expect_str_eq(ad_bench_table_meta(&r, "seed"), "42");
     cr_expect_eq(r.nrows, 12);
     for (int64_t i = 0; i < r.nrows; i++) {

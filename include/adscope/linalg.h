@@ -35,6 +35,11 @@ AD_API ad_tensor *ad_norm(ad_tensor *x, double p, ad_axes axes, bool keepdims);
 AD_API ad_tensor *ad_norm_fro(ad_tensor *A);
 /* The name of the CBLAS linked in ("OpenBLAS 0.3.21" or "GSL CBLAS"). */
 AD_API const char *ad_blas_name(void);
+/* The kernel set the BLAS chose for this CPU (OpenBLAS's core name, e.g.
+ * "SkylakeX" or "Prescott" when it does not know the CPU; "n/a" for a BLAS
+ * that does not say).  OPENBLAS_CORETYPE=SkylakeX in the environment
+ * overrides OpenBLAS's choice. */
+AD_API const char *ad_blas_core(void);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,24 @@
 
 const char *ad_blas_name(void) { return ADSCOPE_BLAS_NAME; }
 
+#if ADSCOPE_BLAS_OPENBLAS
+char *openblas_get_corename(void); /* declared by some OpenBLAS cblas.h only */
+#endif
+
+/* Why a result file records it: OpenBLAS picks its kernels by CPU model at
+ * load time, and a model it does not know gets generic ones ("Prescott":
+ * dgemm 3.7x slower than "SkylakeX" on this project's CI machine), which
+ * no other figure of the run would reveal. */
+const char *ad_blas_core(void)
+{
+#if ADSCOPE_BLAS_OPENBLAS
+    const char *core = openblas_get_corename();
+    return core && *core ? core : "unknown";
+#else
+    return "n/a";
+#endif
+}
+
 /* ---- layouts BLAS can read ------------------------------------------------------- */
 
 /* A [r,c] matrix with strides (s0, s1) as BLAS reads it (row-major order):
