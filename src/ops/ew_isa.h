@@ -18,7 +18,9 @@
  * left is a NaN's sign and payload when two NaNs meet (x86 propagates the
  * first operand, and a commutative operation's order is the compiler's):
  * both are NaN, as IEEE 754 and C allow.
- * tests/test_ew_isa.c forces each ISA and compares bit for bit. */
+ * tests/test_ew_isa.c forces each ISA and compares bit for bit; the files
+ * are compiled -O3 in every build type so that test, run on Debug builds,
+ * sees the vector code (CMakeLists.txt). */
 #ifndef ADSCOPE_OPS_EW_ISA_H
 #define ADSCOPE_OPS_EW_ISA_H
 
