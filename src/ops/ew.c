@@ -1,37 +1,28 @@
 /* src/ops/ew.c — raw elementwise binary kernels (see ew.h).
  *
- * One kernel per operation, specialised at run level for the common
- * layouts (all unit stride; one operand a broadcast scalar) so the
- * compiler can vectorise them; everything else takes the strided loop. */
+ * One kernel per operation; its common layouts (all unit stride; one
+ * operand a broadcast scalar) run the vectorised loops of ew_isa.h, compiled
+ * per instruction set; everything else takes the strided loop. */
 #include <math.h>
 #include <string.h>
 
 #include "../threads.h"
 #include "ew.h"
+#include "ew_isa.h"
 
+/* The unit-stride layouts go to the loops of the ISA in use (ew_isa.h:
+ * AVX-512, AVX2 or the baseline, the same bits); everything else takes the
+ * strided loop here. */
 #define EW_KERNEL(name, EXPR)                                                              \
     static void k_##name(int64_t n, double *const *p, const int64_t *s, void *ud)          \
     {                                                                                      \
         (void)ud;                                                                          \
         double *y = p[0];                                                                  \
         const double *a = p[1], *b = p[2];                                                 \
-        if (s[0] == 1 && s[1] == 1 && s[2] == 1) {                                         \
-            for (int64_t i = 0; i < n; i++) {                                              \
-                double u = a[i], v = b[i];                                                 \
-                y[i] = (EXPR);                                                             \
-            }                                                                              \
-        } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {                                  \
-            const double v = *b;                                                           \
-            for (int64_t i = 0; i < n; i++) {                                              \
-                double u = a[i];                                                           \
-                y[i] = (EXPR);                                                             \
-            }                                                                              \
+        if (s[0] == 1 && s[1] == 1 && (s[2] == 1 || s[2] == 0)) {                          \
+            ad_ew_isa_run(AD_EWI_##name, s[2] ? AD_EWL_VV : AD_EWL_VS, n, y, a, b, 0);     \
         } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {                                  \
-            const double u = *a;                                                           \
-            for (int64_t i = 0; i < n; i++) {                                              \
-                double v = b[i];                                                           \
-                y[i] = (EXPR);                                                             \
-            }                                                                              \
+            ad_ew_isa_run(AD_EWI_##name, AD_EWL_SV, n, y, a, b, 0);                        \
         } else {                                                                           \
             for (int64_t i = 0; i < n; i++) {                                              \
                 double u = a[i * s[1]], v = b[i * s[2]];                                   \

@@ -10,11 +10,14 @@
 #include "fuse.h"
 
 #include "../iter.h"
+#include "ew_isa.h"
 #include "simd.h"
 
 /* Elementwise z = EXPR(u, v) over one run; u from g (p[1]), v from x (p[2]);
- * z may be g itself (same element, read before written). */
-#define FUSE_RUN(name, EXPR)                                                           \
+ * z may be g itself (same element, read before written).  Unit-stride runs
+ * take the loops of the ISA in use (ew_isa.h: ISA-independent bits), kind
+ * KIND there; others the strided loop. */
+#define FUSE_RUN(name, KIND, EXPR)                                                     \
     static void k_##name(int64_t n, double *const *p, const int64_t *s, void *ud)      \
     {                                                                                  \
         const double c = *(const double *)ud;                                          \
@@ -22,18 +25,9 @@
         double *z = p[0];                                                              \
         const double *a = p[1], *b = p[2];                                             \
         if (s[0] == 1 && s[1] == 1 && s[2] == 1) {                                     \
-            for (int64_t i = 0; i < n; i++) {                                          \
-                double u = a[i], v = b[i];                                             \
-                (void)v;                                                               \
-                z[i] = (EXPR);                                                         \
-            }                                                                          \
+            ad_ew_isa_run(KIND, AD_EWL_VV, n, z, a, b, c);                             \
         } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) { /* g: a broadcast scalar */ \
-            const double u = *a;                                                       \
-            for (int64_t i = 0; i < n; i++) {                                          \
-                double v = b[i];                                                       \
-                (void)v;                                                               \
-                z[i] = (EXPR);                                                         \
-            }                                                                          \
+            ad_ew_isa_run(KIND, AD_EWL_SV, n, z, a, b, c);                             \
         } else {                                                                       \
             for (int64_t i = 0; i < n; i++) {                                          \
                 double u = a[i * s[1]], v = b[i * s[2]];                               \
@@ -43,10 +37,10 @@
         }                                                                              \
     }
 
-FUSE_RUN(neg, -u)
-FUSE_RUN(scale, u * c)
-FUSE_RUN(mul, u * v)
-FUSE_RUN(mul2, u * (2.0 * v))
+FUSE_RUN(neg, AD_EWI_fneg, -u)
+FUSE_RUN(scale, AD_EWI_fscale, u * c)
+FUSE_RUN(mul, AD_EWI_mul, u * v)
+FUSE_RUN(mul2, AD_EWI_fmul2, u * (2.0 * v))
 
 /* z = u·f(v) (sign -1: -(u·f(v))), f by the SIMD kernels a block at a time:
  * the block stays in L1, so the array is read and written once. */
@@ -59,7 +53,9 @@ static void simd_mul(int64_t n, double *const *p, const int64_t *s, ad_simd_fn f
         ad_simd_run(f, m, fv, 1, p[2] + i0 * s[2], s[2]);
         double *z = p[0] + i0 * s[0];
         const double *a = p[1] + i0 * s[1];
-        if (negate)
+        if (s[0] == 1 && s[1] == 1)
+            ad_ew_isa_run(negate ? AD_EWI_fnegmul : AD_EWI_mul, AD_EWL_VV, m, z, a, fv, 0);
+        else if (negate)
             for (int64_t i = 0; i < m; i++) z[i * s[0]] = -(a[i * s[1]] * fv[i]);
         else
             for (int64_t i = 0; i < m; i++) z[i * s[0]] = a[i * s[1]] * fv[i];

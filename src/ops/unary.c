@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "../iter.h"
+#include "ew_isa.h"
 #include "fuse.h"
 #include "op.h"
 #include "simd.h"
@@ -19,6 +20,25 @@
                 double v = x[i];                                                      \
                 y[i] = (EXPR);                                                        \
             }                                                                         \
+        } else {                                                                      \
+            for (int64_t i = 0; i < n; i++) {                                         \
+                double v = x[i * s[1]];                                               \
+                y[i * s[0]] = (EXPR);                                                 \
+            }                                                                         \
+        }                                                                             \
+    }
+
+/* The same for plain arithmetic: unit-stride runs take the loops of the
+ * ISA in use (ew_isa.h: AVX-512, AVX2 or the baseline, the same bits),
+ * kind KIND there computing EXPR. */
+#define ARITH_KERNEL(name, KIND, EXPR)                                                \
+    static void k_##name(int64_t n, double *const *p, const int64_t *s, void *ud)     \
+    {                                                                                 \
+        (void)ud;                                                                     \
+        double *y = p[0];                                                             \
+        const double *x = p[1];                                                       \
+        if (s[0] == 1 && s[1] == 1) {                                                 \
+            ad_ew_isa_run(KIND, AD_EWL_VV, n, y, x, x, 0);                            \
         } else {                                                                      \
             for (int64_t i = 0; i < n; i++) {                                         \
                 double v = x[i * s[1]];                                               \
@@ -44,7 +64,7 @@ static double softplus1(double v) { return log1p(exp(-fabs(v))) + (v > 0 ? v : 0
 
 static double sign1(double v) { return v > 0 ? 1.0 : v < 0 ? -1.0 : v; /* keeps NaN, ±0 */ }
 
-UNARY_KERNEL(neg, -v)
+ARITH_KERNEL(neg, AD_EWI_neg, -v)
 SIMD_KERNEL(exp, AD_SIMD_EXP)
 SIMD_KERNEL(log, AD_SIMD_LOG)
 SIMD_KERNEL(sin, AD_SIMD_SIN)
@@ -52,11 +72,11 @@ SIMD_KERNEL(cos, AD_SIMD_COS)
 UNARY_KERNEL(tan, tan(v))
 SIMD_KERNEL(tanh, AD_SIMD_TANH)
 SIMD_KERNEL(sigmoid, AD_SIMD_SIGMOID)
-UNARY_KERNEL(relu, v > 0 ? v : (v == v ? 0.0 : v))
-UNARY_KERNEL(abs, fabs(v))
-UNARY_KERNEL(sqrt, sqrt(v))
-UNARY_KERNEL(square, v * v)
-UNARY_KERNEL(sign, sign1(v))
+ARITH_KERNEL(relu, AD_EWI_relu, v > 0 ? v : (v == v ? 0.0 : v))
+ARITH_KERNEL(abs, AD_EWI_abs, fabs(v))
+ARITH_KERNEL(sqrt, AD_EWI_sqrt, sqrt(v))
+ARITH_KERNEL(square, AD_EWI_square, v * v)
+ARITH_KERNEL(sign, AD_EWI_sign, sign1(v))
 SIMD_KERNEL(log1p, AD_SIMD_LOG1P)
 SIMD_KERNEL(expm1, AD_SIMD_EXPM1)
 UNARY_KERNEL(cbrt, cbrt(v))
@@ -374,11 +394,8 @@ ad_tensor *ad_sign(ad_tensor *x)
         (void)ud;                                                                       \
         double *y = p[0];                                                               \
         const double *a = p[1], *b = p[2];                                              \
-        if (s[0] == 1 && s[1] == 1 && s[2] == 1) {                                      \
-            for (int64_t i = 0; i < n; i++) {                                           \
-                double u = a[i], v = b[i];                                              \
-                y[i] = (EXPR);                                                          \
-            }                                                                           \
+        if (s[0] == 1 && s[1] == 1 && s[2] == 1) { /* the ISA's loops (ew_isa.h) */     \
+            ad_ew_isa_run(AD_EWI_##name, AD_EWL_VV, n, y, a, b, 0);                     \
         } else {                                                                        \
             for (int64_t i = 0; i < n; i++) {                                           \
                 double u = a[i * s[1]], v = b[i * s[2]];                                \
