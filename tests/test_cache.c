@@ -2,6 +2,7 @@
  * and the tape's bytes (src/tape.c): reuse, the cap, ad_ctx_trim, exact
  * accounting beside the `cached` figure, and saved storages counted once
  * as AD_MEM_TAPE. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "helpers.h"
@@ -68,6 +69,28 @@ Test(cache, a_repeated_gradient_allocates_no_large_block,
     cr_expect_gt(first, 3, "the first gradient allocates its blocks");
     cr_expect_eq(c.large_allocs, first, "the second allocated %lld large blocks", (long long)(c.large_allocs - first));
     ad_ctx_free(k);
+}
+
+Test(cache, large_data_starts_on_a_cache_line,
+     .description = "a large tensor's elements start on a 64-byte line, cached or not (vector loads and stores "
+                    "that straddle two lines are slower); small ones keep their 16-byte alignment")
+{
+    for (int64_t limit = 0; limit >= -1; limit--) { /* with the cache, and without (cache_limit < 0) */
+        counter c = {0};
+        ad_ctx *k = new_ctx(&c, limit);
+        int64_t sizes[] = {129, 1000, 5001, 100000, 1000003};
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            ad_tensor *t = ad_zeros(k, AD_SHAPE(sizes[i]));
+            cr_assert_not_null(t, "%s", ad_errmsg(k));
+            cr_expect_eq((uintptr_t)ad_data(t) % 64, 0, "n = %lld: data at %p", (long long)sizes[i], (void *)ad_data(t));
+            ad_tensor_free(t);
+        }
+        ad_tensor *small = ad_zeros(k, AD_SHAPE(3));
+        cr_expect_eq((uintptr_t)ad_data(small) % 16, 0);
+        ad_tensor_free(small);
+        ad_ctx_free(k);
+        cr_expect_eq(c.out, 0, "every byte given back (limit %lld)", (long long)limit);
+    }
 }
 
 Test(cache, no_cache_when_disabled, .description = "cache_limit < 0: every large block goes back to the allocator")
