@@ -63,7 +63,7 @@ static void print_text(void)
     printf("%-14s %-28s %-6s %-12s %-8s %s\n", "op", "grad_fn", "inputs", "saves", "family", "kind");
     for (int i = 0; i < ad_op_count(); i++) {
         const ad_op_info *op = ad_op_info_at(i);
-        char saves[64], nin[8];
+        char saves[64], nin[16];
         saves_str(op, saves, sizeof saves);
         if (op->nin < 0) snprintf(nin, sizeof nin, "any");
         else snprintf(nin, sizeof nin, "%d", op->nin);

@@ -100,7 +100,7 @@ static int number(ad_ctx *ctx, const char *what, const char *src, double *out)
 /* "0.3 x - 1", "-2 x", "x + 0.5" */
 static void line_str(char *buf, size_t n, const char *var, double a, double b)
 {
-    char as[64];
+    char as[96]; /* "%.6g " and a variable name of up to 63 bytes */
     if (a == 1) snprintf(as, sizeof as, "%s", var);
     else if (a == -1) snprintf(as, sizeof as, "-%s", var);
     else snprintf(as, sizeof as, "%.6g %s", a, var);
