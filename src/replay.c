@@ -240,3 +240,10 @@ void ad_prog_out_shape(const ad_prog *p, int *ndim, int64_t *shape)
 }
 
 int64_t ad_prog_nops(const ad_prog *p) { return p->nop; }
+
+int64_t ad_prog_max_numel(const ad_prog *p)
+{
+    int64_t m = 0;
+    for (int s = 0; s < p->nslot; s++) m = p->slot[s].numel > m ? p->slot[s].numel : m;
+    return m;
+}

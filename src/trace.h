@@ -124,6 +124,8 @@ int ad_prog_run(ad_ctx *ctx, ad_prog *prog, ad_tensor *const *x, const double *s
 /* The output's shape, and the number of ops the program runs. */
 void ad_prog_out_shape(const ad_prog *p, int *ndim, int64_t *shape);
 int64_t ad_prog_nops(const ad_prog *p);
+/* The largest slot's element count. */
+int64_t ad_prog_max_numel(const ad_prog *p);
 
 /* ---- the program's layout (shared by trace.c and replay.c) ------------- */
 

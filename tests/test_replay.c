@@ -345,3 +345,19 @@ Test(replay, refused_allocations_fail_or_are_right)
     }
     cr_expect(done, "the calls never all succeeded");
 }
+
+/* Above 2048 elements op-by-op replay loses to reverse's sweep: reverse runs. */
+Test(replay, large_arrays_run_reverse)
+{
+    ad_scope s = ad_scope_begin(ctx);
+    const ad_bench_fn *fn = ad_bench_suite_find("expsin");
+    ad_tensor *x = ad_bench_input(ctx, 3000);
+    ad_problem p = {.ctx = ctx, .f = fn->f, .nin = 1, .in = &x};
+    for (int call = 0; call < 2; call++) {
+        refill(x, 0.3 + call);
+        expect_same(&p, "expsin n = 3000", call);
+        cr_expect_eq(last_kind(), AD_REPLAY_PLAIN, "call %d: kind %d", call, last_kind());
+        cr_expect(strstr(last_reason(), "2048"), "%s", last_reason());
+    }
+    ad_scope_end(ctx, s, NULL);
+}
