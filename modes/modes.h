@@ -14,6 +14,7 @@ extern const ad_backend ad_backend_reverse;                             /* rever
 extern const ad_backend ad_fd_backends[];                               /* finite.c: one row per rule */
 extern const int ad_fd_nbackends;
 extern const ad_backend ad_backend_gsl_deriv;                           /* gslderiv.c */
+extern const ad_backend ad_backend_reverse_replay;                      /* replay.c */
 
 /* ---- problems (problem.c) ------------------------------------------------ */
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "iter.h"
+#include "trace.h"
 
 static ad_tensor *new_shape(ad_ctx *ctx, const char *what, ad_shape s)
 {
@@ -24,6 +25,7 @@ ad_tensor *ad_full(ad_ctx *ctx, ad_shape shape, double value)
     ad_tensor *t = new_shape(ctx, "full", shape);
     if (!t) return NULL;
     for (int64_t i = 0; i < t->numel; i++) t->data[i] = value;
+    if (ctx->rec) ad_rec_literal(t); /* a constant reverse-replay bakes in */
     return t;
 }
 
@@ -31,6 +33,7 @@ ad_tensor *ad_zeros(ad_ctx *ctx, ad_shape shape)
 {
     ad_tensor *t = new_shape(ctx, "zeros", shape);
     if (t) memset(t->data, 0, (size_t)t->numel * sizeof(double));
+    if (t && ctx->rec) ad_rec_literal(t);
     return t;
 }
 
@@ -54,6 +57,7 @@ ad_tensor *ad_arange(ad_ctx *ctx, double start, double stop, double step)
     if (!t) return NULL;
     /* start + i·step rather than accumulating: no drift over long ranges */
     for (int64_t i = 0; i < t->numel; i++) t->data[i] = start + (double)i * step;
+    if (ctx->rec) ad_rec_literal(t);
     return t;
 }
 
@@ -64,6 +68,7 @@ ad_tensor *ad_arange_n(ad_ctx *ctx, int64_t n)
     ad_tensor *t = new_shape(ctx, "arange", AD_SHAPE(n));
     if (!t) return NULL;
     for (int64_t i = 0; i < n; i++) t->data[i] = (double)i;
+    if (ctx->rec) ad_rec_literal(t);
     return t;
 }
 
@@ -82,6 +87,7 @@ ad_tensor *ad_linspace(ad_ctx *ctx, double start, double stop, int64_t n)
     for (int64_t i = 0; i < n; i++)
         t->data[i] = i < half ? start + step * (double)i : stop - step * (double)(n - 1 - i);
     if (n == 1) t->data[0] = start;
+    if (ctx->rec) ad_rec_literal(t);
     return t;
 }
 
@@ -91,6 +97,7 @@ ad_tensor *ad_eye_nm(ad_ctx *ctx, int64_t n, int64_t m)
     if (!t) return NULL;
     memset(t->data, 0, (size_t)t->numel * sizeof(double));
     for (int64_t i = 0; i < n && i < m; i++) t->data[i * m + i] = 1.0;
+    if (ctx->rec) ad_rec_literal(t);
     return t;
 }
 
@@ -207,6 +214,7 @@ int ad_to_array(const ad_tensor *t, double *dst, int64_t numel)
 {
     if (!t) return AD_EINVAL;
     if (!dst) return ad_error(t->ctx, AD_EINVAL, "to_array: NULL destination");
+    ad_rec_host_read(t, "ad_to_array read a tensor's values inside f");
     if (numel < t->numel)
         return ad_error(t->ctx, AD_ESIZE, "to_array: destination holds %lld doubles, the tensor has %lld",
                         (long long)numel, (long long)t->numel);

@@ -16,6 +16,7 @@
 
 #include "internal.h"
 #include "tape.h"
+#include "trace.h"
 
 static void *default_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -246,7 +247,7 @@ static int64_t pools_free(ad_ctx *ctx)
     return freed + cache_free_all(ctx);
 }
 
-int64_t ad_ctx_trim(ad_ctx *ctx) { return ctx ? pools_free(ctx) + ad_fr_free(ctx) : 0; }
+int64_t ad_ctx_trim(ad_ctx *ctx) { return ctx ? pools_free(ctx) + ad_fr_free(ctx) + ad_progs_free(ctx) : 0; }
 
 void ad_ctx_set_cache_limit(ad_ctx *ctx, int64_t bytes)
 {
@@ -336,6 +337,7 @@ void ad_ctx_free(ad_ctx *ctx)
     }
     pools_free(ctx);
     ad_fr_free(ctx);
+    ad_progs_free(ctx);
     if (ctx->scope_stack)
         ctx->alloc(ctx->alloc_ud, ctx->scope_stack, (size_t)ctx->scope_cap * sizeof(ad_tensor *), 0);
     gsl_rng_free(ctx->rng);
@@ -347,7 +349,7 @@ void ad_ctx_mem_stats(const ad_ctx *ctx, ad_mem_stats *out)
     if (!ctx || !out) return;
     *out = ctx->mem;
     out->cached = ctx->cache_bytes + ctx->pool_bytes + ctx->nfree_handles * (int64_t)sizeof(ad_tensor) +
-                  ad_fr_parked(ctx);
+                  ad_fr_parked(ctx) + ad_progs_parked(ctx);
 }
 
 void ad_ctx_reset_peak(ad_ctx *ctx)

@@ -140,6 +140,11 @@ struct ad_ctx {
     } fwd_lv[AD_FWD_DEPTH];
     struct ad_fr *fr;         /* early tangent release (fwd_release.c): its trace, or NULL */
     bool fr_on;               /* a forward driver's pass numbers its ops */
+
+    /* reverse-replay (trace.h): the recorder while f is being traced (the
+     * ops' one extra test), and the programs kept for later calls */
+    struct ad_rec *rec;
+    struct ad_progs *progs;
 };
 
 /* Error paths of hot functions: kept out of line, so that formatting a

@@ -26,6 +26,7 @@
 #include "ops/index.h"
 #include "ops/op.h"
 #include "tape.h"
+#include "trace.h"
 
 /* Memory of its own: one storage no other handle shares, plain layout
  * (every element its own address), no derivative information. */
@@ -467,6 +468,8 @@ static int sweep(ad_ctx *ctx, ad_node *root, ad_tensor *g, const sweep_plan *pl)
  * (create_graph), adjoints counted as tangents. */
 static int run(ad_ctx *ctx, ad_tensor *out, ad_tensor *seed, const sweep_plan *pl)
 {
+    /* a sweep inside f writes adjoints the trace cannot follow */
+    if (ctx->rec) ad_rec_poison(ctx, "a backward sweep ran inside f");
     bool prev_grad = ctx->grad_enabled;
     uint8_t prev_cat = ctx->cat;
     ctx->grad_enabled = pl->create_graph;

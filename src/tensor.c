@@ -6,6 +6,7 @@
 
 #include "internal.h"
 #include "tape.h"
+#include "trace.h"
 
 /* ---- storage ---------------------------------------------------------------- */
 
@@ -445,7 +446,11 @@ int ad_ndim(const ad_tensor *t) { return t ? t->ndim : -1; }
 int64_t ad_numel(const ad_tensor *t) { return t ? t->numel : -1; }
 int64_t ad_offset(const ad_tensor *t) { return t ? t->offset : -1; }
 bool ad_is_contiguous(const ad_tensor *t) { return t && (t->flags & AD_T_CONTIG); }
-double *ad_data(ad_tensor *t) { return t ? t->data : NULL; }
+double *ad_data(ad_tensor *t)
+{
+    ad_rec_host_read(t, "ad_data handed out a tensor's memory inside f");
+    return t ? t->data : NULL;
+}
 const void *ad_storage_id(const ad_tensor *t) { return t ? (const void *)t->st : NULL; }
 uint32_t ad_version(const ad_tensor *t) { return t ? t->st->version : 0; }
 
@@ -495,6 +500,7 @@ static int elem_offset(const ad_tensor *t, const char *what, int n, const int64_
 
 double ad_getv(const ad_tensor *t, int n, const int64_t *idx)
 {
+    ad_rec_host_read(t, "ad_getv read a value of a tensor inside f");
     int64_t o;
     if (!t || elem_offset(t, "get", n, idx, &o) != AD_OK) return NAN;
     return t->data[o];
@@ -515,6 +521,7 @@ int ad_setv(ad_tensor *t, int n, const int64_t *idx, double value)
 double ad_item(const ad_tensor *t)
 {
     if (!t) return NAN;
+    ad_rec_host_read(t, "ad_item read a value of a tensor inside f");
     if (t->numel != 1) {
         char buf[AD_SHAPEBUF];
         ad_error(t->ctx, AD_ESHAPE, "item: a tensor with %lld elements (shape %s) cannot be converted to a number",

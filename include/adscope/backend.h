@@ -36,7 +36,7 @@
  *
  * Built in (in this order): "forward", "forward-vector", "reverse",
  * "central", "forward-diff", "five-point", "gsl-deriv", "reverse-checkpoint"
- * (iterate.h).
+ * (iterate.h), "reverse-replay" (below).
  */
 #ifndef ADSCOPE_BACKEND_H
 #define ADSCOPE_BACKEND_H
@@ -267,6 +267,42 @@ AD_API double ad_fd_step(const ad_fd_rule *r, double xscale, double vmax);
  * along one coordinate (nnz == 1, vmax == 1) adjusted so that x + h is
  * exactly representable (the perturbation applied is then exactly h). */
 AD_API double ad_fd_step_along(const ad_fd_rule *r, const ad_fd_scale *s);
+
+/* ---- reverse-replay: record once, replay over raw buffers ----------------
+ *
+ * "reverse-replay" is reverse mode for a function called again and again
+ * with new values of the same shapes (an optimiser's loop).  Its first call
+ * for a given (f, user, input shapes, differentiated inputs) runs f exactly
+ * as "reverse" does while a recorder notes every op; later calls do not
+ * call f: they run the recorded program's value kernels and adjoint
+ * kernels over preallocated arrays (the results are reverse's, bit for
+ * bit, the sign of a zero aside).  As with jax.jit, f's side effects
+ * happen on the first call only, and what f reads from `user` or globals
+ * is baked in then: pass what changes as inputs.  A function the recorder
+ * cannot follow (it reads values to the host, builds tensors from caller
+ * memory or the RNG, uses an op outside the whitelist of src/trace.h) runs
+ * as plain reverse on every call, correct and no faster; so do nested
+ * calls, calls with an open forward level, and Jacobians by rows.  A
+ * context keeps a few programs (ad_ctx_trim gives them back). */
+
+/* What the last reverse-replay call in a context did. */
+typedef enum {
+    AD_REPLAY_NONE = 0, /* no call yet */
+    AD_REPLAY_TRACED,   /* ran f as reverse does and recorded it (reason: why the recording cannot be
+                         * replayed, or "" when it can) */
+    AD_REPLAY_REPLAYED, /* ran the recorded program; f was not called */
+    AD_REPLAY_PLAIN     /* ran plain reverse (reason: why) */
+} ad_replay_kind;
+
+typedef struct ad_replay_report {
+    int kind;          /* ad_replay_kind */
+    int64_t ops;       /* ops of the program run or recorded (0: none) */
+    int64_t programs;  /* entries the context holds (programs and refusals) */
+    char reason[256];
+} ad_replay_report;
+
+/* Fills *r for ctx.  AD_OK, or AD_EINVAL for NULL arguments. */
+AD_API int ad_replay_last(const ad_ctx *ctx, ad_replay_report *r);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../iter.h"
+#include "../trace.h"
 #include "op.h"
 
 #define AD_OP(id, gname, nin, save, flags, family) \
@@ -190,10 +191,10 @@ static AD_NOINLINE ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, 
 static AD_NOINLINE ad_tensor *finish_recorded(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
                                               const void *attr, size_t attr_size);
 
-ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
-                        size_t attr_size)
+/* Tangents and the tape; the body of ad_op_finish. */
+static inline ad_tensor *finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+                                size_t attr_size)
 {
-    if (!out) return NULL;
     const ad_ctx *ctx = out->ctx;
     unsigned tanm = 0;
     bool grad = false;
@@ -204,6 +205,19 @@ ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
     if (tanm & ctx->fwd_active) return finish_tracked(opid, out, nin, in, attr, attr_size);
     if (grad && ctx->grad_enabled) return finish_recorded(opid, out, nin, in, attr, attr_size);
     return out;
+}
+
+ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+                        size_t attr_size)
+{
+    if (!out) {
+        /* a failed op while reverse-replay traces f: the trace is void */
+        if (nin > 0 && in[0] && in[0]->ctx->rec) ad_rec_op(opid, NULL, nin, in, attr, attr_size);
+        return NULL;
+    }
+    /* reverse-replay traces f (src/trace.h): one predictable test for every other op */
+    if (out->ctx->rec) return ad_rec_op(opid, finish(opid, out, nin, in, attr, attr_size), nin, in, attr, attr_size);
+    return finish(opid, out, nin, in, attr, attr_size);
 }
 
 /* Recorded, no tangent to propagate: the tape's record alone. */

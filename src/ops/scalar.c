@@ -21,7 +21,9 @@ static ad_tensor *scalar_op(int opid, ad_ew_kind kind, ad_tensor *a, double s)
 
 /* y = x + s;   ẏ = ẋ;   x̄ += ȳ */
 ad_tensor *ad_add_s(ad_tensor *a, double s) { return scalar_op(AD_OP_add_s, AD_EW_add, a, s); }
-ad_tensor *ad_sub_s(ad_tensor *a, double s) { return scalar_op(AD_OP_add_s, AD_EW_sub, a, s); }
+/* x - s is x + (-s) in IEEE arithmetic, bit for bit: recorded as add_s with
+ * -s, the attribute says what the op computed (reverse-replay reads it) */
+ad_tensor *ad_sub_s(ad_tensor *a, double s) { return scalar_op(AD_OP_add_s, AD_EW_add, a, -s); }
 ad_tensor *ad_op_add_s_jvp(const ad_call *c, ad_tensor *const *t)
 {
     (void)c;

@@ -1,0 +1,173 @@
+/* src/trace.h — record once, replay over raw buffers: the recorder that
+ * watches one evaluation of f (trace.c), the program it leaves, and the
+ * executor that runs that program's forward and reverse passes over
+ * preallocated arrays (replay.c).  Internal to the core; the backend
+ * `reverse-replay` (modes/replay.c) is its only user.
+ *
+ * Why: a recorded op costs ~700 instructions of handle, scope and tape
+ * bookkeeping whatever its size, so rosenbrock's n = 10 gradient (26
+ * tensors, 10 records) is ~25 k instructions for ~1 k of arithmetic.
+ * ADOL-C re-evaluates a recorded tape, torch.jit.trace and jax.jit replay
+ * a traced graph; so does this.
+ *
+ * Recording.  While ctx->rec is set, every differentiable op reports its
+ * result (ad_op_finish -> ad_rec_op): op id, input and output slots, its
+ * scalar attribute, whether it was recorded on the tape and which inputs
+ * it sends adjoints to.  A slot is a tensor the recorder knows: a problem
+ * input (registered first), an op's output, or a constant made inside f by
+ * a literal constructor (full, zeros, ones, scalar, arange, linspace, eye:
+ * create.c reports them, their values are copied into the program, as JAX
+ * and ADOL-C bake passive values).  The recorder holds a reference to every
+ * slot's tensor until recording ends, so a handle is never recycled under
+ * it, and remembers each storage's version: a slot written in place after
+ * it was recorded is stale.  The trace is poisoned (cannot be replayed,
+ * with the reason kept) when f
+ *   - reads values to the host (ad_item, ad_getv, ad_data, ad_to_array:
+ *     control flow might depend on them; tensor.c reports them),
+ *   - hands an op a tensor the recorder does not know (made outside f, from
+ *     caller memory by ad_from_array or ad_wrap, by the RNG, by a
+ *     non-differentiable op, or by a raw internal path), or a slot that was
+ *     written in place since,
+ *   - propagates forward tangents or runs a backward sweep (sweep.c),
+ *   - or the op that produced y is outside the whitelist below.
+ * Ops that do not reach y are dropped (dead code), whatever they are.
+ *
+ * The whitelist (contiguous data only): neg, exp, log, sin, cos, tanh,
+ * sigmoid, square, sqrt; add_s (and sub_s), mul_s, div_s, rsub_s; add, sub,
+ * mul, div of one shape; clone; slice, view/reshape, squeeze, unsqueeze
+ * when the result is contiguous; full sum and mean.  Their value kernels
+ * are the ops' own expressions (the SIMD functions through ad_simd_run,
+ * the full sum the pairwise tree of reduce.c), and their adjoints follow
+ * the VJP rules' expressions and the sweep's order of accumulation (first
+ * share copied, later ones added, a slice's added into its place in a
+ * zeroed accumulator), so a replayed gradient has reverse's bits (the sign
+ * of a zero aside).
+ *
+ * The program.  Slots are numbered; each is an input (the caller's data),
+ * a constant (in the program's pool), a buffer of the arena, or a
+ * contiguous view into another slot's data at an offset.  The arena holds
+ * the buffers and the adjoints; it is allocated once per program through
+ * the context and parked with it between calls (counted as cached), and
+ * while a replay runs its bytes count as tape (values the reverse pass
+ * reads), values (the rest) and tangents (adjoints), as reverse's would. */
+#ifndef ADSCOPE_TRACE_H
+#define ADSCOPE_TRACE_H
+
+#include "internal.h"
+
+/* ---- recording (trace.c) ---------------------------------------------- */
+
+typedef struct ad_rec ad_rec;
+typedef struct ad_prog ad_prog;
+
+/* Starts recording in ctx with the problem's inputs x[0..nin) (fresh
+ * inputs; wrt[i] says which are differentiated).  AD_OK, or AD_ENOMEM. */
+int ad_rec_begin(ad_ctx *ctx, int nin, ad_tensor *const *x, const bool *wrt);
+/* Ends recording with f's result y (NULL when f failed) and builds the
+ * program: *prog gets it, or NULL when the trace cannot be replayed (why
+ * then names the reason, in a buffer of AD_REC_WHY bytes).  AD_OK, or
+ * AD_ENOMEM (then nothing is built). */
+#define AD_REC_WHY 256
+int ad_rec_end(ad_ctx *ctx, ad_tensor *y, ad_prog **prog, char *why);
+
+/* Hooks.  The op engine's, after an op finished (out may be NULL when it
+ * failed): returns out. */
+ad_tensor *ad_rec_op(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr, size_t attr_size);
+/* A literal constant made inside f (create.c). */
+void ad_rec_literal(ad_tensor *t);
+/* Poisons the trace, naming what happened ("ad_item read a value"). */
+void ad_rec_poison(ad_ctx *ctx, const char *what);
+static inline void ad_rec_host_read(const ad_tensor *t, const char *what)
+{
+    if (t && t->ctx->rec) ad_rec_poison(t->ctx, what);
+}
+
+/* ---- programs (trace.c) ----------------------------------------------- */
+
+/* What a program was recorded for: f, its user data, the inputs' shapes
+ * and which are differentiated.  Another shape is another program. */
+typedef struct ad_prog_key {
+    const void *f;
+    const void *user;
+    int nin;
+    uint64_t wrt;                 /* bit i: input i differentiated (nin <= 64) */
+    int64_t shape_hash;           /* of every input's ndim and shape */
+} ad_prog_key;
+
+/* The context's programs (a few; the least recently used goes first).
+ * ad_progs_find returns the entry for key, or NULL; an entry holds a
+ * program, or the reason none could be made (then *prog is NULL). */
+typedef struct ad_prog_entry ad_prog_entry;
+ad_prog_entry *ad_progs_find(ad_ctx *ctx, const ad_prog_key *key, ad_tensor *const *in);
+/* Stores prog (owned from now on; NULL with the reason why) for key.
+ * AD_OK or AD_ENOMEM (prog is then freed). */
+int ad_progs_add(ad_ctx *ctx, const ad_prog_key *key, ad_tensor *const *in, ad_prog *prog, const char *why);
+ad_prog *ad_prog_entry_prog(const ad_prog_entry *e);
+const char *ad_prog_entry_why(const ad_prog_entry *e);
+void ad_prog_free(ad_ctx *ctx, ad_prog *p);
+/* Bytes parked between calls (ad_mem_stats.cached) and giving every
+ * program back (ad_ctx_trim, ad_ctx_free): the bytes freed. */
+int64_t ad_progs_parked(const ad_ctx *ctx);
+int64_t ad_progs_free(ad_ctx *ctx);
+
+/* The last reverse-replay call's report (backend.h: ad_replay_last). */
+void ad_progs_report(ad_ctx *ctx, int kind, const char *why, int64_t ops);
+
+/* ---- execution (replay.c) --------------------------------------------- */
+
+/* Runs prog on x[0..nin) (contiguous, the shapes it was recorded for):
+ * writes f's value into y (numel of the program's output) and, for each
+ * differentiated input i, the gradient seeded by seed (the output's
+ * cotangent, its numel values; NULL: 1) into g[i] (x[i]'s numel).
+ * AD_OK, or AD_ENOMEM when the arena cannot be allocated. */
+int ad_prog_run(ad_ctx *ctx, ad_prog *prog, ad_tensor *const *x, const double *seed, double *y, double *const *g);
+/* The output's shape, and the number of ops the program runs. */
+void ad_prog_out_shape(const ad_prog *p, int *ndim, int64_t *shape);
+int64_t ad_prog_nops(const ad_prog *p);
+/* The largest slot's element count. */
+int64_t ad_prog_max_numel(const ad_prog *p);
+
+/* ---- the program's layout (shared by trace.c and replay.c) ------------- */
+
+enum { AD_SLOT_IN, AD_SLOT_CONST, AD_SLOT_BUF, AD_SLOT_VIEW };
+
+typedef struct ad_slot {
+    int64_t numel;
+    int64_t off;    /* VIEW: elements into its root's data; CONST: into the pool */
+    int64_t val;    /* BUF: its values in the arena (doubles) */
+    int64_t adj;    /* its adjoint in the arena, or -1 (none, or an input's: the caller's g) */
+    int32_t root;   /* VIEW: the slot whose data it views (never a view); else itself */
+    int32_t input;  /* IN: which problem input */
+    int8_t kind;
+    int8_t grad;    /* has an adjoint: a recorded op's output, or a differentiated input */
+    int8_t saved;   /* BUF: the reverse pass reads its values (counted as tape) */
+} ad_slot;
+
+typedef struct ad_pop {
+    int16_t op;     /* ad_opid */
+    int8_t nin;
+    int8_t rec;     /* recorded on the tape: the reverse pass steps it */
+    uint8_t need;   /* bit i: input i is sent its share */
+    int32_t in[2], out;
+    double s;       /* the scalar of a tensor-scalar op */
+} ad_pop;
+
+struct ad_prog {
+    int nslot, nop, nin;
+    ad_slot *slot;
+    ad_pop *op;
+    double *pool;        /* constants */
+    int64_t npool;
+    int32_t y;           /* the output's slot */
+    int y_ndim;
+    int64_t y_shape[AD_MAX_DIMS];
+    int64_t arena_n;     /* doubles */
+    int64_t tape_n, values_n, adj_n; /* of which saved buffers, other buffers, adjoints */
+    double *arena;       /* allocated at the first run, parked with the program */
+    uint8_t *present;    /* per slot: its adjoint holds a share (one run's scratch) */
+    double **vp, **ap;   /* per slot: its values and its adjoint (NULL: none) this run */
+    uint64_t saved_in;   /* bit i: input i's values are read by the reverse pass */
+    size_t bytes;        /* of this block (slots, ops, pool, present) */
+};
+
+#endif
