@@ -34,6 +34,7 @@
 #include "../iter.h"
 #include "../threads.h"
 #include "fuse.h"
+#include "lse_simd.h"
 #include "op.h"
 #include "simd.h"
 
@@ -168,6 +169,7 @@ static double pw_exp(const double *x, int64_t n, int64_t s, double a)
         return pw_exp(x, h, s, a) + pw_exp(x + h * s, n - h, s, a);
     }
     double e[PW_BLOCK];
+    if (s == 1 && ad_lse_avx512_ok()) return ad_lse_avx512_expsum(x, n, a, e); /* the same bits */
     if (s == 1) /* the common case, vectorised (same values as the loop below) */
         for (int64_t i = 0; i < n; i++) e[i] = x[i] - a;
     else
@@ -186,6 +188,7 @@ static double pw_expw(const double *x, int64_t n, int64_t s, double a, double *w
         h -= h % 8;
         return pw_expw(x, h, s, a, w) + pw_expw(x + h * s, n - h, s, a, w + h);
     }
+    if (s == 1 && ad_lse_avx512_ok()) return ad_lse_avx512_expsum(x, n, a, w); /* the same bits */
     if (s == 1)
         for (int64_t i = 0; i < n; i++) w[i] = x[i] - a;
     else
@@ -433,15 +436,22 @@ static double extreme_run(const double *x, int64_t n, bool max)
     __m128d l[4], u = _mm_setzero_pd();
     for (int j = 0; j < 4; j++) l[j] = _mm_set1_pd(max ? -INFINITY : INFINITY);
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 4; j++) {
-            __m128d v = _mm_loadu_pd(x + i + 2 * j);
-            l[j] = max ? _mm_max_pd(v, l[j]) : _mm_min_pd(v, l[j]);
-            u = _mm_or_pd(u, _mm_cmpunord_pd(v, v));
-        }
     double a = max ? -INFINITY : INFINITY, lanes[8];
-    for (int j = 0; j < 4; j++) _mm_storeu_pd(lanes + 2 * j, l[j]);
-    if (_mm_movemask_pd(u)) { /* the first NaN, as the scalar fold keeps it */
+    bool nan;
+    if (max && ad_lse_avx512_ok()) { /* the same lanes, eight to an instruction */
+        i = n - n % 8;
+        nan = ad_lse_avx512_max8(x, i, lanes);
+    } else {
+        for (; i + 8 <= n; i += 8)
+            for (int j = 0; j < 4; j++) {
+                __m128d v = _mm_loadu_pd(x + i + 2 * j);
+                l[j] = max ? _mm_max_pd(v, l[j]) : _mm_min_pd(v, l[j]);
+                u = _mm_or_pd(u, _mm_cmpunord_pd(v, v));
+            }
+        for (int j = 0; j < 4; j++) _mm_storeu_pd(lanes + 2 * j, l[j]);
+        nan = _mm_movemask_pd(u) != 0;
+    }
+    if (nan) { /* the first NaN, as the scalar fold keeps it */
         for (int64_t k = 0; k < i; k++)
             if (x[k] != x[k]) return x[k];
     }
@@ -1002,7 +1012,9 @@ static void k_lse_scale(int64_t n, double *const *p, const int64_t *s, void *ud)
     if (s[0] == 1 && s[1] == 1 && s[2] == 0) { /* a whole group: vectorised */
         double f = p[2][0], *z = p[0];
         const double *w = p[1];
-        for (int64_t i = 0; i < n; i++) z[i] = f * w[i];
+        if (ad_lse_avx512_ok()) ad_lse_avx512_scale(n, z, w, f);
+        else
+            for (int64_t i = 0; i < n; i++) z[i] = f * w[i];
         return;
     }
     for (int64_t i = 0; i < n; i++) p[0][i * s[0]] = p[2][i * s[2]] * p[1][i * s[1]];
