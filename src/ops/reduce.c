@@ -431,26 +431,29 @@ DEFINE_FOLD_RUN(k_fold_min_any, FOLD_MIN_STEP, INFINITY)
  * lane by lane, and NaNs are tracked on the side: the compiler does not
  * vectorise the scalar step's `|| v != v`, and this runs at ~0.3 ns an
  * element instead of ~1.4 (logsumexp and softmax start with this pass). */
-static double extreme_run(const double *x, int64_t n, bool max)
+/* The eight lanes' extremes of x[0..n8), n8 a multiple of 8, into lanes[8]
+ * (one chain per pair of lanes, as _mm_max_pd/_mm_min_pd fold them);
+ * returns whether x[0..n8) holds a NaN. */
+static bool sse2_lanes(const double *x, int64_t n8, bool max, double *lanes)
 {
     __m128d l[4], u = _mm_setzero_pd();
     for (int j = 0; j < 4; j++) l[j] = _mm_set1_pd(max ? -INFINITY : INFINITY);
-    int64_t i = 0;
+    for (int64_t i = 0; i < n8; i += 8)
+        for (int j = 0; j < 4; j++) {
+            __m128d v = _mm_loadu_pd(x + i + 2 * j);
+            l[j] = max ? _mm_max_pd(v, l[j]) : _mm_min_pd(v, l[j]);
+            u = _mm_or_pd(u, _mm_cmpunord_pd(v, v));
+        }
+    for (int j = 0; j < 4; j++) _mm_storeu_pd(lanes + 2 * j, l[j]);
+    return _mm_movemask_pd(u) != 0;
+}
+
+static double extreme_run(const double *x, int64_t n, bool max)
+{
+    int64_t i = n - n % 8;
     double a = max ? -INFINITY : INFINITY, lanes[8];
-    bool nan;
-    if (max && ad_lse_avx512_ok()) { /* the same lanes, eight to an instruction */
-        i = n - n % 8;
-        nan = ad_lse_avx512_max8(x, i, lanes);
-    } else {
-        for (; i + 8 <= n; i += 8)
-            for (int j = 0; j < 4; j++) {
-                __m128d v = _mm_loadu_pd(x + i + 2 * j);
-                l[j] = max ? _mm_max_pd(v, l[j]) : _mm_min_pd(v, l[j]);
-                u = _mm_or_pd(u, _mm_cmpunord_pd(v, v));
-            }
-        for (int j = 0; j < 4; j++) _mm_storeu_pd(lanes + 2 * j, l[j]);
-        nan = _mm_movemask_pd(u) != 0;
-    }
+    /* the max with AVX-512F where there is: the same lanes (lse_simd.h) */
+    bool nan = max && ad_lse_avx512_ok() ? ad_lse_avx512_max8(x, i, lanes) : sse2_lanes(x, i, max, lanes);
     if (nan) { /* the first NaN, as the scalar fold keeps it */
         for (int64_t k = 0; k < i; k++)
             if (x[k] != x[k]) return x[k];
@@ -474,7 +477,8 @@ static double extreme_run(const double *x, int64_t n, bool max)
             any(n, p, s, ud);                                                                 \
             return;                                                                           \
         }                                                                                     \
-        STEP(p[0][0], extreme_run(p[1], n, max));                                             \
+        double v = extreme_run(p[1], n, max); /* once: STEP reads v three times */            \
+        STEP(p[0][0], v);                                                                     \
     }
 DEFINE_EXTREME_RUN(k_fold_max, k_fold_max_any, FOLD_MAX_STEP, true)
 DEFINE_EXTREME_RUN(k_fold_min, k_fold_min_any, FOLD_MIN_STEP, false)
