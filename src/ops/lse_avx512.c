@@ -5,15 +5,19 @@
 #include "lse_simd.h"
 
 #include <math.h>
+#include <stdatomic.h>
 
 #include "simd.h"
 
 bool ad_lse_avx512_ok(void)
 {
 #if defined(__AVX512F__)
-    static int ok = -1; /* the CPU does not change under a process */
-    if (ok < 0) ok = ad_simd_best() == AD_SIMD_AVX512;
-    return ok == 1;
+    /* the CPU does not change under a process: asked once (two threads
+     * racing on the first call store the same value, as simd.c's) */
+    static atomic_int ok = -1;
+    int v = atomic_load_explicit(&ok, memory_order_relaxed);
+    if (v < 0) atomic_store_explicit(&ok, v = ad_simd_best() == AD_SIMD_AVX512, memory_order_relaxed);
+    return v == 1;
 #else
     return false;
 #endif
