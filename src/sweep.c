@@ -198,10 +198,11 @@ static void vjp_args_free(ad_ctx *ctx, vjp_args *a)
 
 /* Runs n's VJP rule on the adjoint g inside a scope, taking the needed
  * shares out of it so they outlive the rule's temporaries. */
-static int apply_vjp(ad_ctx *ctx, ad_node *n, ad_tensor *g, vjp_args *a)
+static int apply_vjp(ad_ctx *ctx, ad_node *n, ad_tensor *g, vjp_args *a, bool consume)
 {
     ad_call c = {.ctx = ctx, .op = n->op, .nin = n->nin, .in = a->in, .out = n->saved_out, .attr = n->attr,
-                 .edges = n->edges, .out_ndim = n->out_ndim, .out_shape = n->out_shape, .need = a->need, .k = 0};
+                 .edges = n->edges, .out_ndim = n->out_ndim, .out_shape = n->out_shape, .need = a->need, .k = 0,
+                 .consume = consume};
     ad_scope s = ad_scope_begin(ctx);
     int mark = ad_err_mark(ctx); /* errors are sticky: see only this rule's */
     int rc = n->op->vjp(&c, g, a->gin);
@@ -452,8 +453,13 @@ static int step(ad_ctx *ctx, ad_node *n, const sweep_plan *pl, int64_t *pending)
     /* retain_grad() takes its reference before the rule runs: a rule may
      * write its result into an adjoint only it holds (src/ops/fuse.h) */
     rc = retain(ctx, n, g, pl);
-    if (rc == AD_OK) rc = apply_vjp(ctx, n, g, &a);
+    if (rc == AD_OK) rc = apply_vjp(ctx, n, g, &a, !pl->retain); /* visit releases n unless retained */
     ad_decref(g);
+    if (!pl->retain && n->saved_out) { /* read by the rule alone: let go before the shares are added, */
+        ad_tensor *so = n->saved_out;  /* so a share made in its memory (consume) counts as exclusive */
+        n->saved_out = NULL;
+        ad_tape_unsave(ctx, so);
+    }
 
     for (int i = 0; i < n->nin; i++) {
         ad_tensor *gi = a.gin[i];

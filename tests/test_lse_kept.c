@@ -170,3 +170,40 @@ Test(lse_kept, accurate_at_large_logits, .description = "logits near 1000: withi
     /* exp(x - y) from the rounded y would be off by up to |y|·eps/2, ~500 eps */
     cr_assert_leq(worst, 8, "worst relative error %g eps", worst);
 }
+
+/* Bytes the context allocated while running `backward` (1) or
+ * autograd_grad (0) from lse(x) - x[0], x of n elements; the gradient's
+ * first and last elements against the analytic ones. */
+static int64_t sweep_bytes(int64_t n, bool backward, unsigned flags)
+{
+    ad_tensor *x = spread(AD_SHAPE(n));
+    ad_tensor *f = ad_sub(ad_logsumexp(x, AD_ALL, false), ad_idx(x, AD_I(0))), *g = NULL;
+    ad_ctx_reset_peak(ctx);
+    if (backward) {
+        cr_assert_eq(ad_backward(f, NULL, flags), AD_OK, "%s", ad_errmsg(ctx));
+        g = ad_grad(x);
+    } else {
+        cr_assert_eq(ad_autograd_grad(f, NULL, 1, &x, flags, &g), AD_OK, "%s", ad_errmsg(ctx));
+    }
+    ad_mem_stats st;
+    ad_ctx_mem_stats(ctx, &st);
+    const double *xv = ad_data(x);
+    double m = -INFINITY, s = 0;
+    for (int64_t i = 0; i < n; i++) m = xv[i] > m ? xv[i] : m;
+    for (int64_t i = 0; i < n; i++) s += exp(xv[i] - m);
+    cr_assert(fabs(ad_data(g)[0] - (exp(xv[0] - m) / s - 1)) < 1e-12);
+    cr_assert(fabs(ad_data(g)[n - 1] - exp(xv[n - 1] - m) / s) < 1e-12 * exp(xv[n - 1] - m) / s);
+    return st.bytes_allocated;
+}
+
+Test(lse_kept, gradient_in_the_weights_place, .description = "no retain: x̄ is scaled where w was, no x-sized buffer")
+{
+    const int64_t n = 20000, xbytes = n * (int64_t)sizeof(double);
+    for (int backward = 0; backward < 2; backward++) {
+        int64_t once = sweep_bytes(n, backward, 0), kept = sweep_bytes(n, backward, AD_RETAIN_GRAPH);
+        cr_assert_lt(once, xbytes / 2, "%s: the sweep allocated %lld bytes", backward ? "backward" : "grad",
+                     (long long)once);
+        cr_assert_geq(kept, xbytes, "%s with retain_graph: %lld bytes (w must stay for the next backward)",
+                      backward ? "backward" : "grad", (long long)kept);
+    }
+}

@@ -1024,6 +1024,24 @@ static void k_lse_scale(int64_t n, double *const *p, const int64_t *s, void *ud)
     for (int64_t i = 0; i < n; i++) p[0][i * s[0]] = p[2][i * s[2]] * p[1][i * s[1]];
 }
 
+/* Where x̄ goes: w's own place in the kept storage when the record lets go
+ * of it after this rule (c->consume) and nothing else holds it, so the
+ * gradient is scaled in place (no x-sized buffer written beside w: one
+ * array less at n = 1e6), its bytes moved to the sweep's category when the
+ * record unsaves the storage; else a fresh tensor. */
+static ad_tensor *lse_grad_buffer(const ad_call *c, const ad_tensor *x, int64_t nout, const int64_t *sw)
+{
+    ad_tensor *k = c->out;
+    if (!(c->consume && k->refs == 1 && k->st->refs == 1 && !k->st->external && k->scope_refs == 0))
+        return ad_new_like(x);
+    ad_tensor *z = ad_handle_new(c->ctx, k->st, x->ndim, x->shape, sw, 2 * nout);
+    if (z) {
+        k->st->cat = c->ctx->cat; /* its category once the tape lets go of it (tape.c: unsave) */
+        ad_bump_version(z);
+    }
+    return z;
+}
+
 /* x̄ = (ȳ/s)·w from the kept weights; NULL without an error when they
  * cannot serve: a group whose max is not finite (w = exp(x - m) is NaN
  * there; exp(x - y) gives 0, NaN or inf as it should). */
@@ -1038,15 +1056,15 @@ static ad_tensor *lse_vjp_kept(const ad_call *c, ad_tensor *g)
     if (c->out->st->nbytes < (2 * r.nout + x->numel) * (int64_t)sizeof(double)) return NULL;
     for (int64_t j = 0; j < r.nout; j++)
         if (!isfinite(y[j])) return NULL;
-    ad_tensor *gc = raw_contiguous(g), *z = ad_new_like(x);
+    int64_t sw[AD_MAX_DIMS], st = 1;
+    for (int d = x->ndim - 1; d >= 0; d--) {
+        sw[d] = st;
+        st *= x->shape[d];
+    }
+    ad_tensor *gc = raw_contiguous(g), *z = lse_grad_buffer(c, x, r.nout, sw);
     double *f = scratch(ctx, r.nout);
     if (gc && z && f) {
         for (int64_t j = 0; j < r.nout; j++) f[j] = gc->data[j] / s[j];
-        int64_t sw[AD_MAX_DIMS], st = 1;
-        for (int d = x->ndim - 1; d >= 0; d--) {
-            sw[d] = st;
-            st *= x->shape[d];
-        }
         double *b[3] = {z->data, (double *)(s + r.nout), f};
         const int64_t *strides[3] = {z->stride, sw, r.so};
         ad_iter it;
