@@ -133,11 +133,14 @@ static bool shape_is(const ad_tensor *t, int ndim, const int64_t *shape)
  * inputs (ad_autograd_grad): only records marked AD_N_VISITED (they depend
  * on an input) are stepped, adjoints reaching an input (its record marked
  * AD_N_INPUT, or the leaf itself) go to grads[], and nothing else. */
+struct held_list;
+
 typedef struct {
     bool create_graph, retain;
     int ninputs;
     ad_tensor *const *inputs;
-    ad_tensor **grads; /* [ninputs] accumulators (internal references) */
+    ad_tensor **grads;       /* [ninputs] accumulators (internal references) */
+    struct held_list *held;  /* indexing shares waiting for their accumulator */
 } sweep_plan;
 
 /* The first j with inputs[j] == t, or -1. */
@@ -196,10 +199,11 @@ static void vjp_args_free(ad_ctx *ctx, vjp_args *a)
 
 /* Runs n's VJP rule on the adjoint g inside a scope, taking the needed
  * shares out of it so they outlive the rule's temporaries. */
-static int apply_vjp(ad_ctx *ctx, ad_node *n, ad_tensor *g, vjp_args *a)
+static int apply_vjp(ad_ctx *ctx, ad_node *n, ad_tensor *g, vjp_args *a, bool consume)
 {
     ad_call c = {.ctx = ctx, .op = n->op, .nin = n->nin, .in = a->in, .out = n->saved_out, .attr = n->attr,
-                 .edges = n->edges, .out_ndim = n->out_ndim, .out_shape = n->out_shape, .need = a->need, .k = 0};
+                 .edges = n->edges, .out_ndim = n->out_ndim, .out_shape = n->out_shape, .need = a->need, .k = 0,
+                 .consume = consume};
     ad_scope s = ad_scope_begin(ctx);
     int mark = ad_err_mark(ctx); /* errors are sticky: see only this rule's */
     int rc = n->op->vjp(&c, g, a->gin);
@@ -321,6 +325,113 @@ static int share_into(ad_ctx *ctx, ad_node *n, ad_tensor *g, ad_tensor **slot, i
     return ad_index_share_into(*slot, (ad_opid)(n->op - ad_ops), n->attr, index, g);
 }
 
+/* ---- an indexing share held back until its accumulator is complete -------
+ *
+ * share_into on an empty accumulator starts it as zeros: a fill, and the
+ * dense share that arrives later is then added into it, a second pass
+ * over x, where that dense share could have become the accumulator and
+ * taken ȳ in place.  Which of the two comes first is only a matter of
+ * record order (lse(x) - x[0] against -x[0] + lse(x): +40 % instructions
+ * at n = 1e5).  So a share that finds its accumulator empty is held back,
+ * up to HELD_MAX of them, and added when the accumulator is complete: just
+ * before its record is visited (a record's adjoint) or at the end of the
+ * sweep (a leaf's .grad, an input's gradient).  A held share into a
+ * record's adjoint counts that record pending, as an arriving adjoint
+ * does, so the walk reaches it. */
+
+#define HELD_MAX 8
+
+typedef struct {
+    ad_node *rec;     /* the indexing record (a reference: its attributes stay) */
+    ad_node *owner;   /* the record whose adjoint is the accumulator (a reference), or NULL */
+    ad_tensor *leaf;  /* the leaf whose .grad is the accumulator (a reference), or NULL */
+    ad_tensor **slot; /* the accumulator */
+    ad_tensor *g, *index; /* ȳ and gather's index (references) */
+    ad_shape shape;   /* of the accumulator */
+} held_share;
+
+typedef struct held_list {
+    int n;
+    held_share h[HELD_MAX];
+} held_list;
+
+/* Holds n's share g (taking the reference) for the empty *slot; false
+ * when the list is full. */
+static bool hold(ad_node *n, ad_tensor *g, ad_tensor **slot, const sweep_plan *pl, int64_t *pending)
+{
+    held_list *l = pl->held;
+    if (!l || l->n == HELD_MAX) return false;
+    ad_edge *e = &n->edges[0];
+    held_share *h = &l->h[l->n++];
+    h->rec = n;
+    ad_node_incref(n);
+    h->owner = e->node;
+    if (e->node) {
+        ad_node_incref(e->node);
+        (*pending)++;
+    }
+    h->leaf = !e->node && pl->ninputs == 0 ? e->leaf : NULL;
+    if (h->leaf) ad_incref(h->leaf); /* the record's edge lets go when it is released */
+    h->slot = slot;
+    h->g = g;
+    h->index = n->nin > 1 ? n->edges[1].saved : NULL; /* gather's */
+    if (h->index) ad_incref(h->index);
+    h->shape.ndim = e->ndim;
+    for (int i = 0; i < e->ndim; i++) h->shape.dim[i] = e->shape[i];
+    return true;
+}
+
+/* h's share added into its accumulator: in place when it may be written
+ * there (started as zeros if still empty), else as a zeros-based share
+ * added out of place.  Releases h.  An owner found with an adjoint
+ * already counted pending gives back the count the hold took. */
+static int release_held(ad_ctx *ctx, held_share *h, int rc, int64_t *pending)
+{
+    ad_tensor *acc = *h->slot;
+    if (h->owner && acc) {
+        (*pending)--;
+        ad_node_decref(ctx, h->owner);
+    }
+    bool in_place = !acc || ((h->leaf ? grad_writable(acc) : exclusive(acc)) && acc->st != h->g->st &&
+                             shape_is(acc, h->shape.ndim, h->shape.dim));
+    ad_tensor *z = rc == AD_OK && !(acc && in_place) ? ad_deriv_zeros(ctx, h->shape) : NULL;
+    if (z) ad_unscope(z);
+    else if (rc == AD_OK && !(acc && in_place)) rc = ctx->err;
+    if (z && !acc) *h->slot = z; /* the hold's pending count becomes the adjoint's */
+    ad_tensor *into = z ? z : acc;
+    if (rc == AD_OK) rc = ad_index_share_into(into, (ad_opid)(h->rec->op - ad_ops), h->rec->attr, h->index, h->g);
+    if (z && acc) { /* not writable: added out of place */
+        if (rc != AD_OK) ad_decref(z);
+        else rc = h->leaf ? accumulate_leaf(ctx, h->leaf, z, false) : accumulate(ctx, h->slot, z, false);
+    }
+    if (!acc && !z && h->owner) { /* failed before the adjoint existed: the count goes */
+        (*pending)--;
+        ad_node_decref(ctx, h->owner);
+    }
+    ad_decref(h->g);
+    if (h->index) ad_decref(h->index);
+    if (h->leaf) ad_decref(h->leaf);
+    ad_node_decref(ctx, h->rec);
+    return rc;
+}
+
+/* Releases the held shares whose accumulator is owner's adjoint (owner
+ * NULL: all that are left), in the order they were held. */
+static int release_held_for(ad_ctx *ctx, const sweep_plan *pl, const ad_node *owner, int rc, int64_t *pending)
+{
+    held_list *l = pl->held;
+    int kept = 0;
+    for (int i = 0; i < l->n; i++) {
+        if (owner && l->h[i].owner != owner) {
+            l->h[kept++] = l->h[i];
+            continue;
+        }
+        rc = release_held(ctx, &l->h[i], rc, pending);
+    }
+    l->n = kept;
+    return rc;
+}
+
 /* Applies n's VJP and sends the shares on.  Consumes n->gout. */
 static int step(ad_ctx *ctx, ad_node *n, const sweep_plan *pl, int64_t *pending)
 {
@@ -331,6 +442,7 @@ static int step(ad_ctx *ctx, ad_node *n, const sweep_plan *pl, int64_t *pending)
     if (slot) {
         n->gout = NULL;
         rc = retain(ctx, n, g, pl);
+        if (rc == AD_OK && !*slot && hold(n, g, slot, pl, pending)) return AD_OK;
         if (rc == AD_OK) rc = share_into(ctx, n, g, slot, pending);
         ad_decref(g);
         return rc;
@@ -342,8 +454,13 @@ static int step(ad_ctx *ctx, ad_node *n, const sweep_plan *pl, int64_t *pending)
     /* retain_grad() takes its reference before the rule runs: a rule may
      * write its result into an adjoint only it holds (src/ops/fuse.h) */
     rc = retain(ctx, n, g, pl);
-    if (rc == AD_OK) rc = apply_vjp(ctx, n, g, &a);
+    if (rc == AD_OK) rc = apply_vjp(ctx, n, g, &a, !pl->retain); /* visit releases n unless retained */
     ad_decref(g);
+    if (!pl->retain && n->saved_out) { /* read by the rule alone: let go before the shares are added, */
+        ad_tensor *so = n->saved_out;  /* so a share made in its memory (consume) counts as exclusive */
+        n->saved_out = NULL;
+        ad_tape_unsave(ctx, so);
+    }
 
     for (int i = 0; i < n->nin; i++) {
         ad_tensor *gi = a.gin[i];
@@ -455,11 +572,13 @@ static int sweep(ad_ctx *ctx, ad_node *root, ad_tensor *g, const sweep_plan *pl)
     ad_tape_hold(ctx, +1);
     for (ad_node *n = root, *prev; n && pending > 0; n = prev) {
         prev = n->prev;
+        if (pl->held->n > 0) rc = release_held_for(ctx, pl, n, rc, &pending);
         if (!n->gout) continue;
         pending--;
         rc = visit(ctx, n, pl, rc, &pending);
         ad_node_decref(ctx, n); /* the reference taken when its adjoint arrived */
     }
+    rc = release_held_for(ctx, pl, NULL, rc, &pending); /* the leaves' (attributes live: the tape is held) */
     ad_tape_hold(ctx, -1);
     return rc;
 }
@@ -494,7 +613,9 @@ int ad_backward(ad_tensor *out, ad_tensor *seed, unsigned flags)
     if (!out) return AD_EINVAL;
     ad_ctx *ctx = out->ctx;
     bool create_graph = (flags & AD_CREATE_GRAPH) != 0;
-    sweep_plan pl = {.create_graph = create_graph, .retain = (flags & AD_RETAIN_GRAPH) != 0 || create_graph};
+    held_list held = {.n = 0};
+    sweep_plan pl = {.create_graph = create_graph, .retain = (flags & AD_RETAIN_GRAPH) != 0 || create_graph,
+                     .held = &held};
     int rc = check_start(ctx, "backward", out, seed);
     return rc != AD_OK ? rc : run(ctx, out, seed, &pl);
 }
@@ -578,8 +699,9 @@ int ad_autograd_grad_since(ad_tensor *out, ad_tensor *seed, int ninputs, ad_tens
     ad_tensor *acc_buf[8], **acc = acc_buf;
     if (ninputs > 8 && !(acc = ad_mem_alloc(ctx, (size_t)ninputs * sizeof *acc, AD_MEM_META))) return ctx->err;
     for (int j = 0; j < ninputs; j++) acc[j] = NULL;
+    held_list held = {.n = 0};
     sweep_plan pl = {.create_graph = create_graph, .retain = (flags & AD_RETAIN_GRAPH) || create_graph,
-                     .ninputs = ninputs, .inputs = inputs, .grads = acc};
+                     .ninputs = ninputs, .inputs = inputs, .grads = acc, .held = &held};
     /* an out that requires no grad depends on no input: zeros, unless it
      * is an input itself (then its gradient is the seed) */
     bool depends = (out->flags & (AD_T_REQUIRES_GRAD | AD_T_RELEASED)) != 0;

@@ -44,6 +44,8 @@ typedef struct ad_call {
     const int64_t *out_shape;
     const bool *need;          /* VJP only: need[i] when input i wants a gradient */
     int k;                     /* JVP only: tangent width */
+    bool consume;              /* VJP only: the sweep releases the record when the rule returns
+                                * (no retain), so what the record alone holds may become a result */
 } ad_call;
 
 /* ẏ from the input tangents (tin[i] NULL = zero). Returns a new tensor. */
