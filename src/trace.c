@@ -359,6 +359,7 @@ static ad_prog *compact(ad_rec *r, int32_t y, const uint8_t *live_slot, const ui
     g->y_ndim = yt->ndim;
     memcpy(g->y_shape, yt->shape, (size_t)yt->ndim * sizeof(int64_t));
     lay_out(g);
+    g->why_not_blocked = ad_prog_block_plan(g);
     return g;
 }
 
