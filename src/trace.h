@@ -133,7 +133,8 @@ double ad_replay_pw_sum(const double *x, int64_t n);
  *
  * A program of elementwise chains over one domain of m elements, ending in
  * a full sum or mean, runs block by block: per block the forward values
- * into block buffers (AD_REPLAY_BLOCK elements each, in the arena), the
+ * into block buffers (a few hundred elements each, sized so that they fit
+ * an L1 cache; in the arena), the
  * block's part of the sum, then the block's VJPs seeded by the sum's
  * (scalar) adjoint, its shares added into the gradient where they belong.
  * No array of m elements is made; x is read and the gradient written
@@ -143,14 +144,17 @@ double ad_replay_pw_sum(const double *x, int64_t n);
  * the full sum or mean last, nothing else reduced.
  *
  * The blocks are the nodes of the sum's pairwise tree (ad_replay_pw_sum)
- * where it first reaches AD_REPLAY_BLOCK elements or fewer, combined as
+ * where it first reaches the block size or fewer elements, combined as
  * the tree combines them, so the value is the same sum to the bit.  A
  * gradient element gets its shares from one or two blocks (a share at
  * offset o of element j comes from the block holding j - o), so they
  * arrive in the sweep's order only when the offsets of an input's shares
  * do not grow along the sweep's order (the first two may be swapped:
  * (0 + a) + b = (0 + b) + a); a program where they would is not blocked. */
-#define AD_REPLAY_BLOCK 1024
+#define AD_REPLAY_BLOCK_MIN 128          /* a leaf of the sum's tree */
+#define AD_REPLAY_BLOCK_MAX 4096
+#define AD_REPLAY_BLOCK_BYTES (48 * 1024) /* a block's buffers: an L1d (48 KiB here) */
+#define AD_REPLAY_SMALL 24               /* below, op by op costs fewer instructions */
 
 /* Lays prog out for blocked execution and returns NULL, or returns why it
  * cannot run blocked (a static string; prog is left as it was). */

@@ -14,8 +14,6 @@
 
 TestSuite(replay, .init = th_setup, .fini = th_teardown);
 
-#define B AD_REPLAY_BLOCK /* elements per block of a blocked replay */
-
 static const ad_backend *rep(void) { return ad_backend_find("reverse-replay"); }
 static const ad_backend *rev(void) { return ad_backend_find("reverse"); }
 
@@ -325,7 +323,8 @@ Test(replay, open_forward_level_and_nested_inputs_run_reverse)
 /* ---- refused allocations never give a wrong value ------------------------------ */
 
 /* Every k-th allocation refused in turn, for rosenbrock of n elements
- * (9: one block; 3B + 6: four): each call fails or is right. */
+ * (9: op by op; 3 AD_REPLAY_BLOCK_MAX + 6: several blocks): each call
+ * fails or is right. */
 static void refused_allocations(int64_t n)
 {
     const ad_bench_fn *fn = ad_bench_suite_find("rosenbrock");
@@ -379,17 +378,39 @@ static void refused_allocations(int64_t n)
 }
 
 Test(replay, refused_allocations_fail_or_are_right) { refused_allocations(9); }
-Test(replay, refused_allocations_fail_or_are_right_blocked) { refused_allocations(3 * B + 6); }
+Test(replay, refused_allocations_fail_or_are_right_blocked) { refused_allocations(3 * AD_REPLAY_BLOCK_MAX + 6); }
 
 /* ---- blocked replay: elementwise chains ending in a sum, any size --------------- */
 
+/* The elements per block of f's program (the report of the call that
+ * records it, on inputs of 20000 elements). */
+static int64_t block_of(ad_fn f, const void *user, int nin)
+{
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *in[2] = {ad_bench_input(ctx, 20000), ad_bench_input(ctx, 20000)};
+    bool wrt[2] = {true, false};
+    ad_problem p = {.ctx = ctx, .f = f, .user = (void *)user, .nin = nin, .in = in, .wrt = wrt};
+    rerun(&p);
+    ad_replay_report r;
+    ad_replay_last(ctx, &r);
+    cr_assert_eq(r.kind, AD_REPLAY_TRACED);
+    cr_assert(r.block >= AD_REPLAY_BLOCK_MIN && r.block <= AD_REPLAY_BLOCK_MAX, "block %lld", (long long)r.block);
+    ad_scope_end(ctx, s, NULL);
+    return r.block;
+}
+
 /* The domain sizes around a block's edges (the blocks are the sum's tree
- * nodes of at most AD_REPLAY_BLOCK elements), and one of many blocks. */
-static const int64_t edge_sizes[] = {B - 1, B, B + 1, 3 * B + 5, 100000};
+ * nodes of at most b elements), and one of many blocks. */
+#define NEDGES 5
+static void edge_sizes(int64_t b, int64_t *m)
+{
+    const int64_t e[NEDGES] = {b - 1, b, b + 1, 3 * b + 5, 100000};
+    memcpy(m, e, sizeof e);
+}
 
 /* Calls with new values, each the same numbers as reverse (the first
- * records), then replayed block by block. */
-static void blocked_calls(ad_problem *p, ad_tensor *x, const char *what, int64_t m)
+ * records), then replayed in blocks of b elements (m of them at most). */
+static void blocked_calls(ad_problem *p, ad_tensor *x, const char *what, int64_t m, int64_t b)
 {
     for (int call = 0; call < 3; call++) {
         refill(x, 0.45 + 0.2 * call);
@@ -398,24 +419,28 @@ static void blocked_calls(ad_problem *p, ad_tensor *x, const char *what, int64_t
         ad_replay_report r;
         ad_replay_last(ctx, &r);
         cr_expect_eq(r.kind, AD_REPLAY_REPLAYED, "%s, call %d: %s", what, call, r.reason);
-        cr_expect_eq(r.block, m < B ? m : B, "%s: block %lld", what, (long long)r.block);
+        cr_expect_eq(r.block, m < b ? m : b, "%s: block %lld", what, (long long)r.block);
     }
 }
 
 Test(replay, blocked_suite_functions_match_reverse_at_block_edges)
 {
     const char *names[] = {"rosenbrock", "expsin"};
-    for (int f = 0; f < 2; f++)
-        for (size_t k = 0; k < sizeof edge_sizes / sizeof *edge_sizes; k++) {
+    for (int f = 0; f < 2; f++) {
+        ad_fn fn = ad_bench_suite_find(names[f])->f;
+        int64_t b = block_of(fn, NULL, 1), sizes[NEDGES];
+        edge_sizes(b, sizes);
+        for (int k = 0; k < NEDGES; k++) {
             ad_scope s = ad_scope_begin(ctx);
-            int64_t m = edge_sizes[k], n = f == 0 ? m + 1 : m; /* rosenbrock sums n - 1 terms */
+            int64_t m = sizes[k], n = f == 0 ? m + 1 : m; /* rosenbrock sums n - 1 terms */
             ad_tensor *x = ad_bench_input(ctx, n);
-            ad_problem p = {.ctx = ctx, .f = ad_bench_suite_find(names[f])->f, .nin = 1, .in = &x};
+            ad_problem p = {.ctx = ctx, .f = fn, .nin = 1, .in = &x};
             char what[64];
             snprintf(what, sizeof what, "%s, %lld terms", names[f], (long long)m);
-            blocked_calls(&p, x, what, m);
+            blocked_calls(&p, x, what, m, b);
             ad_scope_end(ctx, s, NULL);
         }
+    }
 }
 
 /* Slices of x at one or two offsets; `order` 1 makes the slices in the
@@ -448,17 +473,20 @@ static const int offset_cases[3] = {0, 1, 2};
 
 Test(replay, blocked_slices_at_one_and_two_offsets_match_reverse)
 {
-    for (int c = 0; c < 2; c++)
-        for (size_t k = 0; k < sizeof edge_sizes / sizeof *edge_sizes; k++) {
+    for (int c = 0; c < 2; c++) {
+        int64_t b = block_of(f_offsets, &offset_cases[c], 1), sizes[NEDGES];
+        edge_sizes(b, sizes);
+        for (int k = 0; k < NEDGES; k++) {
             ad_scope s = ad_scope_begin(ctx);
-            int64_t m = edge_sizes[k], n = m + 1 + c;
+            int64_t m = sizes[k], n = m + 1 + c;
             ad_tensor *x = ad_bench_input(ctx, n);
             ad_problem p = {.ctx = ctx, .f = f_offsets, .user = (void *)&offset_cases[c], .nin = 1, .in = &x};
             char what[64];
             snprintf(what, sizeof what, "offsets case %d, %lld terms", c, (long long)m);
-            blocked_calls(&p, x, what, m);
+            blocked_calls(&p, x, what, m, b);
             ad_scope_end(ctx, s, NULL);
         }
+    }
 }
 
 /* Two inputs, one differentiated, each read through a slice. */
@@ -472,12 +500,12 @@ static ad_tensor *f_two_inputs(ad_ctx *c, ad_tensor *const *in, void *user)
 
 Test(replay, blocked_two_inputs_match_reverse)
 {
+    int64_t b = block_of(f_two_inputs, NULL, 2), n = 3 * b + 6;
     ad_scope s = ad_scope_begin(ctx);
-    int64_t n = 3 * B + 6;
     ad_tensor *in[2] = {ad_bench_input(ctx, n), ad_bench_input(ctx, n)};
     bool wrt[2] = {true, false};
     ad_problem p = {.ctx = ctx, .f = f_two_inputs, .nin = 2, .in = in, .wrt = wrt};
-    blocked_calls(&p, in[0], "two inputs", n - 1);
+    blocked_calls(&p, in[0], "two inputs", n - 1, b);
     ad_scope_end(ctx, s, NULL);
 }
 
@@ -487,7 +515,7 @@ Test(replay, unblockable_recordings_run_reverse_at_large_n)
 {
     for (int large = 0; large < 2; large++) {
         ad_scope s = ad_scope_begin(ctx);
-        ad_tensor *x = ad_bench_input(ctx, large ? 3 * B + 7 : 40);
+        ad_tensor *x = ad_bench_input(ctx, large ? 3 * AD_REPLAY_BLOCK_MAX + 7 : 40);
         ad_problem p = {.ctx = ctx, .f = f_offsets, .user = (void *)&offset_cases[2], .nin = 1, .in = &x};
         for (int call = 0; call < 3; call++) {
             refill(x, 0.3 + 0.1 * call);
@@ -504,8 +532,9 @@ Test(replay, unblockable_recordings_run_reverse_at_large_n)
     }
 }
 
-/* A replay's memory is its block buffers: the same bytes at 3B + 5 terms
- * as at 1e5 (reverse's tape grows with n), and all given back. */
+/* A replay's memory is its block buffers: the same bytes at 20000 terms
+ * as at 1e5 (reverse's tape grows with n), all in an L1's worth, and all
+ * given back. */
 static void replay_peaks(int64_t n, int64_t *tape, int64_t *values)
 {
     ad_scope s = ad_scope_begin(ctx);
@@ -530,10 +559,10 @@ static void replay_peaks(int64_t n, int64_t *tape, int64_t *values)
 Test(replay, blocked_memory_is_its_block_buffers)
 {
     int64_t t1, v1, t2, v2;
-    replay_peaks(3 * B + 5, &t1, &v1);
+    replay_peaks(20000, &t1, &v1);
     replay_peaks(100000, &t2, &v2);
     cr_expect_gt(t1, 0, "expsin's backward reads saved blocks (x², sin's input, exp's result)");
-    cr_expect_eq(t1, t2, "tape: %lld bytes at 3B + 5, %lld at 1e5", (long long)t1, (long long)t2);
-    cr_expect_lt(t2, 64 * B * (int64_t)sizeof(double));
-    cr_expect_lt(v2, 100000 * (int64_t)sizeof(double), "values %lld: no array of n elements", (long long)v2);
+    cr_expect_eq(t1, t2, "tape: %lld bytes at 20000, %lld at 1e5", (long long)t1, (long long)t2);
+    cr_expect_eq(v1, v2, "values: %lld bytes at 20000, %lld at 1e5", (long long)v1, (long long)v2);
+    cr_expect_leq(t2 + v2, AD_REPLAY_BLOCK_BYTES, "tape %lld + values %lld", (long long)t2, (long long)v2);
 }
