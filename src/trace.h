@@ -134,9 +134,9 @@ double ad_replay_pw_sum(const double *x, int64_t n);
  * A program of elementwise chains over one domain of m elements, ending in
  * a full sum or mean, runs block by block: per block the forward values
  * into block buffers (a few hundred elements each, sized so that they fit
- * an L1 cache; in the arena), the
- * block's part of the sum, then the block's VJPs seeded by the sum's
- * (scalar) adjoint, its shares added into the gradient where they belong.
+ * an L1 cache; in the arena), the block's part of the sum, then the
+ * block's VJPs seeded by the sum's (scalar) adjoint, its shares added into
+ * the gradient where they belong.
  * No array of m elements is made; x is read and the gradient written
  * about once.  What it accepts: inputs and constants read directly (m
  * elements) or through a view of them at a constant offset (x[:-1], x[1:]);
@@ -150,7 +150,13 @@ double ad_replay_pw_sum(const double *x, int64_t n);
  * offset o of element j comes from the block holding j - o), so they
  * arrive in the sweep's order only when the offsets of an input's shares
  * do not grow along the sweep's order (the first two may be swapped:
- * (0 + a) + b = (0 + b) + a); a program where they would is not blocked. */
+ * (0 + a) + b = (0 + b) + a); a program where they would is not blocked.
+ *
+ * Memory: the arena holds block buffers only, counted while a run lasts as
+ * the whole-array ones are (saved blocks as tape, other blocks as values,
+ * adjoint blocks as tangents), so peak_tape is a few kB whatever n.  The
+ * inputs are not moved to tape: a block's backward reads the block of x
+ * its forward has just read, nothing of x is kept for it. */
 #define AD_REPLAY_BLOCK_MIN 128          /* a leaf of the sum's tree */
 #define AD_REPLAY_BLOCK_MAX 4096
 #define AD_REPLAY_BLOCK_BYTES (48 * 1024) /* a block's buffers: an L1d (48 KiB here) */
