@@ -20,11 +20,6 @@
 #include "ops/simd.h"
 #include "trace.h"
 
-static bool is_view(int op)
-{
-    return op == AD_OP_slice || op == AD_OP_view || op == AD_OP_squeeze || op == AD_OP_unsqueeze;
-}
-
 static bool is_root(const ad_slot *s) { return s->kind == AD_SLOT_IN || s->kind == AD_SLOT_CONST; }
 
 /* ---- the plan ---------------------------------------------------------- */
@@ -34,7 +29,7 @@ static const char *op_misfit(const ad_prog *g, const ad_pop *p, int64_t m)
 {
     if (p->op == AD_OP_sum || p->op == AD_OP_mean) return "a reduction before the last op";
     if (g->slot[p->out].numel != m) return "an intermediate of another length than the sum's input";
-    if (is_view(p->op))
+    if (ad_rec_is_view_op(p->op))
         return is_root(&g->slot[p->in[0]]) ? NULL : "a view of an intermediate (or of a view)";
     for (int k = 0; k < p->nin; k++)
         if (g->slot[p->in[k]].numel != m) return "an op reads an array of another length than the sum's input";
@@ -52,7 +47,7 @@ static bool order_fits(const ad_prog *g, int32_t s)
         const ad_pop *p = &g->op[k];
         for (int i = 0; i < p->nin; i++) {
             if (!p->rec || !((p->need >> i) & 1u) || p->in[i] != s) continue;
-            int64_t off = is_view(p->op) ? g->slot[p->out].off : 0;
+            int64_t off = ad_rec_is_view_op(p->op) ? g->slot[p->out].off : 0;
             if (count >= 2 && off > lowest) return false;
             lowest = count == 0 || off < lowest ? off : lowest;
             count++;
@@ -295,7 +290,7 @@ static void backward_block(const brun *r, int64_t n)
         for (int i = 0; i < p->nin; i++) {
             double *d = g->ap[p->in[i]];
             if (!((p->need >> i) & 1u) || !d) continue;
-            if (!is_view(p->op)) {
+            if (!ad_rec_is_view_op(p->op)) {
                 share_op(r, p, i, d, !present[p->in[i]], gy, n);
             } else if (g->slot[p->in[i]].kind == AD_SLOT_IN) {
                 d += g->slot[p->out].off; /* x[lo + off ..] */

@@ -172,6 +172,10 @@ bool ad_prog_blocked(const ad_prog *p, const char **why);
 
 /* ---- the program's layout (shared by trace.c and replay.c) ------------- */
 
+/* Whether op's result is a view of its input (a VIEW slot when it shares
+ * the input's memory): slice, view, squeeze, unsqueeze (trace.c). */
+bool ad_rec_is_view_op(int op);
+
 enum { AD_SLOT_IN, AD_SLOT_CONST, AD_SLOT_BUF, AD_SLOT_VIEW };
 
 typedef struct ad_slot {
