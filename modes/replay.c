@@ -15,23 +15,20 @@ static int plain(const ad_problem *p, int k, ad_tensor *U, const ad_options *o, 
                  const char *why)
 {
     int rc = ad_backend_reverse.vjp(&ad_backend_reverse, p, k, U, o, e, st);
-    ad_progs_report(p->ctx, AD_REPLAY_PLAIN, why, 0);
+    ad_progs_report(p->ctx, AD_REPLAY_PLAIN, why, NULL);
     return rc;
 }
 
-/* Arrays above this many elements run as reverse.  Op by op over whole
- * arrays the replay makes more passes over memory than reverse's sweep
- * (whose fused rules write into adjoints it reuses while they are hot, and
- * which passes an adjoint on without a copy), and from ~2-3 k elements
- * on (rosenbrock, expsin) the bookkeeping it saves no longer pays for
- * them: measured on this machine, rosenbrock 1e3 5.6 us against
- * reverse's 7.0, 3e3 18.0 against 17.5, 1e5 1.2 ms against 0.78.  A
- * blocked replay (strip-mined, data in L1) would be needed above. */
+/* Arrays above this many elements run as reverse unless the program runs
+ * blocked (src/trace.h).  Op by op over whole arrays the replay makes
+ * more passes over memory than reverse's sweep (whose fused rules write
+ * into adjoints it reuses while they are hot, and which passes an adjoint
+ * on without a copy), and from ~2-3 k elements on (rosenbrock, expsin)
+ * the bookkeeping it saves no longer pays for them: measured on this
+ * machine, rosenbrock 1e3 5.6 us against reverse's 7.0, 3e3 18.0 against
+ * 17.5, 1e5 1.2 ms against 0.78.  Block by block there are no such
+ * passes, and no limit. */
 #define REPLAY_MAX_NUMEL 2048
-
-static const char *too_large =
-    "arrays of more than 2048 elements run as reverse (op by op over whole arrays the replay would make more "
-    "passes over memory than reverse's sweep)";
 
 /* Why this call cannot use a program, or NULL. */
 static const char *plain_reason(const ad_problem *p, int k, const ad_tensor *U)
@@ -45,10 +42,8 @@ static const char *plain_reason(const ad_problem *p, int k, const ad_tensor *U)
     if (ctx->fwd_depth > 0) return "a forward level is open";
     if (k != 1) return "several cotangents at once (a Jacobian by rows)";
     if (U && !(U->flags & AD_T_CONTIG)) return "the cotangent is not contiguous";
-    for (int i = 0; i < p->nin; i++) {
+    for (int i = 0; i < p->nin; i++)
         if (!(p->in[i]->flags & AD_T_CONTIG)) return "an input is not contiguous";
-        if (p->in[i]->numel > REPLAY_MAX_NUMEL) return too_large;
-    }
     return NULL;
 }
 
@@ -142,8 +137,12 @@ static int trace_call(const ad_problem *p, int k, ad_tensor *U, const ad_options
         return rc;
     }
     bool same = true;
-    if (t.prog && ad_prog_max_numel(t.prog) > REPLAY_MAX_NUMEL) {
-        snprintf(t.why, sizeof t.why, "%s", too_large);
+    const char *unblocked = NULL;
+    if (t.prog && !ad_prog_blocked(t.prog, &unblocked) && ad_prog_max_numel(t.prog) > REPLAY_MAX_NUMEL) {
+        snprintf(t.why, sizeof t.why,
+                 "arrays of more than 2048 elements run as reverse unless the recording runs blocked, and it "
+                 "cannot: %s",
+                 unblocked);
         ad_prog_free(ctx, t.prog);
         t.prog = NULL;
     }
@@ -153,11 +152,10 @@ static int trace_call(const ad_problem *p, int k, ad_tensor *U, const ad_options
         ad_prog_free(ctx, t.prog);
         t.prog = NULL;
     }
-    int64_t nops = t.prog ? ad_prog_nops(t.prog) : 0;
     if (rc == AD_OK) rc = ad_progs_add(ctx, key, p->in, t.prog, t.why);
     else ad_prog_free(ctx, t.prog);
-    if (rc == AD_OK) {
-        ad_progs_report(ctx, AD_REPLAY_TRACED, t.why, nops);
+    if (rc == AD_OK) { /* the entry owns t.prog now */
+        ad_progs_report(ctx, AD_REPLAY_TRACED, t.why, t.prog);
         return AD_OK;
     }
     /* out of memory keeping the program: the call fails as a whole */
@@ -204,7 +202,7 @@ static int replay_call(const ad_problem *p, ad_prog *g, ad_tensor *U, ad_eval *e
         st->passes++;
         st->sweeps++;
     }
-    if (rc == AD_OK) ad_progs_report(ctx, AD_REPLAY_REPLAYED, "", ad_prog_nops(g));
+    if (rc == AD_OK) ad_progs_report(ctx, AD_REPLAY_REPLAYED, "", g);
     return ad_vjp_finish(ctx, s, rc, p->nin, y, G, e);
 }
 

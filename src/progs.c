@@ -160,13 +160,14 @@ int ad_progs_add(ad_ctx *ctx, const ad_prog_key *key, ad_tensor *const *in, ad_p
 ad_prog *ad_prog_entry_prog(const ad_prog_entry *e) { return e->prog; }
 const char *ad_prog_entry_why(const ad_prog_entry *e) { return e->why; }
 
-void ad_progs_report(ad_ctx *ctx, int kind, const char *why, int64_t ops)
+void ad_progs_report(ad_ctx *ctx, int kind, const char *why, const ad_prog *prog)
 {
     ad_progs *ps = table(ctx);
     if (!ps) return; /* out of memory: the report is the one thing lost */
     ad_replay_report *r = &ps->last;
     r->kind = kind;
-    r->ops = ops;
+    r->ops = prog ? prog->nop : 0;
+    r->block = prog ? prog->block : 0;
     size_t n = why ? strlen(why) : 0; /* no snprintf: a replay's whole budget is a few thousand instructions */
     if (n >= sizeof r->reason) n = sizeof r->reason - 1;
     memcpy(r->reason, why ? why : "", n);

@@ -19,7 +19,7 @@
 
 /* reduce.c's pairwise sum of x[0..n) (its pw_id with unit stride): eight
  * lanes over blocks of 128, halves split at a multiple of 8. */
-static double pw_sum(const double *x, int64_t n)
+double ad_replay_pw_sum(const double *x, int64_t n)
 {
     if (n <= 128) {
         double r[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -32,7 +32,7 @@ static double pw_sum(const double *x, int64_t n)
     }
     int64_t h = n / 2;
     h -= h % 8;
-    return pw_sum(x, h) + pw_sum(x + h, n - h);
+    return ad_replay_pw_sum(x, h) + ad_replay_pw_sum(x + h, n - h);
 }
 
 typedef struct run {
@@ -96,8 +96,8 @@ static void forward_op(const run *r, const ad_pop *p)
     case AD_OP_sub: EACH(n, y[i] = a[i] - b[i]); break;
     case AD_OP_mul: EACH(n, y[i] = a[i] * b[i]); break;
     case AD_OP_div: EACH(n, y[i] = a[i] / b[i]); break;
-    case AD_OP_sum: y[0] = 0.0 + pw_sum(a, na); break;
-    case AD_OP_mean: y[0] = (0.0 + pw_sum(a, na)) / (double)na; break;
+    case AD_OP_sum: y[0] = 0.0 + ad_replay_pw_sum(a, na); break;
+    case AD_OP_mean: y[0] = (0.0 + ad_replay_pw_sum(a, na)) / (double)na; break;
     default: ad_simd_run(simd_of(p->op), n, y, 1, a, 1); break;
     }
 }
@@ -209,6 +209,11 @@ int ad_prog_run(ad_ctx *ctx, ad_prog *g, ad_tensor *const *x, const double *seed
     int rc = arena_of(ctx, g);
     if (rc != AD_OK) return rc;
     account(ctx, g, x, +1);
+    if (g->block) {
+        ad_prog_run_blocked(g, x, seed, y, gr);
+        account(ctx, g, x, -1);
+        return AD_OK;
+    }
     bind(g, x, gr);
     run r = {.g = g, .vp = g->vp, .ap = g->ap};
     for (int k = 0; k < g->nop; k++) forward_op(&r, &g->op[k]);
@@ -238,8 +243,6 @@ void ad_prog_out_shape(const ad_prog *p, int *ndim, int64_t *shape)
     *ndim = p->y_ndim;
     memcpy(shape, p->y_shape, (size_t)p->y_ndim * sizeof(int64_t));
 }
-
-int64_t ad_prog_nops(const ad_prog *p) { return p->nop; }
 
 int64_t ad_prog_max_numel(const ad_prog *p)
 {

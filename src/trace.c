@@ -171,7 +171,7 @@ static bool same_shape(const ad_tensor *a, const ad_tensor *b)
     return true;
 }
 
-static bool is_view_op(int op)
+bool ad_rec_is_view_op(int op)
 {
     return op == AD_OP_slice || op == AD_OP_view || op == AD_OP_squeeze || op == AD_OP_unsqueeze;
 }
@@ -184,7 +184,7 @@ static const char *op_bad(int op, int nin, ad_tensor *const *in, const ad_tensor
                                 AD_OP_add_s, AD_OP_mul_s, AD_OP_div_s, AD_OP_rsub_s};
     static const int binary[] = {AD_OP_add, AD_OP_sub, AD_OP_mul, AD_OP_div};
     if (!(out->flags & AD_T_CONTIG)) return "its result is not contiguous";
-    if (is_view_op(op)) return out->st == in[0]->st ? NULL : "a copying view is not replayed";
+    if (ad_rec_is_view_op(op)) return out->st == in[0]->st ? NULL : "a copying view is not replayed";
     for (int i = 0; i < nin; i++)
         if (in[i]->st == out->st) return "its result shares memory with an input";
     if (in_set(op, unary, (int)(sizeof unary / sizeof *unary)))
@@ -197,7 +197,7 @@ static const char *op_bad(int op, int nin, ad_tensor *const *in, const ad_tensor
 
 static int32_t out_slot(ad_rec *r, int op, ad_tensor *out, ad_tensor *in0, int32_t in0_slot)
 {
-    if (!is_view_op(op) || out->st != in0->st || in0_slot < 0) return add_slot(r, out, AD_SLOT_BUF);
+    if (!ad_rec_is_view_op(op) || out->st != in0->st || in0_slot < 0) return add_slot(r, out, AD_SLOT_BUF);
     const ad_slot *b = &r->slot[in0_slot].s;
     int64_t off = (b->kind == AD_SLOT_VIEW ? b->off : 0) + (int64_t)(out->data - in0->data);
     int32_t root = b->root;
@@ -359,6 +359,7 @@ static ad_prog *compact(ad_rec *r, int32_t y, const uint8_t *live_slot, const ui
     g->y_ndim = yt->ndim;
     memcpy(g->y_shape, yt->shape, (size_t)yt->ndim * sizeof(int64_t));
     lay_out(g);
+    g->why_not_blocked = ad_prog_block_plan(g);
     return g;
 }
 

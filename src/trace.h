@@ -110,8 +110,9 @@ void ad_prog_free(ad_ctx *ctx, ad_prog *p);
 int64_t ad_progs_parked(const ad_ctx *ctx);
 int64_t ad_progs_free(ad_ctx *ctx);
 
-/* The last reverse-replay call's report (backend.h: ad_replay_last). */
-void ad_progs_report(ad_ctx *ctx, int kind, const char *why, int64_t ops);
+/* The last reverse-replay call's report (backend.h: ad_replay_last): its
+ * kind, reason and the program run or recorded (NULL: none). */
+void ad_progs_report(ad_ctx *ctx, int kind, const char *why, const ad_prog *prog);
 
 /* ---- execution (replay.c) --------------------------------------------- */
 
@@ -121,13 +122,59 @@ void ad_progs_report(ad_ctx *ctx, int kind, const char *why, int64_t ops);
  * cotangent, its numel values; NULL: 1) into g[i] (x[i]'s numel).
  * AD_OK, or AD_ENOMEM when the arena cannot be allocated. */
 int ad_prog_run(ad_ctx *ctx, ad_prog *prog, ad_tensor *const *x, const double *seed, double *y, double *const *g);
-/* The output's shape, and the number of ops the program runs. */
+/* The output's shape. */
 void ad_prog_out_shape(const ad_prog *p, int *ndim, int64_t *shape);
-int64_t ad_prog_nops(const ad_prog *p);
 /* The largest slot's element count. */
 int64_t ad_prog_max_numel(const ad_prog *p);
+/* reduce.c's pairwise sum of x[0..n) (the full sum's tree, unit stride). */
+double ad_replay_pw_sum(const double *x, int64_t n);
+
+/* ---- blocked execution (replay_block.c) --------------------------------- *
+ *
+ * A program of elementwise chains over one domain of m elements, ending in
+ * a full sum or mean, runs block by block: per block the forward values
+ * into block buffers (a few hundred elements each, sized so that they fit
+ * an L1 cache; in the arena), the block's part of the sum, then the
+ * block's VJPs seeded by the sum's (scalar) adjoint, its shares added into
+ * the gradient where they belong.
+ * No array of m elements is made; x is read and the gradient written
+ * about once.  What it accepts: inputs and constants read directly (m
+ * elements) or through a view of them at a constant offset (x[:-1], x[1:]);
+ * unary, scalar and same-shape binary ops whose results have m elements;
+ * the full sum or mean last, nothing else reduced.
+ *
+ * The blocks are the nodes of the sum's pairwise tree (ad_replay_pw_sum)
+ * where it first reaches the block size or fewer elements, combined as
+ * the tree combines them, so the value is the same sum to the bit.  A
+ * gradient element gets its shares from one or two blocks (a share at
+ * offset o of element j comes from the block holding j - o), so they
+ * arrive in the sweep's order only when the offsets of an input's shares
+ * do not grow along the sweep's order (the first two may be swapped:
+ * (0 + a) + b = (0 + b) + a); a program where they would is not blocked.
+ *
+ * Memory: the arena holds block buffers only, counted while a run lasts as
+ * the whole-array ones are (saved blocks as tape, other blocks as values,
+ * adjoint blocks as tangents), so peak_tape is a few kB whatever n.  The
+ * inputs are not moved to tape: a block's backward reads the block of x
+ * its forward has just read, nothing of x is kept for it. */
+#define AD_REPLAY_BLOCK_MIN 128          /* a leaf of the sum's tree */
+#define AD_REPLAY_BLOCK_MAX 4096
+#define AD_REPLAY_BLOCK_BYTES (48 * 1024) /* a block's buffers: an L1d (48 KiB here) */
+#define AD_REPLAY_SMALL 24               /* below, op by op costs fewer instructions */
+
+/* Lays prog out for blocked execution and returns NULL, or returns why it
+ * cannot run blocked (a static string; prog is left as it was). */
+const char *ad_prog_block_plan(ad_prog *g);
+/* ad_prog_run's blocked path (the arena allocated and counted). */
+void ad_prog_run_blocked(ad_prog *g, ad_tensor *const *x, const double *seed, double *y, double *const *gr);
+/* Whether prog runs blocked; if not, why (a static string) in *why. */
+bool ad_prog_blocked(const ad_prog *p, const char **why);
 
 /* ---- the program's layout (shared by trace.c and replay.c) ------------- */
+
+/* Whether op's result is a view of its input (a VIEW slot when it shares
+ * the input's memory): slice, view, squeeze, unsqueeze (trace.c). */
+bool ad_rec_is_view_op(int op);
 
 enum { AD_SLOT_IN, AD_SLOT_CONST, AD_SLOT_BUF, AD_SLOT_VIEW };
 
@@ -167,6 +214,10 @@ struct ad_prog {
     uint8_t *present;    /* per slot: its adjoint holds a share (one run's scratch) */
     double **vp, **ap;   /* per slot: its values and its adjoint (NULL: none) this run */
     uint64_t saved_in;   /* bit i: input i's values are read by the reverse pass */
+    int64_t block;       /* blocked (replay_block.c): elements per block buffer; 0: whole arrays */
+    int64_t dom;         /* blocked: the elementwise domain's length m */
+    int64_t scratch;     /* blocked: the arena's three scratch block buffers (doubles in) */
+    const char *why_not_blocked; /* NULL when blocked, else the reason (a static string) */
     size_t bytes;        /* of this block (slots, ops, pool, present) */
 };
 

@@ -5,10 +5,12 @@
  * (==: the sign of a zero aside), on the call that records, and on later
  * calls with new input values (which must not get the traced ones); what
  * cannot be replayed must fall back to reverse and say why. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
 #include "helpers.h"
+#include "trace.h"
 
 TestSuite(replay, .init = th_setup, .fini = th_teardown);
 
@@ -48,14 +50,37 @@ static int64_t grad_of(const ad_backend *b, const ad_problem *p, double *out)
     return m;
 }
 
+/* Room for grad_of's answer: the value and every input's gradient. */
+static double *answer_room(const ad_problem *p)
+{
+    int64_t n = 1;
+    for (int i = 0; i < p->nin; i++) n += ad_numel(p->in[i]);
+    double *a = malloc((size_t)n * sizeof *a);
+    cr_assert(a);
+    return a;
+}
+
 static void expect_same(const ad_problem *p, const char *what, int call)
 {
-    double a[4096], b[4096];
-    int64_t na = grad_of(rep(), p, a), nb = grad_of(rev(), p, b);
+    double *a = answer_room(p), *b = answer_room(p);
+    int64_t na = grad_of(rep(), p, a), nb = grad_of(rev(), p, b), bad = 0;
     cr_assert_eq(na, nb);
-    for (int64_t i = 0; i < na; i++)
-        cr_expect(a[i] == b[i] || (a[i] != a[i] && b[i] != b[i]), "%s, call %d: entry %lld is %.17g, reverse %.17g",
-                  what, call, (long long)i, a[i], b[i]);
+    for (int64_t i = 0; i < na && bad < 5; i++) {
+        bool same = a[i] == b[i] || (a[i] != a[i] && b[i] != b[i]);
+        bad += !same;
+        cr_expect(same, "%s, call %d: entry %lld is %.17g, reverse %.17g", what, call, (long long)i, a[i], b[i]);
+    }
+    free(a);
+    free(b);
+}
+
+/* Runs reverse-replay once more (grad_of ran it before reverse) so that
+ * last_kind() speaks of it. */
+static void rerun(const ad_problem *p)
+{
+    double *tmp = answer_room(p);
+    grad_of(rep(), p, tmp);
+    free(tmp);
 }
 
 /* New values in place (the same tensors, as an optimiser's loop has). */
@@ -72,9 +97,7 @@ static void three_calls(ad_problem *p, ad_tensor *x, const char *what, bool repl
     for (int call = 0; call < 3; call++) {
         refill(x, 0.45 + 0.2 * call);
         expect_same(p, what, call);
-        /* grad_of ran reverse-replay before reverse: ask about it again */
-        double tmp[4096];
-        grad_of(rep(), p, tmp);
+        rerun(p);
         int want = replays ? AD_REPLAY_REPLAYED : AD_REPLAY_PLAIN;
         cr_expect_eq(last_kind(), want, "%s, call %d: kind %d (%s)", what, call, last_kind(), last_reason());
     }
@@ -299,13 +322,17 @@ Test(replay, open_forward_level_and_nested_inputs_run_reverse)
 
 /* ---- refused allocations never give a wrong value ------------------------------ */
 
-Test(replay, refused_allocations_fail_or_are_right)
+/* Every k-th allocation refused in turn, for rosenbrock of n elements
+ * (9: op by op; 3 AD_REPLAY_BLOCK_MAX + 6: several blocks): each call
+ * fails or is right. */
+static void refused_allocations(int64_t n)
 {
     const ad_bench_fn *fn = ad_bench_suite_find("rosenbrock");
-    double want[64];
+    double *want = malloc((size_t)(n + 1) * sizeof *want);
+    cr_assert(want);
     {
         ad_scope s = ad_scope_begin(ctx);
-        ad_tensor *x = ad_bench_input(ctx, 9);
+        ad_tensor *x = ad_bench_input(ctx, n);
         ad_problem p = {.ctx = ctx, .f = fn->f, .nin = 1, .in = &x};
         grad_of(rev(), &p, want);
         ad_scope_end(ctx, s, NULL);
@@ -317,7 +344,7 @@ Test(replay, refused_allocations_fail_or_are_right)
         ad_ctx *c = ad_ctx_new_with(&o), *saved = ctx;
         cr_assert(c);
         ctx = c;
-        ad_tensor *x = ad_bench_input(c, 9);
+        ad_tensor *x = ad_bench_input(c, n);
         ad_problem p = {.ctx = c, .f = fn->f, .nin = 1, .in = &x};
         int ok = 0;
         th_alloc_arm(&h, k);
@@ -328,8 +355,11 @@ Test(replay, refused_allocations_fail_or_are_right)
             if (rc == AD_OK) {
                 ok++;
                 cr_expect_eq(ad_item(y), want[0], "k = %lld, call %d: value", (long long)k, call);
-                for (int i = 0; i < 9; i++)
-                    cr_expect_eq(ad_data(g[0])[i], want[1 + i], "k = %lld, call %d: g[%d]", (long long)k, call, i);
+                for (int64_t i = 0, bad = 0; i < n && bad < 3; i++) {
+                    bad += ad_data(g[0])[i] != want[1 + i];
+                    cr_expect_eq(ad_data(g[0])[i], want[1 + i], "k = %lld, call %d: g[%lld]", (long long)k, call,
+                                 (long long)i);
+                }
             } else {
                 cr_expect_eq(rc, AD_ENOMEM, "k = %lld: status %d (%s)", (long long)k, rc, ad_errmsg(c));
                 ad_clear_error(c);
@@ -344,20 +374,195 @@ Test(replay, refused_allocations_fail_or_are_right)
         cr_expect_eq(h.bytes, 0, "k = %lld: %lld bytes leaked", (long long)k, (long long)h.bytes);
     }
     cr_expect(done, "the calls never all succeeded");
+    free(want);
 }
 
-/* Above 2048 elements op-by-op replay loses to reverse's sweep: reverse runs. */
-Test(replay, large_arrays_run_reverse)
+Test(replay, refused_allocations_fail_or_are_right) { refused_allocations(9); }
+Test(replay, refused_allocations_fail_or_are_right_blocked) { refused_allocations(3 * AD_REPLAY_BLOCK_MAX + 6); }
+
+/* ---- blocked replay: elementwise chains ending in a sum, any size --------------- */
+
+/* The elements per block of f's program (the report of the call that
+ * records it, on inputs of 20000 elements). */
+static int64_t block_of(ad_fn f, const void *user, int nin)
 {
     ad_scope s = ad_scope_begin(ctx);
-    const ad_bench_fn *fn = ad_bench_suite_find("expsin");
-    ad_tensor *x = ad_bench_input(ctx, 3000);
-    ad_problem p = {.ctx = ctx, .f = fn->f, .nin = 1, .in = &x};
-    for (int call = 0; call < 2; call++) {
-        refill(x, 0.3 + call);
-        expect_same(&p, "expsin n = 3000", call);
-        cr_expect_eq(last_kind(), AD_REPLAY_PLAIN, "call %d: kind %d", call, last_kind());
-        cr_expect(strstr(last_reason(), "2048"), "%s", last_reason());
-    }
+    ad_tensor *in[2] = {ad_bench_input(ctx, 20000), ad_bench_input(ctx, 20000)};
+    bool wrt[2] = {true, false};
+    ad_problem p = {.ctx = ctx, .f = f, .user = (void *)user, .nin = nin, .in = in, .wrt = wrt};
+    rerun(&p);
+    ad_replay_report r;
+    ad_replay_last(ctx, &r);
+    cr_assert_eq(r.kind, AD_REPLAY_TRACED);
+    cr_assert(r.block >= AD_REPLAY_BLOCK_MIN && r.block <= AD_REPLAY_BLOCK_MAX, "block %lld", (long long)r.block);
     ad_scope_end(ctx, s, NULL);
+    return r.block;
+}
+
+/* The domain sizes around a block's edges (the blocks are the sum's tree
+ * nodes of at most b elements), and one of many blocks. */
+#define NEDGES 5
+static void edge_sizes(int64_t b, int64_t *m)
+{
+    const int64_t e[NEDGES] = {b - 1, b, b + 1, 3 * b + 5, 100000};
+    memcpy(m, e, sizeof e);
+}
+
+/* Calls with new values, each the same numbers as reverse (the first
+ * records), then replayed in blocks of b elements (m of them at most). */
+static void blocked_calls(ad_problem *p, ad_tensor *x, const char *what, int64_t m, int64_t b)
+{
+    for (int call = 0; call < 3; call++) {
+        refill(x, 0.45 + 0.2 * call);
+        expect_same(p, what, call);
+        rerun(p);
+        ad_replay_report r;
+        ad_replay_last(ctx, &r);
+        cr_expect_eq(r.kind, AD_REPLAY_REPLAYED, "%s, call %d: %s", what, call, r.reason);
+        cr_expect_eq(r.block, m < b ? m : b, "%s: block %lld", what, (long long)r.block);
+    }
+}
+
+Test(replay, blocked_suite_functions_match_reverse_at_block_edges)
+{
+    const char *names[] = {"rosenbrock", "expsin"};
+    for (int f = 0; f < 2; f++) {
+        ad_fn fn = ad_bench_suite_find(names[f])->f;
+        int64_t b = block_of(fn, NULL, 1), sizes[NEDGES];
+        edge_sizes(b, sizes);
+        for (int k = 0; k < NEDGES; k++) {
+            ad_scope s = ad_scope_begin(ctx);
+            int64_t m = sizes[k], n = f == 0 ? m + 1 : m; /* rosenbrock sums n - 1 terms */
+            ad_tensor *x = ad_bench_input(ctx, n);
+            ad_problem p = {.ctx = ctx, .f = fn, .nin = 1, .in = &x};
+            char what[64];
+            snprintf(what, sizeof what, "%s, %lld terms", names[f], (long long)m);
+            blocked_calls(&p, x, what, m, b);
+            ad_scope_end(ctx, s, NULL);
+        }
+    }
+}
+
+/* Slices of x at one or two offsets; `order` 1 makes the slices in the
+ * order whose shares would reach x out of the sweep's order. */
+static ad_tensor *f_offsets(ad_ctx *c, ad_tensor *const *in, void *user)
+{
+    (void)c;
+    ad_tensor *x = in[0], *a, *b, *d;
+    switch (*(const int *)user) {
+    case 0: /* one offset, a sum */
+        a = ad_idx(x, AD_S(AD_END, -1));
+        b = ad_idx(x, AD_S(1, AD_END));
+        return ad_sum(ad_mul(ad_exp(ad_mul_s(b, -0.5)), ad_sub(a, ad_sigmoid(b))), AD_ALL, false);
+    case 1: /* two offsets, a mean, slices made left to right */
+        a = ad_idx(x, AD_S(AD_END, -2));
+        b = ad_idx(x, AD_S(1, -1));
+        d = ad_idx(x, AD_S(2, AD_END));
+        break;
+    default: /* the same made right to left: swept left to right */
+        d = ad_idx(x, AD_S(2, AD_END));
+        b = ad_idx(x, AD_S(1, -1));
+        a = ad_idx(x, AD_S(AD_END, -2));
+        break;
+    }
+    ad_tensor *u = ad_sub(ad_mul(ad_tanh(a), b), ad_div(d, ad_add_s(ad_square(b), 1.5)));
+    return ad_mean(ad_add(u, ad_sqrt(ad_add_s(ad_cos(d), 2.0))), AD_ALL, false);
+}
+
+static const int offset_cases[3] = {0, 1, 2};
+
+Test(replay, blocked_slices_at_one_and_two_offsets_match_reverse)
+{
+    for (int c = 0; c < 2; c++) {
+        int64_t b = block_of(f_offsets, &offset_cases[c], 1), sizes[NEDGES];
+        edge_sizes(b, sizes);
+        for (int k = 0; k < NEDGES; k++) {
+            ad_scope s = ad_scope_begin(ctx);
+            int64_t m = sizes[k], n = m + 1 + c;
+            ad_tensor *x = ad_bench_input(ctx, n);
+            ad_problem p = {.ctx = ctx, .f = f_offsets, .user = (void *)&offset_cases[c], .nin = 1, .in = &x};
+            char what[64];
+            snprintf(what, sizeof what, "offsets case %d, %lld terms", c, (long long)m);
+            blocked_calls(&p, x, what, m, b);
+            ad_scope_end(ctx, s, NULL);
+        }
+    }
+}
+
+/* Two inputs, one differentiated, each read through a slice. */
+static ad_tensor *f_two_inputs(ad_ctx *c, ad_tensor *const *in, void *user)
+{
+    (void)c;
+    (void)user;
+    ad_tensor *a = ad_idx(in[0], AD_S(1, AD_END)), *w = ad_idx(in[1], AD_S(AD_END, -1));
+    return ad_sum(ad_mul(ad_log(ad_add_s(ad_square(a), 0.5)), ad_mul(w, a)), AD_ALL, false);
+}
+
+Test(replay, blocked_two_inputs_match_reverse)
+{
+    int64_t b = block_of(f_two_inputs, NULL, 2), n = 3 * b + 6;
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *in[2] = {ad_bench_input(ctx, n), ad_bench_input(ctx, n)};
+    bool wrt[2] = {true, false};
+    ad_problem p = {.ctx = ctx, .f = f_two_inputs, .nin = 2, .in = in, .wrt = wrt};
+    blocked_calls(&p, in[0], "two inputs", n - 1, b);
+    ad_scope_end(ctx, s, NULL);
+}
+
+/* A recording the blocked executor refuses: above 2048 elements it runs as
+ * reverse on every call and says why; below, it is replayed op by op. */
+Test(replay, unblockable_recordings_run_reverse_at_large_n)
+{
+    for (int large = 0; large < 2; large++) {
+        ad_scope s = ad_scope_begin(ctx);
+        ad_tensor *x = ad_bench_input(ctx, large ? 3 * AD_REPLAY_BLOCK_MAX + 7 : 40);
+        ad_problem p = {.ctx = ctx, .f = f_offsets, .user = (void *)&offset_cases[2], .nin = 1, .in = &x};
+        for (int call = 0; call < 3; call++) {
+            refill(x, 0.3 + 0.1 * call);
+            expect_same(&p, large ? "out of order, large" : "out of order, small", call);
+            rerun(&p);
+            ad_replay_report r;
+            ad_replay_last(ctx, &r);
+            cr_expect_eq(r.block, 0);
+            if (call == 0) continue;
+            cr_expect_eq(r.kind, large ? AD_REPLAY_PLAIN : AD_REPLAY_REPLAYED, "call %d: %s", call, r.reason);
+            if (large) cr_expect(strstr(r.reason, "2048") && strstr(r.reason, "order"), "%s", r.reason);
+        }
+        ad_scope_end(ctx, s, NULL);
+    }
+}
+
+/* A replay's memory is its block buffers: the same bytes at 20000 terms
+ * as at 1e5 (reverse's tape grows with n), all in an L1's worth, and all
+ * given back. */
+static void replay_peaks(int64_t n, int64_t *tape, int64_t *values)
+{
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *x = ad_bench_input(ctx, n);
+    ad_problem p = {.ctx = ctx, .f = ad_bench_suite_find("expsin")->f, .nin = 1, .in = &x};
+    double *tmp = answer_room(&p);
+    grad_of(rep(), &p, tmp); /* records */
+    ad_mem_stats before, after;
+    ad_ctx_mem_stats(ctx, &before);
+    ad_ctx_reset_peak(ctx);
+    grad_of(rep(), &p, tmp);
+    cr_expect_eq(last_kind(), AD_REPLAY_REPLAYED);
+    ad_ctx_mem_stats(ctx, &after);
+    *tape = after.peak[AD_MEM_TAPE] - before.live[AD_MEM_TAPE];
+    *values = after.peak[AD_MEM_VALUES] - before.live[AD_MEM_VALUES];
+    cr_expect_eq(after.live_total, before.live_total, "n = %lld: bytes left after the call", (long long)n);
+    free(tmp);
+    ad_scope_end(ctx, s, NULL);
+    ad_ctx_trim(ctx);
+}
+
+Test(replay, blocked_memory_is_its_block_buffers)
+{
+    int64_t t1, v1, t2, v2;
+    replay_peaks(20000, &t1, &v1);
+    replay_peaks(100000, &t2, &v2);
+    cr_expect_gt(t1, 0, "expsin's backward reads saved blocks (x², sin's input, exp's result)");
+    cr_expect_eq(t1, t2, "tape: %lld bytes at 20000, %lld at 1e5", (long long)t1, (long long)t2);
+    cr_expect_eq(v1, v2, "values: %lld bytes at 20000, %lld at 1e5", (long long)v1, (long long)v2);
+    cr_expect_leq(t2 + v2, AD_REPLAY_BLOCK_BYTES, "tape %lld + values %lld", (long long)t2, (long long)v2);
 }

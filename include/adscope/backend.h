@@ -299,6 +299,8 @@ typedef struct ad_replay_report {
     int64_t ops;       /* ops of the program run or recorded (0: none) */
     int64_t programs;  /* entries the context holds (programs and refusals) */
     char reason[256];
+    int64_t block;     /* elements per block when the program runs block by block (src/trace.h: elementwise
+                        * chains ending in a full sum or mean, any size); 0: op by op over whole arrays */
 } ad_replay_report;
 
 /* Fills *r for ctx.  AD_OK, or AD_EINVAL for NULL arguments. */
