@@ -204,6 +204,10 @@ void ad_bench_cell_row(const ad_bench_cell *c, char bufs[AD_BENCH_NCOLS][128], c
 
 /* Median of n values (sorted in place). */
 double ad_bench_median(double *v, int n);
+/* Sorts v[0..n) ascending (min v[0], median v[n/2], max v[n-1]). */
+void ad_bench_sort(double *v, int n);
+/* Seconds on the monotonic clock (differences only). */
+double ad_bench_now(void);
 
 /* ---- timing in interleaved rounds (bench/rounds.c) ---------------------------------------------- */
 

@@ -27,7 +27,7 @@ const char *ad_bench_status_name(ad_bench_status s)
     return s == AD_BENCH_OK ? "ok" : s == AD_BENCH_SKIPPED ? "skipped" : "failed";
 }
 
-static double now(void)
+double ad_bench_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -40,10 +40,15 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+void ad_bench_sort(double *v, int n)
+{
+    if (n > 1) qsort(v, (size_t)n, sizeof *v, cmp_double);
+}
+
 double ad_bench_median(double *v, int n)
 {
     if (n <= 0) return NAN;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    ad_bench_sort(v, n);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
@@ -177,12 +182,12 @@ static int f_call(group *g, double *sec)
     int fwd = ad_fwd_width(ctx);
     if (fwd > 0) ad_fwd_end(ctx);
     ad_clear_error(ctx);
-    double t = now();
+    double t = ad_bench_now();
     ad_scope s = ad_scope_begin(ctx);
     ad_tensor *y = g->fn->f(ctx, g->in, g->p.user);
     int64_t numel = y ? ad_numel(y) : 0;
     ad_scope_end(ctx, s, NULL);
-    *sec = now() - t;
+    *sec = ad_bench_now() - t;
     int rc = AD_OK;
     if (!y) {
         rc = ad_errno(ctx) ? ad_errno(ctx) : AD_EINVAL;
@@ -544,7 +549,7 @@ static void progress(const ad_bench_config *cfg, int64_t done, int64_t total, co
                      const ad_bench_cell *finished, double t0)
 {
     if (!cfg->progress) return;
-    double el = now() - t0;
+    double el = ad_bench_now() - t0;
     ad_bench_progress p = {.done = done,
                            .total = total,
                            .function = c->function,
@@ -791,7 +796,7 @@ int ad_bench_run(ad_ctx *ctx, const ad_bench_config *cfg, ad_bench_table *out, c
         snprintf(err, errn, "out of memory");
     } else {
         ad_bench_plan(cfg, r.plan, total, err, errn);
-        r.t0 = now();
+        r.t0 = ad_bench_now();
         failed = run_plan(&r, err, errn);
     }
     free(r.plan);

@@ -58,18 +58,6 @@ static void bind(ad_prog *g, ad_tensor *const *x, double *const *gr)
 static double *val(const run *r, int s) { return r->vp[s]; }
 static double *adj(const run *r, int s) { return r->ap[s]; }
 
-static ad_simd_fn simd_of(int op)
-{
-    switch (op) {
-    case AD_OP_exp: return AD_SIMD_EXP;
-    case AD_OP_log: return AD_SIMD_LOG;
-    case AD_OP_sin: return AD_SIMD_SIN;
-    case AD_OP_cos: return AD_SIMD_COS;
-    case AD_OP_tanh: return AD_SIMD_TANH;
-    default: return AD_SIMD_SIGMOID;
-    }
-}
-
 #define EACH(n, STMT)                            \
     do {                                         \
         for (int64_t i = 0; i < (n); i++) STMT;  \
@@ -98,7 +86,7 @@ static void forward_op(const run *r, const ad_pop *p)
     case AD_OP_div: EACH(n, y[i] = a[i] / b[i]); break;
     case AD_OP_sum: y[0] = 0.0 + ad_replay_pw_sum(a, na); break;
     case AD_OP_mean: y[0] = (0.0 + ad_replay_pw_sum(a, na)) / (double)na; break;
-    default: ad_simd_run(simd_of(p->op), n, y, 1, a, 1); break;
+    default: ad_simd_run(ad_rec_simd_of(p->op), n, y, 1, a, 1); break;
     }
 }
 

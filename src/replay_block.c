@@ -156,18 +156,6 @@ static void bind_block(const brun *r, int64_t lo)
     }
 }
 
-static ad_simd_fn simd_of(int op)
-{
-    switch (op) {
-    case AD_OP_exp: return AD_SIMD_EXP;
-    case AD_OP_log: return AD_SIMD_LOG;
-    case AD_OP_sin: return AD_SIMD_SIN;
-    case AD_OP_cos: return AD_SIMD_COS;
-    case AD_OP_tanh: return AD_SIMD_TANH;
-    default: return AD_SIMD_SIGMOID;
-    }
-}
-
 static void ew(ad_ew_isa_kind k, ad_ew_layout l, int64_t n, double *y, const double *a, const double *b)
 {
     (*ad_ew_isa_table())[k][l](n, y, a, b, 0.0);
@@ -191,7 +179,7 @@ static void value_op(const ad_prog *g, const ad_pop *p, int64_t n)
     case AD_OP_sub: ew(AD_EWI_sub, AD_EWL_VV, n, y, a, b); break;
     case AD_OP_mul: ew(AD_EWI_mul, AD_EWL_VV, n, y, a, b); break;
     case AD_OP_div: ew(AD_EWI_div, AD_EWL_VV, n, y, a, b); break;
-    default: ad_simd_run(simd_of(p->op), n, y, 1, a, 1); break;
+    default: ad_simd_run(ad_rec_simd_of(p->op), n, y, 1, a, 1); break;
     }
 }
 

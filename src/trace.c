@@ -6,6 +6,7 @@
 
 #include "ops/index.h"
 #include "ops/op.h"
+#include "ops/simd.h"
 #include "trace.h"
 
 typedef struct {
@@ -174,6 +175,18 @@ static bool same_shape(const ad_tensor *a, const ad_tensor *b)
 bool ad_rec_is_view_op(int op)
 {
     return op == AD_OP_slice || op == AD_OP_view || op == AD_OP_squeeze || op == AD_OP_unsqueeze;
+}
+
+ad_simd_fn ad_rec_simd_of(int op)
+{
+    switch (op) {
+    case AD_OP_exp: return AD_SIMD_EXP;
+    case AD_OP_log: return AD_SIMD_LOG;
+    case AD_OP_sin: return AD_SIMD_SIN;
+    case AD_OP_cos: return AD_SIMD_COS;
+    case AD_OP_tanh: return AD_SIMD_TANH;
+    default: return AD_SIMD_SIGMOID;
+    }
 }
 
 /* Why the replay cannot run this op, or NULL (the whitelist of trace.h). */

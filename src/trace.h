@@ -54,6 +54,7 @@
 #define ADSCOPE_TRACE_H
 
 #include "internal.h"
+#include "ops/simd.h"
 
 /* ---- recording (trace.c) ---------------------------------------------- */
 
@@ -175,6 +176,10 @@ bool ad_prog_blocked(const ad_prog *p, const char **why);
 /* Whether op's result is a view of its input (a VIEW slot when it shares
  * the input's memory): slice, view, squeeze, unsqueeze (trace.c). */
 bool ad_rec_is_view_op(int op);
+/* The SLEEF bulk function of a whitelisted transcendental op (exp, log,
+ * sin, cos, tanh; sigmoid otherwise): the kernel ad_exp & co. run, so the
+ * replay's values are theirs bit for bit (trace.c). */
+ad_simd_fn ad_rec_simd_of(int op);
 
 enum { AD_SLOT_IN, AD_SLOT_CONST, AD_SLOT_BUF, AD_SLOT_VIEW };
 

@@ -14,22 +14,14 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "bench.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* The plain loop: the step central takes (eps^(1/3)·max(1, |x_j|), made
  * exact), two evaluations, the quotient. */
 static double plain_central(ad_ctx *ctx, const ad_bench_fn *fn, ad_tensor *x, double *g)
 {
-    double t0 = now(), *xd = ad_data(x);
+    double t0 = ad_bench_now(), *xd = ad_data(x);
     for (int64_t j = 0; j < ad_numel(x); j++) {
         double x0 = xd[j], h = cbrt(DBL_EPSILON) * fmax(1, fabs(x0));
         volatile double moved = x0 + h;
@@ -43,16 +35,16 @@ static double plain_central(ad_ctx *ctx, const ad_bench_fn *fn, ad_tensor *x, do
         ad_scope_end(ctx, s, NULL);
         g[j] = (fp - fm) / (2 * h);
     }
-    return now() - t0;
+    return ad_bench_now() - t0;
 }
 
 static double driver_grad(const ad_backend *b, const ad_problem *p, const ad_options *o, ad_stats *st)
 {
     ad_tensor *g[1] = {NULL};
     ad_scope s = ad_scope_begin(p->ctx);
-    double t0 = now();
+    double t0 = ad_bench_now();
     int rc = ad_value_and_grad(b, p, o, NULL, g, NULL, st);
-    double t = now() - t0;
+    double t = ad_bench_now() - t0;
     ad_scope_end(p->ctx, s, NULL);
     if (rc != AD_OK) {
         fprintf(stderr, "micro_fd: %s: %s\n", b->name, ad_errmsg(p->ctx));

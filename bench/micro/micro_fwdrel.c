@@ -18,16 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void loadavg(const char *when)
 {
@@ -40,20 +32,14 @@ static void loadavg(const char *when)
     printf("# load average %s: %s", when, buf);
 }
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* One gradient; its time, its stats. */
 static double grad_once(const ad_problem *p, const ad_options *o, ad_stats *st)
 {
     ad_tensor *g[1] = {NULL};
     ad_scope s = ad_scope_begin(p->ctx);
-    double t0 = now();
+    double t0 = ad_bench_now();
     int rc = ad_value_and_grad(ad_backend_with(AD_CAP_FORWARD | AD_CAP_VECTOR), p, o, NULL, g, NULL, st);
-    double t = now() - t0;
+    double t = ad_bench_now() - t0;
     ad_scope_end(p->ctx, s, NULL);
     if (rc != AD_OK) {
         fprintf(stderr, "micro_fwdrel: %s\n", ad_errmsg(p->ctx));
@@ -78,7 +64,7 @@ static void cell(ad_ctx *ctx, const ad_bench_fn *fn, int64_t n, int width, int r
     for (int m = 0; m < 2; m++) grad_once(&p, &o[m], &st[m]); /* warm-up; the trace is learned */
     for (int r = 0; r < rounds; r++)
         for (int m = 0; m < 2; m++) t[m][r] = grad_once(&p, &o[m], &st[m]);
-    for (int m = 0; m < 2; m++) qsort(t[m], (size_t)rounds, sizeof(double), cmp);
+    for (int m = 0; m < 2; m++) ad_bench_sort(t[m], rounds);
     int med = rounds / 2;
     printf("%-10s %6lld %6d %9lld %11.3f %7.3f %7.3f %11lld %11.3f %7.3f %7.3f %6.3f %6.3f %7lld %4lld\n", fn->name,
            (long long)n, st[0].width, (long long)st[0].passes, 1e3 * t[0][med], 1e3 * t[0][0], 1e3 * t[0][rounds - 1],

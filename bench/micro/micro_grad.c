@@ -23,28 +23,14 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "bench.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* One call: a gradient (backend) or a plain evaluation (backend NULL). */
 static double once(const ad_backend *b, const ad_problem *p, ad_tensor **g)
 {
     ad_scope s = ad_scope_begin(p->ctx);
-    double t0 = now();
+    double t0 = ad_bench_now();
     int rc;
     if (b) {
         rc = ad_value_and_grad(b, p, NULL, NULL, g, NULL, NULL);
@@ -53,7 +39,7 @@ static double once(const ad_backend *b, const ad_problem *p, ad_tensor **g)
         rc = p->f(p->ctx, p->in, p->user) ? AD_OK : -1;
         ad_set_grad_enabled(p->ctx, was);
     }
-    double t = now() - t0;
+    double t = ad_bench_now() - t0;
     ad_scope_end(p->ctx, s, NULL); /* the gradient too: released as a user's loop would */
     if (rc != AD_OK) {
         fprintf(stderr, "micro_grad: %s\n", ad_errmsg(p->ctx));
@@ -69,14 +55,14 @@ static double timed(const ad_backend *b, const ad_problem *p, double seconds, do
     ad_tensor *g[AD_BENCH_MAX_INPUTS] = {NULL};
     for (int r = 0; r < 10; r++) {
         int m = 0;
-        double t0 = now();
-        while (m < 4096 && (m < 3 || now() - t0 < seconds / 10)) {
+        double t0 = ad_bench_now();
+        while (m < 4096 && (m < 3 || ad_bench_now() - t0 < seconds / 10)) {
             v[m++] = once(b, p, g);
         }
-        qsort(v, (size_t)m, sizeof *v, cmp);
+        ad_bench_sort(v, m);
         rounds[r] = v[m / 2];
     }
-    qsort(rounds, 10, sizeof *rounds, cmp);
+    ad_bench_sort(rounds, 10);
     *spread = rounds[5] / rounds[0] - 1;
     return rounds[0];
 }

@@ -11,22 +11,8 @@
  * over min), and the load average before and after. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "bench.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void load(const char *when)
 {
@@ -40,7 +26,7 @@ static void load(const char *when)
 static double once(const ad_problem *p, ad_tensor *const *v)
 {
     ad_scope s = ad_scope_begin(p->ctx);
-    double t0 = now();
+    double t0 = ad_bench_now();
     int rc;
     if (v) {
         ad_tensor *val = NULL, *jv = NULL;
@@ -50,7 +36,7 @@ static double once(const ad_problem *p, ad_tensor *const *v)
         rc = p->f(p->ctx, p->in, p->user) ? AD_OK : -1;
         ad_set_grad_enabled(p->ctx, was);
     }
-    double t = now() - t0;
+    double t = ad_bench_now() - t0;
     ad_scope_end(p->ctx, s, NULL);
     if (rc != AD_OK) {
         fprintf(stderr, "micro_jvp: %s\n", ad_errmsg(p->ctx));
@@ -64,7 +50,7 @@ static double round_median(const ad_problem *p, ad_tensor *const *v, int calls)
 {
     double t[64];
     for (int i = 0; i < calls; i++) t[i] = once(p, v);
-    qsort(t, (size_t)calls, sizeof *t, cmp);
+    ad_bench_sort(t, calls);
     return t[calls / 2];
 }
 
@@ -93,8 +79,8 @@ int main(int argc, char **argv)
         tf[r] = round_median(&p, NULL, calls);
         tj[r] = round_median(&p, v, calls);
     }
-    qsort(tf, (size_t)rounds, sizeof *tf, cmp);
-    qsort(tj, (size_t)rounds, sizeof *tj, cmp);
+    ad_bench_sort(tf, rounds);
+    ad_bench_sort(tj, rounds);
     printf("%s %s=%lld, %d rounds of %d calls: T_f min %.4g s median %.4g s; T_jvp min %.4g s median %.4g s; "
            "T_jvp/T_f %.2f (medians %.2f)\n",
            fn->name, fn->size_name, (long long)n, rounds, calls, tf[0], tf[rounds / 2], tj[0], tj[rounds / 2],
