@@ -245,3 +245,21 @@ Test(lse_online, tape_keeps_the_shifts, .description = "the record saves x and [
     int64_t want = (15000 + 2 * 3 + 15000 + 3 * 3) * (int64_t)sizeof(double); /* x, y, s, w, 3 chunks a row */
     cr_assert_eq(lse_saved_bytes, want, "saved %lld bytes, want %lld", (long long)lse_saved_bytes, (long long)want);
 }
+
+Test(lse_online, contiguous_view_with_an_offset, .description = "rows 1..3 of [4, 5000] (a view starting inside its storage): as a copy of them")
+{
+    ad_tensor *x = ad_empty(ctx, AD_SHAPE(4, 5000));
+    fill(ad_data(x), 20000, ASCENDING);
+    ad_requires_grad_(x, true);
+    ad_tensor *v = ad_idx(x, AD_S(1, 4)), *c = ad_detach(ad_contiguous(v));
+    ad_requires_grad_(c, true);
+    ad_tensor *yv = ad_logsumexp(v, AD_AXES(1), false), *yc = ad_logsumexp(c, AD_AXES(1), false);
+    cr_assert(yv && yc, "%s", ad_errmsg(ctx));
+    cr_assert_eq(memcmp(ad_data(yv), ad_data(yc), 3 * sizeof(double)), 0, "the view's value differs from the copy's");
+    ad_tensor *seed = ad_from_array(ctx, AD_SHAPE(3), TH_V(0.37, -1.25, 2.1));
+    cr_assert_eq(ad_backward(yv, seed, 0), AD_OK, "%s", ad_errmsg(ctx));
+    cr_assert_eq(ad_backward(yc, seed, 0), AD_OK, "%s", ad_errmsg(ctx));
+    const double *gx = ad_data(ad_grad(x)), *gc = ad_data(ad_grad(c));
+    for (int64_t i = 0; i < 5000; i++) cr_assert_eq(gx[i], 0, "row 0 got a gradient at %lld", (long long)i);
+    cr_assert_eq(memcmp(gx + 5000, gc, 15000 * sizeof(double)), 0, "the view's gradient differs from the copy's");
+}
