@@ -6,7 +6,8 @@
  * first, in a one-element last chunk, at huge logits and over mixed
  * magnitudes, beside the two-pass form on the same data; ±inf and NaN in
  * the middle, a chunk of -inf; recorded and plain values the same bits; the
- * same bits on one and two threads; what the tape keeps. */
+ * same bits on one and two threads; what the tape keeps; every allocation
+ * refused in turn. */
 #include <math.h>
 #include <string.h>
 
@@ -262,4 +263,58 @@ Test(lse_online, contiguous_view_with_an_offset, .description = "rows 1..3 of [4
     const double *gx = ad_data(ad_grad(x)), *gc = ad_data(ad_grad(c));
     for (int64_t i = 0; i < 5000; i++) cr_assert_eq(gx[i], 0, "row 0 got a gradient at %lld", (long long)i);
     cr_assert_eq(memcmp(gx + 5000, gc, 15000 * sizeof(double)), 0, "the view's gradient differs from the copy's");
+}
+
+/* logsumexp over the rows of x [2, 5000] and its gradient in c, under a
+ * scope; values into out (2 + 10000).  The status of the first failure. */
+static int rows_and_grad(ad_ctx *c, double *out)
+{
+    ad_scope sc = ad_scope_begin(c);
+    ad_tensor *x = ad_empty(c, AD_SHAPE(2, 5000));
+    int rc = AD_OK;
+    if (x) {
+        fill(ad_data(x), 10000, DESCENDING);
+        ad_requires_grad_(x, true);
+    }
+    ad_tensor *y = x ? ad_logsumexp(x, AD_AXES(1), false) : NULL;
+    ad_tensor *seed = ad_from_array(c, AD_SHAPE(2), TH_V(0.37, -1.25));
+    if (!y || !seed || ad_backward(y, seed, 0) != AD_OK || !ad_grad(x)) rc = ad_errno(c);
+    else {
+        memcpy(out, ad_data(y), 2 * sizeof(double));
+        memcpy(out + 2, ad_data(ad_grad(x)), 10000 * sizeof(double));
+    }
+    ad_scope_end(c, sc, NULL);
+    return rc;
+}
+
+Test(lse_online, allocation_failures, .description = "the N-th allocation refused, for every N: AD_ENOMEM with a message and nothing left, or the same bits")
+{
+    static th_alloc h = TH_ALLOC_INIT;
+    ad_ctx_options o = {.alloc = th_alloc_hook, .alloc_ud = &h, .no_recycling = true, .cache_limit = -1};
+    ad_ctx *c = ad_ctx_new_with(&o);
+    cr_assert_not_null(c);
+    static double want[10002], got[10002];
+    cr_assert_eq(rows_and_grad(c, want), AD_OK, "%s", ad_errmsg(c));
+    ad_mem_stats before, after;
+    ad_ctx_mem_stats(c, &before);
+    int64_t n = 1;
+    for (;; n++) {
+        int64_t failed = h.failed;
+        th_alloc_arm(&h, n);
+        int rc = rows_and_grad(c, got);
+        th_alloc_arm(&h, 0);
+        if (h.failed == failed) break; /* the call no longer reaches the n-th allocation */
+        ad_ctx_mem_stats(c, &after);
+        cr_assert_eq(after.live_total, before.live_total, "n = %lld: %lld bytes left", (long long)n,
+                     (long long)(after.live_total - before.live_total));
+        cr_assert_eq(after.tensors, before.tensors, "n = %lld: tensors left", (long long)n);
+        if (rc == AD_OK) cr_assert_eq(memcmp(got, want, sizeof got), 0, "n = %lld: success with other bits", (long long)n);
+        else
+            cr_assert(rc == AD_ENOMEM && strstr(ad_errmsg(c), "memory"), "n = %lld: status %d, %s", (long long)n, rc,
+                      ad_errmsg(c));
+        ad_clear_error(c);
+    }
+    cr_assert_gt(n, 10, "only %lld allocations reached", (long long)n);
+    ad_ctx_free(c);
+    cr_assert_eq(h.bytes, 0, "%lld bytes not given back", (long long)h.bytes);
 }
