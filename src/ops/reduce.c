@@ -18,7 +18,8 @@
  *     runs.  So every layout gets an error of O(log n · eps).
  * var and std are computed in three passes (the mean, its correction, then
  * the sum of squared deviations: var_into),
- * logsumexp and softmax are shifted by the maximum.
+ * logsumexp and softmax are shifted by the maximum (a long contiguous
+ * group of logsumexp by each chunk's, in one pass over x: lse_online).
  *
  * Derivative rules: every reduction y = R(x) here has ẏ = Σ_R w·ẋ and
  * x̄ = w·expand(ȳ) for a weight w of x's shape (the partial derivatives):
@@ -46,7 +47,7 @@
 typedef struct {
     uint32_t mask;     /* reduced axes of the input (bit i: axis i) */
     int16_t keepdims;  /* reduced axes kept with length 1 */
-    int16_t weights;   /* logsumexp: the record keeps its weights (lse_keep) */
+    int16_t weights;   /* logsumexp: the record keeps its weights (lse_keeps): 1 exp(x - max), 2 per chunk (lse_online) */
     double correction; /* var: the divisor is max(N - correction, 0) */
 } red_attr;
 
@@ -519,6 +520,192 @@ static int var_into(const red *r, const ad_tensor *x, double *o, double *aux, do
     return rc;
 }
 
+/* ---- logsumexp in one pass over x ----------------------------------------------------
+ * A long group is cut into chunks of LSE_CHUNK elements (16 KB).  Each
+ * chunk's max a_c is taken, then Σ exp(x - a_c) over the same chunk, now in
+ * L1, while the next chunk is fetched (lse_leaves): x streams from memory
+ * once, under the exponentials, instead of once for a max pass of its own
+ * and again under the exponentials (at n = 1e6, 8 MB, that max pass was
+ * ≈ 0.25 ms of a 1.6 ms forward).  The chunks' pairs (a_c, S_c) are joined by
+ * a pairwise tree over the chunk index, (a, S) ⊕ (b, T) = (a, S + T·e^(b-a))
+ * for a >= b: one scalar exponential per chunk, and the root is (M, Σ
+ * exp(x - M)) with M the group's max.  Each chunk's part is computed the
+ * same way whoever computes it and the tree is walked on one thread, so the
+ * bits do not depend on the thread count (threads.h); the kernels are
+ * extreme_run and pw_exp, whose AVX-512 and portable forms agree to the
+ * bit.  The value differs from the two-pass form's in the last bits only:
+ * each join rounds a product and an exponential (~1.5 eps of the smaller
+ * side's sum), and a path from a chunk to the root crosses at most
+ * log2(chunks) joins, against the sum's own O(log n · eps).
+ *
+ * Taken when every group is one contiguous run longer than a chunk (x
+ * contiguous, the reduced axes after the kept ones): a group of at most
+ * LSE_CHUNK elements is one chunk, where the two forms are the same
+ * operations, so short groups keep their bits.  Kept weights (reverse mode)
+ * are then w = exp(x - a_c) with each chunk's shift a_c kept beside them;
+ * the VJP's one pass scales chunk c by (ȳ/S)·exp(a_c - M) (lse_vjp_kept). */
+#define LSE_CHUNK 2048
+
+/* Whether logsumexp of x over r's groups takes the one-pass form. */
+static bool lse_online(const red *r, const ad_tensor *x)
+{
+    if (!(x->flags & AD_T_CONTIG) || r->count <= LSE_CHUNK) return false;
+    bool seen_reduced = false; /* no kept axis (of length > 1) after a reduced one */
+    for (int d = 0; d < x->ndim; d++) {
+        if (x->shape[d] == 1) continue;
+        if ((r->mask >> d) & 1u) seen_reduced = true;
+        else if (seen_reduced) return false;
+    }
+    return true;
+}
+
+/* Chunks of a group of `count` elements. */
+static int64_t lse_nchunks(int64_t count) { return (count + LSE_CHUNK - 1) / LSE_CHUNK; }
+
+/* The max of a contiguous run (a NaN if it holds one): extreme_run where
+ * there is SSE2. */
+static double lse_run_max(const double *x, int64_t n)
+{
+#if defined(__SSE2__)
+    return extreme_run(x, n, true);
+#else
+    double m = -INFINITY;
+    for (int64_t i = 0; i < n; i++) FOLD_MAX_STEP(m, x[i]);
+    return m;
+#endif
+}
+
+/* Chunk k = group·nch + c of groups of `count` elements: its length, and
+ * its offset from the first group's start in *off. */
+static int64_t lse_chunk_at(int64_t count, int64_t nch, int64_t k, int64_t *off)
+{
+    int64_t c = k % nch;
+    *off = (k / nch) * count + c * LSE_CHUNK;
+    return count - c * LSE_CHUNK < LSE_CHUNK ? count - c * LSE_CHUNK : LSE_CHUNK;
+}
+
+typedef struct {
+    const double *x;
+    double *w;       /* exp(x - a_c), row-major like x; NULL when not kept */
+    double *a, *s;   /* per chunk k = group·nch + c: its max a_c and Σ exp(x - a_c) */
+    int64_t count, nch, total; /* elements a group, chunks a group, elements in all */
+} lse_job;
+
+/* Lines to fetch while a chunk's exponentials are computed: n elements at p
+ * (p NULL, n <= 0: none). */
+typedef struct {
+    const double *p;
+    int64_t n;
+} lse_ahead;
+
+/* pw_exp(x, n, 1, a) (pw_expw's with w), its leaves the same and added in
+ * the same tree, fetching the elements of `ahead` a leaf's worth at a time:
+ * the next chunk's max then reads L1, and the memory it comes from streams
+ * while the exponentials (the pass's bound, ~1.1 ns an element) compute,
+ * instead of stalling the max pass (without this, one pass was as slow as
+ * two: the second read of the two-pass form was hidden under exp). */
+static double lse_leaves(const double *x, int64_t n, double a, double *w, lse_ahead ahead)
+{
+    if (n > PW_BLOCK) {
+        int64_t h = n / 2;
+        h -= h % 8;
+        lse_ahead right = {ahead.n > h ? ahead.p + h : NULL, ahead.n - h};
+        ahead.n = ahead.n < h ? ahead.n : h;
+        double l = lse_leaves(x, h, a, w, ahead);
+        return l + lse_leaves(x + h, n - h, a, w ? w + h : NULL, right);
+    }
+    for (int64_t i = 0; i < ahead.n && i < n; i += 8) __builtin_prefetch(ahead.p + i); /* a line of 8 */
+    return w ? pw_expw(x, n, 1, a, w) : pw_exp(x, n, 1, a);
+}
+
+/* Chunks [lo, hi) of the job: a_c and S_c (and w).  A chunk whose max is
+ * not finite has S_c = 0 and w = 0: at -inf it adds nothing (its e^(a_c - M)
+ * is 0), at +inf or NaN the group's value is that max (lse_group_value). */
+static void lse_chunk_parts(int64_t lo, int64_t hi, void *ud)
+{
+    const lse_job *j = ud;
+    for (int64_t k = lo; k < hi; k++) {
+        int64_t off, len = lse_chunk_at(j->count, j->nch, k, &off);
+        const double *x = j->x + off;
+        double m = lse_run_max(x, len);
+        j->a[k] = m;
+        if (!isfinite(m)) {
+            j->s[k] = 0;
+            if (j->w) memset(j->w + off, 0, (size_t)len * sizeof(double));
+        } else {
+            int64_t next = k + 1 < hi ? j->total - off - len : 0; /* x after this chunk */
+            lse_ahead ahead = {next > 0 ? x + len : NULL, next < LSE_CHUNK ? next : LSE_CHUNK};
+            j->s[k] = lse_leaves(x, len, m, j->w ? j->w + off : NULL, ahead);
+        }
+    }
+}
+
+typedef struct {
+    double a, s; /* Σ exp(x - a) over a set of chunks, a their max */
+} lse_part;
+
+/* (a, S) ⊕ (b, T): the smaller shift's sum rescaled (e^(-inf) = 0 takes an
+ * empty side; equal shifts, -inf included, add as they are). */
+static lse_part lse_join(lse_part l, lse_part r)
+{
+    if (l.a == r.a) return (lse_part){l.a, l.s + r.s};
+    if (l.a > r.a) return (lse_part){l.a, l.s + r.s * exp(r.a - l.a)};
+    return (lse_part){r.a, l.s * exp(l.a - r.a) + r.s};
+}
+
+/* The chunks [lo, hi) joined pairwise (halves of the index range). */
+static lse_part lse_tree(const double *a, const double *s, int64_t lo, int64_t hi)
+{
+    if (hi - lo == 1) return (lse_part){a[lo], s[lo]};
+    int64_t mid = lo + (hi - lo) / 2;
+    return lse_join(lse_tree(a, s, lo, mid), lse_tree(a, s, mid, hi));
+}
+
+/* One group's value from its chunks (x: the group's data), as the two-pass
+ * form decides the special cases: a NaN anywhere gives a NaN (the first),
+ * else +inf gives +inf and a group of -inf gives -inf.  *sum: Σ exp(x - M). */
+static double lse_group_value(const double *x, int64_t count, const double *a, const double *s, int64_t nch,
+                              double *sum)
+{
+    double top = -INFINITY;
+    for (int64_t c = 0; c < nch; c++) FOLD_MAX_STEP(top, a[c]);
+    *sum = 0;
+    if (top != top)
+        for (int64_t i = 0; i < count; i++)
+            if (x[i] != x[i]) return x[i];
+    if (!isfinite(top)) return top;
+    lse_part p = lse_tree(a, s, 0, nch);
+    *sum = p.s;
+    return p.a + log(p.s);
+}
+
+/* y[j] for every group in one pass over x (lse_online's layout); kept
+ * weights: w and the chunk shifts a (r->nout·nch values) given, and each
+ * group's Σ exp(x - M) into s; else all three NULL. */
+static int lse_online_value(const red *r, const ad_tensor *x, double *y, double *s, double *w, double *a)
+{
+    ad_ctx *ctx = x->ctx;
+    int64_t nch = lse_nchunks(r->count), items = r->nout * nch;
+    double *ca = a ? NULL : scratch(ctx, items), *cs = scratch(ctx, items);
+    lse_job j = {.x = x->data, .w = w, .a = a ? a : ca, .s = cs, .count = r->count, .nch = nch,
+               .total = x->numel};
+    if (!cs || !j.a) {
+        if (ca) scratch_free(ctx, ca, items);
+        if (cs) scratch_free(ctx, cs, items);
+        return AD_ENOMEM;
+    }
+    int parts = ad_par_threads(x->numel);
+    ad_par_chunks(items, parts < items ? parts : (int)items, lse_chunk_parts, &j);
+    for (int64_t g = 0; g < r->nout; g++) {
+        double sum;
+        y[g] = lse_group_value(x->data + g * r->count, r->count, j.a + g * nch, cs + g * nch, nch, &sum);
+        if (s) s[g] = sum;
+    }
+    if (ca) scratch_free(ctx, ca, items);
+    scratch_free(ctx, cs, items);
+    return AD_OK;
+}
+
 /* ---- the value of every reduction ----------------------------------------------- */
 
 static ad_tensor *reduce_value(int opid, const char *what, ad_tensor *x, const red *r, double correction)
@@ -565,6 +752,10 @@ static ad_tensor *reduce_value(int opid, const char *what, ad_tensor *x, const r
         break;
     case AD_OP_logsumexp: {
         /* m + log Σ exp(x - m) with m the max; m = ±inf or NaN is the answer */
+        if (lse_online(r, x)) { /* one pass: the same value in the last bits */
+            rc = lse_online_value(r, x, o, NULL, NULL, NULL);
+            break;
+        }
         if (!(aux = scratch(ctx, r->nout))) {
             rc = AD_ENOMEM;
             break;
@@ -938,27 +1129,34 @@ static int lse_sums_kept(const red *r, const ad_tensor *x, const double *m, doub
 }
 
 /* logsumexp's value (reduce_value's, to the bit) with s and w in k: the
- * kept storage's data, [y | s | w]. */
-static ad_tensor *lse_value_kept(const red *r, ad_tensor *x, double *k)
+ * kept storage's data, [y | s | w], and in the one-pass form (online) the
+ * chunks' shifts after w: [y | s | w | a]. */
+static ad_tensor *lse_value_kept(const red *r, ad_tensor *x, double *k, bool online)
 {
     ad_ctx *ctx = x->ctx;
     ad_tensor *y = ad_new(ctx, r->out_ndim, r->out_shape);
-    double *m = scratch(ctx, r->nout);
-    if (!y || !m) {
+    double *m = online ? NULL : scratch(ctx, r->nout);
+    if (!y || (!online && !m)) {
         ad_tensor_free(y);
         if (m) scratch_free(ctx, m, r->nout);
         return AD_FAIL(ctx, AD_ENOMEM, "logsumexp: out of memory for a result of %lld values",
                        (long long)r->nout);
     }
-    double *s = k + r->nout;
-    fold_into(r, x, m, FOLD_MAX);
-    int rc = lse_sums_kept(r, x, m, s, s + r->nout);
-    for (int64_t j = 0; j < r->nout; j++) y->data[j] = isfinite(m[j]) ? m[j] + log(s[j]) : m[j];
+    double *s = k + r->nout, *w = s + r->nout;
+    int rc;
+    if (online) {
+        rc = lse_online_value(r, x, y->data, s, w, w + x->numel);
+    } else {
+        fold_into(r, x, m, FOLD_MAX);
+        rc = lse_sums_kept(r, x, m, s, w);
+        for (int64_t j = 0; j < r->nout; j++) y->data[j] = isfinite(m[j]) ? m[j] + log(s[j]) : m[j];
+        scratch_free(ctx, m, r->nout);
+    }
     memcpy(k, y->data, (size_t)r->nout * sizeof *k);
-    scratch_free(ctx, m, r->nout);
     if (rc != AD_OK) {
         ad_tensor_free(y);
-        return AD_FAIL(ctx, rc, "logsumexp: out of memory for the compensation of the sums");
+        return AD_FAIL(ctx, rc, "logsumexp: out of memory for %s",
+                       online ? "the sums of its chunks" : "the compensation of the sums");
     }
     return y;
 }
@@ -991,14 +1189,15 @@ ad_tensor *ad_logsumexp(ad_tensor *x, ad_axes axes, bool keepdims)
     if (!lse_keeps(x)) return reduce_op(AD_OP_logsumexp, "logsumexp", x, axes, keepdims, 0);
     red r;
     if (red_init(&r, "logsumexp", x, axes, keepdims) != AD_OK) return NULL;
-    int64_t size[1] = {2 * r.nout + x->numel};
+    bool online = lse_online(&r, x);
+    int64_t size[1] = {2 * r.nout + x->numel + (online ? r.nout * lse_nchunks(r.count) : 0)};
     ad_tensor *k = ad_new(x->ctx, 1, size);
-    ad_tensor *y = k ? lse_value_kept(&r, x, k->data) : NULL;
+    ad_tensor *y = k ? lse_value_kept(&r, x, k->data, online) : NULL;
     red_attr at;
     memset(&at, 0, sizeof at);
     at.mask = r.mask;
     at.keepdims = keepdims;
-    at.weights = 1;
+    at.weights = online ? 2 : 1; /* 2: w per chunk, the shifts after it */
     y = ad_op_finish(AD_OP_logsumexp, y, 1, &x, &at, sizeof at);
     if (y && lse_keep_weights(y, k) != AD_OK) {
         ad_tensor_free(y);
@@ -1009,19 +1208,57 @@ ad_tensor *ad_logsumexp(ad_tensor *x, ad_axes axes, bool keepdims)
 }
 ad_tensor *ad_op_logsumexp_jvp(const ad_call *c, ad_tensor *const *t) { return weighted_jvp(c, t[0], lse_weight(c)); }
 
+/* z[i] = f·w[i], i < n. */
+static void lse_scale_run(int64_t n, double *z, const double *w, double f)
+{
+    if (ad_lse_avx512_ok()) ad_lse_avx512_scale(n, z, w, f);
+    else
+        for (int64_t i = 0; i < n; i++) z[i] = f * w[i];
+}
+
 /* Operands over x's shape: 0 z, 1 w (row-major), 2 ȳ/s (output-shaped). */
 static void k_lse_scale(int64_t n, double *const *p, const int64_t *s, void *ud)
 {
     (void)ud;
     if (s[0] == 1 && s[1] == 1 && s[2] == 0) { /* a whole group: vectorised */
-        double f = p[2][0], *z = p[0];
-        const double *w = p[1];
-        if (ad_lse_avx512_ok()) ad_lse_avx512_scale(n, z, w, f);
-        else
-            for (int64_t i = 0; i < n; i++) z[i] = f * w[i];
+        lse_scale_run(n, p[0], p[1], p[2][0]);
         return;
     }
     for (int64_t i = 0; i < n; i++) p[0][i * s[0]] = p[2][i * s[2]] * p[1][i * s[1]];
+}
+
+/* The one-pass form's scaling: chunk k = group·nch + c by f[k]. */
+typedef struct {
+    double *z;
+    const double *w, *f;
+    int64_t count, nch;
+} lse_scale_job;
+
+static void lse_scale_chunks(int64_t lo, int64_t hi, void *ud)
+{
+    const lse_scale_job *j = ud;
+    for (int64_t k = lo; k < hi; k++) {
+        int64_t off, len = lse_chunk_at(j->count, j->nch, k, &off);
+        lse_scale_run(len, j->z + off, j->w + off, j->f[k]);
+    }
+}
+
+/* x̄ = (ȳ/S)·e^(a_c - M)·w over each chunk c (w = exp(x - a_c), a the
+ * chunks' shifts after w, M the largest of a group's, S = Σ exp(x - M));
+ * a chunk of -inf has e^(a_c - M) = 0 and w = 0.  f: r->nout·nch scratch. */
+static void lse_scale_online(const red *r, double *z, const double *w, const double *s, const double *g, double *f)
+{
+    int64_t nch = lse_nchunks(r->count), items = r->nout * nch;
+    const double *a = w + r->nout * r->count;
+    for (int64_t j = 0; j < r->nout; j++) {
+        const double *aj = a + j * nch;
+        double m = -INFINITY, base = g[j] / s[j];
+        for (int64_t c = 0; c < nch; c++) m = aj[c] > m ? aj[c] : m;
+        for (int64_t c = 0; c < nch; c++) f[j * nch + c] = aj[c] == m ? base : base * exp(aj[c] - m);
+    }
+    lse_scale_job job = {.z = z, .w = w, .f = f, .count = r->count, .nch = nch};
+    int parts = ad_par_threads(r->nout * r->count);
+    ad_par_chunks(items, parts < items ? parts : (int)items, lse_scale_chunks, &job);
 }
 
 /* Where x̄ goes: w's own place in the kept storage when the record lets go
@@ -1053,7 +1290,9 @@ static ad_tensor *lse_vjp_kept(const ad_call *c, ad_tensor *g)
     red r;
     red_layout(&r, x, a->mask, a->keepdims);
     const double *y = c->out->st->data, *s = y + r.nout;
-    if (c->out->st->nbytes < (2 * r.nout + x->numel) * (int64_t)sizeof(double)) return NULL;
+    int64_t nf = a->weights == 2 ? r.nout * lse_nchunks(r.count) : r.nout; /* one factor a chunk, or a group */
+    if (c->out->st->nbytes < (2 * r.nout + x->numel + (a->weights == 2 ? nf : 0)) * (int64_t)sizeof(double))
+        return NULL;
     for (int64_t j = 0; j < r.nout; j++)
         if (!isfinite(y[j])) return NULL;
     int64_t sw[AD_MAX_DIMS], st = 1;
@@ -1062,8 +1301,10 @@ static ad_tensor *lse_vjp_kept(const ad_call *c, ad_tensor *g)
         st *= x->shape[d];
     }
     ad_tensor *gc = raw_contiguous(g), *z = lse_grad_buffer(c, x, r.nout, sw);
-    double *f = scratch(ctx, r.nout);
-    if (gc && z && f) {
+    double *f = scratch(ctx, nf);
+    if (gc && z && f && a->weights == 2) {
+        lse_scale_online(&r, z->data, s + r.nout, s, gc->data, f);
+    } else if (gc && z && f) {
         for (int64_t j = 0; j < r.nout; j++) f[j] = gc->data[j] / s[j];
         double *b[3] = {z->data, (double *)(s + r.nout), f};
         const int64_t *strides[3] = {z->stride, sw, r.so};
@@ -1074,7 +1315,7 @@ static ad_tensor *lse_vjp_kept(const ad_call *c, ad_tensor *g)
         ad_tensor_free(z);
         z = AD_FAIL(ctx, AD_ENOMEM, "logsumexp: out of memory for its gradient");
     }
-    if (f) scratch_free(ctx, f, r.nout);
+    if (f) scratch_free(ctx, f, nf);
     if (gc && gc != g) ad_tensor_free(gc);
     return z;
 }
