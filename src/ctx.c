@@ -118,7 +118,7 @@ ad_tensor *ad_handle_get(ad_ctx *ctx)
 
 void ad_handle_put(ad_ctx *ctx, ad_tensor *t)
 {
-    if (ctx->no_recycling || ctx->nfree_handles >= AD_HANDLE_POOL) {
+    if (ctx->nfree_handles >= ctx->handle_pool_cap) { /* 0 with no_recycling */
         ctx->alloc(ctx->alloc_ud, t, sizeof *t, 0);
         ctx->mem.nfree++;
         return;
@@ -296,6 +296,7 @@ ad_ctx *ad_ctx_new_with(const ad_ctx_options *opts)
     ctx->live.prev = ctx->live.next = &ctx->live;
     ctx->grad_enabled = true;
     ctx->no_recycling = opts && opts->no_recycling;
+    ctx->handle_pool_cap = ctx->no_recycling ? 0 : AD_HANDLE_POOL;
     ctx->cache_limit = ctx->no_recycling || (opts && opts->cache_limit < 0) ? 0
                        : opts && opts->cache_limit > 0                      ? opts->cache_limit
                                                                             : AD_CACHE_DEFAULT_LIMIT;
@@ -306,7 +307,7 @@ ad_ctx *ad_ctx_new_with(const ad_ctx_options *opts)
         return NULL;
     }
     gsl_rng_set(ctx->rng, (unsigned long)(opts ? opts->seed : 0));
-    ctx->max_tensor_bytes = opts && opts->max_tensor_bytes > 0 ? opts->max_tensor_bytes : 0;
+    ad_ctx_set_max_tensor_bytes(ctx, opts ? opts->max_tensor_bytes : 0);
     ctx->tape = ad_tape_new(ctx);
     if (!ctx->tape) {
         gsl_rng_free(ctx->rng);
@@ -370,7 +371,15 @@ const char *ad_mem_cat_name(ad_mem_cat cat)
 
 void ad_ctx_set_max_tensor_bytes(ad_ctx *ctx, int64_t bytes)
 {
-    if (ctx) ctx->max_tensor_bytes = bytes > 0 ? bytes : 0;
+    if (!ctx) return;
+    ctx->max_tensor_bytes = bytes > 0 ? bytes : 0;
+    /* what a storage's block can address (its header included), and the
+     * limit per tensor in elements: a storage of n elements is made when
+     * (uint64_t)n <= max_numel, a negative n failing the same compare */
+    uint64_t n = (uint64_t)((SIZE_MAX - AD_STORAGE_HDR) / sizeof(double));
+    if (ctx->max_tensor_bytes > 0 && (uint64_t)(ctx->max_tensor_bytes / (int64_t)sizeof(double)) < n)
+        n = (uint64_t)(ctx->max_tensor_bytes / (int64_t)sizeof(double));
+    ctx->max_numel = n;
 }
 
 void ad_ctx_seed(ad_ctx *ctx, uint64_t seed)
