@@ -154,10 +154,6 @@ static inline ad_tensor *handle_make(ad_ctx *ctx, ad_storage *st, int ndim, int6
     t->fr_pass = 0;
     t->grad_fn = NULL;
     t->grad = NULL;
-    t->next = ctx->live.next;
-    t->prev = &ctx->live;
-    ctx->live.next->prev = t;
-    ctx->live.next = t;
     ctx->mem.tensors++;
     return t;
 }
@@ -318,8 +314,6 @@ void ad_decref(ad_tensor *t)
 {
     if (--t->refs > 0) return;
     ad_ctx *ctx = t->ctx;
-    t->prev->next = t->next; /* off the live list */
-    t->next->prev = t->prev;
     if (ctx->reaping) { /* a release in progress: queued, never recursive */
         t->next = ctx->reap;
         ctx->reap = t;
@@ -338,6 +332,18 @@ void ad_decref(ad_tensor *t)
     if (ctx->reap || (ctx->tape && ctx->tape->reap)) ad_reap(ctx);
 }
 
+/* Whether o is parked in the handle pool (not live): its fields are
+ * stale then, and poisoned in sanitizer builds (only the list links may
+ * be read).  A live handle holds a reference; a parked one none. */
+static bool handle_parked(const ad_tensor *o)
+{
+#ifdef AD_ASAN
+    return __asan_address_is_poisoned(&o->refs);
+#else
+    return o->refs <= 0;
+#endif
+}
+
 /* ad_grad lends x's .grad (AD_T_LENT): freeing it while x still holds
  * it as its last reference would leave x with a dangling .grad (the
  * tensor count goes negative, ad_ctx_free then crashes).  Only handles
@@ -345,9 +351,9 @@ void ad_decref(ad_tensor *t)
 static bool only_lent(const ad_tensor *t)
 {
     if (!(t->flags & AD_T_LENT) || t->refs > 1 || t->scope_refs > 0) return false;
-    const ad_ctx *ctx = t->ctx;
-    for (const ad_tensor *o = ctx->live.next; o != &ctx->live; o = o->next)
-        if (o->grad == t) return true;
+    const ad_tensor *end = &t->ctx->handles;
+    for (const ad_tensor *o = end->all_next; o != end; o = o->all_next)
+        if (!handle_parked(o) && o->grad == t) return true;
     return false;
 }
 
