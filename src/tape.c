@@ -219,9 +219,10 @@ static inline size_t fill_edges(ad_ctx *ctx, ad_node *n, uint32_t save, int nin,
     return (size_t)((char *)sh - (char *)n) + align8(attr_size);
 }
 
-ad_node *ad_tape_push(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const *in, ad_tensor *out,
-                      const void *attr, size_t attr_size)
+ad_node *ad_tape_push(const ad_opdef *op, int nin, ad_tensor *const *in, ad_tensor *out, const void *attr,
+                      size_t attr_size)
 {
+    ad_ctx *ctx = out->ctx;
     ad_tape *tape = ctx->tape;
     /* [ad_node][ad_edge x nin][input shapes][output shape][attr]: room for
      * the largest shapes is reserved, what they leave is given back below

@@ -203,7 +203,7 @@ static AD_NOINLINE ad_tensor *finish_some(int opid, ad_tensor *out, int nin, ad_
     }
     if (tanm & ctx->fwd_active) return finish_tracked(opid, out, nin, in, attr, attr_size);
     if (!(flags & AD_T_REQUIRES_GRAD) || !ctx->grad_enabled) return out;
-    if (ad_tape_push(ctx, &ad_ops[opid], nin, in, out, attr, attr_size)) return out;
+    if (ad_tape_push(&ad_ops[opid], nin, in, out, attr, attr_size)) return out;
     ad_tensor_free(out);
     return NULL;
 }
@@ -255,7 +255,7 @@ static ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *c
     ad_node *n = NULL;
     /* recorded first: a JVP rule that records (under an enclosing reverse
      * computation) must see out in its place on the tape */
-    if (grad && !(n = ad_tape_push(ctx, op, nin, in, out, attr, attr_size))) goto fail;
+    if (grad && !(n = ad_tape_push(op, nin, in, out, attr, attr_size))) goto fail;
     if (tan) {
         unsigned levels = 0;
         for (int i = 0; i < nin; i++) levels |= ad_tan_active(in[i]);
