@@ -113,20 +113,32 @@ ad_tensor *ad_handle_get(ad_ctx *ctx)
         return NULL;
     }
     ctx->mem.nalloc++;
+    t->all_next = ctx->handles.all_next;
+    t->all_prev = &ctx->handles;
+    ctx->handles.all_next->all_prev = t;
+    ctx->handles.all_next = t;
     return t;
+}
+
+/* A handle back to the allocator, off the list of every handle. */
+static void handle_free(ad_ctx *ctx, ad_tensor *t)
+{
+    t->all_prev->all_next = t->all_next;
+    t->all_next->all_prev = t->all_prev;
+    ctx->alloc(ctx->alloc_ud, t, sizeof *t, 0);
+    ctx->mem.nfree++;
 }
 
 void ad_handle_put(ad_ctx *ctx, ad_tensor *t)
 {
-    if (ctx->no_recycling || ctx->nfree_handles >= AD_HANDLE_POOL) {
-        ctx->alloc(ctx->alloc_ud, t, sizeof *t, 0);
-        ctx->mem.nfree++;
+    if (ctx->nfree_handles >= ctx->handle_pool_cap) { /* 0 with no_recycling */
+        handle_free(ctx, t);
         return;
     }
     t->next = ctx->free_handles;
     ctx->free_handles = t;
     ctx->nfree_handles++;
-    AD_POISON(t, sizeof *t);
+    AD_POISON_HANDLE(t);
 }
 
 /* ---- the cache of large blocks -------------------------------------------------
@@ -221,18 +233,23 @@ void ad_cache_put(ad_ctx *ctx, void *b, size_t n)
 
 /* Gives every parked block and handle back to the allocator; returns the
  * bytes given back. */
-static int64_t pools_free(ad_ctx *ctx)
+static int64_t handles_free(ad_ctx *ctx)
 {
     int64_t freed = 0;
     while (ctx->free_handles) {
         ad_tensor *h = ctx->free_handles;
         AD_UNPOISON(h, sizeof *h);
         ctx->free_handles = h->next;
-        ctx->alloc(ctx->alloc_ud, h, sizeof *h, 0);
-        ctx->mem.nfree++;
+        handle_free(ctx, h);
         freed += (int64_t)sizeof *h;
     }
     ctx->nfree_handles = 0;
+    return freed;
+}
+
+static int64_t pools_free(ad_ctx *ctx)
+{
+    int64_t freed = handles_free(ctx);
     for (int c = 0; c < AD_POOL_CLASSES; c++) {
         while (ctx->pool[c]) {
             void *b = ctx->pool[c];
@@ -293,9 +310,10 @@ ad_ctx *ad_ctx_new_with(const ad_ctx_options *opts)
     ctx->alloc = fn;
     ctx->alloc_ud = ud;
     ctx->cat = AD_MEM_VALUES;
-    ctx->live.prev = ctx->live.next = &ctx->live;
+    ctx->handles.all_prev = ctx->handles.all_next = &ctx->handles;
     ctx->grad_enabled = true;
     ctx->no_recycling = opts && opts->no_recycling;
+    ctx->handle_pool_cap = ctx->no_recycling ? 0 : AD_HANDLE_POOL;
     ctx->cache_limit = ctx->no_recycling || (opts && opts->cache_limit < 0) ? 0
                        : opts && opts->cache_limit > 0                      ? opts->cache_limit
                                                                             : AD_CACHE_DEFAULT_LIMIT;
@@ -306,7 +324,7 @@ ad_ctx *ad_ctx_new_with(const ad_ctx_options *opts)
         return NULL;
     }
     gsl_rng_set(ctx->rng, (unsigned long)(opts ? opts->seed : 0));
-    ctx->max_tensor_bytes = opts && opts->max_tensor_bytes > 0 ? opts->max_tensor_bytes : 0;
+    ad_ctx_set_max_tensor_bytes(ctx, opts ? opts->max_tensor_bytes : 0);
     ctx->tape = ad_tape_new(ctx);
     if (!ctx->tape) {
         gsl_rng_free(ctx->rng);
@@ -323,13 +341,17 @@ void ad_ctx_free(ad_ctx *ctx)
      * first, then free every handle still alive whatever its count. */
     ad_tape_free(ctx->tape);
     ctx->tape = NULL;
-    for (ad_tensor *t = ctx->live.next; t != &ctx->live; t = t->next) {
+    handles_free(ctx); /* the list of every handle now holds the live ones alone */
+    ad_tensor *end = &ctx->handles;
+    for (ad_tensor *t = end->all_next; t != end; t = t->all_next) {
         t->grad_fn = NULL;
         t->tan_mask = 0;
         t->grad = NULL;
     }
-    while (ctx->live.next != &ctx->live) {
-        ad_tensor *t = ctx->live.next;
+    /* each goes to the pool (or back to the allocator, off the list): the
+     * next one is read first, and nothing else is released (no links) */
+    for (ad_tensor *t = end->all_next, *next; t != end; t = next) {
+        next = t->all_next;
         t->refs = 1;
         t->scope_slot = -1;
         t->scope_refs = 0;
@@ -370,7 +392,15 @@ const char *ad_mem_cat_name(ad_mem_cat cat)
 
 void ad_ctx_set_max_tensor_bytes(ad_ctx *ctx, int64_t bytes)
 {
-    if (ctx) ctx->max_tensor_bytes = bytes > 0 ? bytes : 0;
+    if (!ctx) return;
+    ctx->max_tensor_bytes = bytes > 0 ? bytes : 0;
+    /* what a storage's block can address (its header included), and the
+     * limit per tensor in elements: a storage of n elements is made when
+     * (uint64_t)n <= max_numel, a negative n failing the same compare */
+    uint64_t n = (uint64_t)((SIZE_MAX - AD_STORAGE_HDR) / sizeof(double));
+    if (ctx->max_tensor_bytes > 0 && (uint64_t)(ctx->max_tensor_bytes / (int64_t)sizeof(double)) < n)
+        n = (uint64_t)(ctx->max_tensor_bytes / (int64_t)sizeof(double));
+    ctx->max_numel = n;
 }
 
 void ad_ctx_seed(ad_ctx *ctx, uint64_t seed)

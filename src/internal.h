@@ -33,6 +33,8 @@ typedef struct ad_storage {
     uint8_t cat;        /* ad_mem_cat of the element data */
     uint8_t external;   /* data belongs to the caller (ad_wrap) */
     uint8_t visit;      /* scratch mark of ad_tape_visit (each storage counted once) */
+    uint8_t pool;       /* 1 + the small pool class its block returns to, 0: the large-block cache
+                         * (kept, not recomputed from nbytes on every release) */
 } ad_storage;
 
 /* The category a storage's element bytes are counted in now. */
@@ -56,6 +58,11 @@ struct ad_node;
 #define AD_FWD_DEPTH 4
 
 struct ad_tensor {
+    /* Every handle the allocator gave this context, live or parked in the
+     * handle pool (ctx.c): linked when allocated, unlinked when given back,
+     * never per op; the links are never poisoned, so teardown can walk
+     * them.  (A list of live handles cost a plain op 13 instructions.) */
+    ad_tensor *all_prev, *all_next;
     ad_ctx *ctx;
     ad_storage *st;
     double *data;            /* st->data + offset */
@@ -74,7 +81,7 @@ struct ad_tensor {
     int32_t fr_num;          /* its number in that pass */
     struct ad_node *grad_fn; /* reverse mode: the record that produced it */
     ad_tensor *grad;         /* reverse mode: accumulated gradient */
-    ad_tensor *prev, *next;  /* the context's list of live handles */
+    ad_tensor *next;         /* link of the handle pool and of the release queue */
     int64_t shape[AD_MAX_DIMS];
     int64_t stride[AD_MAX_DIMS];
 };
@@ -97,6 +104,8 @@ struct ad_ctx {
     ad_mem_stats mem;
     uint8_t cat;              /* category for newly allocated element data */
     int64_t max_tensor_bytes; /* 0: no limit */
+    uint64_t max_numel;       /* elements a storage may hold: that limit and the
+                               * allocation's size_t bound in one compare (tensor.c) */
 
     int err;
     char errmsg[AD_ERRMSG_MAX];
@@ -106,12 +115,13 @@ struct ad_ctx {
     bool no_recycling;        /* ad_ctx_options.no_recycling: pools bypassed */
     ad_tensor *free_handles;  /* recycled tensor headers */
     int64_t nfree_handles;
+    int64_t handle_pool_cap;  /* handles the pool may park: AD_HANDLE_POOL, 0 with no_recycling */
     void *pool[AD_POOL_CLASSES]; /* recycled small storage blocks */
     void *cache[AD_CACHE_CLASSES]; /* cached large storage blocks, by size class */
     int64_t cache_limit;      /* bytes the large-block cache may hold (0: no cache) */
     int64_t cache_bytes;      /* bytes it holds now */
     int64_t pool_bytes;       /* bytes parked in the small pools */
-    ad_tensor live;           /* sentinel of the list of live handles */
+    ad_tensor handles;        /* sentinel of the list of every handle (all_prev, all_next) */
 
     ad_tensor **scope_stack;
     int64_t scope_len, scope_cap;
@@ -154,6 +164,12 @@ struct ad_ctx {
 #define AD_COLD __attribute__((noinline, cold))
 #else
 #define AD_COLD
+#endif
+/* Branch layout of the per-op paths: the rare side out of the straight line. */
+#if defined(__GNUC__)
+#define AD_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define AD_UNLIKELY(x) (x)
 #endif
 
 /* ---- forward levels (src/tangent.c) ------------------------------------- */
@@ -260,6 +276,42 @@ static inline void ad_mem_account2(ad_ctx *cx, int ca, int64_t a, int cb, int64_
     if (a + b > 0) m->bytes_allocated += a + b;
 }
 
+/* The same for a creation (a, b >= 0: no sign test for bytes_allocated)
+ * and for a release (a, b <= 0: a release never raises a peak); and for
+ * one category, n >= 0 bytes made or given back. */
+static inline void ad_mem_grow2(ad_ctx *cx, int ca, int64_t a, int cb, int64_t b)
+{
+    ad_mem_stats *m = &cx->mem;
+    m->live[ca] += a;
+    m->live[cb] += b;
+    m->live_total += a + b;
+    if (m->live[ca] > m->peak[ca]) m->peak[ca] = m->live[ca];
+    if (m->live[cb] > m->peak[cb]) m->peak[cb] = m->live[cb];
+    if (m->live_total > m->peak_total) m->peak_total = m->live_total;
+    m->bytes_allocated += a + b;
+}
+static inline void ad_mem_grow(ad_ctx *cx, int cat, int64_t n)
+{
+    ad_mem_stats *m = &cx->mem;
+    m->live[cat] += n;
+    m->live_total += n;
+    if (m->live[cat] > m->peak[cat]) m->peak[cat] = m->live[cat];
+    if (m->live_total > m->peak_total) m->peak_total = m->live_total;
+    m->bytes_allocated += n;
+}
+static inline void ad_mem_shrink(ad_ctx *cx, int cat, int64_t n)
+{
+    cx->mem.live[cat] -= n;
+    cx->mem.live_total -= n;
+}
+static inline void ad_mem_shrink2(ad_ctx *cx, int ca, int64_t a, int cb, int64_t b)
+{
+    ad_mem_stats *m = &cx->mem;
+    m->live[ca] += a;
+    m->live[cb] += b;
+    m->live_total += a + b;
+}
+
 /* Moves n accounted bytes from one category to another (inline: the tape
  * moves every saved storage, twice per record). */
 static inline void ad_mem_recategorize(ad_ctx *cx, int64_t n, int from, int to)
@@ -333,6 +385,9 @@ void ad_cache_put(ad_ctx *ctx, void *block, size_t size);
  * ctx->no_recycling, both go straight to the allocator and back. */
 #define AD_HANDLE_POOL 4096
 ad_tensor *ad_handle_get(ad_ctx *ctx); /* NULL + AD_ENOMEM on failure */
+/* What a parked handle poisons: all of it but the list of every handle. */
+#define AD_HANDLE_LINKS (2 * sizeof(ad_tensor *))
+#define AD_POISON_HANDLE(t) AD_POISON((char *)(t) + AD_HANDLE_LINKS, sizeof(ad_tensor) - AD_HANDLE_LINKS)
 void ad_handle_put(ad_ctx *ctx, ad_tensor *t);
 static inline ad_tensor *ad_handle_get_fast(ad_ctx *cx)
 {
@@ -345,14 +400,14 @@ static inline ad_tensor *ad_handle_get_fast(ad_ctx *cx)
 }
 static inline void ad_handle_put_fast(ad_ctx *cx, ad_tensor *t)
 {
-    if (cx->no_recycling || cx->nfree_handles >= AD_HANDLE_POOL) {
+    if (cx->nfree_handles >= cx->handle_pool_cap) {
         ad_handle_put(cx, t);
         return;
     }
     t->next = cx->free_handles;
     cx->free_handles = t;
     cx->nfree_handles++;
-    AD_POISON(t, sizeof *t);
+    AD_POISON_HANDLE(t);
 }
 
 /* ---- storage and handles (src/tensor.c) -------------------------------- */

@@ -144,6 +144,16 @@ static AD_COLD ad_node *record_too_big(ad_ctx *ctx, const ad_opdef *op, int nin,
     return NULL;
 }
 
+/* t's shape into SHAPE_ROOM bytes at dst: the two leading axes always
+ * (two loads and stores: most shapes have at most two), the rest only
+ * when there are more (a whole copy of the room was 12 instructions). */
+static inline void copy_shape(int64_t *dst, const ad_tensor *t)
+{
+    dst[0] = t->shape[0];
+    dst[1] = t->shape[1];
+    if (AD_UNLIKELY(t->ndim > 2)) memcpy(dst + 2, t->shape + 2, SHAPE_ROOM - 2 * sizeof(int64_t));
+}
+
 /* The record's header fields; edges and the trailing area come after. */
 static inline void fill_header(ad_tape *tape, ad_node *n, const ad_opdef *op, int nin, ad_tensor *out,
                                ad_tensor *alias)
@@ -197,10 +207,10 @@ static inline size_t fill_edges(ad_ctx *ctx, ad_node *n, uint32_t save, int nin,
         }
         e->ndim = src->ndim;
         e->shape = sh;
-        memcpy(sh, src->shape, SHAPE_ROOM);
+        copy_shape(sh, src);
         sh += src->ndim;
     }
-    memcpy(sh, out->shape, SHAPE_ROOM);
+    copy_shape(sh, out);
     n->out_shape = sh;
     sh += out->ndim;
     n->attr_size = (uint32_t)attr_size;
@@ -209,9 +219,10 @@ static inline size_t fill_edges(ad_ctx *ctx, ad_node *n, uint32_t save, int nin,
     return (size_t)((char *)sh - (char *)n) + align8(attr_size);
 }
 
-ad_node *ad_tape_push(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const *in, ad_tensor *out,
-                      const void *attr, size_t attr_size)
+ad_node *ad_tape_push(const ad_opdef *op, int nin, ad_tensor *const *in, ad_tensor *out, const void *attr,
+                      size_t attr_size)
 {
+    ad_ctx *ctx = out->ctx;
     ad_tape *tape = ctx->tape;
     /* [ad_node][ad_edge x nin][input shapes][output shape][attr]: room for
      * the largest shapes is reserved, what they leave is given back below
@@ -240,21 +251,23 @@ ad_node *ad_tape_push(ad_ctx *ctx, const ad_opdef *op, int nin, ad_tensor *const
     tape->recorded++;
     tape->live++;
     tape->bytes += (int64_t)size;
-    ad_mem_account(ctx, AD_MEM_TAPE, (int64_t)size);
+    ad_mem_grow(ctx, AD_MEM_TAPE, (int64_t)size);
     if (out->grad_fn) ad_node_decref(ctx, out->grad_fn);
     out->grad_fn = n;
     out->flags = (out->flags | AD_T_REQUIRES_GRAD) & ~(uint32_t)AD_T_RELEASED;
     return n;
 }
 
-void ad_node_release(ad_ctx *ctx, ad_node *n)
+/* The body of ad_node_release, inline in ad_node_reap too: a record's
+ * death pays one frame, not three. */
+static inline void release_record(ad_ctx *ctx, ad_node *n)
 {
     if (n->flags & AD_N_RELEASED) return;
     n->flags |= AD_N_RELEASED;
     /* a released record keeps only its shell (for the "backward a second
      * time" error): it no longer counts as tape memory */
     ctx->tape->bytes -= n->size;
-    ad_mem_account(ctx, AD_MEM_TAPE, -(int64_t)n->size);
+    ad_mem_shrink(ctx, AD_MEM_TAPE, (int64_t)n->size);
     if (n->out) n->out->flags |= AD_T_RELEASED;
     ad_edge *e = n->edges;
     for (int i = 0; i < n->nin; i++, e++) {
@@ -274,6 +287,20 @@ void ad_node_release(ad_ctx *ctx, ad_node *n)
     if (g) ad_decref(g);
 }
 
+void ad_node_release(ad_ctx *ctx, ad_node *n) { release_record(ctx, n); }
+
+/* n has no reference left: released, marked dead, its space given back
+ * when it is on top. */
+static inline void reap_record(ad_ctx *ctx, ad_node *n)
+{
+    ad_tape *tape = ctx->tape;
+    n->out = NULL;
+    release_record(ctx, n);
+    n->flags |= AD_N_DEAD;
+    tape->live--;
+    pop_dead(tape);
+}
+
 void ad_node_decref(ad_ctx *ctx, ad_node *n)
 {
     if (--n->refs > 0) return;
@@ -286,25 +313,17 @@ void ad_node_decref(ad_ctx *ctx, ad_node *n)
     }
     /* released at once, then whatever it let go of (as ad_decref does) */
     ctx->reaping = true;
-    ad_node_reap(ctx, n);
+    reap_record(ctx, n);
     ctx->reaping = false;
     if (ctx->reap || tape->reap) ad_reap(ctx);
 }
 
 void ad_node_drop_out(ad_ctx *ctx, ad_node *n)
 {
-    if (--n->refs == 0) ad_node_reap(ctx, n);
+    if (--n->refs == 0) reap_record(ctx, n);
 }
 
-void ad_node_reap(ad_ctx *ctx, ad_node *n)
-{
-    ad_tape *tape = ctx->tape;
-    n->out = NULL;
-    ad_node_release(ctx, n);
-    n->flags |= AD_N_DEAD;
-    tape->live--;
-    pop_dead(tape);
-}
+void ad_node_reap(ad_ctx *ctx, ad_node *n) { reap_record(ctx, n); }
 
 void ad_tape_hold(ad_ctx *ctx, int delta)
 {

@@ -79,8 +79,8 @@ void ad_tape_free(ad_tape *tape);
  * (AD_SAVE_IN(i), i < 16) saved as the values the VJP will see, an alias
  * of out when it names AD_SAVE_OUT.  Sets out->grad_fn and marks out as
  * requiring grad.  Returns NULL on failure. */
-ad_node *ad_tape_push(ad_ctx *ctx, const struct ad_opdef *op, int nin, ad_tensor *const *in, ad_tensor *out,
-                      const void *attr, size_t attr_size);
+ad_node *ad_tape_push(const struct ad_opdef *op, int nin, ad_tensor *const *in, ad_tensor *out, const void *attr,
+                      size_t attr_size);
 
 /* Hands one reference to t, which the caller holds, to a record (an
  * edge's saved value or the output's alias), and counts t's storage as tape memory while any record

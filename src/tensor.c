@@ -31,13 +31,11 @@ static AD_COLD bool storage_size_error(ad_ctx *ctx, int64_t numel)
     return false;
 }
 
-/* The limit per tensor is compared in bytes (a multiply, no division). */
+/* Negative, beyond what a block can address, or beyond the limit per
+ * tensor: one unsigned compare (ctx.c folds the bounds into max_numel). */
 static inline bool storage_size_ok(ad_ctx *ctx, int64_t numel)
 {
-    if (numel < 0 || numel > (int64_t)((SIZE_MAX - AD_STORAGE_HDR) / sizeof(double)))
-        return storage_size_error(ctx, numel);
-    if (ctx->max_tensor_bytes > 0 && numel > ctx->max_tensor_bytes / (int64_t)sizeof(double))
-        return storage_size_error(ctx, numel);
+    if (AD_UNLIKELY((uint64_t)numel > ctx->max_numel)) return storage_size_error(ctx, numel);
     return true;
 }
 
@@ -56,10 +54,12 @@ static inline ad_storage *storage_make(ad_ctx *ctx, int64_t numel)
     size_t block;
     void *mem;
     char *data;
+    uint8_t pool = 0;
     if (c < AD_POOL_CLASSES) {
         block = ad_pool_block_size(c);
         mem = ad_pool_get_fast(ctx, c);
         data = (char *)mem + AD_STORAGE_HDR;
+        pool = (uint8_t)(c + 1);
     } else {
         mem = ad_cache_get(ctx, AD_STORAGE_HDR + AD_DATA_ALIGN_PAD + (size_t)numel * sizeof(double), &block);
         data = (char *)(((uintptr_t)mem + AD_STORAGE_HDR + AD_DATA_ALIGN_PAD) & ~(uintptr_t)63);
@@ -75,13 +75,14 @@ static inline ad_storage *storage_make(ad_ctx *ctx, int64_t numel)
     st->cat = ctx->cat;
     st->external = 0;
     st->visit = 0;
+    st->pool = pool;
     return st;
 }
 
 ad_storage *ad_storage_new(ad_ctx *ctx, int64_t numel)
 {
     ad_storage *st = storage_make(ctx, numel);
-    if (st) ad_mem_account2(ctx, st->cat, st->nbytes, AD_MEM_META, (int64_t)st->block - st->nbytes);
+    if (st) ad_mem_grow2(ctx, st->cat, st->nbytes, AD_MEM_META, (int64_t)st->block - st->nbytes);
     return st;
 }
 
@@ -89,8 +90,7 @@ ad_storage *ad_storage_new(ad_ctx *ctx, int64_t numel)
  * to the cache.  The bytes were unaccounted by the caller. */
 static inline void storage_recycle(ad_ctx *ctx, ad_storage *st)
 {
-    int c = size_class(st->nbytes / (int64_t)sizeof(double));
-    if (c < AD_POOL_CLASSES && st->block == ad_pool_block_size(c)) ad_pool_put_fast(ctx, c, st);
+    if (st->pool) ad_pool_put_fast(ctx, st->pool - 1, st);
     else ad_cache_put(ctx, st, st->block);
 }
 
@@ -102,7 +102,7 @@ void ad_storage_decref(ad_ctx *ctx, ad_storage *st)
         return;
     }
     /* tape_refs > 0 only at context teardown (the tape is freed first) */
-    ad_mem_account2(ctx, ad_storage_cat(st), -st->nbytes, AD_MEM_META, -((int64_t)st->block - st->nbytes));
+    ad_mem_shrink2(ctx, ad_storage_cat(st), -st->nbytes, AD_MEM_META, -((int64_t)st->block - st->nbytes));
     storage_recycle(ctx, st);
 }
 
@@ -143,7 +143,7 @@ static inline ad_tensor *handle_make(ad_ctx *ctx, ad_storage *st, int ndim, int6
         ad_handle_put(ctx, t);
         return NULL;
     }
-    ad_mem_account2(ctx, AD_MEM_META, (int64_t)sizeof *t + meta, st_cat, extra);
+    ad_mem_grow2(ctx, AD_MEM_META, (int64_t)sizeof *t + meta, st_cat, extra);
     t->st = st;
     st->refs++;
     t->offset = offset;
@@ -154,10 +154,6 @@ static inline ad_tensor *handle_make(ad_ctx *ctx, ad_storage *st, int ndim, int6
     t->fr_pass = 0;
     t->grad_fn = NULL;
     t->grad = NULL;
-    t->next = ctx->live.next;
-    t->prev = &ctx->live;
-    ctx->live.next->prev = t;
-    ctx->live.next = t;
     ctx->mem.tensors++;
     return t;
 }
@@ -254,9 +250,10 @@ ad_tensor *ad_alias(ad_tensor *t, bool with_tangent)
     return a;
 }
 
-/* Actually release one handle: its links, then its own memory.  Anything
- * this drops to zero is queued, not released recursively. */
-static void destroy(ad_ctx *ctx, ad_tensor *t)
+/* What a handle holds besides its storage: its record, its tangents,
+ * its .grad.  Anything this drops to zero is queued, not released
+ * recursively (ctx->reaping is set). */
+static void drop_links(ad_ctx *ctx, ad_tensor *t)
 {
     if (t->grad_fn) {
         if (t->grad_fn->out == t) t->grad_fn->out = NULL;
@@ -265,18 +262,32 @@ static void destroy(ad_ctx *ctx, ad_tensor *t)
     }
     if (t->tan_mask) ad_tan_drop_all(t);
     if (t->grad) ad_decref(t->grad);
+}
+
+static inline bool has_links(const ad_tensor *t) { return t->grad_fn || t->tan_mask || t->grad; }
+
+/* The handle's own memory and its storage reference. */
+static inline void free_handle(ad_ctx *ctx, ad_tensor *t)
+{
     ad_storage *st = t->st;
     if (st->refs == 1 && !st->external) { /* the common case: handle and storage go in one step */
         st->refs = 0;
-        ad_mem_account2(ctx, ad_storage_cat(st), -st->nbytes, AD_MEM_META,
-                        -((int64_t)st->block - st->nbytes) - (int64_t)sizeof *t);
+        ad_mem_shrink2(ctx, ad_storage_cat(st), -st->nbytes, AD_MEM_META,
+                       -((int64_t)st->block - st->nbytes) - (int64_t)sizeof *t);
         storage_recycle(ctx, st);
     } else {
         ad_storage_decref(ctx, st);
-        ad_mem_account(ctx, AD_MEM_META, -(int64_t)sizeof *t);
+        ad_mem_shrink2(ctx, AD_MEM_META, -(int64_t)sizeof *t, AD_MEM_META, 0);
     }
     ctx->mem.tensors--;
     ad_handle_put_fast(ctx, t);
+}
+
+/* Actually release one handle: its links, then its own memory. */
+static void destroy(ad_ctx *ctx, ad_tensor *t)
+{
+    if (has_links(t)) drop_links(ctx, t);
+    free_handle(ctx, t);
 }
 
 void ad_reap(ad_ctx *ctx)
@@ -303,19 +314,34 @@ void ad_decref(ad_tensor *t)
 {
     if (--t->refs > 0) return;
     ad_ctx *ctx = t->ctx;
-    t->prev->next = t->next; /* off the live list */
-    t->next->prev = t->prev;
     if (ctx->reaping) { /* a release in progress: queued, never recursive */
         t->next = ctx->reap;
         ctx->reap = t;
         return;
     }
-    /* the common case: released at once, then whatever it let go of (the
-     * queue's round trip was a tenth of a plain op) */
+    /* the common case: released at once.  A handle without links lets go
+     * of nothing that could be queued: no release loop around it. */
+    if (!has_links(t)) {
+        free_handle(ctx, t);
+        return;
+    }
     ctx->reaping = true;
-    destroy(ctx, t);
+    drop_links(ctx, t);
+    free_handle(ctx, t);
     ctx->reaping = false;
     if (ctx->reap || (ctx->tape && ctx->tape->reap)) ad_reap(ctx);
+}
+
+/* Whether o is parked in the handle pool (not live): its fields are
+ * stale then, and poisoned in sanitizer builds (only the list links may
+ * be read).  A live handle holds a reference; a parked one none. */
+static bool handle_parked(const ad_tensor *o)
+{
+#ifdef AD_ASAN
+    return __asan_address_is_poisoned(&o->refs);
+#else
+    return o->refs <= 0;
+#endif
 }
 
 /* ad_grad lends x's .grad (AD_T_LENT): freeing it while x still holds
@@ -325,9 +351,9 @@ void ad_decref(ad_tensor *t)
 static bool only_lent(const ad_tensor *t)
 {
     if (!(t->flags & AD_T_LENT) || t->refs > 1 || t->scope_refs > 0) return false;
-    const ad_ctx *ctx = t->ctx;
-    for (const ad_tensor *o = ctx->live.next; o != &ctx->live; o = o->next)
-        if (o->grad == t) return true;
+    const ad_tensor *end = &t->ctx->handles;
+    for (const ad_tensor *o = end->all_next; o != end; o = o->all_next)
+        if (!handle_parked(o) && o->grad == t) return true;
     return false;
 }
 

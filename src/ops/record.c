@@ -179,8 +179,7 @@ static int attach_tangent(const ad_opdef *op, ad_tensor *out, int nin, ad_tensor
 /* The tracked parts of ad_op_finish, out of line: their frames (the JVP's
  * buffers) and register saves cost a plain op nothing.  Six arguments, all
  * in registers, so that ad_op_finish's call is a plain jump with no frame
- * of its own.  finish_recorded is the common reverse-mode case (nothing to
- * propagate forward): the record alone. */
+ * of its own. */
 #if defined(__GNUC__)
 #define AD_NOINLINE __attribute__((noinline))
 #else
@@ -188,45 +187,58 @@ static int attach_tangent(const ad_opdef *op, ad_tensor *out, int nin, ad_tensor
 #endif
 static AD_NOINLINE ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
                                              const void *attr, size_t attr_size);
-static AD_NOINLINE ad_tensor *finish_recorded(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
-                                              const void *attr, size_t attr_size);
 
-/* Tangents and the tape; the body of ad_op_finish. */
+/* Tangents and the tape, once an input carries a tangent or requires
+ * grad (a tangent of an ended level, or grad mode off, ends here too).
+ * The common reverse-mode case, nothing to propagate forward, is the
+ * record alone, pushed from here (one frame, not two). */
+static AD_NOINLINE ad_tensor *finish_some(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
+                                          const void *attr, size_t attr_size)
+{
+    ad_ctx *ctx = out->ctx;
+    unsigned tanm = 0, flags = 0;
+    for (int i = 0; i < nin; i++) {
+        tanm |= in[i]->tan_mask;
+        flags |= in[i]->flags;
+    }
+    if (tanm & ctx->fwd_active) return finish_tracked(opid, out, nin, in, attr, attr_size);
+    if (!(flags & AD_T_REQUIRES_GRAD) || !ctx->grad_enabled) return out;
+    if (ad_tape_push(&ad_ops[opid], nin, in, out, attr, attr_size)) return out;
+    ad_tensor_free(out);
+    return NULL;
+}
+
+/* The test every op makes: its every call a tail call, and few enough
+ * live values that the six arguments stay in their registers (no frame,
+ * no register saves: they were a third of a plain op's ad_op_finish). */
 static inline ad_tensor *finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
                                 size_t attr_size)
 {
-    const ad_ctx *ctx = out->ctx;
-    unsigned tanm = 0;
-    bool grad = false;
-    for (int i = 0; i < nin; i++) {
-        tanm |= in[i]->tan_mask;
-        if (in[i]->flags & AD_T_REQUIRES_GRAD) grad = true;
-    }
-    if (tanm & ctx->fwd_active) return finish_tracked(opid, out, nin, in, attr, attr_size);
-    if (grad && ctx->grad_enabled) return finish_recorded(opid, out, nin, in, attr, attr_size);
+    for (int i = 0; i < nin; i++)
+        if (in[i]->tan_mask | (in[i]->flags & AD_T_REQUIRES_GRAD))
+            return finish_some(opid, out, nin, in, attr, attr_size);
     return out;
 }
 
-ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
-                        size_t attr_size)
+/* A failed op, or one while reverse-replay traces f: out of line, so that
+ * its frame stays off the path every other op takes. */
+static AD_NOINLINE ad_tensor *finish_traced(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
+                                            const void *attr, size_t attr_size)
 {
     if (!out) {
         /* a failed op while reverse-replay traces f: the trace is void */
         if (nin > 0 && in[0] && in[0]->ctx->rec) ad_rec_op(opid, NULL, nin, in, attr, attr_size);
         return NULL;
     }
-    /* reverse-replay traces f (src/trace.h): one predictable test for every other op */
-    if (out->ctx->rec) return ad_rec_op(opid, finish(opid, out, nin, in, attr, attr_size), nin, in, attr, attr_size);
-    return finish(opid, out, nin, in, attr, attr_size);
+    return ad_rec_op(opid, finish(opid, out, nin, in, attr, attr_size), nin, in, attr, attr_size);
 }
 
-/* Recorded, no tangent to propagate: the tape's record alone. */
-static ad_tensor *finish_recorded(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
-                                  size_t attr_size)
+ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+                        size_t attr_size)
 {
-    if (ad_tape_push(out->ctx, &ad_ops[opid], nin, in, out, attr, attr_size)) return out;
-    ad_tensor_free(out);
-    return NULL;
+    /* reverse-replay traces f (src/trace.h): one predictable test for every other op */
+    if (AD_UNLIKELY(!out || out->ctx->rec)) return finish_traced(opid, out, nin, in, attr, attr_size);
+    return finish(opid, out, nin, in, attr, attr_size);
 }
 
 static ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
@@ -243,7 +255,7 @@ static ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *c
     ad_node *n = NULL;
     /* recorded first: a JVP rule that records (under an enclosing reverse
      * computation) must see out in its place on the tape */
-    if (grad && !(n = ad_tape_push(ctx, op, nin, in, out, attr, attr_size))) goto fail;
+    if (grad && !(n = ad_tape_push(op, nin, in, out, attr, attr_size))) goto fail;
     if (tan) {
         unsigned levels = 0;
         for (int i = 0; i < nin; i++) levels |= ad_tan_active(in[i]);
