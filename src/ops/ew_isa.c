@@ -47,11 +47,19 @@ ad_simd_isa ad_ew_isa_current(void)
     return (ad_simd_isa)c;
 }
 
-const ad_ew_isa_tab *ad_ew_isa_table(void) { return table_of(ad_ew_isa_current()); }
+_Atomic(const ad_ew_isa_tab *) ad_ew_isa_in_use = NULL;
+
+const ad_ew_isa_tab *ad_ew_isa_table(void)
+{
+    const ad_ew_isa_tab *t = table_of(ad_ew_isa_current());
+    atomic_store_explicit(&ad_ew_isa_in_use, t, memory_order_relaxed);
+    return t;
+}
 
 int ad_ew_isa_use(ad_simd_isa isa)
 {
     if (!isa_runs(isa)) return -1;
     atomic_store_explicit(&current, (int)isa, memory_order_relaxed);
+    atomic_store_explicit(&ad_ew_isa_in_use, table_of(isa), memory_order_relaxed);
     return 0;
 }

@@ -24,6 +24,7 @@
 #ifndef ADSCOPE_OPS_EW_ISA_H
 #define ADSCOPE_OPS_EW_ISA_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "ew.h"
@@ -83,11 +84,17 @@ int ad_ew_isa_use(ad_simd_isa isa);
 /* The ISA whose loops are in use. */
 ad_simd_isa ad_ew_isa_current(void);
 
+/* The table in use once resolved (NULL before the first ad_ew_isa_table):
+ * read inline so that a 1-element op pays one load, not a call and the
+ * resolution's tests (~10 of a plain op's ~340 instructions). */
+extern _Atomic(const ad_ew_isa_tab *) ad_ew_isa_in_use;
+
 /* y = kind(a, b, c) over one run with the loops in use. */
 static inline void ad_ew_isa_run(ad_ew_isa_kind kind, ad_ew_layout l, int64_t n, double *y, const double *a,
                                  const double *b, double c)
 {
-    (*ad_ew_isa_table())[kind][l](n, y, a, b, c);
+    const ad_ew_isa_tab *t = atomic_load_explicit(&ad_ew_isa_in_use, memory_order_relaxed);
+    (*(t ? t : ad_ew_isa_table()))[kind][l](n, y, a, b, c);
 }
 
 #endif
