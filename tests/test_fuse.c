@@ -90,6 +90,22 @@ Test(fuse, unary_rules_equal_their_op_chains_bit_for_bit)
     }
 }
 
+/* Under a full sum every rule gets the sum's seed, a broadcast scalar: the
+ * rules that do not read x (neg, mul_s, rsub_s) see one value and write it
+ * as a fill; the others read x.  Same bits as the op chains on ones. */
+Test(fuse, rules_under_a_sum_equal_their_op_chains)
+{
+    for (size_t k = 0; k < sizeof CASES / sizeof CASES[0]; k++) {
+        ad_scope s = ad_scope_begin(ctx);
+        ad_tensor *x = vec(N, 0.4), *xr = ad_clone(x);
+        ad_requires_grad_(xr, true);
+        cr_assert_eq(ad_backward(ad_sum(CASES[k].f(xr), AD_ALL, false), NULL, 0), AD_OK, "%s: %s", CASES[k].name,
+                     ad_errmsg(ctx));
+        expect_bits(ad_grad(xr), CASES[k].chain(ad_ones(ctx, AD_SHAPE(N)), x), CASES[k].name);
+        ad_scope_end(ctx, s, NULL);
+    }
+}
+
 /* The seed stays the caller's: a rule never writes into it. */
 Test(fuse, the_seed_is_never_written)
 {
