@@ -214,3 +214,36 @@ Test(ew_isa, ops_and_fused_rules_give_the_same_bits_under_every_isa)
     ad_tensor_free(bx);
     ad_tensor_free(by);
 }
+
+/* A 1-element op skips the loops (unary.c's and ew.c's kernels evaluate
+ * the expression alone): each element of every op, computed on its own as
+ * a 1-element tensor, equals that element of the op over the whole array,
+ * specials included, under every ISA. */
+Test(ew_isa, one_element_ops_equal_the_loops_bit_for_bit)
+{
+    enum { N = 40 };
+    ad_tensor *x = ad_empty(ctx, AD_SHAPE(N)), *y = ad_empty(ctx, AD_SHAPE(N));
+    fill(ad_data(x), N, 0.4);
+    fill(ad_data(y), N, 1.3);
+    for (int isa = AD_SIMD_SSE2; isa < AD_SIMD_ISA_COUNT; isa++) {
+        if (ad_ew_isa_use((ad_simd_isa)isa) != 0) continue;
+        ad_scope s = ad_scope_begin(ctx);
+        ad_tensor *whole = ops_of(x, y);
+        cr_assert(whole, "%s", ad_errmsg(ctx));
+        double w[4096]; /* th_values' buffer is reused by the next call */
+        int64_t nops = ad_numel(whole) / N;
+        cr_assert(ad_numel(whole) <= 4096);
+        memcpy(w, th_values(whole), sizeof(double) * (size_t)ad_numel(whole));
+        for (int i = 0; i < N; i++) {
+            ad_tensor *one = ops_of(ad_idx(x, AD_S(i, i + 1)), ad_idx(y, AD_S(i, i + 1)));
+            cr_assert(one && ad_numel(one) == nops, "%s", ad_errmsg(ctx));
+            const double *o = th_values(one);
+            for (int64_t k = 0; k < nops; k++)
+                cr_assert(same_bits(o[k], w[k * N + i]), "%s: op %lld at element %d is %.17g alone, %.17g in the loop",
+                          ad_simd_isa_name((ad_simd_isa)isa), (long long)k, i, o[k], w[k * N + i]);
+        }
+        ad_scope_end(ctx, s, NULL);
+    }
+    ad_tensor_free(x);
+    ad_tensor_free(y);
+}

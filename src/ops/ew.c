@@ -19,7 +19,10 @@
         (void)ud;                                                                          \
         double *y = p[0];                                                                  \
         const double *a = p[1], *b = p[2];                                                 \
-        if (s[0] == 1 && s[1] == 1 && (s[2] == 1 || s[2] == 0)) {                          \
+        if (n == 1) { /* a 1-element op: EXPR alone, the bits of the loops */              \
+            double u = a[0], v = b[0];                                                     \
+            y[0] = (EXPR);                                                                 \
+        } else if (s[0] == 1 && s[1] == 1 && (s[2] == 1 || s[2] == 0)) {                   \
             ad_ew_isa_run(AD_EWI_##name, s[2] ? AD_EWL_VV : AD_EWL_VS, n, y, a, b, 0);     \
         } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {                                  \
             ad_ew_isa_run(AD_EWI_##name, AD_EWL_SV, n, y, a, b, 0);                        \

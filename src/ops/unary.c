@@ -37,7 +37,10 @@
         (void)ud;                                                                     \
         double *y = p[0];                                                             \
         const double *x = p[1];                                                       \
-        if (s[0] == 1 && s[1] == 1) {                                                 \
+        if (n == 1) { /* a 1-element op: EXPR alone, the bits of the loops */         \
+            double v = x[0];                                                          \
+            y[0] = (EXPR);                                                            \
+        } else if (s[0] == 1 && s[1] == 1) {                                          \
             ad_ew_isa_run(KIND, AD_EWL_VV, n, y, x, x, 0);                            \
         } else {                                                                      \
             for (int64_t i = 0; i < n; i++) {                                         \
