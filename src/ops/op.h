@@ -105,6 +105,11 @@ extern const ad_opdef ad_ops[AD_OP_COUNT];
  * after freeing out on failure. */
 ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
                         size_t attr_size);
+/* ad_op_finish past its first test, for a caller that made it inline: out
+ * is not NULL, reverse-replay is not tracing, and an input carries a
+ * tangent or requires grad. */
+ad_tensor *ad_op_finish_some(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+                             size_t attr_size);
 
 /* True when applying an op to these inputs needs the engine at all (a
  * tangent to propagate or a record to append): lets kernels skip building

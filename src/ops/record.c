@@ -191,9 +191,10 @@ static AD_NOINLINE ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, 
 /* Tangents and the tape, once an input carries a tangent or requires
  * grad (a tangent of an ended level, or grad mode off, ends here too).
  * The common reverse-mode case, nothing to propagate forward, is the
- * record alone, pushed from here (one frame, not two). */
-static AD_NOINLINE ad_tensor *finish_some(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
-                                          const void *attr, size_t attr_size)
+ * record alone, pushed from here (one frame, not two).  Public (op.h) for
+ * unary.c, which makes ad_op_finish's first test inline. */
+AD_NOINLINE ad_tensor *ad_op_finish_some(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
+                                         const void *attr, size_t attr_size)
 {
     ad_ctx *ctx = out->ctx;
     unsigned tanm = 0, flags = 0;
@@ -216,7 +217,7 @@ static inline ad_tensor *finish(int opid, ad_tensor *out, int nin, ad_tensor *co
 {
     for (int i = 0; i < nin; i++)
         if (in[i]->tan_mask | (in[i]->flags & AD_T_REQUIRES_GRAD))
-            return finish_some(opid, out, nin, in, attr, attr_size);
+            return ad_op_finish_some(opid, out, nin, in, attr, attr_size);
     return out;
 }
 

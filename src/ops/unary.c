@@ -113,7 +113,13 @@ static ad_tensor *apply(ad_iter_fn k, ad_tensor *x)
 static ad_tensor *unary(int opid, ad_iter_fn k, ad_tensor *x)
 {
     AD_ARG(x);
-    return ad_op_finish(opid, apply(k, x), 1, &x, NULL, 0);
+    ad_tensor *y = apply(k, x);
+    /* ad_op_finish's tests for one input, inline: a plain op (no tangent,
+     * nothing to record, no reverse-replay trace) makes no call (~24 of
+     * its ~300 instructions), a recorded one goes straight to the rest */
+    if (AD_UNLIKELY(!y || y->ctx->rec)) return ad_op_finish(opid, y, 1, &x, NULL, 0);
+    if (!(x->tan_mask | (x->flags & AD_T_REQUIRES_GRAD))) return y;
+    return ad_op_finish_some(opid, y, 1, &x, NULL, 0);
 }
 
 /* A rule's product of the incoming g (an adjoint, or a tangent [k, S])
