@@ -250,46 +250,12 @@ bool ad_err_since(ad_ctx *ctx, int mark);
 void *ad_mem_alloc(ad_ctx *ctx, size_t n, int cat);
 void ad_mem_free(ad_ctx *ctx, void *p, size_t n, int cat);
 void *ad_mem_realloc(ad_ctx *ctx, void *p, size_t on, size_t nn, int cat);
-/* Adds delta bytes to the live count of cat (peaks follow).  Inline: every
- * tensor and record goes through it, several times per op. */
-static inline void ad_mem_account(ad_ctx *cx, int cat, int64_t delta)
-{
-    ad_mem_stats *m = &cx->mem;
-    m->live[cat] += delta;
-    m->live_total += delta;
-    if (m->live[cat] > m->peak[cat]) m->peak[cat] = m->live[cat];
-    if (m->live_total > m->peak_total) m->peak_total = m->live_total;
-    if (delta > 0) m->bytes_allocated += delta;
-}
-/* The same for two categories at once, with deltas of one sign (a
- * storage's element bytes and its header; a handle and its storage): the
- * peaks end where two calls would leave them, in one pass. */
-static inline void ad_mem_account2(ad_ctx *cx, int ca, int64_t a, int cb, int64_t b)
-{
-    ad_mem_stats *m = &cx->mem;
-    m->live[ca] += a;
-    m->live[cb] += b;
-    m->live_total += a + b;
-    if (m->live[ca] > m->peak[ca]) m->peak[ca] = m->live[ca];
-    if (m->live[cb] > m->peak[cb]) m->peak[cb] = m->live[cb];
-    if (m->live_total > m->peak_total) m->peak_total = m->live_total;
-    if (a + b > 0) m->bytes_allocated += a + b;
-}
-
-/* The same for a creation (a, b >= 0: no sign test for bytes_allocated)
- * and for a release (a, b <= 0: a release never raises a peak); and for
- * one category, n >= 0 bytes made or given back. */
-static inline void ad_mem_grow2(ad_ctx *cx, int ca, int64_t a, int cb, int64_t b)
-{
-    ad_mem_stats *m = &cx->mem;
-    m->live[ca] += a;
-    m->live[cb] += b;
-    m->live_total += a + b;
-    if (m->live[ca] > m->peak[ca]) m->peak[ca] = m->live[ca];
-    if (m->live[cb] > m->peak[cb]) m->peak[cb] = m->live[cb];
-    if (m->live_total > m->peak_total) m->peak_total = m->live_total;
-    m->bytes_allocated += a + b;
-}
+/* Live and peak bytes per category, inline: every tensor and record goes
+ * through them, several times per op.  A creation (n, a, b >= 0) raises
+ * live counts, peaks and bytes_allocated; a release (n >= 0 given back;
+ * a, b <= 0) only lowers live counts, since a release never raises a
+ * peak.  The two-category forms take a storage's element bytes and its
+ * header, or a handle and its storage, in one pass. */
 static inline void ad_mem_grow(ad_ctx *cx, int cat, int64_t n)
 {
     ad_mem_stats *m = &cx->mem;
@@ -304,12 +270,34 @@ static inline void ad_mem_shrink(ad_ctx *cx, int cat, int64_t n)
     cx->mem.live[cat] -= n;
     cx->mem.live_total -= n;
 }
+static inline void ad_mem_grow2(ad_ctx *cx, int ca, int64_t a, int cb, int64_t b)
+{
+    ad_mem_stats *m = &cx->mem;
+    m->live[ca] += a;
+    m->live[cb] += b;
+    m->live_total += a + b;
+    if (m->live[ca] > m->peak[ca]) m->peak[ca] = m->live[ca];
+    if (m->live[cb] > m->peak[cb]) m->peak[cb] = m->live[cb];
+    if (m->live_total > m->peak_total) m->peak_total = m->live_total;
+    m->bytes_allocated += a + b;
+}
 static inline void ad_mem_shrink2(ad_ctx *cx, int ca, int64_t a, int cb, int64_t b)
 {
     ad_mem_stats *m = &cx->mem;
     m->live[ca] += a;
     m->live[cb] += b;
     m->live_total += a + b;
+}
+/* Either, by the sign of delta (of a + b: the two deltas have one sign). */
+static inline void ad_mem_account(ad_ctx *cx, int cat, int64_t delta)
+{
+    if (delta >= 0) ad_mem_grow(cx, cat, delta);
+    else ad_mem_shrink(cx, cat, -delta);
+}
+static inline void ad_mem_account2(ad_ctx *cx, int ca, int64_t a, int cb, int64_t b)
+{
+    if (a + b >= 0) ad_mem_grow2(cx, ca, a, cb, b);
+    else ad_mem_shrink2(cx, ca, a, cb, b);
 }
 
 /* Moves n accounted bytes from one category to another (inline: the tape
