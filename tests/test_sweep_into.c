@@ -64,6 +64,20 @@ Test(sweep_into, leaf_grad_from_overlapping_slices)
     ad_scope_end(ctx, s, NULL);
 }
 
+/* ad_backward(y) with at most one accumulator of n doubles (and a little)
+ * of derivative bytes alive at its peak. */
+static void backward_holds_one_accumulator(ad_tensor *y, int64_t n)
+{
+    ad_ctx_reset_peak(ctx);
+    ad_mem_stats m0, m1;
+    ad_ctx_mem_stats(ctx, &m0);
+    cr_assert_eq(ad_backward(y, NULL, 0), AD_OK, "%s", ad_errmsg(ctx));
+    ad_ctx_mem_stats(ctx, &m1);
+    int64_t peak = m1.peak[AD_MEM_TANGENTS] - m0.live[AD_MEM_TANGENTS], one = n * (int64_t)sizeof(double);
+    cr_expect(peak < one + 4096, "backward's peak of derivative bytes %lld, want one accumulator (%lld + a little)",
+              (long long)peak, (long long)one);
+}
+
 /* Two small slices of a large x: the shortcut holds one x-sized
  * accumulator; the rule made an x-sized scatter per slice and held two at
  * once.  (Fails if the shortcut is not taken.) */
@@ -76,14 +90,7 @@ Test(sweep_into, two_slices_hold_one_accumulator)
     ad_tensor *y = ad_add(ad_sum(ad_square(ad_idx(x, AD_S(0, 4))), AD_ALL, false),
                           ad_sum(ad_sin(ad_idx(x, AD_S(n - 4, n))), AD_ALL, false));
     cr_assert(y, "%s", ad_errmsg(ctx));
-    ad_ctx_reset_peak(ctx);
-    ad_mem_stats m0, m1;
-    ad_ctx_mem_stats(ctx, &m0);
-    cr_assert_eq(ad_backward(y, NULL, 0), AD_OK, "%s", ad_errmsg(ctx));
-    ad_ctx_mem_stats(ctx, &m1);
-    int64_t peak = m1.peak[AD_MEM_TANGENTS] - m0.live[AD_MEM_TANGENTS], one = n * (int64_t)sizeof(double);
-    cr_expect(peak < one + 4096, "backward's peak of derivative bytes %lld, want one accumulator (%lld + a little)",
-              (long long)peak, (long long)one);
+    backward_holds_one_accumulator(y, n);
     const double *g = th_values(ad_idx(ad_grad(x), AD_S(0, 8))), *xv = ad_data(x);
     for (int i = 0; i < 8; i++)
         cr_expect(g[i] == (i < 4 ? 2 * xv[i] : 0), "x̄[%d] = %.17g", i, g[i]);
@@ -343,14 +350,7 @@ Test(sweep_into, gathers_hold_one_accumulator)
     ad_tensor *y = ad_add(ad_sum(ad_square(ad_index_select(x, 0, 4, head)), AD_ALL, false),
                           ad_sum(ad_sin(ad_gather(x, 0, t)), AD_ALL, false));
     cr_assert(y, "%s", ad_errmsg(ctx));
-    ad_ctx_reset_peak(ctx);
-    ad_mem_stats m0, m1;
-    ad_ctx_mem_stats(ctx, &m0);
-    cr_assert_eq(ad_backward(y, NULL, 0), AD_OK, "%s", ad_errmsg(ctx));
-    ad_ctx_mem_stats(ctx, &m1);
-    int64_t peak = m1.peak[AD_MEM_TANGENTS] - m0.live[AD_MEM_TANGENTS], one = n * (int64_t)sizeof(double);
-    cr_expect(peak < one + 4096, "backward's peak of derivative bytes %lld, want one accumulator (%lld + a little)",
-              (long long)peak, (long long)one);
+    backward_holds_one_accumulator(y, n);
     const double *g = th_values(ad_idx(ad_grad(x), AD_S(0, 4))), *xv = ad_data(x);
     double want_head[4] = {4 * xv[0], 2 * xv[1], 2 * xv[2], 0};
     expect_near(g, want_head, 4, 0, "x̄[0:4]");
