@@ -103,13 +103,29 @@ extern const ad_opdef ad_ops[AD_OP_COUNT];
  * grad.
  * attr (attr_size bytes) is copied into the record.  Returns out, or NULL
  * after freeing out on failure. */
-ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
-                        size_t attr_size);
-/* ad_op_finish past its first test, for a caller that made it inline: out
- * is not NULL, reverse-replay is not tracing, and an input carries a
- * tangent or requires grad. */
 ad_tensor *ad_op_finish_some(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
                              size_t attr_size);
+ad_tensor *ad_op_finish_traced(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+                               size_t attr_size);
+/* Inline, so that a plain op (no tangent, nothing to record, no
+ * reverse-replay trace: src/trace.h) makes its tests without a call (~24
+ * of a 1-element op's ~300 instructions); the rest is out of line
+ * (record.c): ad_op_finish_some once an input carries a tangent or
+ * requires grad, ad_op_finish_traced for a failed op or while tracing. */
+static inline ad_tensor *ad_op_finish_plain(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
+                                            const void *attr, size_t attr_size)
+{
+    for (int i = 0; i < nin; i++)
+        if (in[i]->tan_mask | (in[i]->flags & AD_T_REQUIRES_GRAD))
+            return ad_op_finish_some(opid, out, nin, in, attr, attr_size);
+    return out;
+}
+static inline ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
+                                      size_t attr_size)
+{
+    if (AD_UNLIKELY(!out || out->ctx->rec)) return ad_op_finish_traced(opid, out, nin, in, attr, attr_size);
+    return ad_op_finish_plain(opid, out, nin, in, attr, attr_size);
+}
 
 /* True when applying an op to these inputs needs the engine at all (a
  * tangent to propagate or a record to append): lets kernels skip building

@@ -191,8 +191,8 @@ static AD_NOINLINE ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, 
 /* Tangents and the tape, once an input carries a tangent or requires
  * grad (a tangent of an ended level, or grad mode off, ends here too).
  * The common reverse-mode case, nothing to propagate forward, is the
- * record alone, pushed from here (one frame, not two).  Public (op.h) for
- * unary.c, which makes ad_op_finish's first test inline. */
+ * record alone, pushed from here (one frame, not two).  Called from
+ * ad_op_finish, inline in op.h. */
 AD_NOINLINE ad_tensor *ad_op_finish_some(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
                                          const void *attr, size_t attr_size)
 {
@@ -209,37 +209,17 @@ AD_NOINLINE ad_tensor *ad_op_finish_some(int opid, ad_tensor *out, int nin, ad_t
     return NULL;
 }
 
-/* The test every op makes: its every call a tail call, and few enough
- * live values that the six arguments stay in their registers (no frame,
- * no register saves: they were a third of a plain op's ad_op_finish). */
-static inline ad_tensor *finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
-                                size_t attr_size)
-{
-    for (int i = 0; i < nin; i++)
-        if (in[i]->tan_mask | (in[i]->flags & AD_T_REQUIRES_GRAD))
-            return ad_op_finish_some(opid, out, nin, in, attr, attr_size);
-    return out;
-}
-
 /* A failed op, or one while reverse-replay traces f: out of line, so that
  * its frame stays off the path every other op takes. */
-static AD_NOINLINE ad_tensor *finish_traced(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
-                                            const void *attr, size_t attr_size)
+AD_NOINLINE ad_tensor *ad_op_finish_traced(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
+                                           const void *attr, size_t attr_size)
 {
     if (!out) {
         /* a failed op while reverse-replay traces f: the trace is void */
         if (nin > 0 && in[0] && in[0]->ctx->rec) ad_rec_op(opid, NULL, nin, in, attr, attr_size);
         return NULL;
     }
-    return ad_rec_op(opid, finish(opid, out, nin, in, attr, attr_size), nin, in, attr, attr_size);
-}
-
-ad_tensor *ad_op_finish(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,
-                        size_t attr_size)
-{
-    /* reverse-replay traces f (src/trace.h): one predictable test for every other op */
-    if (AD_UNLIKELY(!out || out->ctx->rec)) return finish_traced(opid, out, nin, in, attr, attr_size);
-    return finish(opid, out, nin, in, attr, attr_size);
+    return ad_rec_op(opid, ad_op_finish_plain(opid, out, nin, in, attr, attr_size), nin, in, attr, attr_size);
 }
 
 static ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *const *in, const void *attr,

@@ -8,6 +8,13 @@
 #include "op.h"
 #include "simd.h"
 
+/* y[i·s0] = EXPR(v) with v = x[i·s1]: the loop of a strided run. */
+#define STRIDED_RUN(EXPR)                                                             \
+    for (int64_t i = 0; i < n; i++) {                                                 \
+        double v = x[i * s[1]];                                                       \
+        y[i * s[0]] = (EXPR);                                                         \
+    }
+
 /* Kernel of one run: y[i] = EXPR(v) with v = x[i]. */
 #define UNARY_KERNEL(name, EXPR)                                                      \
     static void k_##name(int64_t n, double *const *p, const int64_t *s, void *ud)     \
@@ -21,10 +28,7 @@
                 y[i] = (EXPR);                                                        \
             }                                                                         \
         } else {                                                                      \
-            for (int64_t i = 0; i < n; i++) {                                         \
-                double v = x[i * s[1]];                                               \
-                y[i * s[0]] = (EXPR);                                                 \
-            }                                                                         \
+            STRIDED_RUN(EXPR)                                                         \
         }                                                                             \
     }
 
@@ -43,10 +47,7 @@
         } else if (s[0] == 1 && s[1] == 1) {                                          \
             ad_ew_isa_run(KIND, AD_EWL_VV, n, y, x, x, 0);                            \
         } else {                                                                      \
-            for (int64_t i = 0; i < n; i++) {                                         \
-                double v = x[i * s[1]];                                               \
-                y[i * s[0]] = (EXPR);                                                 \
-            }                                                                         \
+            STRIDED_RUN(EXPR)                                                         \
         }                                                                             \
     }
 
@@ -110,16 +111,12 @@ static ad_tensor *apply(ad_iter_fn k, ad_tensor *x)
     return y;
 }
 
-static ad_tensor *unary(int opid, ad_iter_fn k, ad_tensor *x)
+/* Inline into each ad_<op> (gcc left it out of line once ad_op_finish
+ * became inline: one more frame per op, +9 instructions). */
+static inline ad_tensor *unary(int opid, ad_iter_fn k, ad_tensor *x)
 {
     AD_ARG(x);
-    ad_tensor *y = apply(k, x);
-    /* ad_op_finish's tests for one input, inline: a plain op (no tangent,
-     * nothing to record, no reverse-replay trace) makes no call (~24 of
-     * its ~300 instructions), a recorded one goes straight to the rest */
-    if (AD_UNLIKELY(!y || y->ctx->rec)) return ad_op_finish(opid, y, 1, &x, NULL, 0);
-    if (!(x->tan_mask | (x->flags & AD_T_REQUIRES_GRAD))) return y;
-    return ad_op_finish_some(opid, y, 1, &x, NULL, 0);
+    return ad_op_finish(opid, apply(k, x), 1, &x, NULL, 0);
 }
 
 /* A rule's product of the incoming g (an adjoint, or a tangent [k, S])
