@@ -165,6 +165,12 @@ struct ad_ctx {
 #else
 #define AD_COLD
 #endif
+/* A slow path kept out of a fast one that should need no stack frame. */
+#if defined(__GNUC__)
+#define AD_NOINLINE __attribute__((noinline))
+#else
+#define AD_NOINLINE
+#endif
 /* Branch layout of the per-op paths: the rare side out of the straight line. */
 #if defined(__GNUC__)
 #define AD_UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -45,6 +45,23 @@ static inline bool storage_size_ok(ad_ctx *ctx, int64_t numel)
  * here; 3 % at 1e5 and 1e6).  The pad is at most 48 bytes per block. */
 #define AD_DATA_ALIGN_PAD 48
 
+/* The header of a storage over `data` in a block of `block` bytes (pool:
+ * 1 + its pool class, 0: the large-block cache), no reference yet. */
+static inline void storage_fill(ad_ctx *ctx, ad_storage *st, double *data, int64_t numel, size_t block,
+                                uint8_t pool)
+{
+    st->data = data;
+    st->nbytes = numel * (int64_t)sizeof(double);
+    st->block = block;
+    st->refs = 0;
+    st->version = 0;
+    st->tape_refs = 0;
+    st->cat = ctx->cat;
+    st->external = 0;
+    st->visit = 0;
+    st->pool = pool;
+}
+
 /* A storage of numel doubles in a block of the pools or of the cache,
  * not yet accounted (the caller accounts it with its handle). */
 static inline ad_storage *storage_make(ad_ctx *ctx, int64_t numel)
@@ -65,18 +82,8 @@ static inline ad_storage *storage_make(ad_ctx *ctx, int64_t numel)
         data = (char *)(((uintptr_t)mem + AD_STORAGE_HDR + AD_DATA_ALIGN_PAD) & ~(uintptr_t)63);
     }
     if (!mem) return NULL;
-    ad_storage *st = mem;
-    st->data = (double *)data;
-    st->nbytes = numel * (int64_t)sizeof(double);
-    st->block = block;
-    st->refs = 0;
-    st->version = 0;
-    st->tape_refs = 0;
-    st->cat = ctx->cat;
-    st->external = 0;
-    st->visit = 0;
-    st->pool = pool;
-    return st;
+    storage_fill(ctx, mem, (double *)data, numel, block, pool);
+    return mem;
 }
 
 ad_storage *ad_storage_new(ad_ctx *ctx, int64_t numel)
@@ -127,6 +134,23 @@ void ad_layout_update(ad_tensor *t)
     t->data = t->st->data + t->offset;
 }
 
+/* A handle's fields but its scope slot and layout: one new reference to
+ * st, no links. */
+static inline void handle_fill(ad_ctx *ctx, ad_tensor *t, ad_storage *st, int ndim, int64_t offset)
+{
+    t->st = st;
+    st->refs++;
+    t->offset = offset;
+    t->refs = 1;
+    t->ndim = ndim;
+    t->flags = 0;
+    t->tan_mask = 0;
+    t->fr_pass = 0;
+    t->grad_fn = NULL;
+    t->grad = NULL;
+    ctx->mem.tensors++;
+}
+
 /* A handle over st (one new storage reference), registered in the open
  * scope and on the live list, its own bytes with `meta` more bytes of
  * AD_MEM_META and `extra` bytes of st_cat accounted in one step; the layout is the caller's to fill.  The scope
@@ -144,17 +168,7 @@ static inline ad_tensor *handle_make(ad_ctx *ctx, ad_storage *st, int ndim, int6
         return NULL;
     }
     ad_mem_grow2(ctx, AD_MEM_META, (int64_t)sizeof *t + meta, st_cat, extra);
-    t->st = st;
-    st->refs++;
-    t->offset = offset;
-    t->refs = 1;
-    t->ndim = ndim;
-    t->flags = 0;
-    t->tan_mask = 0;
-    t->fr_pass = 0;
-    t->grad_fn = NULL;
-    t->grad = NULL;
-    ctx->mem.tensors++;
+    handle_fill(ctx, t, st, ndim, offset);
     return t;
 }
 
@@ -185,6 +199,24 @@ static void contiguous_strides(int ndim, const int64_t *shape, int64_t *stride)
     }
 }
 
+/* t's layout: shape (ndim axes, n elements) row-major over its storage. */
+static inline void contig_layout(ad_tensor *t, int ndim, const int64_t *shape, int64_t n)
+{
+    for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
+    if (n > 0) { /* every axis >= 1 and their product < INT64_MAX / 8: no guard */
+        int64_t k = 1;
+        for (int i = ndim - 1; i >= 0; i--) {
+            t->stride[i] = k;
+            k *= shape[i];
+        }
+    } else {
+        contiguous_strides(ndim, shape, t->stride);
+    }
+    t->numel = n;
+    t->flags = AD_T_CONTIG;
+    t->data = t->st->data;
+}
+
 /* Every op's result comes here: storage and handle in one pass, the
  * layout known to be contiguous (no ad_layout_update), one accounting
  * step for the handle and the storage's element and header bytes.  n is
@@ -198,19 +230,7 @@ static inline ad_tensor *new_contiguous(ad_ctx *ctx, int ndim, const int64_t *sh
         storage_recycle(ctx, st);
         return NULL;
     }
-    for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
-    if (n > 0) { /* every axis >= 1 and their product < INT64_MAX / 8: no guard */
-        int64_t k = 1;
-        for (int i = ndim - 1; i >= 0; i--) {
-            t->stride[i] = k;
-            k *= shape[i];
-        }
-    } else {
-        contiguous_strides(ndim, shape, t->stride);
-    }
-    t->numel = n;
-    t->flags = AD_T_CONTIG;
-    t->data = st->data;
+    contig_layout(t, ndim, shape, n);
     return t;
 }
 
@@ -224,13 +244,57 @@ ad_tensor *ad_new(ad_ctx *ctx, int ndim, const int64_t *shape)
     return n < 0 ? NULL : new_contiguous(ctx, ndim, shape, n);
 }
 
+/* The result of most ops on small tensors: a pool block, a parked handle
+ * and a free scope slot, all tested before anything is written, so the
+ * path makes no call and needs no stack frame (the general path's frame
+ * and register saves were ~20 of a plain 1-element op's ~280
+ * instructions).  NULL when one of them is missing: new_contiguous then
+ * does the same with the allocator behind it. */
+static inline ad_tensor *new_small(ad_ctx *ctx, const ad_tensor *like, int64_t n)
+{
+    if (AD_UNLIKELY(n < 1 || n > ((int64_t)1 << (AD_POOL_CLASSES - 1)) || (uint64_t)n > ctx->max_numel))
+        return NULL;
+    int c = size_class(n);
+    void *mem = ctx->pool[c];
+    ad_tensor *t = ctx->free_handles;
+    if (AD_UNLIKELY(!mem || !t || (ctx->scope_depth > 0 && ctx->scope_len == ctx->scope_cap))) return NULL;
+    size_t block = ad_pool_block_size(c);
+    AD_UNPOISON(mem, block);
+    ctx->pool[c] = *(void **)mem;
+    ctx->pool_bytes -= (int64_t)block;
+    ad_storage *st = mem;
+    storage_fill(ctx, st, (double *)((char *)mem + AD_STORAGE_HDR), n, block, (uint8_t)(c + 1));
+    AD_UNPOISON(t, sizeof *t);
+    ctx->free_handles = t->next;
+    ctx->nfree_handles--;
+    t->ctx = ctx;
+    if (ctx->scope_depth > 0) { /* ad_scope_push_fast without its fallback: room was tested */
+        t->scope_slot = (int32_t)ctx->scope_len;
+        t->scope_refs = 1;
+        ctx->scope_stack[ctx->scope_len++] = t;
+    } else {
+        t->scope_slot = -1;
+        t->scope_refs = 0;
+    }
+    ad_mem_grow2(ctx, AD_MEM_META, (int64_t)sizeof *t + (int64_t)block - st->nbytes, st->cat, st->nbytes);
+    handle_fill(ctx, t, st, like->ndim, 0);
+    contig_layout(t, like->ndim, like->shape, n);
+    return t;
+}
+
 /* t's rank and element count were checked when t was made (numel is its
  * shape's product, 0 for an empty one; views never grow it, expand checks
  * its own): not again for every result, but for the bound itself. */
-ad_tensor *ad_new_like(const ad_tensor *t)
+static AD_NOINLINE ad_tensor *new_like_general(const ad_tensor *t)
 {
     if (t->numel < 0 || t->numel > INT64_MAX / 8) return ad_new(t->ctx, t->ndim, t->shape);
     return new_contiguous(t->ctx, t->ndim, t->shape, t->numel);
+}
+
+ad_tensor *ad_new_like(const ad_tensor *t)
+{
+    ad_tensor *r = new_small(t->ctx, t, t->numel);
+    return r ? r : new_like_general(t);
 }
 
 ad_tensor *ad_alias(ad_tensor *t, bool with_tangent)

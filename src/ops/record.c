@@ -180,11 +180,6 @@ static int attach_tangent(const ad_opdef *op, ad_tensor *out, int nin, ad_tensor
  * buffers) and register saves cost a plain op nothing.  Six arguments, all
  * in registers, so that ad_op_finish's call is a plain jump with no frame
  * of its own. */
-#if defined(__GNUC__)
-#define AD_NOINLINE __attribute__((noinline))
-#else
-#define AD_NOINLINE
-#endif
 static AD_NOINLINE ad_tensor *finish_tracked(int opid, ad_tensor *out, int nin, ad_tensor *const *in,
                                              const void *attr, size_t attr_size);
 
