@@ -4,7 +4,7 @@
  * Records are bump-allocated in chunks, so recording an op costs no malloc
  * once the first chunk exists.  A record's size depends on its arity and
  * on the ranks of its tensors; everything it needs is in one block:
- *   [ad_node][ad_edge x nin][input shapes][output shape][attr] */
+ *   [ad_node][ad_edge x nin][attr][input shapes][output shape] */
 #include <string.h>
 
 #include "ops/op.h"
@@ -172,17 +172,28 @@ static inline void fill_header(ad_tape *tape, ad_node *n, const ad_opdef *op, in
     n->out_ndim = (int8_t)out->ndim;
 }
 
-/* The edges, input shapes, output shape and attributes after n's header,
+/* The attributes, edges, input shapes and output shape after n's header,
  * in one pass over the inputs: each edge's place on the graph (the record
  * that produced the input, or the leaf itself when it requires grad), the
  * value saved for the VJP (its storage counted as tape memory, its version
- * captured), its shape.  Returns the record's size in bytes. */
+ * captured), its shape.  The attributes come first, so that attr is not
+ * live across the loop (one register fewer: the loop then fits the
+ * caller-saved ones).  Returns the record's size in bytes. */
 static inline size_t fill_edges(ad_ctx *ctx, ad_node *n, uint32_t save, int nin, ad_tensor *const *in,
-                                const ad_tensor *out, const void *attr, size_t attr_size)
+                                const ad_tensor *out, const void *attr, size_t attr_size, bool small_attr)
 {
     ad_edge *e = (ad_edge *)((char *)n + NODE_BYTES);
     int64_t *sh = (int64_t *)(e + nin);
     n->edges = e;
+    n->attr_size = (uint32_t)attr_size;
+    n->attr = attr_size ? (void *)sh : NULL;
+    if (small_attr) { /* constant-size copies: no call to memcpy */
+        if (attr_size >= 8) memcpy(sh, attr, 8);
+        if (attr_size == 16) memcpy(sh + 1, (const char *)attr + 8, 8);
+    } else if (attr_size) {
+        memcpy(sh, attr, attr_size);
+    }
+    sh += align8(attr_size) / sizeof *sh;
     save &= AD_SAVE_ALL_IN; /* bit i: input i's value is saved; shifted out one per input */
     for (int i = 0; i < nin; i++, e++, save >>= 1) {
         ad_tensor *src = in[i];
@@ -213,23 +224,41 @@ static inline size_t fill_edges(ad_ctx *ctx, ad_node *n, uint32_t save, int nin,
     copy_shape(sh, out);
     n->out_shape = sh;
     sh += out->ndim;
-    n->attr_size = (uint32_t)attr_size;
-    n->attr = attr_size ? (void *)sh : NULL;
-    if (attr_size) memcpy(sh, attr, attr_size);
-    return (size_t)((char *)sh - (char *)n) + align8(attr_size);
+    return (size_t)((char *)sh - (char *)n);
 }
 
-ad_node *ad_tape_push(const ad_opdef *op, int nin, ad_tensor *const *in, ad_tensor *out, const void *attr,
-                      size_t attr_size)
+/* Puts n (size bytes, the newest block of the newest chunk) on top of the
+ * tape, its bytes counted, as out's grad_fn (out had none). */
+static inline void push_top(ad_ctx *ctx, ad_tape *tape, ad_node *n, size_t size, ad_tensor *out)
+{
+    n->size = (uint32_t)size;
+    tape->top = n;
+    tape->recorded++;
+    tape->live++;
+    tape->bytes += (int64_t)size;
+    ad_mem_grow(ctx, AD_MEM_TAPE, (int64_t)size);
+    out->grad_fn = n;
+    out->flags = (out->flags | AD_T_REQUIRES_GRAD) & ~(uint32_t)AD_T_RELEASED;
+}
+
+/* [ad_node][ad_edge x nin][attr][input shapes][output shape]: room for
+ * the largest shapes is reserved, what they leave is given back (one
+ * pass over the inputs instead of two).  With the bounds ad_tape_push
+ * tests, a record stays far below 4 GB. */
+static inline size_t record_room(int nin, size_t attr_size)
+{
+    return NODE_BYTES + (size_t)nin * sizeof(ad_edge) + (size_t)(nin + 1) * SHAPE_ROOM + align8(attr_size);
+}
+
+/* Every case: a saved output's alias, a new chunk, an output that had a
+ * record already. */
+static AD_NOINLINE ad_node *push_general(const ad_opdef *op, int nin, ad_tensor *const *in, ad_tensor *out,
+                                        const void *attr, size_t attr_size)
 {
     ad_ctx *ctx = out->ctx;
     ad_tape *tape = ctx->tape;
-    /* [ad_node][ad_edge x nin][input shapes][output shape][attr]: room for
-     * the largest shapes is reserved, what they leave is given back below
-     * (one pass over the inputs instead of two).  With these bounds a
-     * record stays far below 4 GB. */
     if (nin > UINT16_MAX || attr_size > UINT32_MAX / 2) return record_too_big(ctx, op, nin, attr_size);
-    size_t room = NODE_BYTES + (size_t)nin * sizeof(ad_edge) + (size_t)(nin + 1) * SHAPE_ROOM + align8(attr_size);
+    size_t room = record_room(nin, attr_size);
     ad_tensor *alias = NULL;
     if (op->save & AD_SAVE_OUT) {
         alias = ad_alias(out, true);
@@ -243,18 +272,32 @@ ad_node *ad_tape_push(const ad_opdef *op, int nin, ad_tensor *const *in, ad_tens
     }
     if (alias) save_storage(ctx, alias->st); /* the alias's reference becomes the tape's */
     fill_header(tape, n, op, nin, out, alias);
-    size_t size = fill_edges(ctx, n, op->save, nin, in, out, attr, attr_size);
-    tape->chunk->used -= room - size; /* n is the newest block of the newest chunk */
-    n->size = (uint32_t)size;
-    /* on top of the tape, its bytes counted, out's grad_fn */
-    tape->top = n;
-    tape->recorded++;
-    tape->live++;
-    tape->bytes += (int64_t)size;
-    ad_mem_grow(ctx, AD_MEM_TAPE, (int64_t)size);
+    size_t size = fill_edges(ctx, n, op->save, nin, in, out, attr, attr_size, false);
     if (out->grad_fn) ad_node_decref(ctx, out->grad_fn);
-    out->grad_fn = n;
-    out->flags = (out->flags | AD_T_REQUIRES_GRAD) & ~(uint32_t)AD_T_RELEASED;
+    tape->chunk->used -= room - size; /* the room not used is given back */
+    push_top(ctx, tape, n, size, out);
+    return n;
+}
+
+/* The common record (no saved output, room in the chunk, a fresh output,
+ * at most two words of attributes) makes no call, so it needs no stack frame: the general path's register
+ * saves and spills were ~25 of the ~170 instructions of a record. */
+ad_node *ad_tape_push(const ad_opdef *op, int nin, ad_tensor *const *in, ad_tensor *out, const void *attr,
+                      size_t attr_size)
+{
+    ad_ctx *ctx = out->ctx;
+    ad_tape *tape = ctx->tape;
+    ad_tape_chunk *c = tape->chunk;
+    size_t room = record_room(nin, attr_size); /* nin and attr_size tested before it is used */
+    if (AD_UNLIKELY(nin > UINT16_MAX || (attr_size != 0 && attr_size != 8 && attr_size != 16) ||
+                    (op->save & AD_SAVE_OUT) || !c ||
+                    c->cap - c->used < room || out->grad_fn))
+        return push_general(op, nin, in, out, attr, attr_size);
+    ad_node *n = (ad_node *)((char *)c->data + c->used);
+    fill_header(tape, n, op, nin, out, NULL);
+    size_t size = fill_edges(ctx, n, op->save, nin, in, out, attr, attr_size, true);
+    tape->chunk->used += size; /* the room tested above, only what is used taken */
+    push_top(ctx, tape, n, size, out);
     return n;
 }
 
