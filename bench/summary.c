@@ -250,6 +250,10 @@ static void judge(const ad_bench_table *t, const char *function, ad_bench_series
         ad_bench_theory(fn, ad_bench_class_of(b), s->jacobian, e, &s->theory_time, &s->theory_mem);
         bool size_is_inputs = fn && !fn->jacobian && strncmp(function, "gb:", 3) != 0 && strcmp(fn->size_name, "n") == 0;
         if ((b->caps & AD_CAP_VECTOR) && size_is_inputs && width_varies(t, function, s->backend)) s->theory_mem = NAN;
+        /* a rule through a program (central-replay): a point costs a block when f runs blocked, f
+         * otherwise, which the function decides (bench/README.md) */
+        const ad_fd_rule *R = ad_backend_fd_rule(b);
+        if (R && R->replay) s->theory_time = NAN;
     }
     /* A backend's time is a constant (reverse) or n (forward, differences)
      * times an evaluation's, so it is judged against f as measured: when f

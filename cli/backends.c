@@ -38,14 +38,16 @@ int cli_backend_linetype(const char *name)
 }
 
 /* The registry's difference rules (ad_backend_fd_rule), lowest order
- * first; on equal orders, in registry order. */
+ * first; on equal orders, in registry order.  A rule evaluated through a
+ * recorded program (.replay: central-replay) is left out: its points are
+ * the plain rule's, to the bit. */
 int cli_fd_rules(const ad_backend **rules, int max)
 {
     int n = 0;
     for (int i = 0; i < ad_backend_count() && n < max; i++) {
         const ad_backend *b = ad_backend_at(i);
         const ad_fd_rule *R = ad_backend_fd_rule(b);
-        if (!R) continue;
+        if (!R || R->replay) continue;
         int at = n++;
         while (at > 0 && ad_backend_fd_rule(rules[at - 1])->order > R->order) {
             rules[at] = rules[at - 1];

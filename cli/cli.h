@@ -163,8 +163,9 @@ const ad_backend *cli_backend(const char *cmd, const char *name);
  * the registry, so a backend has the same colour in every chart. */
 int cli_backend_linetype(const char *name);
 
-/* The registry's difference rules (those with ad_backend_fd_rule), lowest
- * order first, at most max of them.  Returns how many. */
+/* The registry's difference rules (those with ad_backend_fd_rule, but
+ * not those replaying a program: the same rule), lowest order first, at
+ * most max of them.  Returns how many. */
 int cli_fd_rules(const ad_backend **rules, int max);
 
 /* ---- output (json.c: JSON; text.c: text) ---------------------------------------------- */

@@ -21,14 +21,21 @@
  *     rounding ≈ 4·eps·Σ|w_k f_k| / h.
  * The estimate is their sum, per output element and direction.  It costs
  * the evaluations at the doubled offsets (2 more for central and
- * five-point, 1 more for forward-diff). */
+ * five-point, 1 more for forward-diff).
+ *
+ * Replayed evaluations (a rule with .replay: central-replay).  The points
+ * are evaluated through a program recorded from f once per (f, user,
+ * input shapes) (fd_replay.c); a unit point reruns only the blocks of f
+ * that read the coordinate it moves (src/replay_value.c).  The values are
+ * f's bit for bit, so the derivative, the step and the estimate are those
+ * of the same rule without .replay. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
 
-#include "modes.h"
 #include "iter.h"
 #include "ops/op.h"
+#include "replay.h"
 
 #define FD_CAPS (AD_CAP_DIFFERENCE | AD_CAP_ESTIMATE | AD_CAP_UNIT)
 #define FD_ROW(nm, desc, ...)                                                                                   \
@@ -48,6 +55,14 @@ const ad_backend ad_fd_backends[] = {
            .npts = 4, .off = {-2, -1, 1, 2}, .w = {1.0 / 12, -8.0 / 12, 8.0 / 12, -1.0 / 12}, .order = 4),
 };
 const int ad_fd_nbackends = (int)(sizeof ad_fd_backends / sizeof ad_fd_backends[0]);
+
+/* central through a recorded program: last among the built-ins
+ * (registry.c), so the older backends keep their positions. */
+const ad_backend ad_backend_central_replay =
+    FD_ROW("central-replay",
+           "central differences with f recorded once per function and input shapes and its points evaluated by "
+           "the program, a moved coordinate's blocks only (falls back to central where it cannot)",
+           .npts = 2, .off = {-1, 1}, .w = {-0.5, 0.5}, .order = 2, .replay = true);
 
 /* The params of ad_fd_jvp are a rule: the primitive decides how its own
  * params are read (no descriptor is singled out by its address or name). */
@@ -86,13 +101,14 @@ typedef struct {
     ad_tensor *xs[AD_MAX_INPUTS]; /* unit: x with private copies of the differentiated inputs */
     int in;                       /* unit: the input and element direction r moves */
     int64_t el;
+    ad_fd_replay *rp;             /* the points through a program, or NULL: f itself */
     ad_stats *st;
 } fd_points;
 
 static int points_init(fd_points *pt, const ad_problem *p, ad_tensor *const *x, ad_tensor *const *V, int64_t from,
-                       ad_stats *st)
+                       ad_fd_replay *rp, ad_stats *st)
 {
-    *pt = (fd_points){.p = p, .x = x, .V = V, .unit_from = from, .in = -1, .st = st};
+    *pt = (fd_points){.p = p, .x = x, .V = V, .unit_from = from, .in = -1, .rp = rp, .st = st};
     for (int i = 0; i < p->nin; i++) {
         pt->xs[i] = x[i];
         if (!V && ad_wrt(p, i) && !(pt->xs[i] = ad_clone(x[i]))) return p->ctx->err;
@@ -123,6 +139,8 @@ static void unit_locate(fd_points *pt, int64_t r, ad_fd_scale *sc)
  * is copied before the next point moves it. */
 static ad_tensor *eval_unit(fd_points *pt, double t)
 {
+    if (pt->rp) return ad_fd_replay_moved(pt->rp, pt->p->ctx, pt->xs, pt->in, pt->el, pt->xs[pt->in]->data[pt->el] + t,
+                                          pt->st);
     double *xj = &pt->xs[pt->in]->data[pt->el], x0 = *xj;
     *xj = x0 + t;
     ad_tensor *y = ad_call_f(pt->p, pt->xs, pt->st);
@@ -142,14 +160,16 @@ static ad_tensor *eval_dense(fd_points *pt, int64_t r, double t)
         xs[i] = ad_add(pt->x[i], ad_mul_s(ad_row(pt->V[i], r), t));
         if (!xs[i]) return NULL;
     }
-    return ad_call_f(p, xs, pt->st);
+    return pt->rp ? ad_fd_replay_at(pt->rp, p->ctx, xs, pt->st) : ad_call_f(p, xs, pt->st);
 }
 
 static ad_tensor *eval_at(fd_points *pt, int64_t r, double t, fd_cache *c)
 {
     for (int i = 0; i < c->n; i++)
         if (c->off[i] == t) return c->y[i];
-    ad_tensor *y = t == 0 ? ad_call_f(pt->p, pt->x, pt->st) : pt->V ? eval_dense(pt, r, t) : eval_unit(pt, t);
+    ad_tensor *y = t != 0 ? (pt->V ? eval_dense(pt, r, t) : eval_unit(pt, t))
+                   : pt->rp ? ad_fd_replay_at(pt->rp, pt->p->ctx, pt->x, pt->st)
+                            : ad_call_f(pt->p, pt->x, pt->st);
     if (y && c->n < 12) {
         c->off[c->n] = t;
         c->y[c->n] = y;
@@ -250,14 +270,16 @@ static int fd_store(ad_ctx *ctx, int k, int64_t r, ad_tensor *D, ad_tensor *E, b
 }
 
 /* f(x) when a one-sided rule or the caller needs it (borrowed from
- * e->y_in when the caller has it); NULL without an error otherwise. */
+ * e->y_in when the caller has it; the recording's evaluation when the
+ * program was recorded now, in *y0 already); NULL without an error
+ * otherwise. */
 static int fd_value(const ad_problem *p, const ad_fd_rule *R, ad_tensor *const *x, const ad_eval *e, ad_tensor **y0,
-                    ad_stats *st)
+                    ad_fd_replay *rp, ad_stats *st)
 {
     bool needed = !e->no_value;
     for (int q = 0; q < R->npts; q++) needed = needed || R->off[q] == 0;
     if (e->y_in) *y0 = ad_tensor_ref(e->y_in);
-    else if (needed) *y0 = ad_call_f(p, x, st);
+    else if (needed && !*y0) *y0 = rp ? ad_fd_replay_at(rp, p->ctx, x, st) : ad_call_f(p, x, st);
     return (e->y_in || needed) && !*y0 ? p->ctx->err : AD_OK;
 }
 
@@ -309,10 +331,14 @@ int ad_fd_jvp(const ad_backend *b, const ad_problem *p, int k, ad_tensor *const 
     ad_tensor *x[AD_MAX_INPUTS], *y0 = NULL;
     fd_out out = {NULL, NULL};
     fd_points pt;
+    ad_fd_replay rp = {.prog = NULL, .moving = false};
     rc = ad_prim_begin(&pr, p, false, 0, x);
-    if (rc == AD_OK) rc = fd_value(p, R, x, e, &y0, st);
-    if (rc == AD_OK) rc = points_init(&pt, p, x, V, e->unit_from, st);
+    if (rc == AD_OK && R->replay) rc = ad_fd_replay_begin(&rp, p, x, &y0, st);
+    ad_fd_replay *through = rp.prog ? &rp : NULL;
+    if (rc == AD_OK) rc = fd_value(p, R, x, e, &y0, through, st);
+    if (rc == AD_OK) rc = points_init(&pt, p, x, V, e->unit_from, through, st);
     if (rc == AD_OK) rc = directions(&pt, R, k, fixed_h, estimate, y0, &out, e);
+    ad_fd_replay_end(&rp);
     ad_prim_restore(&pr);
     rc = ad_jvp_finish(ctx, pr.scope, rc, y0, out.JV, out.ERR, e);
     if (out.JV) ad_decref(out.JV); /* ours: the caller got its own reference */

@@ -15,6 +15,7 @@ extern const ad_backend ad_fd_backends[];                               /* finit
 extern const int ad_fd_nbackends;
 extern const ad_backend ad_backend_gsl_deriv;                           /* gslderiv.c */
 extern const ad_backend ad_backend_reverse_replay;                      /* replay.c */
+extern const ad_backend ad_backend_central_replay;                      /* finite.c */
 
 /* ---- problems (problem.c) ------------------------------------------------ */
 

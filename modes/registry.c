@@ -28,11 +28,12 @@
 
 /* The built-ins, in order: the AD backends, the difference rules (one row
  * each in finite.c's table, so a new row is registered by being written),
- * then GSL's, then checkpointed reverse and reverse-replay (last, so that
- * the older ones keep their positions: the charts' colours follow them). */
+ * then GSL's, then checkpointed reverse, reverse-replay and central-replay
+ * (last, so that the older ones keep their positions: the charts' colours
+ * follow them). */
 static const ad_backend *const ad_builtins[] = {&ad_backend_forward, &ad_backend_forward_vector, &ad_backend_reverse};
 static const ad_backend *const late_builtins[] = {&ad_backend_gsl_deriv, &ad_backend_reverse_checkpoint,
-                                                  &ad_backend_reverse_replay};
+                                                  &ad_backend_reverse_replay, &ad_backend_central_replay};
 #define NAD ((int)(sizeof ad_builtins / sizeof ad_builtins[0]))
 #define NLATE ((int)(sizeof late_builtins / sizeof late_builtins[0]))
 #define NBUILTIN (NAD + ad_fd_nbackends + NLATE)

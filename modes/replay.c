@@ -7,8 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "modes.h"
-#include "trace.h"
+#include "replay.h"
 
 /* Plain reverse mode, reported with the reason. */
 static int plain(const ad_problem *p, int k, ad_tensor *U, const ad_options *o, ad_eval *e, ad_stats *st,
@@ -47,9 +46,10 @@ static const char *plain_reason(const ad_problem *p, int k, const ad_tensor *U)
     return NULL;
 }
 
-static ad_prog_key key_of(const ad_problem *p)
+ad_prog_key ad_replay_key(const ad_problem *p, bool value_only)
 {
-    ad_prog_key key = {.f = (const void *)(uintptr_t)p->f, .user = p->user, .nin = p->nin, .wrt = 0};
+    ad_prog_key key = {.f = (const void *)(uintptr_t)p->f, .user = p->user, .nin = p->nin, .wrt = 0,
+                       .value_only = value_only};
     uint64_t h = 1469598103934665603ull;
     for (int i = 0; i < p->nin; i++) {
         if (ad_wrt(p, i)) key.wrt |= 1ull << i;
@@ -228,7 +228,7 @@ static int replay_vjp(const ad_backend *b, const ad_problem *p, int k, ad_tensor
     if (rc != AD_OK) return rc;
     const char *why = plain_reason(p, k, U);
     if (why) return plain(p, k, U, o, e, st, why);
-    ad_prog_key key = key_of(p);
+    ad_prog_key key = ad_replay_key(p, false);
     ad_prog_entry *en = ad_progs_find(p->ctx, &key, p->in);
     if (!en) return trace_call(p, k, U, o, e, st, &key);
     ad_prog *g = ad_prog_entry_prog(en);

@@ -95,6 +95,7 @@ ad_prog_entry *ad_progs_find(ad_ctx *ctx, const ad_prog_key *key, ad_tensor *con
     for (int i = 0; ps && i < ps->n; i++) {
         ad_prog_entry *e = &ps->e[i];
         if (e->key.f == key->f && e->key.user == key->user && e->key.nin == key->nin && e->key.wrt == key->wrt &&
+            e->key.value_only == key->value_only &&
             e->key.shape_hash == key->shape_hash && shapes_match(e->shapes, key->nin, in)) {
             e->used = ++ps->clock;
             return e;

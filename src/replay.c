@@ -167,7 +167,7 @@ static void backward_op(const run *r, const ad_pop *p, uint8_t *present)
 }
 
 /* The arena, allocated at the first run and parked with the program. */
-static int arena_of(ad_ctx *ctx, ad_prog *g)
+int ad_prog_arena(ad_ctx *ctx, ad_prog *g)
 {
     if (g->arena || g->arena_n == 0) return AD_OK;
     size_t bytes = (size_t)g->arena_n * sizeof(double);
@@ -194,7 +194,7 @@ static void account(ad_ctx *ctx, const ad_prog *g, ad_tensor *const *x, int sign
 
 int ad_prog_run(ad_ctx *ctx, ad_prog *g, ad_tensor *const *x, const double *seed, double *y, double *const *gr)
 {
-    int rc = arena_of(ctx, g);
+    int rc = ad_prog_arena(ctx, g);
     if (rc != AD_OK) return rc;
     account(ctx, g, x, +1);
     if (g->block) {

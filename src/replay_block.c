@@ -316,6 +316,13 @@ static double run_block(brun *r, int64_t lo, int64_t n)
     return part;
 }
 
+double ad_prog_block_value(ad_prog *g, ad_tensor *const *x, int64_t lo, int64_t n)
+{
+    double *const none[64] = {0}; /* no gradients: bind_block reads them */
+    brun r = {.g = g, .x = x, .gr = none, .back = false};
+    return run_block(&r, lo, n);
+}
+
 /* The sum's pairwise tree (ad_replay_pw_sum's splits) down to nodes of at
  * most g->block elements, which are the blocks: left to right.  A node of
  * 128 or fewer is a leaf of the tree, so g->block >= 128 or >= m. */

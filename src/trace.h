@@ -93,6 +93,7 @@ typedef struct ad_prog_key {
     int nin;
     uint64_t wrt;                 /* bit i: input i differentiated (nin <= 64) */
     int64_t shape_hash;           /* of every input's ndim and shape */
+    bool value_only;              /* recorded without derivatives, for its value (central-replay) */
 } ad_prog_key;
 
 /* The context's programs (a few; the least recently used goes first).
@@ -123,6 +124,9 @@ void ad_progs_report(ad_ctx *ctx, int kind, const char *why, const ad_prog *prog
  * cotangent, its numel values; NULL: 1) into g[i] (x[i]'s numel).
  * AD_OK, or AD_ENOMEM when the arena cannot be allocated. */
 int ad_prog_run(ad_ctx *ctx, ad_prog *prog, ad_tensor *const *x, const double *seed, double *y, double *const *g);
+/* Allocates prog's arena at its first run (parked with it; not counted
+ * while parked): AD_OK or AD_ENOMEM. */
+int ad_prog_arena(ad_ctx *ctx, ad_prog *prog);
 /* The output's shape. */
 void ad_prog_out_shape(const ad_prog *p, int *ndim, int64_t *shape);
 /* The largest slot's element count. */
@@ -168,8 +172,48 @@ double ad_replay_pw_sum(const double *x, int64_t n);
 const char *ad_prog_block_plan(ad_prog *g);
 /* ad_prog_run's blocked path (the arena allocated and counted). */
 void ad_prog_run_blocked(ad_prog *g, ad_tensor *const *x, const double *seed, double *y, double *const *gr);
+/* One block's forward values over [lo, lo + n) (a node of the sum's tree,
+ * n <= the block size) and its part of the sum; nothing swept. */
+double ad_prog_block_value(ad_prog *g, ad_tensor *const *x, int64_t lo, int64_t n);
 /* Whether prog runs blocked; if not, why (a static string) in *why. */
 bool ad_prog_blocked(const ad_prog *p, const char **why);
+
+/* ---- the value alone (replay_value.c) ----------------------------------- *
+ *
+ * What the difference backends need of f: its value at points, no
+ * adjoints.  A blocked program's value is the sum's pairwise tree over the
+ * blocks, so a point that differs from a base point in one element x_j
+ * changes only the blocks that read x_j (through each view's offset: one
+ * or two) and their ancestors in the tree: the base point's tree nodes are
+ * kept, the dirty blocks run again and their ancestors are added up anew
+ * from the kept siblings, the same additions in the same order as a full
+ * evaluation (so the same bits), at the cost of a block or two and the
+ * tree's depth.  Other programs run whole, op by op. */
+
+/* f's value at x (contiguous, the recorded shapes) into y (the output's
+ * numel).  AD_OK, or AD_ENOMEM when the arena cannot be allocated. */
+int ad_prog_value(ad_ctx *ctx, ad_prog *prog, ad_tensor *const *x, double *y);
+
+#define AD_PROG_DIRTY_MAX 16
+/* Values at points near a base point x (x's data as it is when the first
+ * value is asked for).  Between begin and end x must not change but
+ * through ad_prog_moved_value, which puts back what it moves. */
+typedef struct ad_prog_moves {
+    ad_ctx *ctx;
+    ad_prog *g;
+    ad_tensor *const *x;
+    double *node;                  /* blocked: the base point's tree, heap-indexed (NULL: not made yet) */
+    int64_t nnode;
+    int64_t dirty[AD_PROG_DIRTY_MAX]; /* this point's domain positions that differ from the base */
+    int ndirty;
+    bool counted;                  /* the arena counts as values while the session lasts */
+} ad_prog_moves;
+/* AD_OK, or AD_ENOMEM (the arena). */
+int ad_prog_moves_begin(ad_prog_moves *mv, ad_ctx *ctx, ad_prog *prog, ad_tensor *const *x);
+/* f's value at the base point with x[in][el] set to v (in < 0: the base
+ * point itself) into y; x[in][el] is put back.  AD_OK or AD_ENOMEM. */
+int ad_prog_moved_value(ad_prog_moves *mv, int in, int64_t el, double v, double *y);
+void ad_prog_moves_end(ad_prog_moves *mv);
 
 /* ---- the program's layout (shared by trace.c and replay.c) ------------- */
 

@@ -36,7 +36,8 @@
  *
  * Built in (in this order): "forward", "forward-vector", "reverse",
  * "central", "forward-diff", "five-point", "gsl-deriv", "reverse-checkpoint"
- * (iterate.h), "reverse-replay" (below).
+ * (iterate.h), "reverse-replay" (below), "central-replay" (central
+ * differences whose points are evaluated by a recorded program, below).
  */
 #ifndef ADSCOPE_BACKEND_H
 #define ADSCOPE_BACKEND_H
@@ -235,6 +236,8 @@ typedef struct ad_fd_rule {
     double off[4]; /* offsets in units of h (an offset 0 reuses f(x)) */
     double w[4];   /* weights */
     int order;     /* truncation order p >= 1: the step and the error estimate follow from it */
+    bool replay;   /* evaluate the points through a program recorded from f (as central-replay,
+                    * below): the same values, so the same derivative, step and estimate */
 } ad_fd_rule;
 
 /* The JVP primitive of every difference backend: applies the ad_fd_rule in
@@ -283,15 +286,27 @@ AD_API double ad_fd_step_along(const ad_fd_rule *r, const ad_fd_scale *s);
  * memory or the RNG, uses an op outside the whitelist of src/trace.h) runs
  * as plain reverse on every call, correct and no faster; so do nested
  * calls, calls with an open forward level, and Jacobians by rows.  A
- * context keeps a few programs (ad_ctx_trim gives them back). */
+ * context keeps a few programs (ad_ctx_trim gives them back).
+ *
+ * "central-replay" is central differences under the same contract: its
+ * first call for a key calls f once, at x, with the recorder on, and
+ * checks the program's value there against f's; later calls do not call
+ * f.  Every point is evaluated by the program, and when the program runs
+ * block by block (src/trace.h: elementwise chains ending in a full sum or
+ * mean) a point x ± h·e_j reruns only the blocks that read x_j, the rest
+ * of the sum taken from x's own (the same additions, so f's bits): 2n
+ * points at the cost of a block each instead of f.  Its derivative, step
+ * and error estimate are central's, bit for bit; what cannot be replayed
+ * runs as central.  Any difference rule can do the same (ad_fd_rule's
+ * replay). */
 
-/* What the last reverse-replay call in a context did. */
+/* What the last reverse-replay or central-replay call in a context did. */
 typedef enum {
     AD_REPLAY_NONE = 0, /* no call yet */
-    AD_REPLAY_TRACED,   /* ran f as reverse does and recorded it (reason: why the recording cannot be
+    AD_REPLAY_TRACED,   /* ran f as reverse (central) does and recorded it (reason: why the recording cannot be
                          * replayed, or "" when it can) */
     AD_REPLAY_REPLAYED, /* ran the recorded program; f was not called */
-    AD_REPLAY_PLAIN     /* ran plain reverse (reason: why) */
+    AD_REPLAY_PLAIN     /* ran plain reverse, or plain central for central-replay (reason: why) */
 } ad_replay_kind;
 
 typedef struct ad_replay_report {
