@@ -328,3 +328,19 @@ Test(replay_mv, forward_and_reverse_gradients_agree)
     free(a);
     free(b);
 }
+
+/* Aᵀw on two threads (columns split between them) == on one: the bits of
+ * reverse's mv gradient do not depend on the thread setting. */
+Test(replay_mv, row_kernel_on_two_threads_equals_one)
+{
+    int64_t m = 300, n = 1000; /* 3e5 elements: above AD_PARALLEL_MIN, so split where OpenMP is built */
+    double *A = filled(m * n, 0.6), *w = filled(m, 0.2), *one = calloc((size_t)n, sizeof(double)),
+           *two = calloc((size_t)n, sizeof(double));
+    cr_assert(one && two);
+    ad_mv_rows_axpy(m, n, A, n, w, 1, one);
+    cr_assert_eq(ad_set_num_threads(2), AD_OK);
+    ad_mv_rows_axpy(m, n, A, n, w, 1, two);
+    ad_set_num_threads(1);
+    cr_expect(memcmp(one, two, (size_t)n * sizeof *one) == 0, "two threads gave other bits");
+    free(A), free(w), free(one), free(two);
+}

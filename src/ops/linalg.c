@@ -187,14 +187,39 @@ int ad_op_dot_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
  * while every row adds into it. */
 #define MV_TILE 2048
 
+typedef struct {
+    int64_t m, ld, iw;
+    const double *a, *w0;
+    double *z;
+    bool four; /* AVX-512F's four-row kernel */
+} rows_job;
+
+/* Columns [lo, hi) of the row kernel, a tile at a time. */
+static void rows_cols(int64_t lo, int64_t hi, void *ud)
+{
+    const rows_job *j = ud;
+    for (int64_t j0 = lo; j0 < hi; j0 += MV_TILE) {
+        int64_t c = hi - j0 < MV_TILE ? hi - j0 : MV_TILE, i = 0;
+        double *z = j->z + j0;
+        for (; j->four && i + 4 <= j->m; i += 4) {
+            const double *w = j->w0 + i * j->iw;
+            double wi[4] = {w[0], w[j->iw], w[2 * j->iw], w[3 * j->iw]};
+            ad_mv_rows4_avx512(c, z, j->a + i * j->ld + j0, j->ld, wi);
+        }
+        for (; i < j->m; i++) ad_ew_isa_run(AD_EWI_axpy, AD_EWL_VV, c, z, z, j->a + i * j->ld + j0, j->w0[i * j->iw]);
+    }
+}
+
+/* Threads split the columns: each element's sum is its own, so the bits do
+ * not depend on them. */
 void ad_mv_rows_axpy(int64_t m, int64_t n, const double *a, int64_t ld, const double *w, int64_t iw, double *z)
 {
-    const double *w0 = iw >= 0 ? w : w + (m - 1) * -iw; /* BLAS: element 0 of a negative stride is last */
-    for (int64_t j0 = 0; j0 < n; j0 += MV_TILE) {
-        int64_t c = n - j0 < MV_TILE ? n - j0 : MV_TILE;
-        for (int64_t i = 0; i < m; i++)
-            ad_ew_isa_run(AD_EWI_axpy, AD_EWL_VV, c, z + j0, z + j0, a + i * ld + j0, w0[i * iw]);
-    }
+    rows_job j = {.m = m, .ld = ld, .iw = iw, .a = a, .z = z,
+                  .w0 = iw >= 0 ? w : w + (m - 1) * -iw, /* BLAS: element 0 of a negative stride is last */
+                  .four = ad_mv_rows4_avx512_built && ad_ew_isa_current() == AD_SIMD_AVX512};
+    int parts = ad_par_threads(m * n);
+    if (parts > 1 && n >= 64 * (int64_t)parts) ad_par_chunks(n, parts, rows_cols, &j);
+    else rows_cols(0, n, &j);
 }
 
 bool ad_mv_strided(int64_t r, int64_t c, const double *a, int64_t s0, int64_t s1, const double *x, int64_t sx,

@@ -34,4 +34,10 @@ bool ad_mv_strided(int64_t r, int64_t c, const double *a, int64_t s0, int64_t s1
  * w with increment iw (negative: BLAS's rule), rows in order. */
 void ad_mv_rows_axpy(int64_t m, int64_t n, const double *a, int64_t ld, const double *w, int64_t iw, double *z);
 
+/* z[0..n) = (((z + w[0]·A_0) + w[1]·A_1) + w[2]·A_2) + w[3]·A_3 for four
+ * rows ld apart, with AVX-512F (mv_rows_avx512.c); only when
+ * ad_mv_rows4_avx512_built and ew_isa.c runs AVX-512F. */
+void ad_mv_rows4_avx512(int64_t n, double *restrict z, const double *restrict a, int64_t ld, const double *w);
+extern const bool ad_mv_rows4_avx512_built;
+
 #endif
