@@ -86,6 +86,7 @@ static void forward_op(const run *r, const ad_pop *p)
     case AD_OP_div: EACH(n, y[i] = a[i] / b[i]); break;
     case AD_OP_sum: y[0] = 0.0 + ad_replay_pw_sum(a, na); break;
     case AD_OP_mean: y[0] = (0.0 + ad_replay_pw_sum(a, na)) / (double)na; break;
+    case AD_OP_mv: ad_replay_mv_value(r->g, p, y, a, b); break;
     default: ad_simd_run(ad_rec_simd_of(p->op), n, y, 1, a, 1); break;
     }
 }
@@ -141,6 +142,7 @@ static void share(const run *r, const ad_pop *p, int k, double *d, bool first, c
         break;
     case AD_OP_sum: SHARE(d, first, n, g0); break;
     case AD_OP_mean: SHARE(d, first, n, g0 / (double)n); break;
+    case AD_OP_mv: ad_replay_mv_share(r->g, p, k, d, first, gy, a, b); break;
     case AD_OP_slice: {
         /* added where the slice came from, in an accumulator of zeros */
         const ad_slot *so = &r->g->slot[p->out], *si = &r->g->slot[p->in[0]];
@@ -235,6 +237,7 @@ void ad_prog_out_shape(const ad_prog *p, int *ndim, int64_t *shape)
 int64_t ad_prog_max_numel(const ad_prog *p)
 {
     int64_t m = 0;
-    for (int s = 0; s < p->nslot; s++) m = p->slot[s].numel > m ? p->slot[s].numel : m;
+    for (int s = 0; s < p->nslot; s++)
+        if (!ad_replay_mv_matrix(p, s)) m = p->slot[s].numel > m ? p->slot[s].numel : m;
     return m;
 }

@@ -29,6 +29,7 @@ static const char *op_misfit(const ad_prog *g, const ad_pop *p, int64_t m)
 {
     if (p->op == AD_OP_sum || p->op == AD_OP_mean) return "a reduction before the last op";
     if (g->slot[p->out].numel != m) return "an intermediate of another length than the sum's input";
+    if (p->op == AD_OP_mv) return NULL; /* the head: ad_prog_block_mv_plan */
     if (ad_rec_is_view_op(p->op))
         return is_root(&g->slot[p->in[0]]) ? NULL : "a view of an intermediate (or of a view)";
     for (int k = 0; k < p->nin; k++)
@@ -116,6 +117,8 @@ const char *ad_prog_block_plan(ad_prog *g)
     for (int s = 0; s < g->nslot; s++)
         if (g->slot[s].kind == AD_SLOT_IN && g->slot[s].grad && !order_fits(g, s))
             return "an input's shares would reach some elements out of the sweep's order";
+    const char *why = ad_prog_block_mv_plan(g, m);
+    if (why) return why;
     if (m < AD_REPLAY_SMALL) return "fewer elements than AD_REPLAY_SMALL (op by op is cheaper)";
     g->dom = m;
     lay_out_blocked(g, block_size(g, m));
@@ -136,17 +139,19 @@ typedef struct brun {
     double *const *gr;
     double g0;                      /* the sum's adjoint (the seed) */
     bool back;                      /* whether there is a reverse pass */
+    uint64_t mvin;                  /* inputs read by the mv head (their gradients are its own) */
     int64_t reach[64], wm[64];      /* per input: largest share offset; zeroed up to */
 } brun;
 
-/* Each slot's values and adjoint for the block starting at lo. */
-static void bind_block(const brun *r, int64_t lo)
+/* Each slot's values and adjoint for the run of elements lo + [0, n) of
+ * the block starting at lo - at (its buffers' values from element at). */
+static void bind_block(const brun *r, int64_t lo, int64_t at)
 {
     ad_prog *g = r->g;
     for (int s = 0; s < g->nslot; s++) {
         const ad_slot *sl = &g->slot[s], *rt = &g->slot[sl->root];
         if (sl->kind == AD_SLOT_BUF) {
-            g->vp[s] = g->arena + sl->val;
+            g->vp[s] = g->arena + sl->val + at;
         } else {
             double *base = rt->kind == AD_SLOT_IN ? r->x[rt->input]->data : g->pool + rt->off;
             g->vp[s] = base + (sl->kind == AD_SLOT_VIEW ? sl->off : 0) + lo;
@@ -265,7 +270,7 @@ static void share_op(const brun *r, const ad_pop *p, int k, double *d, bool firs
 /* The block's reverse pass: records newest first, as the sweep.  An
  * input's gradient was zeroed ahead (zero_ahead) and is only added to; a
  * view's share goes to its place in the input's gradient. */
-static void backward_block(const brun *r, int64_t n)
+static void backward_block(const brun *r, int64_t lo, int64_t n)
 {
     ad_prog *g = r->g;
     uint8_t *present = g->present;
@@ -275,6 +280,10 @@ static void backward_block(const brun *r, int64_t n)
         const ad_pop *p = &g->op[k];
         if (!p->rec || !present[p->out]) continue;
         const double *gy = g->ap[p->out];
+        if (p->op == AD_OP_mv) { /* both shares, straight into the gradients */
+            ad_block_mv_share(g, r->x, r->gr, lo, n);
+            continue;
+        }
         for (int i = 0; i < p->nin; i++) {
             double *d = g->ap[p->in[i]];
             if (!((p->need >> i) & 1u) || !d) continue;
@@ -293,7 +302,7 @@ static void backward_block(const brun *r, int64_t n)
 static void zero_ahead(brun *r, int64_t lo, int64_t n)
 {
     for (int i = 0; i < r->g->nin; i++) {
-        if (!r->gr[i]) continue;
+        if (!r->gr[i] || ((r->mvin >> i) & 1u)) continue;
         int64_t to = lo + n + r->reach[i], len = r->x[i]->numel;
         to = to < len ? to : len;
         if (to > r->wm[i]) memset(r->gr[i] + r->wm[i], 0, (size_t)(to - r->wm[i]) * sizeof(double));
@@ -301,19 +310,29 @@ static void zero_ahead(brun *r, int64_t lo, int64_t n)
     }
 }
 
-/* One block: its values, its part of the sum, its shares. */
+/* One block: its values and its shares, a run of elements at a time (the
+ * whole block, or g->mv_rows rows of an mv head: the results of each
+ * element do not depend on the runs), then its part of the sum. */
 static double run_block(brun *r, int64_t lo, int64_t n)
 {
     ad_prog *g = r->g;
-    bind_block(r, lo);
-    for (int k = 0; k + 1 < g->nop; k++)
-        if (g->slot[g->op[k].out].kind != AD_SLOT_VIEW) value_op(g, &g->op[k], n);
-    double part = ad_replay_pw_sum(g->vp[g->op[g->nop - 1].in[0]], n);
-    if (r->back) {
-        zero_ahead(r, lo, n);
-        backward_block(r, n);
+    int64_t run = g->mv >= 0 ? g->mv_rows : n;
+    for (int64_t at = 0; at < n; at += run) {
+        int64_t c = n - at < run ? n - at : run;
+        bind_block(r, lo + at, at);
+        for (int k = 0; k + 1 < g->nop; k++) {
+            if (k == g->mv) ad_block_mv_value(g, r->x, lo + at, c);
+            else if (g->slot[g->op[k].out].kind != AD_SLOT_VIEW) value_op(g, &g->op[k], c);
+        }
+        if (r->back) {
+            zero_ahead(r, lo + at, c);
+            backward_block(r, lo + at, c);
+        }
     }
-    return part;
+    const ad_slot *sum_in = &g->slot[g->op[g->nop - 1].in[0]];
+    if (sum_in->kind == AD_SLOT_BUF) return ad_replay_pw_sum(g->arena + sum_in->val, n);
+    bind_block(r, lo, 0);
+    return ad_replay_pw_sum(g->vp[g->op[g->nop - 1].in[0]], n);
 }
 
 double ad_prog_block_value(ad_prog *g, ad_tensor *const *x, int64_t lo, int64_t n)
@@ -340,6 +359,14 @@ void ad_prog_run_blocked(ad_prog *g, ad_tensor *const *x, const double *seed, do
 {
     brun r = {.g = g, .x = x, .gr = gr, .g0 = seed ? seed[0] : 1.0, .back = g->slot[g->y].grad};
     for (int i = 0; i < g->nin; i++) r.reach[i] = r.wm[i] = 0;
+    r.mvin = 0;
+    for (int k = 0; g->mv >= 0 && k < 2; k++) { /* x̄ is only added to; Ā's rows are written */
+        const ad_slot *sl = &g->slot[g->op[g->mv].in[k]];
+        if (sl->kind != AD_SLOT_IN) continue;
+        r.mvin |= 1ull << sl->input;
+        bool written = k == 0 && r.back && (g->op[g->mv].need & 1u);
+        if (gr[sl->input] && !written) memset(gr[sl->input], 0, (size_t)x[sl->input]->numel * sizeof(double));
+    }
     for (int s = 0; s < g->nslot; s++) { /* how far past a block its shares reach */
         const ad_slot *sl = &g->slot[s], *rt = &g->slot[sl->root];
         if (sl->kind == AD_SLOT_VIEW && rt->kind == AD_SLOT_IN && sl->off > r.reach[rt->input])
@@ -349,6 +376,6 @@ void ad_prog_run_blocked(ad_prog *g, ad_tensor *const *x, const double *seed, do
     const ad_pop *last = &g->op[g->nop - 1];
     y[0] = last->op == AD_OP_mean ? (0.0 + sum) / (double)g->dom : 0.0 + sum;
     for (int i = 0; i < g->nin; i++) /* past the last share, and all when nothing was swept */
-        if (gr[i] && r.wm[i] < x[i]->numel)
+        if (gr[i] && !((r.mvin >> i) & 1u) && r.wm[i] < x[i]->numel)
             memset(gr[i] + r.wm[i], 0, (size_t)(x[i]->numel - r.wm[i]) * sizeof(double));
 }

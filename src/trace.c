@@ -205,6 +205,7 @@ static const char *op_bad(int op, int nin, ad_tensor *const *in, const ad_tensor
     if (in_set(op, binary, (int)(sizeof binary / sizeof *binary)))
         return same_shape(in[0], in[1]) && same_shape(in[0], out) ? NULL : "broadcasting is not replayed";
     if (op == AD_OP_sum || op == AD_OP_mean) return out->numel == 1 ? NULL : "only full reductions are replayed";
+    if (op == AD_OP_mv) return ad_rec_mv_bad(in[0], in[1]);
     return "the op is not replayed (not in the whitelist of src/trace.h)";
 }
 
@@ -329,6 +330,8 @@ static void lay_out(ad_prog *g)
         sl->adj = g->tape_n + g->values_n + g->adj_n;
         g->adj_n += sl->numel;
     }
+    g->mv_tmp = g->tape_n + g->values_n + g->adj_n;
+    g->values_n += ad_replay_mv_scratch(g); /* after the adjoints: their offsets stay */
     g->arena_n = g->tape_n + g->values_n + g->adj_n;
 }
 
@@ -343,6 +346,7 @@ static ad_prog *compact(ad_rec *r, int32_t y, const uint8_t *live_slot, const ui
     ad_prog *g = ad_mem_alloc(r->ctx, bytes, AD_MEM_META);
     if (!g) return NULL;
     memset(g, 0, sizeof *g);
+    g->mv = -1;
     g->bytes = bytes;
     g->nslot = ns;
     g->nop = no;

@@ -35,7 +35,8 @@
  * The whitelist (contiguous data only): neg, exp, log, sin, cos, tanh,
  * sigmoid, square, sqrt; add_s (and sub_s), mul_s, div_s, rsub_s; add, sub,
  * mul, div of one shape; clone; slice, view/reshape, squeeze, unsqueeze
- * when the result is contiguous; full sum and mean.  Their value kernels
+ * when the result is contiguous; full sum and mean; mv of a contiguous
+ * matrix and vector (replay_mv.c).  Their value kernels
  * are the ops' own expressions (the SIMD functions through ad_simd_run,
  * the full sum the pairwise tree of reduce.c), and their adjoints follow
  * the VJP rules' expressions and the sweep's order of accumulation (first
@@ -129,7 +130,8 @@ int ad_prog_run(ad_ctx *ctx, ad_prog *prog, ad_tensor *const *x, const double *s
 int ad_prog_arena(ad_ctx *ctx, ad_prog *prog);
 /* The output's shape. */
 void ad_prog_out_shape(const ad_prog *p, int *ndim, int64_t *shape);
-/* The largest slot's element count. */
+/* The largest slot's element count, an mv's matrix aside (the BLAS reads
+ * it once, as in reverse). */
 int64_t ad_prog_max_numel(const ad_prog *p);
 /* reduce.c's pairwise sum of x[0..n) (the full sum's tree, unit stride). */
 double ad_replay_pw_sum(const double *x, int64_t n);
@@ -146,7 +148,8 @@ double ad_replay_pw_sum(const double *x, int64_t n);
  * about once.  What it accepts: inputs and constants read directly (m
  * elements) or through a view of them at a constant offset (x[:-1], x[1:]);
  * unary, scalar and same-shape binary ops whose results have m elements;
- * the full sum or mean last, nothing else reduced.
+ * the full sum or mean last, nothing else reduced; and one mv whose result
+ * is the domain (A's rows), its head (replay_mv.c, below).
  *
  * The blocks are the nodes of the sum's pairwise tree (ad_replay_pw_sum)
  * where it first reaches the block size or fewer elements, combined as
@@ -267,7 +270,39 @@ struct ad_prog {
     int64_t dom;         /* blocked: the elementwise domain's length m */
     int64_t scratch;     /* blocked: the arena's three scratch block buffers (doubles in) */
     const char *why_not_blocked; /* NULL when blocked, else the reason (a static string) */
+    int32_t mv;          /* blocked: the op index of the mv head, or -1 */
+    int64_t mv_rows;     /* blocked: rows of A per run */
+    int64_t mv_tmp;      /* op by op: the arena scratch of x's later mv shares (doubles in) */
     size_t bytes;        /* of this block (slots, ops, pool, present) */
 };
+
+/* ---- mv (replay_mv.c) ---------------------------------------------------- *
+ *
+ * Blocked, an mv whose result is the chain's domain (m = A's rows) is the
+ * head of the chain: A and x inputs or constants read by no other op, x of
+ * 2 or more elements.  Rows run g->mv_rows at a time (a multiple of 4, A's
+ * run in L2): the run's values, the chain forward and backward over them,
+ * then x̄ += Σ ȳ_i A_i while the run is in cache and Ā's rows ȳ_i·x; the
+ * sum's leaves are still whole blocks (pairwise-tree nodes), so the value
+ * keeps its bits. */
+
+/* Why the recorder cannot replay mv(A, x), or NULL. */
+const char *ad_rec_mv_bad(const ad_tensor *A, const ad_tensor *x);
+/* Doubles of arena scratch op-by-op replay needs for x's later shares. */
+int64_t ad_replay_mv_scratch(const ad_prog *g);
+/* Whether slot s is an mv's matrix (BLAS reads it as reverse does: it does
+ * not count towards the size limit of op-by-op replay). */
+bool ad_replay_mv_matrix(const ad_prog *g, int32_t s);
+/* Op p's value y = A x, and input k's share of it (into d, first: copied). */
+void ad_replay_mv_value(const ad_prog *g, const ad_pop *p, double *y, const double *A, const double *x);
+void ad_replay_mv_share(const ad_prog *g, const ad_pop *p, int k, double *d, bool first, const double *gy,
+                        const double *A, const double *x);
+/* Blocked: checks the mv head (sets g->mv, -1 without one, and
+ * g->mv_rows): NULL, or why the program cannot run blocked. */
+const char *ad_prog_block_mv_plan(ad_prog *g, int64_t m);
+/* Blocked: rows [r0, r0 + c)'s values into g->vp[mv's out]; their shares
+ * from g->ap[mv's out] (x's gradient zeroed before the first run). */
+void ad_block_mv_value(const ad_prog *g, ad_tensor *const *x, int64_t r0, int64_t c);
+void ad_block_mv_share(const ad_prog *g, ad_tensor *const *x, double *const *gr, int64_t r0, int64_t c);
 
 #endif

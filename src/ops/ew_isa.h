@@ -31,8 +31,9 @@
 #include "simd.h"
 
 /* The loops beyond ew.def's binary kernels: AD_EWX(name, EXPR) with
- * u = a's element, v = b's, c the constant.  f* are fuse.c's rules, the
- * rest unary.c's arithmetic and its fused derivative kernels. */
+ * u = a's element, v = b's, c the constant.  f* are fuse.c's rules, axpy
+ * mv's row kernel (mv_rows.h), the rest unary.c's arithmetic and its fused
+ * derivative kernels. */
 #define AD_EW_ISA_EXTRA(AD_EWX)                     \
     AD_EWX(fneg, -u)                                \
     AD_EWX(fscale, u * c)                           \
@@ -46,7 +47,8 @@
     AD_EWX(sign, u > 0 ? 1.0 : u < 0 ? -1.0 : u)    \
     AD_EWX(tanh_bw, u * (1.0 - v * v))              \
     AD_EWX(sigmoid_bw, u * v * (1.0 - v))           \
-    AD_EWX(mask, v > 0 ? u : 0.0)
+    AD_EWX(mask, v > 0 ? u : 0.0)                   \
+    AD_EWX(axpy, u + c * v)
 
 /* AD_EWI_add, ... (ew.def's, same order as ad_ew_kind), then
  * AD_EWI_fneg, ...  */

@@ -16,6 +16,8 @@
 
 #include "../threads.h"
 #include "ew.h"
+#include "ew_isa.h"
+#include "mv_rows.h"
 #include "op.h"
 
 #ifndef ADSCOPE_BLAS_NAME
@@ -181,6 +183,68 @@ int ad_op_dot_vjp(const ad_call *c, ad_tensor *g, ad_tensor **gin)
 
 /* ---- mv ---------------------------------------------------------------------------------- */
 
+/* Columns per tile of the row kernel: a tile of z (16 KiB) stays in L1
+ * while every row adds into it. */
+#define MV_TILE 2048
+
+typedef struct {
+    int64_t m, ld, iw;
+    const double *a, *w0;
+    double *z;
+    bool four; /* AVX-512F's four-row kernel */
+} rows_job;
+
+/* Columns [lo, hi) of the row kernel, a tile at a time. */
+static void rows_cols(int64_t lo, int64_t hi, void *ud)
+{
+    const rows_job *j = ud;
+    for (int64_t j0 = lo; j0 < hi; j0 += MV_TILE) {
+        int64_t c = hi - j0 < MV_TILE ? hi - j0 : MV_TILE, i = 0;
+        double *z = j->z + j0;
+        for (; j->four && i + 4 <= j->m; i += 4) {
+            const double *w = j->w0 + i * j->iw;
+            double wi[4] = {w[0], w[j->iw], w[2 * j->iw], w[3 * j->iw]};
+            ad_mv_rows4_avx512(c, z, j->a + i * j->ld + j0, j->ld, wi);
+        }
+        for (; i < j->m; i++) ad_ew_isa_run(AD_EWI_axpy, AD_EWL_VV, c, z, z, j->a + i * j->ld + j0, j->w0[i * j->iw]);
+    }
+}
+
+/* Threads split the columns: each element's sum is its own, so the bits do
+ * not depend on them. */
+void ad_mv_rows_axpy(int64_t m, int64_t n, const double *a, int64_t ld, const double *w, int64_t iw, double *z)
+{
+    rows_job j = {.m = m, .ld = ld, .iw = iw, .a = a, .z = z,
+                  .w0 = iw >= 0 ? w : w + (m - 1) * -iw, /* BLAS: element 0 of a negative stride is last */
+                  .four = ad_mv_rows4_avx512_built && ad_ew_isa_current() == AD_SIMD_AVX512};
+    int parts = ad_par_threads(m * n);
+    if (parts > 1 && n >= 64 * (int64_t)parts) ad_par_chunks(n, parts, rows_cols, &j);
+    else rows_cols(0, n, &j);
+}
+
+bool ad_mv_strided(int64_t r, int64_t c, const double *a, int64_t s0, int64_t s1, const double *x, int64_t sx,
+                   double *y)
+{
+    enum CBLAS_TRANSPOSE tr;
+    int ld;
+    if (!blas_mat(r, c, s0, s1, &tr, &ld)) return false;
+    if (r == 0) return true;
+    if (c == 0) {
+        memset(y, 0, (size_t)r * sizeof *y);
+        return true;
+    }
+    int ix = c <= 1 ? 1 : (int)sx;
+    const double *px = c <= 1 || sx > 0 ? x : x + (c - 1) * sx; /* blas_vec's lowest address */
+    if (tr == CblasNoTrans) {
+        ad_blas_threads_sync();
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)r, (int)c, 1.0, a, ld, px, ix, 0.0, y, 1);
+    } else { /* the stored matrix is [c, r]: y = storedᵀ x, its rows in order (mv_rows.h) */
+        memset(y, 0, (size_t)r * sizeof *y);
+        ad_mv_rows_axpy(c, r, a, ld, px, ix, y);
+    }
+    return true;
+}
+
 static ad_tensor *mv_impl(const char *what, ad_tensor *A, ad_tensor *x)
 {
     ad_ctx *ctx = A->ctx;
@@ -191,29 +255,15 @@ static ad_tensor *mv_impl(const char *what, ad_tensor *A, ad_tensor *x)
     if (check_int(ctx, what, m, n, 1) != AD_OK) return NULL;
     ad_tensor *y = ad_new(ctx, 1, &m);
     if (!y) return NULL;
-    ad_tensor *Ac = NULL, *xc = NULL;
-    if (m > 0 && n == 0) zero_fill(y);
-    if (m > 0 && n > 0) {
-        enum CBLAS_TRANSPOSE tr = CblasNoTrans; /* set by blas_mat / blas_vec */
-        int ld = 1;
-        const double *px = NULL;
-        int ix = 1;
-        ad_tensor *Au = A;
-        if (!blas_mat(m, n, A->stride[0], A->stride[1], &tr, &ld)) {
-            if (!(Ac = raw_copy(A))) goto fail;
-            Au = Ac;
-            blas_mat(m, n, Au->stride[0], Au->stride[1], &tr, &ld);
-        }
-        if (!blas_vec(x, &px, &ix)) {
-            if (!(xc = raw_copy(x))) goto fail;
-            blas_vec(xc, &px, &ix);
-        }
-        ad_blas_threads_sync();
-        /* Trans: the stored matrix is [n,m] and y = storedᵀ x */
-        if (tr == CblasNoTrans)
-            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)n, 1.0, Au->data, ld, px, ix, 0.0, y->data, 1);
-        else
-            cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)m, 1.0, Au->data, ld, px, ix, 0.0, y->data, 1);
+    ad_tensor *Ac = NULL, *xc = NULL, *Au = A, *xu = x;
+    if (n > 1 && (x->stride[0] == 0 || x->stride[0] > INT_MAX || x->stride[0] < -INT_MAX)) {
+        if (!(xc = raw_copy(x))) goto fail;
+        xu = xc;
+    }
+    if (!ad_mv_strided(m, n, A->data, A->stride[0], A->stride[1], xu->data, xu->stride[0], y->data)) {
+        if (!(Ac = raw_copy(A))) goto fail;
+        Au = Ac;
+        ad_mv_strided(m, n, Au->data, Au->stride[0], Au->stride[1], xu->data, xu->stride[0], y->data);
     }
     ad_tensor_free(Ac);
     ad_tensor_free(xc);
