@@ -113,13 +113,29 @@ static int base_tree(ad_prog_moves *mv)
     return AD_OK;
 }
 
+/* Whether the program's mv head reads input in (as its matrix or its
+ * vector): every domain position then depends on every element of its
+ * vector, so a moved element's blocks are not the ones at its index. */
+static bool mv_reads(const ad_prog *g, int in)
+{
+    if (g->mv < 0) return false;
+    const ad_pop *p = &g->op[g->mv];
+    for (int k = 0; k < p->nin; k++) {
+        const ad_slot *rt = &g->slot[g->slot[p->in[k]].root];
+        if (rt->kind == AD_SLOT_IN && rt->input == in) return true;
+    }
+    return false;
+}
+
 /* The domain positions reading x[in][el]: through the input itself and
  * through each view of it at its offset.  false when there are more than
- * AD_PROG_DIRTY_MAX (the point is then evaluated whole). */
+ * AD_PROG_DIRTY_MAX or an mv reads the input (the point is then evaluated
+ * whole). */
 static bool find_dirty(ad_prog_moves *mv, int in, int64_t el)
 {
     const ad_prog *g = mv->g;
     mv->ndirty = 0;
+    if (mv_reads(g, in)) return false;
     for (int s = 0; s < g->nslot; s++) {
         const ad_slot *sl = &g->slot[s], *rt = &g->slot[sl->root];
         if (rt->kind != AD_SLOT_IN || rt->input != in) continue;

@@ -129,6 +129,27 @@ Test(central_replay, suite_functions_match_central_at_block_edges)
     at_edges(ad_bench_suite_find("expsin")->f, NULL, 0, "expsin", false);
 }
 
+/* mlp, Σ tanh(A x): a program that starts from an mv (src/replay_mv.c's
+ * head when blocked), with A an input that is not differentiated.  Its
+ * moved points rerun whole blocks through the mv, so the numbers must still
+ * be central's. */
+Test(central_replay, mlp_matches_central)
+{
+    const ad_bench_fn *fn = ad_bench_suite_find("mlp");
+    const int64_t sizes[] = {1, 3, 64, 2 * AD_REPLAY_BLOCK_MIN + 3};
+    for (int k = 0; k < 4; k++) {
+        ad_scope s = ad_scope_begin(ctx);
+        ad_tensor *in[2];
+        bool wrt[2];
+        cr_assert_eq(fn->make_inputs(fn, ctx, sizes[k], in, wrt), 2, "%s", ad_errmsg(ctx));
+        ad_problem p = {.ctx = ctx, .f = fn->f, .nin = 2, .in = in, .wrt = wrt};
+        char what[64];
+        snprintf(what, sizeof what, "mlp, n = %lld", (long long)sizes[k]);
+        calls(&p, what, 3);
+        ad_scope_end(ctx, s, NULL);
+    }
+}
+
 /* Slices of x at one offset (a sum) or two (a mean). */
 static ad_tensor *f_offsets(ad_ctx *c, ad_tensor *const *in, void *user)
 {
