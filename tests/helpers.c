@@ -389,3 +389,30 @@ const ad_backend *th_backend_of(const char *name)
     cr_assert_not_null(b, "no backend named \"%s\" in the registry", name);
     return b;
 }
+
+int64_t th_value_and_grads(const ad_backend *b, const ad_problem *p, double *out)
+{
+    cr_assert(p->nin <= 8, "th_value_and_grads: at most 8 inputs (got %d)", p->nin);
+    ad_scope s = ad_scope_begin(ctx);
+    ad_tensor *y = NULL, *g[8] = {NULL};
+    int rc = ad_value_and_grad(b, p, NULL, &y, g, NULL, NULL);
+    cr_assert_eq(rc, AD_OK, "%s: %s", b->name, ad_errmsg(ctx));
+    int64_t m = 0;
+    out[m++] = ad_item(y);
+    for (int i = 0; i < p->nin; i++)
+        if (g[i]) {
+            ad_to_array(g[i], out + m, ad_numel(g[i]));
+            m += ad_numel(g[i]);
+        }
+    ad_scope_end(ctx, s, NULL);
+    return m;
+}
+
+double *th_answer_room(const ad_problem *p)
+{
+    int64_t n = 1;
+    for (int i = 0; i < p->nin; i++) n += ad_numel(p->in[i]);
+    double *a = malloc((size_t)n * sizeof *a);
+    cr_assert(a);
+    return a;
+}

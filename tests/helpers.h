@@ -98,6 +98,14 @@ int th_backend_params(th_backend_param *params, int cap);
 /* The backend a parameter names (asserts it exists). */
 const ad_backend *th_backend_of(const char *name);
 
+/* The value and every differentiated input's gradient of p by backend b,
+ * as contiguous copies in out (value first, then the gradients in input
+ * order); returns how many numbers it wrote.  th_answer_room allocates
+ * room for them (the caller frees it).  For comparing backends number by
+ * number (the replay tests: ==). */
+int64_t th_value_and_grads(const ad_backend *b, const ad_problem *p, double *out);
+double *th_answer_room(const ad_problem *p);
+
 /* Deterministic "high-entropy" test values: x_i = offset + scale·sin(1.7i + 0.3). */
 ad_tensor *th_vals(ad_shape shape, double offset, double scale);
 

@@ -31,39 +31,10 @@ static const char *last_reason(void)
     return r.reason;
 }
 
-/* Value and gradients of p by backend b, as contiguous copies in out
- * (value first, then each differentiated input's gradient). */
-static int64_t grad_of(const ad_backend *b, const ad_problem *p, double *out)
-{
-    ad_scope s = ad_scope_begin(ctx);
-    ad_tensor *y = NULL, *g[4] = {NULL};
-    int rc = ad_value_and_grad(b, p, NULL, &y, g, NULL, NULL);
-    cr_assert_eq(rc, AD_OK, "%s: %s", b->name, ad_errmsg(ctx));
-    int64_t m = 0;
-    out[m++] = ad_item(y);
-    for (int i = 0; i < p->nin; i++)
-        if (g[i]) {
-            ad_to_array(g[i], out + m, ad_numel(g[i]));
-            m += ad_numel(g[i]);
-        }
-    ad_scope_end(ctx, s, NULL);
-    return m;
-}
-
-/* Room for grad_of's answer: the value and every input's gradient. */
-static double *answer_room(const ad_problem *p)
-{
-    int64_t n = 1;
-    for (int i = 0; i < p->nin; i++) n += ad_numel(p->in[i]);
-    double *a = malloc((size_t)n * sizeof *a);
-    cr_assert(a);
-    return a;
-}
-
 static void expect_same(const ad_problem *p, const char *what, int call)
 {
-    double *a = answer_room(p), *b = answer_room(p);
-    int64_t na = grad_of(rep(), p, a), nb = grad_of(rev(), p, b), bad = 0;
+    double *a = th_answer_room(p), *b = th_answer_room(p);
+    int64_t na = th_value_and_grads(rep(), p, a), nb = th_value_and_grads(rev(), p, b), bad = 0;
     cr_assert_eq(na, nb);
     for (int64_t i = 0; i < na && bad < 5; i++) {
         bool same = a[i] == b[i] || (a[i] != a[i] && b[i] != b[i]);
@@ -74,12 +45,12 @@ static void expect_same(const ad_problem *p, const char *what, int call)
     free(b);
 }
 
-/* Runs reverse-replay once more (grad_of ran it before reverse) so that
+/* Runs reverse-replay once more (th_value_and_grads ran it before reverse) so that
  * last_kind() speaks of it. */
 static void rerun(const ad_problem *p)
 {
-    double *tmp = answer_room(p);
-    grad_of(rep(), p, tmp);
+    double *tmp = th_answer_room(p);
+    th_value_and_grads(rep(), p, tmp);
     free(tmp);
 }
 
@@ -199,17 +170,17 @@ Test(replay, second_call_is_replayed_and_a_new_shape_retraces)
     ad_problem pa = {.ctx = ctx, .f = fn->f, .nin = 1, .in = &a, .wrt = wrt}, pb = pa;
     pb.in = &b;
     double out[64];
-    grad_of(rep(), &pa, out);
+    th_value_and_grads(rep(), &pa, out);
     cr_expect_eq(last_kind(), AD_REPLAY_TRACED, "%s", last_reason());
-    grad_of(rep(), &pa, out);
+    th_value_and_grads(rep(), &pa, out);
     cr_expect_eq(last_kind(), AD_REPLAY_REPLAYED, "%s", last_reason());
-    grad_of(rep(), &pb, out);
+    th_value_and_grads(rep(), &pb, out);
     cr_expect_eq(last_kind(), AD_REPLAY_TRACED, "another shape is another program");
-    grad_of(rep(), &pa, out);
+    th_value_and_grads(rep(), &pa, out);
     cr_expect_eq(last_kind(), AD_REPLAY_REPLAYED, "the first program is still kept");
     /* ad_ctx_trim gives the programs back: the next call records again */
     cr_expect_gt(ad_ctx_trim(ctx), 0);
-    grad_of(rep(), &pa, out);
+    th_value_and_grads(rep(), &pa, out);
     cr_expect_eq(last_kind(), AD_REPLAY_TRACED);
     ad_scope_end(ctx, s, NULL);
 }
@@ -270,7 +241,7 @@ static void falls_back(ad_fn f, const char *reason, bool second_input_changes)
         for (int i = 0; i < 5; i++) weights[i] = 1.0 + call + 0.1 * i;
         expect_same(&p, reason, call);
         double tmp[64];
-        grad_of(rep(), &p, tmp);
+        th_value_and_grads(rep(), &p, tmp);
         if (call > 0) {
             cr_expect_eq(last_kind(), AD_REPLAY_PLAIN, "%s: call %d kind %d", reason, call, last_kind());
             cr_expect(strstr(last_reason(), reason), "reason '%s', want '%s'", last_reason(), reason);
@@ -334,7 +305,7 @@ static void refused_allocations(int64_t n)
         ad_scope s = ad_scope_begin(ctx);
         ad_tensor *x = ad_bench_input(ctx, n);
         ad_problem p = {.ctx = ctx, .f = fn->f, .nin = 1, .in = &x};
-        grad_of(rev(), &p, want);
+        th_value_and_grads(rev(), &p, want);
         ad_scope_end(ctx, s, NULL);
     }
     bool done = false;
@@ -540,12 +511,12 @@ static void replay_peaks(int64_t n, int64_t *tape, int64_t *values)
     ad_scope s = ad_scope_begin(ctx);
     ad_tensor *x = ad_bench_input(ctx, n);
     ad_problem p = {.ctx = ctx, .f = ad_bench_suite_find("expsin")->f, .nin = 1, .in = &x};
-    double *tmp = answer_room(&p);
-    grad_of(rep(), &p, tmp); /* records */
+    double *tmp = th_answer_room(&p);
+    th_value_and_grads(rep(), &p, tmp); /* records */
     ad_mem_stats before, after;
     ad_ctx_mem_stats(ctx, &before);
     ad_ctx_reset_peak(ctx);
-    grad_of(rep(), &p, tmp);
+    th_value_and_grads(rep(), &p, tmp);
     cr_expect_eq(last_kind(), AD_REPLAY_REPLAYED);
     ad_ctx_mem_stats(ctx, &after);
     *tape = after.peak[AD_MEM_TAPE] - before.live[AD_MEM_TAPE];

@@ -69,46 +69,19 @@ static void make(mv_problem *q, int fcase, int64_t m, int64_t n, bool a_wrt)
     q->p = (ad_problem){.ctx = ctx, .f = f_mv, .user = (void *)&cases[fcase], .nin = 3, .in = q->in, .wrt = q->wrt};
 }
 
-/* Value and gradients by backend b into out (value first). */
-static int64_t grad_of(const ad_backend *b, const ad_problem *p, double *out)
-{
-    ad_scope s = ad_scope_begin(ctx);
-    ad_tensor *y = NULL, *g[3] = {NULL};
-    int rc = ad_value_and_grad(b, p, NULL, &y, g, NULL, NULL);
-    cr_assert_eq(rc, AD_OK, "%s: %s", b->name, ad_errmsg(ctx));
-    int64_t k = 0;
-    out[k++] = ad_item(y);
-    for (int i = 0; i < p->nin; i++)
-        if (g[i]) {
-            ad_to_array(g[i], out + k, ad_numel(g[i]));
-            k += ad_numel(g[i]);
-        }
-    ad_scope_end(ctx, s, NULL);
-    return k;
-}
-
-static double *room(const ad_problem *p)
-{
-    int64_t n = 1;
-    for (int i = 0; i < p->nin; i++) n += ad_numel(p->in[i]);
-    double *a = malloc((size_t)n * sizeof *a);
-    cr_assert(a);
-    return a;
-}
-
 /* reverse-replay's answer == reverse's; then the report of one more
- * reverse-replay call (grad_of ran reverse last) into *r. */
+ * reverse-replay call (th_value_and_grads ran reverse last) into *r. */
 static void expect_same(const ad_problem *p, const char *what, int call, ad_replay_report *r)
 {
-    double *a = room(p), *b = room(p);
-    int64_t na = grad_of(rep(), p, a), nb = grad_of(rev(), p, b), bad = 0;
+    double *a = th_answer_room(p), *b = th_answer_room(p);
+    int64_t na = th_value_and_grads(rep(), p, a), nb = th_value_and_grads(rev(), p, b), bad = 0;
     cr_assert_eq(na, nb);
     for (int64_t i = 0; i < na && bad < 5; i++) {
         bool same = a[i] == b[i] || (a[i] != a[i] && b[i] != b[i]);
         bad += !same;
         cr_expect(same, "%s, call %d: entry %lld is %.17g, reverse %.17g", what, call, (long long)i, a[i], b[i]);
     }
-    grad_of(rep(), p, a);
+    th_value_and_grads(rep(), p, a);
     ad_replay_last(ctx, r);
     free(a);
     free(b);
@@ -220,7 +193,7 @@ static void refused_allocations(int64_t m, int64_t n)
         ctx = c;
         mv_problem q;
         make(&q, F_MLP, m, n, true);
-        grad_of(rev(), &q.p, want);
+        th_value_and_grads(rev(), &q.p, want);
         int ok = 0;
         th_alloc_arm(&h, k);
         for (int call = 0; call < 3; call++) { /* record, then replay twice */
@@ -319,8 +292,8 @@ Test(replay_mv, forward_and_reverse_gradients_agree)
 {
     mv_problem q;
     make(&q, F_MLP, 300, 257, false);
-    double *a = room(&q.p), *b = room(&q.p);
-    int64_t na = grad_of(rev(), &q.p, a), nb = grad_of(ad_backend_find("forward"), &q.p, b);
+    double *a = th_answer_room(&q.p), *b = th_answer_room(&q.p);
+    int64_t na = th_value_and_grads(rev(), &q.p, a), nb = th_value_and_grads(ad_backend_find("forward"), &q.p, b);
     cr_assert_eq(na, nb);
     for (int64_t i = 0; i < na; i++)
         cr_expect(fabs(a[i] - b[i]) <= 1e-13 * (1 + fabs(b[i])), "entry %lld: %.17g, forward %.17g", (long long)i,
