@@ -51,6 +51,39 @@ static int check_program(ad_ctx *ctx, ad_prog *g, ad_tensor *const *x, ad_tensor
     return rc;
 }
 
+/* The three elements of an input whose moves check_moves tries. */
+static int64_t pick(const ad_tensor *t, int k) { return k == 0 ? 0 : k == 1 ? t->numel / 2 : t->numel - 1; }
+static double nudge(double v) { return v * (1 + 0x1p-20) + 0x1p-20; }
+
+/* Whether moved points (one element changed: replay_value.c's rerun of the
+ * blocks that read it) give what the whole program gives there, for the
+ * first, middle and last element of every input.  Why: a moved point is
+ * only right if it reruns every block the element reaches; an op the
+ * incremental path did not know to read the whole input would give wrong
+ * differences silently — this refuses the program instead.  AD_OK with
+ * *same set (left alone when the program is not blocked: its moved points
+ * are whole evaluations), or AD_ENOMEM. */
+static int check_moves(ad_ctx *ctx, ad_prog *g, ad_tensor *const *x, int nin, bool *same)
+{
+    if (!g->block) return AD_OK;
+    double moved[AD_MAX_INPUTS][3], whole;
+    ad_prog_moves mv;
+    int rc = ad_prog_moves_begin(&mv, ctx, g, x);
+    for (int i = 0; i < nin && rc == AD_OK; i++)
+        for (int k = 0; k < 3 && rc == AD_OK && x[i]->numel > 0; k++)
+            rc = ad_prog_moved_value(&mv, i, pick(x[i], k), nudge(x[i]->data[pick(x[i], k)]), &moved[i][k]);
+    ad_prog_moves_end(&mv);
+    for (int i = 0; i < nin && rc == AD_OK; i++)
+        for (int k = 0; k < 3 && rc == AD_OK && x[i]->numel > 0; k++) {
+            double *d = &x[i]->data[pick(x[i], k)], old = *d;
+            *d = nudge(old);
+            rc = ad_prog_value(ctx, g, x, &whole);
+            *d = old;
+            *same = *same && same_values(&whole, &moved[i][k], 1);
+        }
+    return rc;
+}
+
 /* f at x with the recorder on; the program (checked) stored for key. */
 static int record(ad_fd_replay *rp, const ad_problem *p, ad_tensor *const *x, const ad_prog_key *key,
                   ad_tensor **y0, ad_stats *st)
@@ -69,6 +102,8 @@ static int record(ad_fd_replay *rp, const ad_problem *p, ad_tensor *const *x, co
     bool same = true;
     if (g && (rc = check_program(ctx, g, x, y, &same)) == AD_OK && !same)
         snprintf(why, sizeof why, "the recording's value did not reproduce f's (f does what the recorder cannot see)");
+    if (g && rc == AD_OK && same && (rc = check_moves(ctx, g, x, p->nin, &same)) == AD_OK && !same)
+        snprintf(why, sizeof why, "the recording's points near x did not reproduce its whole evaluations there");
     if (g && (rc != AD_OK || !same)) {
         ad_prog_free(ctx, g);
         g = NULL;
