@@ -158,7 +158,7 @@ Test(record, a_record_named_by_a_later_one_outlives_its_output,
  * twice by the dying record (x * x saves and links x twice) must be judged
  * by its last count: each count alone would say "held elsewhere". */
 Test(record, a_record_holding_a_tensor_twice_frees_it_when_it_dies,
-     .description = "x * x, x then freed: the record's death frees x (leaf and saved twice) and a's record")
+     .description = "x * x and sin(x), x then freed: the record's death frees x (linked and saved by one record) and a's record")
 {
     ad_tensor *x = ad_full(ctx, AD_SHAPE(3), 0.7);
     ad_requires_grad_(x, true);
@@ -175,6 +175,18 @@ Test(record, a_record_holding_a_tensor_twice_frees_it_when_it_dies,
                  (long long)after.tensors, (long long)before.tensors);
     cr_expect_eq(after.live[AD_MEM_TAPE], 0, "AD_MEM_TAPE %lld", (long long)after.live[AD_MEM_TAPE]);
     expect_tape_accounted();
+
+    /* one edge linking and saving the same x: the inline death's case */
+    x = ad_full(ctx, AD_SHAPE(3), 0.7);
+    ad_requires_grad_(x, true);
+    ad_ctx_mem_stats(ctx, &before);
+    y = ad_sin(x);
+    ad_tensor_free(x);
+    ad_tensor_free(y);
+    ad_ctx_mem_stats(ctx, &after);
+    cr_expect_eq(after.tensors, before.tensors - 1, "sin: %lld handles live, %lld before x was freed",
+                 (long long)after.tensors, (long long)before.tensors);
+    cr_expect_eq(after.live[AD_MEM_TAPE], 0, "sin: AD_MEM_TAPE %lld", (long long)after.live[AD_MEM_TAPE]);
 
     ad_tensor *z = ad_full(ctx, AD_SHAPE(3), 0.7);
     ad_requires_grad_(z, true);
