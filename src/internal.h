@@ -171,6 +171,13 @@ struct ad_ctx {
 #else
 #define AD_NOINLINE
 #endif
+/* A small helper of a frameless fast path, which gcc would otherwise
+ * call out of line (a call puts the frame back on the path). */
+#if defined(__GNUC__)
+#define AD_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define AD_ALWAYS_INLINE inline
+#endif
 /* Branch layout of the per-op paths: the rare side out of the straight line. */
 #if defined(__GNUC__)
 #define AD_UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -12,13 +12,6 @@
 
 #define CHUNK_BYTES ((size_t)64 * 1024)
 
-typedef struct ad_tape_chunk {
-    struct ad_tape_chunk *prev;
-    size_t cap;  /* bytes of data[] */
-    size_t used;
-    max_align_t data[];
-} ad_tape_chunk;
-
 static size_t align8(size_t n) { return (n + 7u) & ~(size_t)7u; }
 
 ad_tape *ad_tape_new(ad_ctx *ctx)

@@ -56,7 +56,13 @@ typedef struct ad_node {
     uint32_t attr_size;
 } ad_node;
 
-struct ad_tape_chunk;
+/* A block of the arena (tape.c): records are bumped from data[]. */
+typedef struct ad_tape_chunk {
+    struct ad_tape_chunk *prev;
+    size_t cap;  /* bytes of data[] */
+    size_t used;
+    max_align_t data[];
+} ad_tape_chunk;
 
 struct ad_tape {
     ad_ctx *ctx;
@@ -98,6 +104,66 @@ void ad_node_decref(ad_ctx *ctx, ad_node *n);
  * at once, not through the release queue: what n lets go of is queued
  * there, so the depth stays one record whatever the graph. */
 void ad_node_drop_out(ad_ctx *ctx, ad_node *n);
+/* Whether what e holds keeps other references when e lets go of it, e
+ * holding kn records and kt tensors: an edge links and saves the same x
+ * (sin(x)), so a count is only known to survive when it exceeds all the
+ * slots that might hold it. */
+static AD_ALWAYS_INLINE bool ad_edge_kept(const ad_edge *e, int kn, int kt)
+{
+    return (!e->node || e->node->refs > kn) && (!e->leaf || e->leaf->refs > kt) &&
+           (!e->saved || (e->saved->refs > kt && (e->saved->st->external || e->saved->st->tape_refs > kt)));
+}
+
+/* e's references dropped, when ad_edge_kept said so: only counts go down. */
+static AD_ALWAYS_INLINE void ad_edge_let_go(const ad_edge *e)
+{
+    if (e->node) e->node->refs--;
+    if (e->leaf) e->leaf->refs--;
+    if (e->saved) {
+        e->saved->refs--;
+        if (!e->saved->st->external) e->saved->st->tape_refs--;
+    }
+}
+
+/* ad_node_drop_out's common case, inline in the handle's release
+ * (tensor.c): n dies with the last reference of its output and lets go of
+ * nothing that dies with it (every edge's record, leaf and saved value
+ * keeps another reference; no saved output, no adjoint; or backward
+ * released it already), so its death is a few subtractions, and the
+ * arena's pop when it is the newest record, with no call and no stack
+ * frame (the general path's frames and queue tests were ~1/4 of a
+ * recorded 1-element op).  Everything is tested before anything is
+ * written: false means not this case, nothing done.  Same effects as
+ * ad_node_drop_out: the bytes leave AD_MEM_TAPE, live goes down, and the
+ * record is either given back to its chunk or left dead and released
+ * (edges cleared) for pop_dead, as release_record leaves it. */
+static AD_ALWAYS_INLINE bool ad_node_drop_out_fast(ad_ctx *ctx, ad_node *n)
+{
+    ad_tape *tape = ctx->tape;
+    ad_tape_chunk *c = tape->chunk;
+    if (n->refs != 1 || (n->flags & (uint8_t)~AD_N_RELEASED)) return false;
+    bool top = tape->top == n && tape->hold == 0; /* popped at once: nothing reads it again */
+    if (top && ((n->prev && (n->prev->flags & AD_N_DEAD)) || (c->used == n->size && c->prev))) return false;
+    if (!(n->flags & AD_N_RELEASED)) {
+        const ad_edge *e = n->edges; /* one input (a loop's registers would cost the path a frame) */
+        if (!top || n->nin != 1 || n->saved_out || n->gout || !ad_edge_kept(e, 1, (e->leaf != NULL) + (e->saved != NULL)))
+            return false; /* (not on top: release_record clears its edges for pop_dead to step over) */
+        ad_edge_let_go(e);
+        tape->bytes -= n->size;
+        ad_mem_shrink(ctx, AD_MEM_TAPE, (int64_t)n->size);
+    }
+    tape->live--;
+    if (top) {
+        c->used -= n->size;
+        tape->top = n->prev;
+    } else {
+        n->refs = 0;
+        n->out = NULL;
+        n->flags = AD_N_RELEASED | AD_N_DEAD;
+    }
+    return true;
+}
+
 /* Drops the saved tensors and edges of a record (backward without retain). */
 void ad_node_release(ad_ctx *ctx, ad_node *n);
 /* While a backward sweep walks the records, dead records must keep their

@@ -416,6 +416,31 @@ static AD_NOINLINE void release_linked(ad_ctx *ctx, ad_tensor *t)
     if (ctx->reap || (ctx->tape && ctx->tape->reap)) ad_reap(ctx);
 }
 
+/* A handle with links, most often a recorded op's output: its record
+ * either lives on (later records read it) or dies with it, and when that
+ * death lets go of nothing else it is inline (tape.h:
+ * ad_node_drop_out_fast); so is the handle's, with no call, no queue and
+ * no stack frame.  Anything else goes to release_linked.
+ * Out of ad_decref, whose plain path would otherwise pay this one's
+ * register saves. */
+static AD_NOINLINE void release_recorded(ad_ctx *ctx, ad_tensor *t)
+{
+    ad_node *n = t->grad_fn;
+    if (t->tan_mask || t->grad) {
+        release_linked(ctx, t);
+        return;
+    }
+    if (n->refs > 1) { /* later records still read it (drop_links' first case) */
+        n->refs--;
+        if (n->out == t) n->out = NULL;
+    } else if (!ad_node_drop_out_fast(ctx, n)) {
+        release_linked(ctx, t);
+        return;
+    }
+    t->grad_fn = NULL;
+    if (!free_small(ctx, t)) free_general(ctx, t);
+}
+
 void ad_decref(ad_tensor *t)
 {
     if (--t->refs > 0) return;
@@ -427,7 +452,7 @@ void ad_decref(ad_tensor *t)
     }
     /* the common case: released at once.  A handle without links lets go
      * of nothing that could be queued: no release loop around it. */
-    if (has_links(t)) release_linked(ctx, t);
+    if (has_links(t)) release_recorded(ctx, t);
     else if (!free_small(ctx, t)) free_general(ctx, t);
 }
 

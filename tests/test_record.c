@@ -152,3 +152,50 @@ Test(record, a_record_named_by_a_later_one_outlives_its_output,
     expect_tape_accounted();
     ad_tensor_free(x);
 }
+
+/* A record's death with its output's release is inline when it frees
+ * nothing else (tape.h: ad_node_drop_out_fast).  A tensor or record held
+ * twice by the dying record (x * x saves and links x twice) must be judged
+ * by its last count: each count alone would say "held elsewhere". */
+Test(record, a_record_holding_a_tensor_twice_frees_it_when_it_dies,
+     .description = "x * x and sin(x), x then freed: the record's death frees x (linked and saved by one record) and a's record")
+{
+    ad_tensor *x = ad_full(ctx, AD_SHAPE(3), 0.7);
+    ad_requires_grad_(x, true);
+    ad_mem_stats before, after;
+    ad_ctx_mem_stats(ctx, &before);
+    ad_tensor *y = ad_mul(x, x);
+    ad_tensor_free(x); /* now held by y's record alone: two leaf and two saved references */
+    ad_tensor_free(y);
+    ad_tape_stats ts;
+    ad_tape_stats_get(ctx, &ts);
+    ad_ctx_mem_stats(ctx, &after);
+    cr_expect_eq(ts.live, 0);
+    cr_expect_eq(after.tensors, before.tensors - 1, "%lld handles live, %lld before x was freed",
+                 (long long)after.tensors, (long long)before.tensors);
+    cr_expect_eq(after.live[AD_MEM_TAPE], 0, "AD_MEM_TAPE %lld", (long long)after.live[AD_MEM_TAPE]);
+    expect_tape_accounted();
+
+    /* one edge linking and saving the same x: the inline death's case */
+    x = ad_full(ctx, AD_SHAPE(3), 0.7);
+    ad_requires_grad_(x, true);
+    ad_ctx_mem_stats(ctx, &before);
+    y = ad_sin(x);
+    ad_tensor_free(x);
+    ad_tensor_free(y);
+    ad_ctx_mem_stats(ctx, &after);
+    cr_expect_eq(after.tensors, before.tensors - 1, "sin: %lld handles live, %lld before x was freed",
+                 (long long)after.tensors, (long long)before.tensors);
+    cr_expect_eq(after.live[AD_MEM_TAPE], 0, "sin: AD_MEM_TAPE %lld", (long long)after.live[AD_MEM_TAPE]);
+
+    ad_tensor *z = ad_full(ctx, AD_SHAPE(3), 0.7);
+    ad_requires_grad_(z, true);
+    ad_tensor *a = ad_exp(z);
+    ad_tensor *b = ad_mul(a, a); /* two edges to a's record */
+    ad_tensor_free(a);
+    ad_tensor_free(b);
+    ad_tape_stats_get(ctx, &ts);
+    cr_expect_eq(ts.live, 0, "%lld records live after b's death", (long long)ts.live);
+    expect_tape_accounted();
+    ad_tensor_free(z);
+}
