@@ -137,9 +137,9 @@ static AD_ALWAYS_INLINE void ad_edge_let_go(const ad_edge *e)
  * ad_node_drop_out: the bytes leave AD_MEM_TAPE, live goes down, and the
  * record is either given back to its chunk or left dead and released
  * (edges cleared) for pop_dead, as release_record leaves it. */
-static AD_ALWAYS_INLINE bool ad_node_drop_out_fast(ad_ctx *ctx, ad_node *n)
+static AD_ALWAYS_INLINE bool ad_node_drop_out_fast(ad_ctx *cx, ad_node *n)
 {
-    ad_tape *tape = ctx->tape;
+    ad_tape *tape = cx->tape;
     ad_tape_chunk *c = tape->chunk;
     if (n->refs != 1 || (n->flags & (uint8_t)~AD_N_RELEASED)) return false;
     bool top = tape->top == n && tape->hold == 0; /* popped at once: nothing reads it again */
@@ -150,7 +150,7 @@ static AD_ALWAYS_INLINE bool ad_node_drop_out_fast(ad_ctx *ctx, ad_node *n)
             return false; /* (not on top: release_record clears its edges for pop_dead to step over) */
         ad_edge_let_go(e);
         tape->bytes -= n->size;
-        ad_mem_shrink(ctx, AD_MEM_TAPE, (int64_t)n->size);
+        ad_mem_shrink(cx, AD_MEM_TAPE, (int64_t)n->size);
     }
     tape->live--;
     if (top) {
