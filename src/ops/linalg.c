@@ -76,18 +76,21 @@ static bool mat_ok(const ad_tensor *t)
 
 /* Pointer and increment for a 1-d view (BLAS starts a negative increment at
  * the lowest address).  False for stride 0 (BLAS forbids incx = 0). */
-static bool blas_vec(const ad_tensor *x, const double **p, int *inc)
+static bool blas_vec_at(int64_t n, const double *data, int64_t s, const double **p, int *inc)
 {
-    int64_t n = x->shape[0], s = x->stride[0];
     if (n <= 1) {
-        *p = x->data;
+        *p = data;
         *inc = 1;
         return true;
     }
     if (s == 0 || s > INT_MAX || s < -INT_MAX) return false;
-    *p = s > 0 ? x->data : x->data + (n - 1) * s;
+    *p = s > 0 ? data : data + (n - 1) * s;
     *inc = (int)s;
     return true;
+}
+static bool blas_vec(const ad_tensor *x, const double **p, int *inc)
+{
+    return blas_vec_at(x->shape[0], x->data, x->stride[0], p, inc);
 }
 
 /* A contiguous copy of x's values (not recorded: a kernel's scratch). */
@@ -226,15 +229,14 @@ bool ad_mv_strided(int64_t r, int64_t c, const double *a, int64_t s0, int64_t s1
                    double *y)
 {
     enum CBLAS_TRANSPOSE tr;
-    int ld;
-    if (!blas_mat(r, c, s0, s1, &tr, &ld)) return false;
+    int ld, ix;
+    const double *px;
+    if (!blas_mat(r, c, s0, s1, &tr, &ld) || !blas_vec_at(c, x, sx, &px, &ix)) return false;
     if (r == 0) return true;
     if (c == 0) {
         memset(y, 0, (size_t)r * sizeof *y);
         return true;
     }
-    int ix = c <= 1 ? 1 : (int)sx;
-    const double *px = c <= 1 || sx > 0 ? x : x + (c - 1) * sx; /* blas_vec's lowest address */
     if (tr == CblasNoTrans) {
         ad_blas_threads_sync();
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)r, (int)c, 1.0, a, ld, px, ix, 0.0, y, 1);
@@ -256,7 +258,9 @@ static ad_tensor *mv_impl(const char *what, ad_tensor *A, ad_tensor *x)
     ad_tensor *y = ad_new(ctx, 1, &m);
     if (!y) return NULL;
     ad_tensor *Ac = NULL, *xc = NULL, *Au = A, *xu = x;
-    if (n > 1 && (x->stride[0] == 0 || x->stride[0] > INT_MAX || x->stride[0] < -INT_MAX)) {
+    const double *px;
+    int ix;
+    if (!blas_vec(x, &px, &ix)) { /* a stride the BLAS cannot take: ad_mv_strided would refuse it */
         if (!(xc = raw_copy(x))) goto fail;
         xu = xc;
     }

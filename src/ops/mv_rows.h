@@ -26,7 +26,9 @@
  * with stride sx (BLAS's rules: a negative stride starts at the lowest
  * address), as ad_mv computes it: the BLAS when M is row-major, the row
  * kernel below when M is the transpose of a row-major matrix.  False (and
- * nothing written) when neither holds: ad_mv copies such a matrix first. */
+ * nothing written) when neither holds, or when x's stride is one the BLAS
+ * cannot take (0, or beyond an int): ad_mv copies such an x first, and
+ * such a matrix when this refuses it. */
 bool ad_mv_strided(int64_t r, int64_t c, const double *a, int64_t s0, int64_t s1, const double *x, int64_t sx,
                    double *y);
 
