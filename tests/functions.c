@@ -72,6 +72,15 @@ ad_tensor *th_mlp(ad_ctx *c, ad_tensor *const *in, void *u)
     return ad_sum(ad_tanh(ad_mv((ad_tensor *)u, in[0])), AD_ALL, false);
 }
 
+ad_tensor *th_host_branch(ad_ctx *c, ad_tensor *const *in, void *u)
+{
+    (void)c;
+    (void)u;
+    ad_tensor *x = in[0];
+    bool up = ad_item(ad_idx(x, AD_I(0))) > 0.6;
+    return ad_sum(up ? ad_sin(x) : ad_square(x), AD_ALL, false);
+}
+
 double th_mlp_entry(int i, int j, int n) { return sin((double)(i * n + j + 1)) / sqrt((double)n); }
 
 void th_mlp_grad(const double *x, int n, double *g)

@@ -31,6 +31,11 @@ void th_mlp_grad(const double *x, int n, double *g);
 /* R^n -> R^m: tanh(A x) · x[0], A [m, n] the user data */
 ad_tensor *th_tanh_Ax_times_x0(ad_ctx *c, ad_tensor *const *in, void *u);
 
+/* Σ sin(x) when x[0] > 0.6, else Σ x²: the branch depends on a value read
+ * to the host (ad_item), so a recording (reverse-replay, central-replay)
+ * would keep the traced branch and must refuse f. */
+ad_tensor *th_host_branch(ad_ctx *c, ad_tensor *const *in, void *u);
+
 /* The scalar functions above with their oracles, by name, for tables of
  * test cases ("rosenbrock", "expsin", "softmax_ce", "mlp"; mlp needs
  * th_mlp_matrix(n, n) as user data). */

@@ -416,3 +416,12 @@ double *th_answer_room(const ad_problem *p)
     cr_assert(a);
     return a;
 }
+
+void th_expect_same_numbers(const double *got, const double *want, int64_t n, const char *what, const char *want_name)
+{
+    for (int64_t i = 0, bad = 0; i < n && bad < 5; i++) {
+        bool same = got[i] == want[i] || (got[i] != got[i] && want[i] != want[i]);
+        bad += !same;
+        cr_expect(same, "%s: entry %lld is %.17g, %s %.17g", what, (long long)i, got[i], want_name, want[i]);
+    }
+}

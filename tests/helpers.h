@@ -105,6 +105,10 @@ const ad_backend *th_backend_of(const char *name);
  * number (the replay tests: ==). */
 int64_t th_value_and_grads(const ad_backend *b, const ad_problem *p, double *out);
 double *th_answer_room(const ad_problem *p);
+/* Expects got[i] == want[i] for every i < n, a NaN matching a NaN (the
+ * same numbers; a zero's sign aside), with at most five failures reported
+ * as "<what>: entry i is G, <want_name> W". */
+void th_expect_same_numbers(const double *got, const double *want, int64_t n, const char *what, const char *want_name);
 
 /* Deterministic "high-entropy" test values: x_i = offset + scale·sin(1.7i + 0.3). */
 ad_tensor *th_vals(ad_shape shape, double offset, double scale);
