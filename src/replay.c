@@ -30,8 +30,7 @@ double ad_replay_pw_sum(const double *x, int64_t n)
         for (; i < n; i++) t += x[i];
         return t;
     }
-    int64_t h = n / 2;
-    h -= h % 8;
+    int64_t h = ad_pw_half(n);
     return ad_replay_pw_sum(x, h) + ad_replay_pw_sum(x + h, n - h);
 }
 

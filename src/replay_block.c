@@ -348,8 +348,7 @@ double ad_prog_block_value(ad_prog *g, ad_tensor *const *x, int64_t lo, int64_t 
 static double run_tree(brun *r, int64_t lo, int64_t n)
 {
     if (n <= r->g->block) return run_block(r, lo, n);
-    int64_t h = n / 2;
-    h -= h % 8;
+    int64_t h = ad_pw_half(n);
     double a = run_tree(r, lo, h);
     double b = run_tree(r, lo + h, n - h);
     return a + b;

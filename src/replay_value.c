@@ -34,8 +34,7 @@ static double walk(ad_prog *g, ad_tensor *const *x, int64_t lo, int64_t n, int64
     if (n <= leaf) {
         v = ad_prog_block_value(g, x, lo, n);
     } else {
-        int64_t h = n / 2;
-        h -= h % 8;
+        int64_t h = ad_pw_half(n);
         v = walk(g, x, lo, h, leaf, node, 2 * k + 1);
         v = v + walk(g, x, lo + h, n - h, leaf, node, 2 * k + 2);
     }
@@ -47,8 +46,7 @@ static double walk(ad_prog *g, ad_tensor *const *x, int64_t lo, int64_t n, int64
 static int64_t last_index(int64_t n, int64_t k)
 {
     if (n <= LEAF) return k;
-    int64_t h = n / 2;
-    h -= h % 8;
+    int64_t h = ad_pw_half(n);
     int64_t a = last_index(h, 2 * k + 1), b = last_index(n - h, 2 * k + 2);
     return a > b ? a : b;
 }
@@ -160,8 +158,7 @@ static double walk_dirty(const ad_prog_moves *mv, int64_t lo, int64_t n, int64_t
 {
     if (!dirty_in(mv, lo, n)) return mv->node[k];
     if (n <= LEAF) return ad_prog_block_value(mv->g, mv->x, lo, n);
-    int64_t h = n / 2;
-    h -= h % 8;
+    int64_t h = ad_pw_half(n);
     double v = walk_dirty(mv, lo, h, 2 * k + 1);
     return v + walk_dirty(mv, lo + h, n - h, 2 * k + 2);
 }

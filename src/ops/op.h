@@ -156,6 +156,10 @@ ad_tensor *ad_logsumexp_bw(ad_tensor *g, ad_tensor *x, ad_tensor *y, ad_axes axe
  * axis up to rank ndim + 1, so that it broadcasts against a rank-ndim
  * primal. */
 ad_tensor *ad_op_lift(ad_tensor *t, int ndim);
+/* Where the full sum's pairwise tree splits n elements: half, rounded down
+ * to a multiple of 8 (reduce.c's trees; the replay (src/replay*.c) walks
+ * the same tree so that its sums keep reduce.c's bits). */
+static inline int64_t ad_pw_half(int64_t n) { return n / 2 - (n / 2) % 8; }
 /* Axis of a primal axis in a tangent (shift by the batch axis). */
 static inline int ad_op_tan_axis(int axis) { return axis + 1; }
 /* a + b where either may be NULL (zero).  Consumes neither.  NULL when an

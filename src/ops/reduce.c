@@ -151,8 +151,7 @@ static inline double xf_sqdev(double v, double a)
             for (; i < n; i++) t += F(x[i * s], a);                                           \
             return t;                                                                         \
         }                                                                                     \
-        int64_t h = n / 2;                                                                    \
-        h -= h % 8;                                                                           \
+        int64_t h = ad_pw_half(n);                                                            \
         return name(x, h, s, a) + name(x + h * s, n - h, s, a);                               \
     }
 
@@ -165,8 +164,7 @@ DEFINE_PAIRWISE(pw_sqdev, xf_sqdev)
 static double pw_exp(const double *x, int64_t n, int64_t s, double a)
 {
     if (n > PW_BLOCK) {
-        int64_t h = n / 2;
-        h -= h % 8;
+        int64_t h = ad_pw_half(n);
         return pw_exp(x, h, s, a) + pw_exp(x + h * s, n - h, s, a);
     }
     double e[PW_BLOCK];
@@ -185,8 +183,7 @@ static double pw_exp(const double *x, int64_t n, int64_t s, double a)
 static double pw_expw(const double *x, int64_t n, int64_t s, double a, double *w)
 {
     if (n > PW_BLOCK) {
-        int64_t h = n / 2;
-        h -= h % 8;
+        int64_t h = ad_pw_half(n);
         return pw_expw(x, h, s, a, w) + pw_expw(x + h * s, n - h, s, a, w + h);
     }
     if (s == 1 && ad_lse_avx512_ok()) return ad_lse_avx512_expsum(x, n, a, w); /* the same bits */
@@ -226,8 +223,7 @@ static void pw_split(pw_job *j, int *nl, int64_t off, int64_t len, int depth)
         (*nl)++;
         return;
     }
-    int64_t h = len / 2;
-    h -= h % 8;
+    int64_t h = ad_pw_half(len);
     pw_split(j, nl, off, h, depth - 1);
     pw_split(j, nl, off + h, len - h, depth - 1);
 }
@@ -236,8 +232,7 @@ static void pw_split(pw_job *j, int *nl, int64_t off, int64_t len, int depth)
 static double pw_combine(const pw_job *j, int *k, int64_t len, int depth)
 {
     if (depth == 0 || len <= PW_BLOCK) return j->val[(*k)++];
-    int64_t h = len / 2;
-    h -= h % 8;
+    int64_t h = ad_pw_half(len);
     double l = pw_combine(j, k, h, depth - 1);
     return l + pw_combine(j, k, len - h, depth - 1);
 }
@@ -607,8 +602,7 @@ typedef struct {
 static double lse_leaves(const double *x, int64_t n, double a, double *w, lse_ahead ahead)
 {
     if (n > PW_BLOCK) {
-        int64_t h = n / 2;
-        h -= h % 8;
+        int64_t h = ad_pw_half(n);
         lse_ahead right = {ahead.n > h ? ahead.p + h : NULL, ahead.n - h};
         ahead.n = ahead.n < h ? ahead.n : h;
         double l = lse_leaves(x, h, a, w, ahead);
