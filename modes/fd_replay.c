@@ -30,13 +30,6 @@ static const char *plain_reason(const ad_problem *p, ad_tensor *const *x)
     return NULL;
 }
 
-static bool same_values(const double *a, const double *b, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        if (!(a[i] == b[i] || (a[i] != a[i] && b[i] != b[i]))) return false;
-    return true;
-}
-
 /* Whether the program gives y's values at x (the check that nothing the
  * recorder missed changed a value).  AD_OK with *same set, or AD_ENOMEM. */
 static int check_program(ad_ctx *ctx, ad_prog *g, ad_tensor *const *x, ad_tensor *y, bool *same)
@@ -46,7 +39,7 @@ static int check_program(ad_ctx *ctx, ad_prog *g, ad_tensor *const *x, ad_tensor
     if (!buf) return ctx->err;
     int rc = ad_prog_value(ctx, g, x, buf);
     *same = rc == AD_OK && ad_to_array(y, buf + y->numel, y->numel) == AD_OK &&
-            same_values(buf, buf + y->numel, y->numel);
+            ad_replay_same_values(buf, buf + y->numel, y->numel);
     ad_mem_free(ctx, buf, bytes, AD_MEM_META);
     return rc;
 }
@@ -79,7 +72,7 @@ static int check_moves(ad_ctx *ctx, ad_prog *g, ad_tensor *const *x, int nin, bo
             *d = nudge(old);
             rc = ad_prog_value(ctx, g, x, &whole);
             *d = old;
-            *same = *same && same_values(&whole, &moved[i][k], 1);
+            *same = *same && ad_replay_same_values(&whole, &moved[i][k], 1);
         }
     return rc;
 }

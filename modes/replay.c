@@ -85,7 +85,7 @@ static ad_tensor *traced_f(ad_ctx *ctx, ad_tensor *const *in, void *user)
     return y;
 }
 
-static bool same_values(const double *a, const double *b, int64_t n)
+bool ad_replay_same_values(const double *a, const double *b, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         if (!(a[i] == b[i] || (a[i] != a[i] && b[i] != b[i]))) return false;
@@ -113,11 +113,11 @@ static int check_program(const ad_problem *p, ad_prog *g, ad_tensor *U, const ad
     }
     int rc = ad_prog_run(ctx, g, p->in, U ? U->data : NULL, y, gr);
     *same = rc == AD_OK;
-    if (*same && e->y) *same = ad_to_array(e->y, yr, ny) == AD_OK && same_values(y, yr, ny);
+    if (*same && e->y) *same = ad_to_array(e->y, yr, ny) == AD_OK && ad_replay_same_values(y, yr, ny);
     for (int i = 0; *same && i < p->nin; i++) {
         if (!gr[i]) continue;
         *same = e->g[i] && ad_to_array(e->g[i], next, p->in[i]->numel) == AD_OK &&
-                same_values(gr[i], next, p->in[i]->numel);
+                ad_replay_same_values(gr[i], next, p->in[i]->numel);
     }
     ad_mem_free(ctx, buf, bytes, AD_MEM_META);
     return rc;

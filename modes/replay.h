@@ -12,6 +12,10 @@
  * program recorded without derivatives (its value alone). */
 ad_prog_key ad_replay_key(const ad_problem *p, bool value_only);
 
+/* Whether a[i] == b[i] for every i < n, a NaN matching a NaN: the
+ * self-checks' test that a program reproduced what f gave (replay.c). */
+bool ad_replay_same_values(const double *a, const double *b, int64_t n);
+
 /* One difference primitive's evaluations through a program. */
 typedef struct ad_fd_replay {
     ad_prog *prog;     /* NULL: f is called as plain differences call it */
